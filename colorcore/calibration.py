@@ -1,0 +1,90 @@
+"""Conformal calibration of raw uncertainty scores into radii in the ab plane.
+
+r(x) = lambda * score(x). lambda is chosen by conformal risk control (Angelopoulos et al. 2022):
+with per-image loss L_i(lambda) = fraction of pixels whose chroma error exceeds r(x), the smallest
+lambda with n/(n+1) * mean_i L_i(lambda) + 1/(n+1) <= alpha bounds the expected miscoverage of a
+new exchangeable image by alpha.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ColorcoreError
+
+DEFAULT_ALPHAS = (0.02, 0.05, 0.1, 0.2, 0.3)
+_TINY = 1e-6
+
+
+def _ratios(score, error):
+    return np.asarray(error, np.float64).ravel() / np.maximum(np.asarray(score, np.float64).ravel(), _TINY)
+
+
+def crc_lambda(scores, errors, alpha):
+    """Smallest lambda controlling the expected per-image miscoverage at alpha (conformal risk control)."""
+    n = len(scores)
+    if n == 0:
+        raise ColorcoreError("calibration needs at least one image")
+    if alpha <= 1.0 / (n + 1):
+        raise ColorcoreError(f"alpha={alpha} needs more than {n} calibration images (at least {int(1 / alpha)})")
+    ratios = [_ratios(s, e) for s, e in zip(scores, errors)]
+    weights = np.concatenate([np.full(r.size, 1.0 / (n * r.size)) for r in ratios])
+    ratios = np.concatenate(ratios)
+    order = np.argsort(ratios)
+    ratios, weights = ratios[order], weights[order]
+    # risk(lambda = ratios[k]) = weight of ratios strictly above ratios[k]
+    above = np.concatenate([np.cumsum(weights[::-1])[::-1][1:], [0.0]])
+    # ties: a value shares the risk of its last duplicate
+    last_of_value = np.searchsorted(ratios, ratios, side="right") - 1
+    risk = above[last_of_value]
+    ok = n / (n + 1) * risk + 1.0 / (n + 1) <= alpha
+    return float(ratios[np.argmax(ok)]) if ok.any() else float(ratios[-1])
+
+
+@dataclass
+class Calibration:
+    """lambda per alpha for one backend's raw score, and where it came from."""
+
+    lambdas: dict                  # alpha -> lambda
+    source: str = ""
+    n_images: int = 0
+    extra: dict = field(default_factory=dict)
+
+    def lam(self, alpha):
+        """lambda for the largest calibrated alpha <= the one asked (never less conservative)."""
+        grid = sorted(self.lambdas)
+        usable = [a for a in grid if a <= alpha + 1e-12]
+        return self.lambdas[usable[-1] if usable else grid[0]]
+
+    def radius(self, score, alpha):
+        return (self.lam(alpha) * np.asarray(score, np.float32)).astype(np.float32)
+
+    def describe(self):
+        return {"lambdas": {str(a): round(v, 6) for a, v in sorted(self.lambdas.items())},
+                "source": self.source, "n_images": self.n_images, **self.extra}
+
+    def save(self, path):
+        data = {"lambdas": {str(a): v for a, v in sorted(self.lambdas.items())}, "source": self.source,
+                "n_images": self.n_images, "extra": self.extra}
+        Path(path).write_text(json.dumps(data, indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path):
+        data = json.loads(Path(path).read_text())
+        return cls(lambdas={float(a): float(v) for a, v in data["lambdas"].items()}, source=data.get("source", ""),
+                   n_images=int(data.get("n_images", 0)), extra=data.get("extra", {}))
+
+
+def fit_calibration(scores, errors, alphas=DEFAULT_ALPHAS, source="", **extra):
+    """Calibrate lists of per-image raw scores and chroma errors (each (H, W), any sizes)."""
+    alphas = [a for a in alphas if a > 1.0 / (len(scores) + 1)]
+    return Calibration({float(a): crc_lambda(scores, errors, a) for a in alphas}, source=source,
+                       n_images=len(scores), extra=extra)
+
+
+def coverage(radius, error):
+    """Fraction of pixels whose chroma error lies within the radius."""
+    return float(np.mean(np.asarray(error) <= np.asarray(radius)))

@@ -1,0 +1,164 @@
+"""`colorcore` command line: list backends, colorize files, train models, serve the GIMP plug-in."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from .errors import ColorcoreError, InvalidRequest
+
+
+def _parse_sets(pairs):
+    options = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise InvalidRequest(f"--set expects KEY=VALUE; got {pair!r}")
+        options[key.strip()] = value
+    return options
+
+
+def cmd_backends(args):
+    from .plugins import load_registry
+    registry = load_registry()
+    rows = []
+    for name, backend in registry.backends.items():
+        row = backend.describe()
+        row["plugin"] = registry.owners[name]
+        rows.append(row)
+    failures = [{"plugin": f.plugin, "error": f.error} for f in registry.failures]
+    if args.json:
+        print(json.dumps({"backends": rows, "failed_plugins": failures}, indent=2))
+        return 0
+    for row in rows:
+        state = "available" if row["available"] else f"unavailable: {row['unavailable_reason']}"
+        print(f"{row['name']:<14} {row['label']}  [{', '.join(row['modes'])}]  ({state})  plugin: {row['plugin']}")
+        caps = [c for c in ("needs_scribbles", "takes_mask", "gives_uncertainty") if row[c]]
+        print(f"{'':<14} capabilities: {', '.join(caps) or '-'}")
+        for opt in row["options"]:
+            rng = f" [{opt['minimum']}, {opt['maximum']}]" if opt["minimum"] is not None else ""
+            print(f"{'':<14} --set {opt['name']}=<{opt['type']}> default {opt['default']}{rng}  {opt['help']}")
+        cal = row["calibration"]
+        if cal:
+            print(f"{'':<14} calibration: lambda {cal['lambdas']} on {cal['n_images']} images ({cal['source']})")
+        elif row["available"] and row["gives_uncertainty"]:
+            print(f"{'':<14} calibration: none (uncertainty is the raw score)")
+    for fail in failures:
+        print(f"FAILED plugin {fail['plugin']}: {fail['error']}")
+    return 0
+
+
+def choose_mode(backend, has_scribbles, has_mask):
+    if has_scribbles and "scribble" in backend.modes:
+        return "scribble"
+    if has_mask and "partial" in backend.modes:
+        return "partial"
+    if "auto" in backend.modes:
+        return "auto"    # a mask, if any, is applied by the pipeline's compositing
+    return backend.modes[0]
+
+
+def cmd_colorize(args):
+    from . import imageio
+    from .contract import ColorizeRequest
+    from .pipeline import run_backend
+    from .plugins import load_registry
+    from .progress import StreamProgress
+
+    options = _parse_sets(args.set)
+    loaded = imageio.read_image(args.input)
+    shape = loaded.rgb.shape[:2]
+    scribbles = imageio.read_scribbles(args.scribbles, shape) if args.scribbles else None
+    mask = imageio.read_mask(args.mask, shape) if args.mask else None
+    registry = load_registry()
+    if args.backend:
+        backend = registry.get(args.backend)
+    else:
+        mode = "scribble" if scribbles is not None else "partial" if mask is not None else "auto"
+        backend = registry.default_for(mode)
+        if backend is None:
+            raise InvalidRequest(f"no available backend serves mode {mode!r}; run `colorcore backends`")
+    request = ColorizeRequest(image=loaded.rgb, mode=choose_mode(backend, scribbles is not None, mask is not None),
+                              scribbles=scribbles, mask=mask, options=options, seed=args.seed, alpha=args.alpha,
+                              progress=StreamProgress(interval=0.5 if not args.quiet else 1e9))
+    t0 = time.perf_counter()
+    result = run_backend(backend, request)
+    imageio.write_png(args.output, result.rgb, bits=loaded.bits, alpha=loaded.alpha)
+    msg = f"wrote {args.output} ({backend.name}, {request.mode}, {time.perf_counter() - t0:.2f} s)"
+    if args.uncertainty:
+        scale = imageio.write_uncertainty(args.uncertainty, result.uncertainty, args.alpha)
+        msg += f"; uncertainty {args.uncertainty}: white = {scale:.1f} Delta E at alpha={args.alpha:g}"
+    print(msg)
+    return 0
+
+
+def cmd_train(args, rest):
+    from .plugins import load_registry
+    backend = load_registry().get(args.backend)
+    if not hasattr(backend, "train"):
+        raise InvalidRequest(f"backend {backend.name!r} has nothing to train")
+    return int(backend.train(rest) or 0)
+
+
+def cmd_gimp_run(args):
+    from .bridge import run_manifest
+    return run_manifest(args.manifest)
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="colorcore", description="Colorize black-and-white photographs.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("backends", help="list backends, their modes, options, availability and calibration")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = sub.add_parser("colorize", help="colorize one image file")
+    p.add_argument("input", help="input image (any format Pillow reads; gray, RGB, sepia, 8 or 16 bit)")
+    p.add_argument("-o", "--output", required=True, help="output PNG (same bit depth as the input)")
+    p.add_argument("--backend", help="backend name (default: the first available one for the mode)")
+    p.add_argument("--scribbles", help="RGBA image of painted colour hints, same size as the input")
+    p.add_argument("--mask", help="gray image: white = colorize, black = keep (soft edges blend)")
+    p.add_argument("--uncertainty", help="write the uncertainty radius as a 16-bit gray PNG here")
+    p.add_argument("--alpha", type=float, default=0.1, help="allowed miscoverage of the uncertainty (default 0.1)")
+    p.add_argument("--seed", type=int, help="random seed, for reproducible results")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="backend option (repeatable)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+
+    p = sub.add_parser("train", help="train a backend's model: colorcore train NAME [backend's own options]")
+    p.add_argument("backend")
+
+    p = sub.add_parser("gimp-run", help="run a job written by the GIMP plug-in (manifest + raw buffers)")
+    p.add_argument("manifest")
+    return parser
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    args, rest = parser.parse_known_args(argv)
+    if rest and args.command != "train":
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    try:
+        if args.command == "backends":
+            return cmd_backends(args)
+        if args.command == "colorize":
+            return cmd_colorize(args)
+        if args.command == "train":
+            return cmd_train(args, rest)
+        return cmd_gimp_run(args)
+    except ColorcoreError as exc:
+        if args.debug:
+            raise
+        print(f"colorcore: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("colorcore: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # unexpected: still one readable line unless --debug
+        if args.debug:
+            raise
+        print(f"colorcore: internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)",
+              file=sys.stderr)
+        return 1

@@ -1,0 +1,198 @@
+"""The request/result contract between callers, the pipeline and backends."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from .errors import InvalidRequest
+
+MODES = ("auto", "scribble", "partial")
+_TYPES = {"int": int, "float": float, "bool": bool, "choice": str}
+
+
+@dataclass(frozen=True)
+class Option:
+    """One typed backend option, as the CLI (--set) and the GIMP dialogs show it."""
+
+    name: str
+    type: type | str
+    default: Any
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple = ()
+    help: str = ""
+
+    @property
+    def type_name(self):
+        if self.choices:
+            return "choice"
+        return {int: "int", float: "float", bool: "bool", str: "choice"}.get(self.type, str(self.type))
+
+    def parse(self, value):
+        """Validate and convert one value (a string from the CLI or a typed value)."""
+        kind = self.type_name
+        try:
+            if kind == "bool" and isinstance(value, str):
+                low = value.strip().lower()
+                if low not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                    raise ValueError(value)
+                value = low in ("1", "true", "yes", "on")
+            elif kind in ("int", "float"):
+                if isinstance(value, bool):
+                    raise ValueError(value)
+                number = float(value)
+                if kind == "int":
+                    if number != int(number):
+                        raise ValueError(value)
+                    number = int(number)
+                value = number
+            else:
+                value = _TYPES.get(kind, str)(value)
+        except (TypeError, ValueError):
+            raise InvalidRequest(f"option {self.name!r} expects a {kind}, got {value!r}") from None
+        if self.choices and value not in self.choices:
+            raise InvalidRequest(f"option {self.name!r} must be one of {', '.join(map(str, self.choices))}; got {value!r}")
+        if self.minimum is not None and value < self.minimum or self.maximum is not None and value > self.maximum:
+            raise InvalidRequest(f"option {self.name!r} must lie in [{self.minimum}, {self.maximum}]; got {value!r}")
+        return value
+
+    def describe(self):
+        return {"name": self.name, "type": self.type_name, "default": self.default, "minimum": self.minimum,
+                "maximum": self.maximum, "choices": list(self.choices), "help": self.help}
+
+
+class Backend:
+    """Base class of every colorizer. Subclasses set the class attributes and implement run()."""
+
+    name: str = ""
+    label: str = ""
+    modes: tuple = ()
+    needs_scribbles: bool = False
+    takes_mask: bool = False
+    gives_uncertainty: bool = True
+    options: tuple = ()
+
+    def unavailable_reason(self) -> str | None:
+        """None when the backend can run; otherwise a sentence saying why not and how to fix it."""
+        return None
+
+    def calibration(self):
+        """The conformal calibration of the raw uncertainty score (colorcore.calibration.Calibration) or None."""
+        return None
+
+    def run(self, request: "ColorizeRequest") -> "BackendOutput":
+        raise NotImplementedError
+
+    def validate_options(self, given: dict) -> dict:
+        known = {o.name: o for o in self.options}
+        unknown = sorted(set(given) - set(known))
+        if unknown:
+            raise InvalidRequest(f"backend {self.name!r} has no option {', '.join(map(repr, unknown))}; "
+                                 f"its options are: {', '.join(known) or '(none)'}")
+        return {name: (opt.parse(given[name]) if name in given else opt.default) for name, opt in known.items()}
+
+    def describe(self):
+        reason = self.unavailable_reason()
+        cal = self.calibration() if reason is None else None
+        return {"name": self.name, "label": self.label, "modes": list(self.modes),
+                "needs_scribbles": self.needs_scribbles, "takes_mask": self.takes_mask,
+                "gives_uncertainty": self.gives_uncertainty,
+                "options": [o.describe() for o in self.options],
+                "available": reason is None, "unavailable_reason": reason,
+                "calibration": cal.describe() if cal is not None else None}
+
+
+def _no_progress(fraction, message=""):
+    pass
+
+
+@dataclass
+class ColorizeRequest:
+    """What a caller asks for. Arrays are float32, channel-last, C-contiguous."""
+
+    image: np.ndarray                      # (H, W, 3) sRGB in [0, 1]
+    mode: str = "auto"
+    scribbles: np.ndarray | None = None    # (H, W, 4) RGBA; alpha > 0 marks a hint
+    mask: np.ndarray | None = None         # (H, W) in [0, 1]; 1 = colorize
+    options: dict = field(default_factory=dict)
+    seed: int | None = None
+    alpha: float = 0.1                     # allowed miscoverage of the uncertainty radius
+    progress: Callable[[float, str], None] = _no_progress
+
+    @property
+    def shape(self):
+        return self.image.shape[:2]
+
+
+@dataclass
+class BackendOutput:
+    """What a backend returns: chroma (or RGB) plus a raw per-pixel uncertainty score."""
+
+    ab: np.ndarray | None = None           # (H, W, 2) Lab a, b
+    rgb: np.ndarray | None = None          # (H, W, 3) sRGB, when the backend works in RGB
+    score: np.ndarray | None = None        # (H, W) >= 0, raw (uncalibrated) uncertainty
+    info: dict = field(default_factory=dict)
+
+
+@dataclass
+class ColorizeResult:
+    """What the pipeline returns."""
+
+    rgb: np.ndarray                        # (H, W, 3) sRGB in [0, 1]
+    uncertainty: np.ndarray                # (H, W) radius in Delta E_ab units, >= 0
+    info: dict = field(default_factory=dict)
+
+
+def _float_array(name, value, ndim, channels=None):
+    arr = np.asarray(value)
+    if arr.ndim != ndim or (channels is not None and arr.shape[-1] != channels):
+        want = f"(H, W, {channels})" if channels else "(H, W)"
+        raise InvalidRequest(f"{name} must be an array of shape {want}; got shape {arr.shape}")
+    if not np.issubdtype(arr.dtype, np.floating):
+        raise InvalidRequest(f"{name} must be float in [0, 1]; got dtype {arr.dtype} (divide integers by their maximum)")
+    arr = np.ascontiguousarray(arr, dtype=np.float32)
+    if not np.isfinite(arr).all():
+        raise InvalidRequest(f"{name} contains NaN or infinite values")
+    if arr.size and (arr.min() < -1e-4 or arr.max() > 1 + 1e-4):
+        raise InvalidRequest(f"{name} must lie in [0, 1]; got values in [{arr.min():.3g}, {arr.max():.3g}]")
+    return np.clip(arr, 0.0, 1.0)
+
+
+def validate_request(request: ColorizeRequest, backend: Backend) -> ColorizeRequest:
+    """Check a request against the contract and the backend's capabilities; return a normalised copy."""
+    if request.mode not in MODES:
+        raise InvalidRequest(f"mode must be one of {', '.join(MODES)}; got {request.mode!r}")
+    if request.mode not in backend.modes:
+        raise InvalidRequest(f"backend {backend.name!r} does not serve mode {request.mode!r}; "
+                             f"it serves: {', '.join(backend.modes)}")
+    image = _float_array("image", request.image, 3, 3)
+    h, w = image.shape[:2]
+    if h < 1 or w < 1:
+        raise InvalidRequest(f"image is empty ({w}x{h})")
+    scribbles = mask = None
+    if request.scribbles is not None:
+        scribbles = _float_array("scribbles", request.scribbles, 3, 4)
+        if scribbles.shape[:2] != (h, w):
+            raise InvalidRequest(f"scribbles are {scribbles.shape[1]}x{scribbles.shape[0]} but the image is {w}x{h}; "
+                                 "paint the scribbles on a layer of the image's size")
+    if request.mode == "scribble" or backend.needs_scribbles:
+        if scribbles is None or not (scribbles[..., 3] > 0).any():
+            raise InvalidRequest("scribble mode needs painted scribbles, but the scribble layer is empty; "
+                                 "paint colours on a transparent layer and run again")
+    if request.mask is not None:
+        mask = _float_array("mask", request.mask, 2)
+        if mask.shape != (h, w):
+            raise InvalidRequest(f"mask is {mask.shape[1]}x{mask.shape[0]} but the image is {w}x{h}")
+    if request.mode == "partial":
+        if mask is None or not (mask > 0).any():
+            raise InvalidRequest("partial mode needs a mask (a selection) that is not empty; select a region first")
+    if not 0.0 < float(request.alpha) < 1.0:
+        raise InvalidRequest(f"alpha (allowed miscoverage) must be between 0 and 1; got {request.alpha!r}")
+    if request.seed is not None and not isinstance(request.seed, (int, np.integer)):
+        raise InvalidRequest(f"seed must be an integer; got {request.seed!r}")
+    options = backend.validate_options(dict(request.options or {}))
+    return ColorizeRequest(image=image, mode=request.mode, scribbles=scribbles, mask=mask, options=options,
+                           seed=None if request.seed is None else int(request.seed), alpha=float(request.alpha),
+                           progress=request.progress or _no_progress)

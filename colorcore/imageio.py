@@ -1,0 +1,158 @@
+"""Reading and writing image files for the CLI: any Pillow input, PNG output of the input's bit depth."""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InvalidRequest
+
+UNCERTAINTY_SCALE_KEY = "colorcore:uncertainty_scale"
+UNCERTAINTY_ALPHA_KEY = "colorcore:alpha"
+
+
+@dataclass
+class LoadedImage:
+    rgb: np.ndarray            # (H, W, 3) float32 sRGB in [0, 1]
+    alpha: np.ndarray | None   # (H, W) float32 or None
+    bits: int                  # 8 or 16
+
+
+def _open(path, what):
+    from PIL import Image, UnidentifiedImageError
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidRequest(f"{what} file not found: {path}")
+    try:
+        img = Image.open(path)
+        img.load()
+        return img
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise InvalidRequest(f"{what} {path} is not an image Pillow can read ({exc})") from None
+
+
+def _sixteen_bit_colour(path):
+    """16-bit RGB(A) PNG/TIFF: Pillow reduces these to 8 bits, OpenCV does not."""
+    import cv2
+    arr = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if arr is None or arr.dtype != np.uint16 or arr.ndim != 3:
+        return None
+    arr = arr[..., [2, 1, 0, 3][:arr.shape[2]]].astype(np.float32) / 65535.0
+    return arr
+
+
+def _to_float(img):
+    """A Pillow image -> (H, W, C) float32 in [0, 1] and its bit depth."""
+    mode = img.mode
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N"):
+        return (np.asarray(img).astype(np.float32) / 65535.0)[..., None], 16
+    if mode == "I":
+        arr = np.asarray(img).astype(np.float32)
+        peak = 65535.0 if arr.max(initial=0) > 255 else 255.0
+        return np.clip(arr / peak, 0, 1)[..., None], 16 if peak > 255 else 8
+    if mode == "F":
+        arr = np.asarray(img).astype(np.float32)
+        return np.clip(arr / (255.0 if arr.max(initial=0) > 1 else 1.0), 0, 1)[..., None], 16
+    if mode in ("1", "L"):
+        return (np.asarray(img.convert("L")).astype(np.float32) / 255.0)[..., None], 8
+    if mode == "LA" or mode == "La":
+        return np.asarray(img.convert("LA")).astype(np.float32) / 255.0, 8
+    if mode in ("RGBA", "PA", "RGBa") or (mode == "P" and "transparency" in img.info):
+        return np.asarray(img.convert("RGBA")).astype(np.float32) / 255.0, 8
+    return np.asarray(img.convert("RGB")).astype(np.float32) / 255.0, 8
+
+
+def _split(arr):
+    """(H, W, C) with C in 1..4 -> (rgb, alpha or None)."""
+    c = arr.shape[2]
+    alpha = arr[..., -1] if c in (2, 4) else None
+    rgb = arr[..., :3] if c >= 3 else np.repeat(arr[..., :1], 3, axis=2)
+    return np.ascontiguousarray(rgb, np.float32), alpha
+
+
+def read_image(path) -> LoadedImage:
+    img = _open(path, "input image")
+    arr = _sixteen_bit_colour(path) if img.mode in ("RGB", "RGBA") else None
+    bits = 16
+    if arr is None:
+        arr, bits = _to_float(img)
+    rgb, alpha = _split(arr)
+    return LoadedImage(rgb, alpha, bits)
+
+
+def read_scribbles(path, shape):
+    """RGBA scribbles; an image without alpha marks its coloured (non-gray) pixels as hints."""
+    img = _open(path, "scribble image")
+    arr, _ = _to_float(img)
+    if arr.shape[:2] != tuple(shape):
+        raise InvalidRequest(f"scribble image is {arr.shape[1]}x{arr.shape[0]} but the input is "
+                             f"{shape[1]}x{shape[0]}; scribbles must have the input's size")
+    rgb, alpha = _split(arr)
+    if alpha is None:
+        alpha = ((rgb.max(axis=2) - rgb.min(axis=2)) > 0.04).astype(np.float32)
+    return np.ascontiguousarray(np.dstack([rgb, alpha]), np.float32)
+
+
+def read_mask(path, shape):
+    img = _open(path, "mask image")
+    if img.mode not in ("1", "L", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"):
+        raise InvalidRequest(f"mask must be a single-channel gray image; {path} is {img.mode} "
+                             "(save the mask as grayscale: white = colorize, black = keep)")
+    arr, _ = _to_float(img)
+    if arr.shape[:2] != tuple(shape):
+        raise InvalidRequest(f"mask is {arr.shape[1]}x{arr.shape[0]} but the input is {shape[1]}x{shape[0]}")
+    return np.ascontiguousarray(arr[..., 0], np.float32)
+
+
+def _atomic_write(path, write):
+    """Write through a temporary file beside the target, so a failure never leaves a partial file."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise InvalidRequest(f"output folder does not exist: {path.parent}")
+    fd, tmp = tempfile.mkstemp(suffix=".png", dir=path.parent, prefix=".colorcore-")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_png(path, rgb, bits=8, alpha=None):
+    import cv2
+    from PIL import Image
+    chans = [rgb] if alpha is None else [rgb, alpha[..., None]]
+    arr = np.clip(np.concatenate(chans, axis=2), 0, 1)
+    if bits == 16:
+        data = np.round(arr * 65535).astype(np.uint16)
+        bgr = data[..., [2, 1, 0, 3][:data.shape[2]]]
+
+        def write(tmp):
+            if not cv2.imwrite(tmp, bgr):
+                raise OSError(f"could not write {path}")
+        _atomic_write(path, write)
+    else:
+        data = np.round(arr * 255).astype(np.uint8)
+        _atomic_write(path, lambda tmp: Image.fromarray(data).save(tmp, format="PNG"))
+
+
+def uncertainty_scale(radius):
+    """A round Delta E value that maps to white: the maximum, rounded up to 0.1."""
+    peak = float(np.max(radius, initial=0.0))
+    return max(np.ceil(peak * 10) / 10, 0.1)
+
+
+def write_uncertainty(path, radius, alpha):
+    """16-bit gray PNG, white = `scale` Delta E; the scale and alpha go into PNG text chunks."""
+    from PIL import Image, PngImagePlugin
+    scale = uncertainty_scale(radius)
+    data = np.round(np.clip(radius / scale, 0, 1) * 65535).astype(np.uint16)
+    meta = PngImagePlugin.PngInfo()
+    meta.add_text(UNCERTAINTY_SCALE_KEY, f"{scale:.4f}")
+    meta.add_text(UNCERTAINTY_ALPHA_KEY, f"{alpha:g}")
+    _atomic_write(path, lambda tmp: Image.fromarray(data).save(tmp, format="PNG", pnginfo=meta))
+    return scale
