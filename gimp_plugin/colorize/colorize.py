@@ -1,0 +1,417 @@
+#!/usr/bin/env python3
+# Colorize: GIMP 3 plug-in, Filters > Colorize > Auto... / Scribble... / Partial...
+#
+# Thin GIMP side (stdlib + gi only; GIMP's own Python may lack numpy): reads the
+# selected layer (and the scribble layer or the mask) as raw float32 through
+# GEGL, hands them to the colorcore engine -- a separate Python in its own venv,
+# recorded by install.py in engine.json beside this file -- and adds the
+# "Colorized (<backend>)" and "Uncertainty (<backend>)" layers in one undo group.
+# The gi-free logic lives in colorize_helpers.py (unit-tested without GIMP).
+import os
+import shutil
+import sys
+import time
+
+import gi
+gi.require_version('Gimp', '3.0')
+gi.require_version('Gegl', '0.4')
+from gi.repository import Gimp, Gegl, GObject, GLib  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import colorize_helpers as H  # noqa: E402
+
+RGBA = "R'G'B'A float"
+RGB = "R'G'B' float"
+MASK = "Y float"          # selections and channels are stored linear
+GRAYA = "Y'A float"
+GRAY = "Y' float"
+RW = GObject.ParamFlags.READWRITE
+BLURBS = {
+    'auto': ('Colorize a black-and-white photo automatically',
+             'Colorizes the selected layer with an automatic backend. Adds a "Colorized (<backend>)" layer and '
+             'an "Uncertainty (<backend>)" layer (white = the uncertainty scale in Delta E, see the layer\'s '
+             'parasite "colorize-uncertainty").'),
+    'scribble': ('Colorize a photo from colour scribbles',
+                 'Spreads the colours painted on a scribble layer (default: the layer named "Scribbles") over '
+                 'the selected layer, keeping its lightness. Interactively, when there is no scribble layer, '
+                 'an empty "Scribbles" layer is added for you to paint on.'),
+    'partial': ('Colorize only the selected part of a photo',
+                'Colorizes the selected layer inside the selection (or a chosen channel); a feathered '
+                'selection blends softly; outside it the pixels stay exactly as they were.'),
+}
+
+
+def log(*args):
+    print('[colorize]', *args, file=sys.stderr, flush=True)
+
+
+# ----------------------------------------------------------------------------- pixels
+def read_pixels(drawable, fmt, x=0, y=0, w=None, h=None):
+    """Raw float bytes of a rectangle in the drawable's own coordinates; zeros outside it."""
+    w = drawable.get_width() if w is None else w
+    h = drawable.get_height() if h is None else h
+    buf = drawable.get_buffer()
+    return bytes(buf.get(Gegl.Rectangle.new(x, y, w, h), 1.0, fmt, Gegl.AbyssPolicy.NONE))
+
+
+def write_pixels(layer, fmt, data):
+    w, h = layer.get_width(), layer.get_height()
+    buf = layer.get_buffer()
+    buf.set(Gegl.Rectangle.new(0, 0, w, h), fmt, data)
+    buf.flush()   # without it the core never sees the pixels
+    layer.update(0, 0, w, h)
+
+
+def layer_list(image):
+    return [(l.get_id(), l.get_name(), l.has_alpha()) for l in image.get_layers()]
+
+
+def is_result_layer(layer):
+    return layer.get_name().startswith((H.COLORIZED_PREFIX, H.UNCERTAINTY_PREFIX))
+
+
+# ----------------------------------------------------------------------------- dialog
+def run_dialog(procedure, config, mode, backends):
+    gi.require_version('GimpUi', '3.0')
+    from gi.repository import GimpUi
+    GimpUi.init(procedure.get_name())
+    title = {'auto': 'Colorize automatically', 'scribble': 'Colorize from scribbles',
+             'partial': 'Colorize the selection'}[mode]
+    dialog = GimpUi.ProcedureDialog.new(procedure, config, title)
+    names = []
+    if mode == 'scribble':
+        names.append('scribble-layer')
+    if mode == 'partial':
+        names.append('mask-channel')
+    names.append('backend')
+    for b in H.backends_for_mode(backends, mode):
+        props = [p for p, bname, _ in H.option_args(backends, mode) if bname == b['name']]
+        if not props:
+            continue
+        box_id, frame_id, label_id = b['name'] + '-box', b['name'] + '-frame', b['name'] + '-title'
+        dialog.get_label(label_id, '%s options' % (b.get('label') or b['name']), False, False)
+        dialog.fill_box(box_id, props)
+        dialog.fill_frame(frame_id, label_id, False, box_id)
+        try:  # only the chosen backend's options are editable
+            values = Gimp.ValueArray.new(1)
+            values.append(GObject.Value(GObject.TYPE_STRING, b['name']))
+            dialog.set_sensitive_if_in(frame_id, None, 'backend', values, True)
+        except Exception as exc:  # older 3.0.x: all frames stay editable
+            log('set_sensitive_if_in:', exc)
+        names.append(frame_id)
+    names += ['alpha', 'uncertainty-layer', 'seed']
+    dialog.fill(names)
+    if os.environ.get('COLORIZE_TEST_DIALOG'):   # tests/e2e only: screenshot, then OK
+        _test_autoclose(dialog, os.environ['COLORIZE_TEST_DIALOG'], mode)
+    ok = dialog.run()
+    dialog.destroy()
+    return ok
+
+
+def _test_autoclose(dialog, folder, mode):
+    gi.require_version('Gtk', '3.0')
+    gi.require_version('Gdk', '3.0')
+    from gi.repository import Gtk, Gdk
+
+    def snap():
+        try:
+            win = dialog.get_window()
+            w, h = win.get_width(), win.get_height()
+            pix = Gdk.pixbuf_get_from_window(win, 0, 0, w, h)
+            pix.savev(os.path.join(folder, 'dialog-%s.png' % mode), 'png', [], [])
+            log('dialog screenshot %dx%d saved' % (w, h))
+        except Exception as exc:
+            log('dialog screenshot failed:', exc)
+        dialog.response(Gtk.ResponseType.OK)
+        return False
+    GLib.timeout_add(1500, snap)
+
+
+# ----------------------------------------------------------------------------- the work
+def gather(image, source, mode, config):
+    """Decide the inputs; returns dict or raises H.PluginError (calling=True for bad input)."""
+    job = {'scribble_layer': None, 'mask_drawable': None}
+    if mode == 'scribble':
+        scr = config.get_property('scribble-layer')
+        if scr is None:
+            lid = H.pick_scribble_layer(layer_list(image), source.get_id())
+            scr = Gimp.Layer.get_by_id(lid) if lid is not None else None
+        if scr is None:
+            raise H.PluginError('there is no scribble layer: add a transparent layer named "Scribbles" above '
+                                'the photo, paint colours on it, and run Scribble again', calling=True)
+        if scr.get_id() == source.get_id():
+            raise H.PluginError('the scribble layer cannot be the photo layer itself: select the photo layer',
+                                calling=True)
+        if image.get_base_type() != Gimp.ImageBaseType.RGB:
+            raise H.PluginError('the image is grayscale, so the scribble layer "%s" holds no colours: '
+                                'use Image > Mode > RGB, paint the scribbles again, and rerun'
+                                % scr.get_name(), calling=True)
+        job['scribble_layer'] = scr
+    if mode == 'partial':
+        chan = config.get_property('mask-channel')
+        if chan is None:
+            if Gimp.Selection.is_empty(image):
+                raise H.PluginError('Partial colorizes the selected area, but nothing is selected: select '
+                                    'the region to colorize (feathered edges blend softly) or choose a '
+                                    'channel as the mask', calling=True)
+            chan = image.get_selection()
+        job['mask_drawable'] = chan
+    return job
+
+
+def colorize(procedure, run_mode, image, source, config, mode, backends):
+    t_call = time.monotonic()
+    timing = {'mode': mode}
+    backend = config.get_property('backend') or H.default_backend(backends, mode)
+    if not backend or backend == 'none':
+        raise H.PluginError('no colorization backend is known for %s mode; run `python install.py` '
+                            'to install or repair the engine' % mode)
+    alpha = config.get_property('alpha')
+    want_unc = config.get_property('uncertainty-layer')
+    seed = config.get_property('seed')
+    python = H.find_engine(config.get_property('engine-python') or None)
+    job = gather(image, source, mode, config)
+    options = H.collect_options(backends, mode, backend, config.get_property)
+
+    W, H_ = source.get_width(), source.get_height()
+    _, ox, oy = source.get_offsets()
+    timing.update(backend=backend, width=W, height=H_, megapixels=round(W * H_ / 1e6, 3))
+    Gimp.progress_init('Colorizing (%s)\u2026' % backend)
+    H.cleanup_stale_workdirs()
+    work = H.make_workdir()
+    try:
+        t0 = time.monotonic()
+        src = read_pixels(source, RGBA)
+        H.write_buffer(work, 'image.f32', src)
+        has_scr = job['scribble_layer'] is not None
+        if has_scr:
+            scr = job['scribble_layer']
+            _, sx, sy = scr.get_offsets()
+            H.write_buffer(work, 'scribbles.f32', read_pixels(scr, RGBA, ox - sx, oy - sy, W, H_))
+        has_mask = job['mask_drawable'] is not None
+        if has_mask:
+            m = job['mask_drawable']
+            _, mx, my = m.get_offsets()
+            mask = read_pixels(m, MASK, ox - mx, oy - my, W, H_)
+            if mask == bytes(len(mask)):
+                raise H.PluginError('the selection (or mask channel) does not cover any pixel of the layer '
+                                    '"%s": select part of that layer' % source.get_name(), calling=True)
+            H.write_buffer(work, 'mask.f32', mask)
+        manifest = H.write_manifest(work, mode, backend, W, H_, options=options, seed=seed, alpha=alpha,
+                                    uncertainty=want_unc, has_scribbles=has_scr, has_mask=has_mask)
+        timing['transfer_in'] = time.monotonic() - t0
+
+        def on_progress(frac, msg):
+            Gimp.progress_update(0.02 + 0.9 * frac)
+            if msg:
+                Gimp.progress_set_text('%s (%s)' % (msg, backend))
+        result, t_engine = H.run_engine(python, manifest, on_progress=on_progress)
+        timing.update(t_engine)
+
+        t0 = time.monotonic()
+        rgb = H.read_buffer(work, 'result.f32', W * H_ * 12)
+        unc = H.read_buffer(work, 'uncertainty.f32', W * H_ * 4) if want_unc else None
+        with_alpha = source.has_alpha()
+        if with_alpha:   # keep the source's alpha in both new layers
+            rgb = H.interleave(rgb, src, 3)
+            if unc is not None:
+                unc = H.interleave(unc, src, 1)
+        rgb_fmt, unc_fmt = (RGBA, GRAYA) if with_alpha else (RGB, GRAY)
+        timing['transfer_out_prepare'] = time.monotonic() - t0
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    # Everything that can fail for a reason of its own happened above; now change the image,
+    # in one undo group, with the layers filled before they are inserted.
+    t0 = time.monotonic()
+    ltype = Gimp.ImageType.RGBA_IMAGE if with_alpha else Gimp.ImageType.RGB_IMAGE
+    made = []
+    converted = False
+    image.undo_group_start()
+    try:
+        if image.get_base_type() != Gimp.ImageBaseType.RGB:
+            image.convert_rgb()
+            converted = True
+        parent = source.get_parent()
+        pos = image.get_item_position(source)
+        color = Gimp.Layer.new(image, 'Colorized (%s)' % backend, W, H_, ltype, 100.0, Gimp.LayerMode.NORMAL)
+        made.append(color)
+        write_pixels(color, rgb_fmt, rgb)
+        layers = [color]
+        if unc is not None:
+            ulayer = Gimp.Layer.new(image, 'Uncertainty (%s)' % backend, W, H_, ltype, 100.0,
+                                    Gimp.LayerMode.NORMAL)
+            made.append(ulayer)
+            write_pixels(ulayer, unc_fmt, unc)
+            text = H.uncertainty_parasite_text(result, alpha, backend)
+            ulayer.attach_parasite(Gimp.Parasite.new(H.PARASITE_NAME, 1, list(text.encode('utf-8'))))
+            ulayer.set_visible(False)   # shown on demand: eye icon in the Layers dialog
+            layers.insert(0, ulayer)
+        for lay in reversed(layers):    # colorized directly above the source, uncertainty above it
+            image.insert_layer(lay, parent, pos)
+            lay.set_offsets(ox, oy)
+        image.set_selected_layers([color])
+    except Exception:
+        for lay in made:
+            try:
+                if lay.get_image() is not None and image.get_item_position(lay) >= 0:
+                    image.remove_layer(lay)
+                else:
+                    lay.delete()
+            except Exception:
+                pass
+        if converted:
+            try:
+                image.convert_grayscale()
+            except Exception:
+                pass
+        raise
+    finally:
+        image.undo_group_end()
+    timing['transfer_out'] = timing.pop('transfer_out_prepare') + time.monotonic() - t0
+    Gimp.progress_update(1.0)
+    Gimp.progress_end()
+    Gimp.displays_flush()
+    timing['total'] = time.monotonic() - t_call
+    timing['transfer'] = timing['transfer_in'] + timing['transfer_out']
+    timing['engine_start_plus_transfer'] = timing['engine_start'] + timing['transfer']
+    H.log_timing({k: (round(v, 4) if isinstance(v, float) else v) for k, v in timing.items()})
+    if run_mode == Gimp.RunMode.INTERACTIVE and unc is not None:
+        Gimp.message(H.uncertainty_message(result, alpha, backend))
+
+
+def add_scribble_layer(image, source):
+    """Interactive Scribble without a scribble layer: add an empty one for the user to paint on."""
+    image.undo_group_start()
+    try:
+        if image.get_base_type() != Gimp.ImageBaseType.RGB:
+            image.convert_rgb()    # a GRAY image would turn painted colours gray
+        lay = Gimp.Layer.new(image, H.SCRIBBLE_LAYER_NAME, image.get_width(), image.get_height(),
+                             Gimp.ImageType.RGBA_IMAGE, 100.0, Gimp.LayerMode.NORMAL)
+        lay.fill(Gimp.FillType.TRANSPARENT)
+        image.insert_layer(lay, source.get_parent(), image.get_item_position(source))
+        image.set_selected_layers([lay])
+    finally:
+        image.undo_group_end()
+    Gimp.displays_flush()
+    Gimp.message('A transparent layer "Scribbles" was added above "%s". Paint colours on it with the '
+                 'Paintbrush (a few strokes per region are enough), then run Filters > Colorize > '
+                 'Scribble again.' % source.get_name())
+
+
+def pick_source(image, drawables):
+    if len(drawables) != 1 or not drawables[0].is_layer() or drawables[0].is_group_layer():
+        raise H.PluginError('select exactly one layer (not a group or mask) holding the photo', calling=True)
+    return drawables[0]
+
+
+def run(procedure, run_mode, image, drawables, config, mode):
+    backends = H.load_backends()
+    try:
+        source = pick_source(image, drawables)
+        if run_mode == Gimp.RunMode.INTERACTIVE:
+            if mode == 'scribble':
+                if source.get_name() == H.SCRIBBLE_LAYER_NAME:   # painting was still selected
+                    below = [l for l in image.get_layers()
+                             if image.get_item_position(l) > image.get_item_position(source)
+                             and not is_result_layer(l)]
+                    if below:
+                        source = below[0]
+                if config.get_property('scribble-layer') is None and \
+                        H.pick_scribble_layer(layer_list(image), source.get_id()) is None:
+                    add_scribble_layer(image, source)
+                    return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())
+            if not run_dialog(procedure, config, mode, backends):
+                return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
+        colorize(procedure, run_mode, image, source, config, mode, backends)
+    except H.Cancelled:
+        Gimp.progress_end()
+        return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
+    except H.PluginError as exc:
+        Gimp.progress_end()
+        status = Gimp.PDBStatusType.CALLING_ERROR if exc.calling else Gimp.PDBStatusType.EXECUTION_ERROR
+        log('error:', exc)
+        return procedure.new_return_values(status, GLib.Error('Colorize: %s' % exc))
+    except Exception as exc:   # never let an exception escape: GIMP would only say "no return values"
+        import traceback
+        traceback.print_exc()
+        Gimp.progress_end()
+        return procedure.new_return_values(Gimp.PDBStatusType.EXECUTION_ERROR, GLib.Error(
+            'Colorize: internal error: %s: %s' % (type(exc).__name__, exc)))
+    return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())
+
+
+class Colorize(Gimp.PlugIn):
+    def do_set_i18n(self, procname):
+        return False
+
+    def do_query_procedures(self):
+        return [H.PROC_NAMES[m] for m in H.MODES]
+
+    def do_create_procedure(self, name):
+        Gegl.init(None)
+        mode = {v: k for k, v in H.PROC_NAMES.items()}[name]
+        backends = H.load_backends()
+        procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run, mode)
+        procedure.set_image_types('RGB*, GRAY*')
+        procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE)
+        procedure.set_menu_label(H.MENU_LABELS[mode])
+        procedure.add_menu_path(H.MENU_PATH)
+        procedure.set_documentation(BLURBS[mode][0], BLURBS[mode][1], name)
+        procedure.set_attribution('colorcore contributors', 'colorcore contributors', '2026')
+        if mode == 'scribble':
+            procedure.add_layer_argument(
+                'scribble-layer', '_Scribble layer',
+                'Layer with painted colour hints (none: the layer named "Scribbles", else the topmost other '
+                'layer with alpha)', True, RW)
+        if mode == 'partial':
+            procedure.add_channel_argument(
+                'mask-channel', '_Mask channel',
+                'Channel whose white parts are colorized (none: the selection)', True, RW)
+        rows = H.backends_for_mode(backends, mode)
+        choice = Gimp.Choice.new()
+        for i, b in enumerate(rows):
+            choice.add(b['name'], i, H.backend_choice_label(b), b.get('help') or '')
+        default = H.default_backend(backends, mode)
+        if not rows:
+            choice.add('none', 0, '(engine not installed: run install.py)', '')
+            default = 'none'
+        procedure.add_choice_argument('backend', '_Backend', 'Colorization backend (engine plugin)',
+                                      choice, default, RW)
+        procedure.add_double_argument('alpha', 'Uncertainty _level \u03b1',
+                                      'Allowed share of pixels whose true colour lies outside the uncertainty '
+                                      'radius (0.1 = 90% coverage)', 0.01, 0.5, H.DEFAULT_ALPHA, RW)
+        procedure.add_boolean_argument('uncertainty-layer', 'Add _uncertainty layer',
+                                       'Add the "Uncertainty (<backend>)" layer', True, RW)
+        procedure.add_int_argument('seed', 'Ran_dom seed', 'Seed for reproducible results (-1: random)',
+                                   -1, 2 ** 31 - 1, -1, RW)
+        procedure.add_string_argument('engine-python', 'Engine interpreter',
+                                      'Python of the colorcore engine (empty: the one recorded by install.py)',
+                                      '', RW)
+        for pname, bname, opt in H.option_args(backends, mode):
+            nick = opt['name'].replace('_', ' ').capitalize()
+            blurb = opt.get('help') or opt['name']
+            kind = opt.get('type')
+            try:
+                if kind == 'int':
+                    lo, hi = H.option_bounds(opt)
+                    procedure.add_int_argument(pname, nick, blurb, lo, hi, int(opt.get('default') or 0), RW)
+                elif kind == 'float':
+                    lo, hi = H.option_bounds(opt)
+                    procedure.add_double_argument(pname, nick, blurb, lo, hi, float(opt.get('default') or 0), RW)
+                elif kind == 'bool':
+                    procedure.add_boolean_argument(pname, nick, blurb, bool(opt.get('default')), RW)
+                elif kind == 'choice' and opt.get('choices'):
+                    c = Gimp.Choice.new()
+                    for i, v in enumerate(opt['choices']):
+                        c.add(str(v), i, str(v), '')
+                    procedure.add_choice_argument(pname, nick, blurb, c, str(opt.get('default', opt['choices'][0])),
+                                                  RW)
+                else:
+                    procedure.add_string_argument(pname, nick, blurb, str(opt.get('default') or ''), RW)
+            except Exception as exc:  # one odd option never hides the procedure
+                log('option %s skipped: %s' % (pname, exc))
+        return procedure
+
+
+Gimp.main(Colorize.__gtype__, sys.argv)

@@ -1,0 +1,152 @@
+# Batch driver run INSIDE GIMP 3 by the python-fu-eval interpreter (see
+# scripts/gimp3/run_gimp.sh).  Reads the case list from $E2E_SPEC (JSON written
+# by tests/e2e), builds each image, calls the Colorize procedures and dumps what
+# the host-side tests check: layer lists, sizes, offsets, parasites and raw
+# "R'G'B'A float" pixels of the source (before/after) and of the new layers.
+# No numpy here (GIMP's Python may lack it); all maths happens on the host.
+import json
+import os
+import time
+import traceback
+
+import gi
+gi.require_version('Gimp', '3.0')
+gi.require_version('Gegl', '0.4')
+from gi.repository import Gimp, Gegl, Gio, GLib  # noqa: E402
+
+NI = Gimp.RunMode.NONINTERACTIVE
+PRECISIONS = {'u8': Gimp.Precision.U8_NON_LINEAR, 'u16': Gimp.Precision.U16_NON_LINEAR,
+              'float': Gimp.Precision.FLOAT_NON_LINEAR}
+
+
+def _dump(drawable, path):
+    buf = drawable.get_buffer()
+    w, h = drawable.get_width(), drawable.get_height()
+    data = buf.get(Gegl.Rectangle.new(0, 0, w, h), 1.0, "R'G'B'A float", Gegl.AbyssPolicy.NONE)
+    with open(path, 'wb') as f:
+        f.write(bytes(data))
+
+
+def _layers(image):
+    out = []
+    for lay in image.get_layers():
+        ok, ox, oy = lay.get_offsets()
+        par = lay.get_parasite('colorize-uncertainty')
+        out.append({'name': lay.get_name(), 'id': lay.get_id(), 'w': lay.get_width(),
+                    'h': lay.get_height(), 'ox': ox, 'oy': oy, 'alpha': lay.has_alpha(),
+                    'visible': lay.get_visible(),
+                    'parasite': bytes(par.get_data()).decode('utf-8') if par is not None else None})
+    return out
+
+
+def _state(image):
+    return {'layers': _layers(image), 'base_type': image.get_base_type().value_nick,
+            'precision': image.get_precision().value_nick,
+            'width': image.get_width(), 'height': image.get_height(),
+            'channels': [c.get_name() for c in image.get_channels()],
+            'selection_empty': Gimp.Selection.is_empty(image)}
+
+
+def _build(ops):
+    image, source = None, None
+    for op in ops:
+        kind, args = op[0], op[1:]
+        if kind == 'load':
+            image = Gimp.file_load(NI, Gio.File.new_for_path(args[0]))
+            source = image.get_layers()[0]
+            source.set_name('Photo')
+        elif kind == 'gray':
+            image.convert_grayscale()
+        elif kind == 'precision':
+            image.convert_precision(PRECISIONS[args[0]])
+        elif kind == 'resize':
+            image.resize(*args)
+        elif kind == 'alpha_hole':
+            source.add_alpha()
+            image.select_rectangle(Gimp.ChannelOps.REPLACE, *args)
+            source.edit_clear()
+            Gimp.Selection.none(image)
+        elif kind == 'scribble':
+            path, name, ox, oy = args
+            lay = Gimp.file_load_layer(NI, image, Gio.File.new_for_path(path))
+            lay.set_name(name)
+            image.insert_layer(lay, None, 0)
+            lay.set_offsets(ox, oy)
+        elif kind == 'select_rect':
+            image.select_rectangle(Gimp.ChannelOps.REPLACE, *args)
+        elif kind == 'select_ellipse':
+            image.select_ellipse(Gimp.ChannelOps.REPLACE, *args)
+        elif kind == 'feather':
+            Gimp.Selection.feather(image, args[0])
+        elif kind == 'select_none':
+            Gimp.Selection.none(image)
+        elif kind == 'channel_from_selection':
+            chan = Gimp.Selection.save(image)
+            chan.set_name(args[0])
+            Gimp.Selection.none(image)
+        else:
+            raise ValueError('unknown op %r' % (op,))
+    image.set_selected_layers([source])
+    return image, source
+
+
+def _run_case(pdb, case, out):
+    rec = {'name': case['name']}
+    image, source = _build(case['ops'])
+    rec['before'] = _state(image)
+    _dump(source, os.path.join(out, case['name'] + '.src_before.f32'))
+    proc = pdb.lookup_procedure(case['proc'])
+    cfg = proc.create_config()
+    cfg.set_property('run-mode', getattr(Gimp.RunMode, case.get('run_mode', 'NONINTERACTIVE')))
+    cfg.set_property('image', image)
+    cfg.set_core_object_array('drawables', [source])
+    for k, v in case.get('args', {}).items():
+        if isinstance(v, str) and v.startswith('@layer:'):
+            v = image.get_layer_by_name(v[7:])
+        elif isinstance(v, str) and v.startswith('@channel:'):
+            v = image.get_channel_by_name(v[9:])
+        cfg.set_property(k, v)
+    t0 = time.time()
+    res = proc.run(cfg)
+    rec['seconds'] = round(time.time() - t0, 3)
+    rec['status'] = res.index(0).value_nick
+    rec['error'] = str(res.index(1)) if res.length() > 1 and res.index(0) != Gimp.PDBStatusType.SUCCESS \
+        else None
+    if rec['error'] is None and rec['status'] != 'success':
+        rec['error'] = pdb.get_last_error()
+    rec['after'] = _state(image)
+    _dump(source, os.path.join(out, case['name'] + '.src_after.f32'))
+    for lay in image.get_layers():
+        for prefix, tag in (('Colorized (', 'colorized'), ('Uncertainty (', 'uncertainty')):
+            if lay.get_name().startswith(prefix):
+                _dump(lay, os.path.join(out, '%s.%s.f32' % (case['name'], tag)))
+    image.delete()
+    return rec
+
+
+def _main():
+    spec = json.load(open(os.environ['E2E_SPEC']))
+    out = spec['out']
+    pdb = Gimp.get_pdb()
+    report = {'gimp_version': Gimp.version(), 'procedures': {}, 'cases': {}}
+    for name in spec['procedures']:
+        if not pdb.procedure_exists(name):
+            report['procedures'][name] = None
+            continue
+        p = pdb.lookup_procedure(name)
+        report['procedures'][name] = {
+            'menu_paths': list(p.get_menu_paths()), 'menu_label': p.get_menu_label(),
+            'image_types': p.get_image_types(), 'arguments': [a.name for a in p.get_arguments()]}
+    for case in spec['cases']:
+        try:
+            rec = _run_case(pdb, case, out)
+        except Exception:
+            rec = {'name': case['name'], 'status': 'driver-exception', 'error': traceback.format_exc()}
+        report['cases'][case['name']] = rec
+        print('E2E-CASE', case['name'], rec.get('status'), rec.get('seconds'), flush=True)
+        with open(os.path.join(out, 'report.json'), 'w') as f:
+            json.dump(report, f, indent=1)
+    print('E2E-DRIVER-DONE', flush=True)
+
+
+_main()
