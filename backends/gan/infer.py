@@ -1,0 +1,121 @@
+"""Inference for the `gan` backend: load shipped weights, predict chroma at <= 512 px, guided
+upsampling to full resolution, and a raw uncertainty score.
+
+Raw score (Delta E_ab units, before conformal calibration) = sqrt(s_head^2 + s_drop^2):
+s_head is the generator's predicted expected chroma error (its error-scale head) and s_drop the
+spread of `samples` dropout samples around the deterministic prediction.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from .nets import AB_SCALE, UNetG, l_to_input, pad_to_multiple
+
+_MODELS: dict = {}
+
+
+def load_generator(weights_path) -> UNetG:
+    """Build the generator from the JSON beside the weights and load them with weights_only=True."""
+    weights_path = Path(weights_path)
+    key = (str(weights_path.resolve()), weights_path.stat().st_mtime)
+    if key in _MODELS:
+        return _MODELS[key]
+    meta = json.loads(weights_path.with_suffix(".json").read_text())
+    cfg = meta["generator"]
+    G = UNetG(in_ch=cfg["in_ch"], widths=tuple(cfg["widths"]), dropout=cfg["dropout"],
+              dropout_levels=cfg.get("dropout_levels", 2))
+    sd = torch.load(weights_path, map_location="cpu", weights_only=True)
+    G.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in sd.items()})
+    G.eval()
+    _MODELS.clear()
+    _MODELS[key] = G
+    return G
+
+
+def work_size(h: int, w: int, size: int) -> tuple[int, int]:
+    """Processing size: longer side = size, aspect kept (at least 8 px a side)."""
+    s = size / max(h, w)
+    return max(8, round(h * s)), max(8, round(w * s))
+
+
+def predict_lowres(G: UNetG, L_lo: np.ndarray, samples: int = 0, seed: int | None = 0):
+    """L_lo (h, w) in 0..100 -> ab (h, w, 2), raw score (h, w) in ab units."""
+    with torch.inference_mode():
+        x = l_to_input(torch.from_numpy(np.ascontiguousarray(L_lo, np.float32))[None, None])
+        x, (h, w) = pad_to_multiple(x, G.multiple)
+        out = G(x)[..., :h, :w]
+        ab = out[0, :2] * AB_SCALE
+        s_head = torch.exp(out[0, 2]) * AB_SCALE
+        var = torch.zeros_like(s_head)
+        if samples > 0:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(0 if seed is None else int(seed))
+                for s0 in range(0, samples, 4):
+                    n = min(4, samples - s0)
+                    o = G(x.expand(n, -1, -1, -1), sample=True)[..., :h, :w]
+                    var += ((o[:, :2] * AB_SCALE - ab) ** 2).sum(1).sum(0)
+            var /= samples
+        score = torch.sqrt(s_head ** 2 + var)
+    return ab.permute(1, 2, 0).numpy().astype(np.float32), score.numpy().astype(np.float32)
+
+
+def _box(x, r):
+    return cv2.boxFilter(x, -1, (2 * r + 1, 2 * r + 1), normalize=True, borderType=cv2.BORDER_REFLECT)
+
+
+def guided_upsample(L_lo: np.ndarray, ab_lo: np.ndarray, L_full: np.ndarray, r: int = 2, eps: float = 2e-3):
+    """Fast guided filter (He & Sun 2015): linear coefficients of ab on L fitted at low resolution,
+    upsampled bilinearly and applied to the full-resolution L, so chroma edges follow the photo's edges."""
+    H, W = L_full.shape
+    I = (L_lo / 100.0).astype(np.float32)
+    mI = _box(I, r)
+    vI = _box(I * I, r) - mI * mI
+    out = np.empty((H, W, 2), np.float32)
+    If = (L_full / 100.0).astype(np.float32)
+    for c in range(2):
+        p = np.ascontiguousarray(ab_lo[..., c])
+        mp = _box(p, r)
+        a = (_box(I * p, r) - mI * mp) / (vI + eps)
+        b = mp - a * mI
+        A = cv2.resize(_box(a, r), (W, H), interpolation=cv2.INTER_LINEAR)
+        B = cv2.resize(_box(b, r), (W, H), interpolation=cv2.INTER_LINEAR)
+        out[..., c] = A * If + B
+    return out
+
+
+def colorize_L(G: UNetG, L_full: np.ndarray, size: int = 256, samples: int = 8, seed: int | None = 0,
+               progress=None):
+    """Full-resolution L (H, W) -> ab (H, W, 2), raw score (H, W)."""
+    H, W = L_full.shape
+    h, w = work_size(H, W, size)
+    interp = cv2.INTER_AREA if h < H else cv2.INTER_LINEAR
+    L_lo = cv2.resize(L_full, (w, h), interpolation=interp) if (h, w) != (H, W) else L_full
+    if progress:
+        progress(0.1, "predicting colours")
+    ab_lo, score_lo = predict_lowres(G, L_lo, samples=samples, seed=seed)
+    if progress:
+        progress(0.8, "upsampling chroma")
+    if (h, w) == (H, W):
+        return ab_lo, score_lo
+    ab = guided_upsample(L_lo, ab_lo, L_full)
+    score = cv2.resize(score_lo, (W, H), interpolation=cv2.INTER_LINEAR)
+    return ab, np.maximum(score, 0.0)
+
+
+def save_weights(state_dict: dict, generator_config: dict, path, meta: dict | None = None) -> Path:
+    """Write shipped weights: fp16 generator state_dict (loadable with weights_only=True) + JSON config."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sd = {k: (v.detach().cpu().half() if v.is_floating_point() else v.detach().cpu()) for k, v in state_dict.items()}
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(sd, tmp)
+    tmp.replace(path)
+    info = {"generator": dict(generator_config)}
+    info.update(meta or {})
+    path.with_suffix(".json").write_text(json.dumps(info, indent=1) + "\n")
+    return path

@@ -1,0 +1,115 @@
+"""Networks for the `gan` backend: a U-Net generator L(+extra channels) -> ab (+ error scale)
+and a PatchGAN discriminator on (L, ab).
+
+Model-private scalings: L_in = L/50 - 1, ab_out = ab/110 (tanh), scale channel = log of the
+expected |ab error| (in ab/110 units), trained with an exponential NLL on the detached error.
+Extra input channels (a region mask, sparse hints + their mask) are appended after L; the
+generator only needs `in_ch` changed, nothing rewritten.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+AB_SCALE = 110.0
+
+
+def l_to_input(L: torch.Tensor) -> torch.Tensor:
+    return L / 50.0 - 1.0
+
+
+class Down(nn.Module):
+    def __init__(self, cin, cout, norm=True):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, 4, 2, 1, bias=not norm)
+        self.norm = nn.BatchNorm2d(cout) if norm else nn.Identity()
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.norm2 = nn.BatchNorm2d(cout)
+
+    def forward(self, x):
+        x = F.leaky_relu(self.norm(self.conv(x)), 0.2)
+        return F.leaky_relu(self.norm2(self.conv2(x)), 0.2) + x
+
+
+class Up(nn.Module):
+    def __init__(self, cin, cskip, cout, dropout=0.0):
+        super().__init__()
+        self.conv = nn.Conv2d(cin + cskip, cout, 3, 1, 1, bias=False)
+        self.norm = nn.BatchNorm2d(cout)
+        self.dropout = dropout
+
+    def forward(self, x, skip, sample: bool):
+        x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+        x = F.relu(self.norm(self.conv(torch.cat([x, skip], 1))))
+        if self.dropout > 0:
+            # dropout is the noise source: on in training, and at inference when sampling
+            x = F.dropout(x, self.dropout, training=self.training or sample)
+        return x
+
+
+class UNetG(nn.Module):
+    """U-Net generator.  widths[0] is the full-resolution stem, each further width one
+    stride-2 level.  Output: (N, 3, H, W): ab/110 in [-1, 1] and log error scale."""
+
+    def __init__(self, in_ch: int = 1, widths=(16, 32, 64, 128, 192), dropout: float = 0.5,
+                 dropout_levels: int = 2):
+        super().__init__()
+        widths = list(widths)
+        self.config = dict(in_ch=in_ch, widths=widths, dropout=dropout, dropout_levels=dropout_levels)
+        # stride-2 stem: chroma is predicted at half resolution and upsampled bilinearly
+        # (then guided by the full-resolution L at inference); this halves the CPU cost.
+        self.stem = nn.Sequential(nn.Conv2d(in_ch, widths[0], 4, 2, 1), nn.LeakyReLU(0.2))
+        self.downs = nn.ModuleList(Down(widths[i], widths[i + 1]) for i in range(len(widths) - 1))
+        cb = widths[-1]
+        self.mid = nn.Sequential(nn.Conv2d(cb, cb, 3, 1, 1, bias=False), nn.BatchNorm2d(cb), nn.ReLU())
+        ups = []
+        cin = cb
+        n = len(widths) - 1
+        for k, i in enumerate(range(n - 1, -1, -1)):
+            cout = widths[i]
+            ups.append(Up(cin, widths[i], max(cout, 16), dropout if k < dropout_levels else 0.0))
+            cin = max(cout, 16)
+        self.ups = nn.ModuleList(ups)
+        self.head = nn.Conv2d(cin, 3, 3, 1, 1)
+        self.multiple = 2 ** (n + 1)
+
+    def forward(self, x, sample: bool = False):
+        skips = [self.stem(x)]
+        for d in self.downs:
+            skips.append(d(skips[-1]))
+        h = self.mid(skips[-1])
+        for up, skip in zip(self.ups, reversed(skips[:-1])):
+            h = up(h, skip, sample)
+        out = self.head(h)
+        out = F.interpolate(out, size=x.shape[-2:], mode="bilinear", align_corners=False)
+        ab = torch.tanh(out[:, :2])
+        logs = out[:, 2:3].clamp(-9.0, 3.0)
+        return torch.cat([ab, logs], 1)
+
+
+class PatchD(nn.Module):
+    """PatchGAN on (L, ab): 3 stride-2 levels + a 1-channel patch map (~46 px receptive field)."""
+
+    def __init__(self, in_ch: int = 3, width: int = 32, levels: int = 3):
+        super().__init__()
+        self.config = dict(in_ch=in_ch, width=width, levels=levels)
+        layers = [nn.Conv2d(in_ch, width, 4, 2, 1), nn.LeakyReLU(0.2)]
+        c = width
+        for _ in range(levels - 1):
+            layers += [nn.Conv2d(c, c * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(c * 2), nn.LeakyReLU(0.2)]
+            c *= 2
+        layers += [nn.Conv2d(c, c, 3, 1, 1, bias=False), nn.BatchNorm2d(c), nn.LeakyReLU(0.2),
+                   nn.Conv2d(c, 1, 3, 1, 1)]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, L_in, ab):
+        return self.net(torch.cat([L_in, ab], 1))
+
+
+def pad_to_multiple(x: torch.Tensor, m: int):
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % m, (-w) % m
+    if ph or pw:
+        x = F.pad(x, (0, pw, 0, ph), mode="replicate")
+    return x, (h, w)

@@ -1,0 +1,94 @@
+"""Built-in plugin: the `gan` backend (automatic colorization, pix2pix-style conditional GAN in Lab).
+
+Importing this module is cheap; torch is imported inside run()/train().
+Weights: backends/gan/weights/gan.pt (fp16 state_dict, loaded with weights_only=True) + gan.json
+(network config, training record) + calibration.json (conformal calibration of the raw score).
+COLORCORE_GAN_WEIGHTS=/path/to/other.pt points the backend at other weights (calibration.json
+is looked up beside them).
+"""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from colorcore import Backend, BackendOutput, Option, hookimpl
+from colorcore.calibration import Calibration
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+DEFAULT_WEIGHTS = WEIGHTS_DIR / "gan.pt"
+ENV_WEIGHTS = "COLORCORE_GAN_WEIGHTS"
+
+
+class GanBackend(Backend):
+    name = "gan"
+    label = "Automatic (GAN)"
+    modes = ("auto",)
+    needs_scribbles = False
+    takes_mask = False
+    gives_uncertainty = True
+    options = (
+        Option("size", int, 256, minimum=64, maximum=512,
+               help="longer side (px) at which colours are predicted; chroma is then upsampled guided by the "
+                    "full-resolution lightness"),
+        Option("samples", int, 8, minimum=1, maximum=32,
+               help="dropout samples for the uncertainty (more = smoother uncertainty, slower)"),
+    )
+
+    def __init__(self, weights: str | os.PathLike | None = None):
+        self._weights = Path(weights) if weights else None
+        self._cal_cache = None
+
+    @property
+    def weights_path(self) -> Path:
+        if self._weights is not None:
+            return self._weights
+        env = os.environ.get(ENV_WEIGHTS)
+        return Path(env) if env else DEFAULT_WEIGHTS
+
+    def unavailable_reason(self) -> str | None:
+        w = self.weights_path
+        if not w.is_file():
+            return (f"weights not found at {w}; restore them from the repository (git checkout -- backends/gan/weights) "
+                    f"or train your own with `colorcore train gan --data DIR --out CKPT` and export them")
+        if not w.with_suffix(".json").is_file():
+            return f"network config {w.with_suffix('.json')} is missing beside the weights"
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            return "PyTorch is not installed in the engine's environment (pip install torch)"
+        return None
+
+    def calibration(self) -> Calibration | None:
+        path = self.weights_path.parent / "calibration.json"
+        if not path.is_file():
+            return None
+        key = (str(path), path.stat().st_mtime)
+        if self._cal_cache is None or self._cal_cache[0] != key:
+            self._cal_cache = (key, Calibration.load(path))
+        return self._cal_cache[1]
+
+    def run(self, request) -> BackendOutput:
+        from colorcore import color
+        from . import infer
+        t0 = time.perf_counter()
+        opts = request.options
+        request.progress(0.0, "loading the GAN")
+        G = infer.load_generator(self.weights_path)
+        L = color.lightness(request.image)
+        ab, score = infer.colorize_L(G, L, size=int(opts["size"]), samples=int(opts["samples"]),
+                                     seed=request.seed, progress=request.progress)
+        request.progress(1.0, "done")
+        return BackendOutput(ab=ab, score=score,
+                             info={"weights": self.weights_path.name, "size": int(opts["size"]),
+                                   "samples": int(opts["samples"]),
+                                   "seconds_gan": round(time.perf_counter() - t0, 4)})
+
+    def train(self, argv: list[str]) -> int:
+        from .train import main
+        return main(list(argv))
+
+
+@hookimpl
+def register_backends(register):
+    register(GanBackend())

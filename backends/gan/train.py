@@ -1,0 +1,384 @@
+"""Training CLI for the `gan` backend (also reached as `colorcore train gan ...`).
+
+    python -m backends.gan.train --data DIR [--val DIR] --out runs/gan/gan.pt [--loss gan|mse] ...
+
+Resumable (re-run the same command: it continues from --out), seeded (batch k is drawn from
+a generator seeded with (seed, k, rank), so a resumed run sees the same batches), logs JSONL
+losses with ETA, validation PSNR / colourfulness, and PNG sample grids next to --out.
+CPU: small configs, one thread by default.  CUDA: mixed precision.  torchrun: DDP when
+WORLD_SIZE > 1 (gloo on CPU, nccl on CUDA); only rank 0 writes.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="colorcore train gan", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", required=True, help="folder of colour photos (searched recursively)")
+    p.add_argument("--val", default=None, help="validation folder (default: a held-out part of --data)")
+    p.add_argument("--out", required=True, help="training checkpoint path; logs/samples go beside it")
+    p.add_argument("--loss", choices=["gan", "mse"], default="gan",
+                   help="gan: L1 + adversarial (pix2pix); mse: plain L2 encoder-decoder baseline")
+    p.add_argument("--steps", type=int, default=4000)
+    p.add_argument("--batch", type=int, default=16, help="per process")
+    p.add_argument("--crop", type=int, default=128)
+    p.add_argument("--cache-size", type=int, default=144, help="images cached at this square size")
+    p.add_argument("--cache-dir", default=None, help="default: <out dir>/../cache")
+    p.add_argument("--max-images", type=int, default=0, help="use at most this many training images (0 = all)")
+    p.add_argument("--widths", default="24,48,96,160,224")
+    p.add_argument("--dropout", type=float, default=0.5)
+    p.add_argument("--lr", type=float, default=2e-4)
+    p.add_argument("--lambda-l1", type=float, default=100.0)
+    p.add_argument("--lambda-adv", type=float, default=1.0)
+    p.add_argument("--rebalance", type=float, default=0.5,
+                   help="exponent of the Zhang et al. class-rebalancing weights on the L1 term (0 = off)")
+    p.add_argument("--calib-count", type=int, default=300, help="images held out for conformal calibration")
+    p.add_argument("--val-count", type=int, default=100)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda")
+    p.add_argument("--time-budget-min", type=float, default=0.0, help="stop after this much training time")
+    p.add_argument("--ckpt-every-s", type=float, default=180.0)
+    p.add_argument("--val-every", type=int, default=500)
+    p.add_argument("--log-every", type=int, default=20)
+    return p.parse_args(argv)
+
+
+class Log:
+    def __init__(self, path, rank):
+        self.path, self.rank = path, rank
+
+    def __call__(self, msg):
+        if self.rank == 0:
+            line = f"[{time.strftime('%H:%M:%S')}] {msg}"
+            print(line, flush=True)
+            with open(self.path, "a") as f:
+                f.write(line + "\n")
+
+
+def ab_prior_weights(cache, gamma=0.5, bins=22, sigma=0.5, seed=0):
+    """Zhang et al. 2016 rebalancing weights on a bins x bins grid over ab in [-110, 110]."""
+    import torch
+    from scipy.ndimage import gaussian_filter
+    from .labtorch import uint8_batch_to_lab
+    rng = np.random.default_rng(seed)
+    idx = np.sort(rng.choice(cache.shape[0], min(2000, cache.shape[0]), replace=False))
+    hist = np.zeros((bins, bins))
+    for s in range(0, len(idx), 250):
+        lab = uint8_batch_to_lab(np.asarray(cache[idx[s:s + 250], ::4, ::4]))
+        ab = lab[:, 1:].permute(0, 2, 3, 1).reshape(-1, 2).numpy()
+        q = np.clip(((ab + 110.0) / (220.0 / bins)).astype(int), 0, bins - 1)
+        np.add.at(hist, (q[:, 0], q[:, 1]), 1)
+    p = gaussian_filter(hist / hist.sum(), sigma)
+    support = p > 1e-6
+    w = np.zeros_like(p)
+    w[support] = 1.0 / ((1 - gamma) * p[support] + gamma / support.sum())
+    w /= (p * w).sum()
+    w[~support] = w[support].max()
+    return torch.tensor(w, dtype=torch.float32)
+
+
+def lookup_weights(ab, w, beta):
+    """Per-pixel rebalancing weight (N, 1, H, W) for ab in Lab units."""
+    import torch
+    bins = w.shape[0]
+    q = ((ab + 110.0) / (220.0 / bins)).long().clamp(0, bins - 1)
+    ww = w.to(ab.device)[q[:, 0], q[:, 1]]
+    return (ww ** beta).unsqueeze(1)
+
+
+def lr_at(args, step, elapsed):
+    frac = step / max(args.steps, 1)
+    if args.time_budget_min > 0:
+        frac = max(frac, elapsed / (args.time_budget_min * 60.0))
+    return args.lr * max(0.01, min(1.0, 2.0 * (1.0 - frac)))
+
+
+def save_atomic(obj, path):
+    import torch
+    tmp = str(path) + ".tmp"
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def predict_ab(G, L, sample=False):
+    """L (N,1,H,W) in 0..100 -> ab (N,2,H,W) in Lab units, log scale (N,1,H,W)."""
+    from .nets import AB_SCALE, l_to_input, pad_to_multiple
+    x, (h, w) = pad_to_multiple(l_to_input(L), G.multiple)
+    out = G(x, sample=sample)[..., :h, :w]
+    return out[:, :2] * AB_SCALE, out[:, 2:3]
+
+
+def evaluate(G, lab_val, device):
+    """Validation PSNR (uint8 RGB), colourfulness ratio, mean ab error."""
+    import torch
+    from .labtorch import lab_to_rgb
+    from .metrics import colourfulness, psnr_uint8
+    G.eval()
+    ps, cp, ct, err = [], [], [], []
+    with torch.no_grad():
+        for s in range(0, lab_val.shape[0], 25):
+            lab = lab_val[s:s + 25].to(device)
+            ab, _ = predict_ab(G, lab[:, :1])
+            pred = lab_to_rgb(torch.cat([lab[:, :1], ab], 1).float()).cpu().permute(0, 2, 3, 1).numpy()
+            true = lab_to_rgb(lab).cpu().permute(0, 2, 3, 1).numpy()
+            err.append((ab - lab[:, 1:]).norm(dim=1).mean().item())
+            for a, b in zip(pred, true):
+                ps.append(psnr_uint8(a, b))
+                cp.append(colourfulness(a))
+                ct.append(colourfulness(b))
+    G.train()
+    return dict(val_psnr=float(np.mean(ps)), val_colourfulness_ratio=float(np.mean(cp) / max(np.mean(ct), 1e-6)),
+                val_ab_err=float(np.mean(err)))
+
+
+def save_grid(G, lab_val, device, path):
+    import torch
+    from PIL import Image
+    from .labtorch import lab_to_rgb
+    G.eval()
+    with torch.no_grad():
+        lab = lab_val[:8].to(device)
+        ab, _ = predict_ab(G, lab[:, :1])
+        gray = torch.cat([lab[:, :1], torch.zeros_like(ab)], 1)
+        rows = [lab_to_rgb(t.float()) for t in (gray, torch.cat([lab[:, :1], ab], 1), lab)]
+    G.train()
+    grid = torch.cat([torch.cat(list(r), 2) for r in rows], 1)  # (3, 3H, 8W)
+    Image.fromarray((grid.permute(1, 2, 0).cpu().numpy() * 255 + 0.5).astype(np.uint8)).save(path)
+
+
+def export_generator(ckpt_path, out_path, extra_info=None):
+    """Shipped weights from a training checkpoint: fp16 generator state_dict + JSON config beside it."""
+    import torch
+    from .infer import save_weights
+    ck = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+    cfg = ck["config"]
+    a = cfg["args"]
+    meta = dict(loss=a["loss"], step=int(ck["step"]), train_seconds=round(float(ck["elapsed"]), 1),
+                train_args={k: a[k] for k in ("steps", "batch", "crop", "cache_size", "widths", "dropout", "lr",
+                                              "lambda_l1", "lambda_adv", "rebalance", "seed", "threads",
+                                              "calib_count", "val_count", "device")},
+                data=os.path.basename(os.path.normpath(a["data"])))
+    meta.update(extra_info or {})
+    return save_weights(ck["G"], cfg["generator"], out_path, meta)
+
+
+def main(argv=None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    import torch
+    import torch.nn.functional as F
+    from . import data
+    from .labtorch import uint8_batch_to_lab
+    from .nets import PatchD, UNetG, l_to_input, AB_SCALE
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if args.device == "auto":
+        args.device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(f"cuda:{local_rank}" if args.device == "cuda" else "cpu")
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    else:
+        torch.set_num_threads(max(1, args.threads))
+    if world > 1:
+        import torch.distributed as dist
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    use_amp = device.type == "cuda"
+
+    out = Path(args.out)
+    run_dir = out.parent
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log = Log(run_dir / (out.stem + ".log"), rank)
+    cache_dir = Path(args.cache_dir) if args.cache_dir else run_dir.parent / "cache"
+
+    # ---- data: deterministic split, uint8 caches
+    rels = data.list_images(args.data)
+    if not rels:
+        log(f"no images found under {args.data}")
+        return 2
+    n_val = 0 if args.val else args.val_count
+    train_rels, val_rels, calib_rels = data.split(rels, args.calib_count, n_val)
+    if args.max_images:
+        train_rels = train_rels[:args.max_images]
+    val_root = args.val or args.data
+    if args.val:
+        val_rels = data.list_images(args.val)[:args.val_count]
+    splits_file = run_dir / (out.stem + ".splits.json")
+    if rank == 0:
+        splits_file.write_text(json.dumps({"data": str(Path(args.data).resolve()), "train": train_rels,
+                                           "val_root": str(Path(val_root).resolve()), "val": val_rels,
+                                           "calib": calib_rels}))
+
+    def cache_for(name, root, r):
+        h = hashlib.sha1(json.dumps(r).encode()).hexdigest()[:10]
+        path = cache_dir / f"{name}_{h}_{args.cache_size}.npy"
+        if rank == 0:
+            data.build_cache(root, r, args.cache_size, path, log)
+        if world > 1:
+            torch.distributed.barrier()
+        return data.build_cache(root, r, args.cache_size, path, log)
+
+    train_cache = cache_for("train", args.data, train_rels)
+    crop = min(args.crop, args.cache_size)
+    crop -= crop % 32
+    val_cache = cache_for("val", val_root, val_rels) if val_rels else train_cache[:16]
+    lab_val = uint8_batch_to_lab(data.centre_crops(np.asarray(val_cache), crop))
+    log(f"{len(train_rels)} train, {len(val_rels)} val, {len(calib_rels)} calibration images (held out); "
+        f"device {device}, world {world}, amp {use_amp}")
+
+    # ---- models
+    torch.manual_seed(args.seed)
+    widths = tuple(int(w) for w in args.widths.split(","))
+    G = UNetG(in_ch=1, widths=widths, dropout=args.dropout).to(device)
+    D = PatchD(in_ch=3).to(device) if args.loss == "gan" else None
+    optG = torch.optim.Adam(G.parameters(), lr=args.lr, betas=(0.5, 0.999))
+    optD = torch.optim.Adam(D.parameters(), lr=args.lr, betas=(0.5, 0.999)) if D is not None else None
+    scalerG = torch.amp.GradScaler("cuda", enabled=use_amp)
+    scalerD = torch.amp.GradScaler("cuda", enabled=use_amp)
+    prior_w = ab_prior_weights(train_cache, seed=args.seed) if args.rebalance > 0 and args.loss == "gan" else None
+
+    step, elapsed = 0, 0.0
+    config = dict(generator=G.config, discriminator=D.config if D is not None else None, args=vars(args),
+                  splits_file=str(splits_file))
+    if out.exists():
+        ck = torch.load(out, map_location=device, weights_only=True)
+        G.load_state_dict(ck["G"])
+        optG.load_state_dict(ck["optG"])
+        if D is not None:
+            D.load_state_dict(ck["D"])
+            optD.load_state_dict(ck["optD"])
+        if ck.get("prior_w") is not None:
+            prior_w = ck["prior_w"]
+        step, elapsed = int(ck["step"]), float(ck["elapsed"])
+        log(f"resumed from {out} at step {step} ({elapsed / 60:.1f} min trained)")
+    if step >= args.steps:
+        log(f"already trained {step} >= {args.steps} steps")
+        return 0
+
+    Gm, Dm = G, D
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+        if device.type == "cuda":
+            G = torch.nn.SyncBatchNorm.convert_sync_batchnorm(G)
+        Gm = DDP(G, device_ids=[local_rank] if device.type == "cuda" else None)
+        if D is not None:
+            Dm = DDP(D, device_ids=[local_rank] if device.type == "cuda" else None)
+
+    def checkpoint():
+        if rank != 0:
+            return
+        save_atomic({"G": G.state_dict(), "optG": optG.state_dict(),
+                     "D": D.state_dict() if D is not None else None,
+                     "optD": optD.state_dict() if optD is not None else None,
+                     "prior_w": prior_w, "step": step, "elapsed": elapsed, "config": config}, out)
+
+    metrics_path = run_dir / (out.stem + ".jsonl")
+    t_last_ckpt = time.time()
+    t_start_session = time.time()
+    step_times = []
+    G.train()
+    if D is not None:
+        D.train()
+    acc = {}
+    while step < args.steps and not (args.time_budget_min > 0 and elapsed >= args.time_budget_min * 60):
+        t0 = time.time()
+        lr = lr_at(args, step, elapsed)
+        for o in (optG, optD):
+            if o is not None:
+                for g in o.param_groups:
+                    g["lr"] = lr
+        rng = np.random.default_rng([args.seed, step, rank])
+        torch.manual_seed(args.seed * 1_000_003 + step * 101 + rank)
+        lab = uint8_batch_to_lab(data.sample_batch(train_cache, rng, args.batch, crop), device)
+        L, ab_true = lab[:, :1], lab[:, 1:] / AB_SCALE
+        x = l_to_input(L)
+        with torch.autocast("cuda", enabled=use_amp):
+            out_g = Gm(x)
+            ab_fake, logs = out_g[:, :2], out_g[:, 2:3]
+        logs_d = {}
+        if D is not None:
+            with torch.autocast("cuda", enabled=use_amp):
+                d_out = Dm(torch.cat([x, x]), torch.cat([ab_true, ab_fake.detach()]))
+                d_real, d_fake = d_out.float().chunk(2)
+                loss_d = 0.5 * (F.mse_loss(d_real, torch.ones_like(d_real)) +
+                                F.mse_loss(d_fake, torch.zeros_like(d_fake)))
+            optD.zero_grad(set_to_none=True)
+            scalerD.scale(loss_d).backward()
+            scalerD.step(optD)
+            scalerD.update()
+            logs_d["loss_d"] = loss_d.item()
+        with torch.autocast("cuda", enabled=use_amp):
+            diff = ab_fake.float() - ab_true
+            if args.loss == "gan":
+                w = lookup_weights(ab_true * AB_SCALE, prior_w, args.rebalance) if prior_w is not None else 1.0
+                loss_rec = (w * diff.abs()).mean()
+                for p_ in D.parameters():
+                    p_.requires_grad_(False)
+                g_fake = D(x, ab_fake).float()   # unwrapped D: no gradient all-reduce for the G step
+                for p_ in D.parameters():
+                    p_.requires_grad_(True)
+                loss_adv = F.mse_loss(g_fake, torch.ones_like(g_fake))
+            else:
+                loss_rec = (diff ** 2).mean()
+                loss_adv = torch.zeros((), device=device)
+            # error-scale head: exponential NLL of the (detached) ab error norm; minimiser = E|error|
+            e = (diff.detach() ** 2).sum(1, keepdim=True).add(1e-8).sqrt()
+            logs_f = logs.float()
+            loss_unc = (logs_f + e * torch.exp(-logs_f)).mean()
+            loss_g = args.lambda_l1 * loss_rec + args.lambda_adv * loss_adv + loss_unc
+        optG.zero_grad(set_to_none=True)
+        scalerG.scale(loss_g).backward()
+        scalerG.step(optG)
+        scalerG.update()
+        step += 1
+        dt = time.time() - t0
+        elapsed += dt
+        step_times.append(dt)
+        for k, v in dict(loss_rec=loss_rec.item(), loss_adv=loss_adv.item(), loss_unc=loss_unc.item(),
+                         **logs_d).items():
+            acc.setdefault(k, []).append(v)
+
+        if step % args.log_every == 0 or step == args.steps:
+            recent = float(np.mean(step_times[-50:]))
+            left = (args.steps - step) * recent
+            if args.time_budget_min > 0:
+                left = min(left, args.time_budget_min * 60 - elapsed)
+            rec = dict(step=step, elapsed_s=round(elapsed, 1), lr=lr, s_per_step=round(recent, 3),
+                       eta_min=round(left / 60, 1), **{k: float(np.mean(v)) for k, v in acc.items()})
+            acc = {}
+            log(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in rec.items()))
+            if rank == 0:
+                with open(metrics_path, "a") as f:
+                    f.write(json.dumps(rec) + "\n")
+        if rank == 0 and (step % args.val_every == 0 or step == args.steps):
+            ev = evaluate(G, lab_val, device)
+            ev.update(step=step, elapsed_s=round(elapsed, 1), kind="val")
+            log(f"validation step {step}: " + json.dumps(ev))
+            with open(metrics_path, "a") as f:
+                f.write(json.dumps(ev) + "\n")
+            save_grid(G, lab_val, device, run_dir / f"{out.stem}_samples_{step:06d}.png")
+        if time.time() - t_last_ckpt >= args.ckpt_every_s:
+            checkpoint()
+            t_last_ckpt = time.time()
+    checkpoint()
+    log(f"done: step {step}, {elapsed / 60:.1f} min of training "
+        f"({(time.time() - t_start_session) / 60:.1f} min this session)")
+    if world > 1:
+        torch.distributed.destroy_process_group()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
