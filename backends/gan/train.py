@@ -192,7 +192,9 @@ def main(argv=None) -> int:
         torch.cuda.set_device(device)
     else:
         torch.set_num_threads(max(1, args.threads))
-    if world > 1:
+    # GAN_FORCE_DDP=1 exercises the DDP path with one process (tests)
+    use_ddp = world > 1 or os.environ.get("GAN_FORCE_DDP") == "1"
+    if use_ddp:
         import torch.distributed as dist
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     use_amp = device.type == "cuda"
@@ -226,7 +228,7 @@ def main(argv=None) -> int:
         path = cache_dir / f"{name}_{h}_{args.cache_size}.npy"
         if rank == 0:
             data.build_cache(root, r, args.cache_size, path, log)
-        if world > 1:
+        if use_ddp:
             torch.distributed.barrier()
         return data.build_cache(root, r, args.cache_size, path, log)
 
@@ -268,7 +270,7 @@ def main(argv=None) -> int:
         return 0
 
     Gm, Dm = G, D
-    if world > 1:
+    if use_ddp:
         from torch.nn.parallel import DistributedDataParallel as DDP
         if device.type == "cuda":
             G = torch.nn.SyncBatchNorm.convert_sync_batchnorm(G)
@@ -375,7 +377,8 @@ def main(argv=None) -> int:
     checkpoint()
     log(f"done: step {step}, {elapsed / 60:.1f} min of training "
         f"({(time.time() - t_start_session) / 60:.1f} min this session)")
-    if world > 1:
+    if use_ddp:
+        torch.distributed.barrier()
         torch.distributed.destroy_process_group()
     return 0
 

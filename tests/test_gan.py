@@ -1,0 +1,166 @@
+"""Plumbing tests for the `gan` backend with tiny random-init networks (no shared data needed)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from colorcore import ColorizeRequest, run_backend  # noqa: E402
+from backends.gan import infer, nets  # noqa: E402
+from backends.gan.plugin import DEFAULT_WEIGHTS, GanBackend  # noqa: E402
+
+TINY = dict(in_ch=1, widths=(4, 8, 8), dropout=0.5, dropout_levels=1)
+
+
+@pytest.fixture()
+def tiny_weights(tmp_path):
+    torch.manual_seed(0)
+    G = nets.UNetG(**TINY)
+    return infer.save_weights(G.state_dict(), G.config, tmp_path / "tiny.pt", {"loss": "test"})
+
+
+@pytest.mark.parametrize("hw", [(17, 23), (32, 32), (64, 40), (1, 5)])
+def test_generator_shapes_any_size(hw):
+    G = nets.UNetG(**TINY).eval()
+    L = torch.rand(2, 1, *hw) * 100
+    x, (h, w) = nets.pad_to_multiple(nets.l_to_input(L), G.multiple)
+    out = G(x)[..., :h, :w]
+    assert out.shape == (2, 3, *hw)
+    assert out[:, :2].abs().max() <= 1.0
+
+
+def test_discriminator_patch_map():
+    D = nets.PatchD(in_ch=3, width=8)
+    y = D(torch.zeros(2, 1, 64, 64), torch.zeros(2, 2, 64, 64))
+    assert y.shape == (2, 1, 8, 8)
+
+
+def test_extra_input_channels_need_only_in_ch():
+    G = nets.UNetG(in_ch=4, widths=(4, 8, 8))
+    assert G(torch.zeros(1, 4, 32, 32)).shape == (1, 3, 32, 32)
+
+
+def test_weights_only_round_trip(tiny_weights):
+    sd = torch.load(tiny_weights, map_location="cpu", weights_only=True)
+    assert all(v.dtype in (torch.float16, torch.int64) for v in sd.values())
+    G = infer.load_generator(tiny_weights)
+    assert json.loads(tiny_weights.with_suffix(".json").read_text())["generator"]["widths"] == [4, 8, 8]
+    ref = nets.UNetG(**TINY)
+    ref.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in sd.items()})
+    ref.eval()
+    x = torch.rand(1, 1, 32, 32)
+    assert torch.equal(G(x), ref(x))
+
+
+@pytest.mark.parametrize("hw", [(17, 23), (300, 200)])
+def test_backend_through_pipeline(tiny_weights, hw):
+    backend = GanBackend(tiny_weights)
+    assert backend.unavailable_reason() is None
+    img = np.random.default_rng(0).random((*hw, 3), dtype=np.float32)
+    res = run_backend(backend, ColorizeRequest(image=img, seed=3, options={"size": 64, "samples": 2}))
+    assert res.rgb.shape == (*hw, 3) and res.rgb.dtype == np.float32
+    assert res.uncertainty.shape == hw and (res.uncertainty >= 0).all()
+    out = backend.run(ColorizeRequest(image=img, seed=3, options={"size": 64, "samples": 2}))
+    assert out.ab.shape == (*hw, 2) and out.score.shape == hw and np.isfinite(out.score).all()
+
+
+def test_determinism_with_seed(tiny_weights):
+    backend = GanBackend(tiny_weights)
+    img = np.random.default_rng(1).random((40, 50, 3), dtype=np.float32)
+    req = dict(image=img, options={"size": 64, "samples": 3})
+    a = backend.run(ColorizeRequest(seed=7, **req))
+    b = backend.run(ColorizeRequest(seed=7, **req))
+    c = backend.run(ColorizeRequest(seed=8, **req))
+    assert np.array_equal(a.ab, b.ab) and np.array_equal(a.score, b.score)
+    assert np.array_equal(a.ab, c.ab)            # the prediction itself is deterministic
+    assert not np.array_equal(a.score, c.score)  # the dropout samples follow the seed
+
+
+def test_guided_upsample_follows_edges():
+    L_full = np.zeros((64, 64), np.float32)
+    L_full[:, 32:] = 100.0
+    L_lo = L_full[::4, ::4].copy()
+    ab_lo = np.zeros((16, 16, 2), np.float32)
+    ab_lo[:, 8:, 0] = 40.0
+    up = infer.guided_upsample(L_lo, ab_lo, L_full)
+    assert up.shape == (64, 64, 2)
+    assert abs(up[:, :30, 0]).max() < 3 and abs(up[:, 34:, 0] - 40).max() < 3
+
+
+def test_unavailable_reason_names_the_path(tmp_path):
+    reason = GanBackend(tmp_path / "missing.pt").unavailable_reason()
+    assert reason and "missing.pt" in reason
+
+
+def _synthetic_photos(folder: Path, n=6):
+    from PIL import Image
+    rng = np.random.default_rng(0)
+    folder.mkdir(parents=True)
+    for i in range(n):
+        base = rng.random(3) * 255
+        img = np.clip(base + rng.normal(0, 30, (48, 56, 3)), 0, 255).astype(np.uint8)
+        Image.fromarray(img).save(folder / f"img{i}.png")
+
+
+@pytest.mark.parametrize("loss", ["gan", "mse"])
+def test_two_step_training_writes_checkpoint_and_resumes(tmp_path, loss):
+    from backends.gan import train
+    data = tmp_path / "photos"
+    _synthetic_photos(data / "groupA")
+    out = tmp_path / "run" / "ck.pt"
+    common = ["--data", str(data), "--out", str(out), "--loss", loss, "--batch", "2", "--crop", "32",
+              "--cache-size", "40", "--widths", "4,8,8", "--calib-count", "1", "--val-count", "1",
+              "--val-every", "2", "--log-every", "1", "--seed", "0"]
+    assert train.main(common + ["--steps", "2"]) == 0
+    ck = torch.load(out, map_location="cpu", weights_only=True)
+    assert ck["step"] == 2
+    assert (out.parent / "ck_samples_000002.png").is_file()
+    lines = [json.loads(x) for x in (out.parent / "ck.jsonl").read_text().splitlines()]
+    assert any(r.get("kind") == "val" and "val_psnr" in r for r in lines)
+    splits = json.loads((out.parent / "ck.splits.json").read_text())
+    assert not set(splits["calib"]) & set(splits["train"])
+    assert train.main(common + ["--steps", "3"]) == 0
+    assert torch.load(out, map_location="cpu", weights_only=True)["step"] == 3
+    assert "resumed from" in (out.parent / "ck.log").read_text()
+    shipped = train.export_generator(out, tmp_path / "w" / "g.pt")
+    assert GanBackend(shipped).unavailable_reason() is None
+
+
+def test_ddp_gloo_single_process(tmp_path, monkeypatch):
+    """torchrun-style environment with WORLD_SIZE=1 still runs through the DDP code path when forced."""
+    import torch.distributed as dist
+    from backends.gan import train
+    if not dist.is_available():
+        pytest.skip("torch.distributed not available")
+    data = tmp_path / "photos"
+    _synthetic_photos(data)
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
+    monkeypatch.setenv("MASTER_PORT", "29533")
+    monkeypatch.setenv("GAN_FORCE_DDP", "1")
+    out = tmp_path / "run" / "ck.pt"
+    assert train.main(["--data", str(data), "--out", str(out), "--batch", "2", "--crop", "32", "--cache-size", "40",
+                       "--widths", "4,8,8", "--calib-count", "1", "--val-count", "1", "--steps", "2"]) == 0
+    assert torch.load(out, map_location="cpu", weights_only=True)["step"] == 2
+
+
+def test_shipped_weights_present_and_small():
+    if not DEFAULT_WEIGHTS.is_file():
+        pytest.fail(f"shipped weights missing at {DEFAULT_WEIGHTS}")
+    assert DEFAULT_WEIGHTS.stat().st_size < 25 * 2 ** 20
+    backend = GanBackend()
+    assert backend.unavailable_reason() is None
+    cal = backend.calibration()
+    assert cal is not None and 0.1 in cal.lambdas
+
+
+def test_registered_as_builtin():
+    from colorcore.plugins import load_registry
+    reg = load_registry()
+    assert "gan" in reg.backends, reg.failures
