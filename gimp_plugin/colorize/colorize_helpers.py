@@ -81,11 +81,27 @@ def find_engine(override=None, folder=None, environ=None):
                 "Run `python install.py` from the colorcore source folder."
                 % os.path.join(folder or plugin_dir(), ENGINE_FILE))
         python, source = rec["python"], ENGINE_FILE
+    if engine_launcher(folder) and os.path.exists("/.flatpak-info"):
+        return python   # a host path, not visible inside GIMP's Flatpak sandbox
     if not (os.path.isfile(python) and os.access(python, os.X_OK)):
         raise PluginError(
             "the colorization engine interpreter %s (from %s) does not exist or cannot be run. "
             "Run `python install.py` again to repair the installation." % (python, source))
     return python
+
+
+def engine_launcher(folder=None):
+    """Command prefix from engine.json, e.g. ["flatpak-spawn", "--host"] for Flatpak GIMP."""
+    try:
+        rec = read_engine_record(folder) or {}
+    except PluginError:
+        return []
+    launcher = rec.get("launcher") or []
+    return [str(x) for x in launcher] if isinstance(launcher, list) else []
+
+
+def engine_command(python, args, folder=None):
+    return engine_launcher(folder) + [python, "-m", "colorcore"] + list(args)
 
 
 def engine_env(environ=None):
@@ -120,9 +136,10 @@ def parse_backends_json(text):
 
 
 def query_backends(python, timeout=60):
-    proc = subprocess.run([python, "-m", "colorcore", "backends", "--json"],
+    proc = subprocess.run(engine_command(python, ["backends", "--json"]),
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                          env=engine_env(), timeout=timeout, universal_newlines=True)
+                          env=engine_env(), timeout=timeout, universal_newlines=True,
+                          cwd=tempfile.gettempdir())
     if proc.returncode != 0:
         raise PluginError("`colorcore backends` failed: %s" % error_message(proc.stderr, proc.returncode))
     return parse_backends_json(proc.stdout)
@@ -366,7 +383,7 @@ def run_engine(python, manifest, on_progress=None, should_cancel=None, timeout=N
         kwargs["creationflags"] = getattr(subprocess, "CREATE_NO_WINDOW", 0)
     with open(err_path, "w+", encoding="utf-8", errors="replace") as err:
         try:
-            proc = subprocess.Popen([python, "-m", "colorcore", "gimp-run", manifest],
+            proc = subprocess.Popen(engine_command(python, ["gimp-run", manifest]),
                                     stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL,
                                     env=engine_env(), cwd=folder, universal_newlines=True,
                                     bufsize=1, **kwargs)
