@@ -2,6 +2,7 @@
 
 All colour constants live here. RGB is sRGB-encoded in [0, 1]; L is in [0, 100].
 """
+import cv2
 import numpy as np
 
 # sRGB primaries with D65 white (IEC 61966-2-1), linear RGB -> XYZ.
@@ -16,32 +17,54 @@ _KAPPA = 24389.0 / 27.0  # CIE kappa
 
 
 def srgb_to_linear(rgb):
-    rgb = np.asarray(rgb, dtype=np.float32)
-    return np.where(rgb <= 0.04045, rgb / 12.92,
-                    ((np.maximum(rgb, 0.04045) + 0.055) / 1.055) ** 2.4).astype(np.float32)
+    """sRGB decoding (IEC 61966-2-1), in place on a float32 copy: a few passes, fast at 12 MP."""
+    v = np.asarray(rgb, dtype=np.float32)
+    out = np.maximum(v, np.float32(0.04045))
+    out += np.float32(0.055)
+    out *= np.float32(1 / 1.055)
+    np.power(out, np.float32(2.4), out=out)
+    np.multiply(v, np.float32(1 / 12.92), out=out, where=v < np.float32(0.04045))
+    return out
 
 
 def linear_to_srgb(lin):
-    lin = np.asarray(lin, dtype=np.float32)
-    return np.where(lin <= 0.0031308, lin * 12.92,
-                    1.055 * np.maximum(lin, 0.0031308) ** (1 / 2.4) - 0.055).astype(np.float32)
-
-
+    """sRGB encoding, the inverse of srgb_to_linear."""
+    v = np.asarray(lin, dtype=np.float32)
+    out = np.maximum(v, np.float32(0.0031308))
+    np.power(out, np.float32(1 / 2.4), out=out)
+    out *= np.float32(1.055)
+    out -= np.float32(0.055)
+    np.multiply(v, np.float32(12.92), out=out, where=v < np.float32(0.0031308))
+    return out
 def _f(t):
-    return np.where(t > _EPS, np.cbrt(t), (_KAPPA * t + 16.0) / 116.0)
+    out = np.cbrt(t)
+    np.multiply(t, np.float32(_KAPPA / 116.0), out=out, where=t <= np.float32(_EPS))
+    np.add(out, np.float32(16.0 / 116.0), out=out, where=t <= np.float32(_EPS))
+    return out
 
 
 def _f_inv(f):
-    f3 = f ** 3
-    return np.where(f3 > _EPS, f3, (116.0 * f - 16.0) / _KAPPA)
+    out = f * f * f
+    low = out <= np.float32(_EPS)
+    np.multiply(f, np.float32(116.0 / _KAPPA), out=out, where=low)
+    np.subtract(out, np.float32(16.0 / _KAPPA), out=out, where=low)
+    return out
+
+
+def _apply_matrix(pixels, matrix):
+    """(..., 3) @ matrix.T; cv2.transform is an order of magnitude faster than numpy for 3x3 on images."""
+    flat = np.ascontiguousarray(pixels, np.float32).reshape(-1, 1, 3)
+    return cv2.transform(flat, matrix.astype(np.float32)).reshape(np.shape(pixels))
+
+
+_RGB_TO_XYZN = RGB_TO_XYZ / D65_WHITE[:, None]   # XYZ normalised by the white point
+_XYZN_TO_RGB = XYZ_TO_RGB * D65_WHITE[None, :]
 
 
 def rgb_to_lab(rgb):
     """(..., 3) sRGB in [0, 1] -> (..., 3) Lab float32."""
-    lin = srgb_to_linear(rgb)
-    xyz = lin @ (RGB_TO_XYZ / D65_WHITE[:, None]).T.astype(np.float32)
-    f = _f(xyz)
-    lab = np.empty_like(f, dtype=np.float32)
+    f = _f(_apply_matrix(srgb_to_linear(rgb), _RGB_TO_XYZN))
+    lab = np.empty_like(f)
     lab[..., 0] = 116.0 * f[..., 1] - 16.0
     lab[..., 1] = 500.0 * (f[..., 0] - f[..., 1])
     lab[..., 2] = 200.0 * (f[..., 1] - f[..., 2])
@@ -51,18 +74,17 @@ def rgb_to_lab(rgb):
 def lab_to_rgb(lab, clip=True):
     """(..., 3) Lab -> (..., 3) sRGB float32, clipped to [0, 1] unless clip=False."""
     lab = np.asarray(lab, dtype=np.float32)
-    fy = (lab[..., 0] + 16.0) / 116.0
-    f = np.stack([fy + lab[..., 1] / 500.0, fy, fy - lab[..., 2] / 200.0], axis=-1)
-    xyz = _f_inv(f).astype(np.float32)
-    lin = xyz @ (XYZ_TO_RGB * D65_WHITE[None, :]).T.astype(np.float32)
-    rgb = linear_to_srgb(lin)
-    return np.clip(rgb, 0.0, 1.0) if clip else rgb
+    f = np.empty_like(lab)
+    f[..., 1] = (lab[..., 0] + 16.0) / 116.0
+    f[..., 0] = f[..., 1] + lab[..., 1] / 500.0
+    f[..., 2] = f[..., 1] - lab[..., 2] / 200.0
+    lin = _apply_matrix(_f_inv(f), _XYZN_TO_RGB)
+    return linear_to_srgb(np.clip(lin, 0.0, 1.0, out=lin) if clip else lin)
 
 
 def lightness(rgb):
     """L channel of an sRGB image (H, W) float32, without computing a and b."""
-    lin = srgb_to_linear(rgb)
-    y = lin @ RGB_TO_XYZ[1].astype(np.float32)
+    y = srgb_to_linear(rgb) @ RGB_TO_XYZ[1].astype(np.float32)
     return (116.0 * _f(y) - 16.0).astype(np.float32)
 
 

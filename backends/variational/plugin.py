@@ -1,0 +1,83 @@
+"""Built-in backend `variational`: propagates scribble colours along the photo's lightness structure."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from colorcore import Backend, BackendOutput, Calibration, Option, color, hookimpl
+
+HERE = Path(__file__).parent
+CALIBRATION_FILE = HERE / "calibration.json"
+# Score mixing weights are fitted together with the calibration (bench/calibrate_variational.py).
+DEFAULT_SCORE = {"distance_gain": 40.0, "floor": 1.0}
+
+
+class VariationalBackend(Backend):
+    name = "variational"
+    label = "Scribbles (edge-aware propagation)"
+    modes = ("scribble", "partial")
+    needs_scribbles = True
+    takes_mask = False
+    gives_uncertainty = True
+    options = (
+        Option("edge_sensitivity", float, 2.0, minimum=0.25, maximum=50.0,
+               help="lightness step (L units) that stops colour; smaller = colours stop at fainter edges"),
+        Option("nonlocal", bool, True, help="let a colour jump to similar-looking regions, not only neighbours"),
+        Option("work_megapixels", float, 1.0, minimum=0.05, maximum=16.0,
+               help="solve at most this many megapixels, then upsample along the full-size edges"),
+        Option("smoothing", int, 2, minimum=0, maximum=8, help="final edge-aware smoothing radius of the chroma"),
+    )
+
+    def calibration(self):
+        return Calibration.load(CALIBRATION_FILE) if CALIBRATION_FILE.is_file() else None
+
+    def score_params(self):
+        cal = self.calibration()
+        return dict(DEFAULT_SCORE, **(cal.extra.get("score", {}) if cal else {}))
+
+    def run(self, request):
+        from colorcore.guided import guided_filter, guided_upsample
+        from .hints import resize_hints, scribble_hints
+        from .solver import SolverSettings, propagate
+        from .uncertainty import geodesic_distance, raw_score
+
+        opts = request.options
+        L = color.lightness(request.image)
+        H, W = L.shape
+        weight, ab = scribble_hints(request.scribbles)
+        request.progress(0.05, "reading scribbles")
+        scale = min(1.0, np.sqrt(opts["work_megapixels"] * 1e6 / (H * W)))
+        if scale < 1.0:
+            size = (max(1, round(W * scale)), max(1, round(H * scale)))
+            L_work = cv2.resize(L, size, interpolation=cv2.INTER_AREA)
+            weight_w, ab_w = resize_hints(weight, ab, size)
+        else:
+            L_work, weight_w, ab_w = L, weight, ab
+        values = np.dstack([ab_w, np.sum(ab_w * ab_w, axis=2)])  # a, b and |ab|^2 for the spread of hints
+        settings = SolverSettings(sigma=opts["edge_sensitivity"], nonlocal_k=8 if opts["nonlocal"] else 0)
+        u = propagate(L_work, weight_w, values, settings,
+                      progress=lambda f, m: request.progress(0.1 + 0.7 * f, m))
+        if opts["smoothing"]:
+            u = guided_filter(L_work, u, opts["smoothing"], 20.0)
+        variance = u[..., 2] - np.sum(u[..., :2] ** 2, axis=2)
+        request.progress(0.85, "estimating uncertainty")
+        dist = geodesic_distance(L_work, weight_w > 0)
+        p = self.score_params()
+        score = raw_score(dist, variance, p["distance_gain"], p["floor"])
+        if scale < 1.0:
+            request.progress(0.9, "upsampling along edges")
+            chroma = guided_upsample(np.dstack([u[..., :2], score]), L)
+            ab_full, score = chroma[..., :2], np.maximum(chroma[..., 2], 0)
+        else:
+            ab_full = u[..., :2]
+        request.progress(1.0, "done")
+        return BackendOutput(ab=np.ascontiguousarray(ab_full), score=np.ascontiguousarray(score, np.float32),
+                             info={"work_scale": round(scale, 4)})
+
+
+@hookimpl
+def register_backends(register):
+    register(VariationalBackend())

@@ -1,0 +1,70 @@
+"""The hint-evaluation protocol (Zhang et al. 2017) and image metrics shared by benchmarks and calibration.
+
+Images resized to 256x256; each hint is a 6x6 patch carrying the ground truth's mean ab; hint positions
+are Gaussian around the centre (mean (H-P+1)/2, std (H-P+1)/4, clipped); PSNR on the whole uint8 RGB image.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from . import color
+
+POINT_COUNTS = (1, 2, 5, 10, 20, 50, 100, 200)
+PATCH = 6
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+
+
+def list_images(folder, limit=None):
+    paths = sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
+    return paths[:limit] if limit else paths
+
+
+def load_rgb(path, size=256):
+    from PIL import Image
+    img = Image.open(path).convert("RGB")
+    if size:
+        img = img.resize((size, size), Image.BICUBIC)
+    return np.asarray(img, np.float32) / 255.0
+
+
+def hint_positions(shape, n, rng, patch=PATCH):
+    """n top-left corners of patch x patch hints, Gaussian around the centre and clipped to the image."""
+    H, W = shape
+    ys = np.clip(np.round(rng.normal((H - patch + 1) / 2, (H - patch + 1) / 4, n)), 0, H - patch).astype(int)
+    xs = np.clip(np.round(rng.normal((W - patch + 1) / 2, (W - patch + 1) / 4, n)), 0, W - patch).astype(int)
+    return list(zip(ys, xs))
+
+
+def hint_scribbles(rgb, positions, patch=PATCH):
+    """An RGBA scribble layer: each patch painted with the ground truth's mean ab (at its own lightness)."""
+    lab = color.rgb_to_lab(rgb)
+    hint_lab = lab.copy()
+    alpha = np.zeros(rgb.shape[:2], np.float32)
+    for y, x in positions:
+        window = (slice(y, y + patch), slice(x, x + patch))
+        hint_lab[window + (slice(1, 3),)] = lab[window + (slice(1, 3),)].reshape(-1, 2).mean(axis=0)
+        alpha[window] = 1.0
+    rgba = np.dstack([color.lab_to_rgb(hint_lab), alpha])
+    rgba[alpha == 0, :3] = 0.0
+    return np.ascontiguousarray(rgba, np.float32)
+
+
+def gray_of(rgb):
+    """The black-and-white version of a colour photo (its L, as gray sRGB)."""
+    L = color.lightness(rgb)
+    return color.with_lightness(L, np.zeros(L.shape + (2,), np.float32))
+
+
+def psnr(a, b):
+    """PSNR of two sRGB images in [0, 1], on uint8 values (whole image)."""
+    a8 = np.round(np.clip(a, 0, 1) * 255).astype(np.float64)
+    b8 = np.round(np.clip(b, 0, 1) * 255).astype(np.float64)
+    mse = np.mean((a8 - b8) ** 2)
+    return float(10 * np.log10(255.0 ** 2 / max(mse, 1e-10)))
+
+
+def chroma_error(pred_rgb, true_rgb):
+    """Per-pixel distance in the ab plane between two sRGB images."""
+    return np.linalg.norm(color.rgb_to_lab(pred_rgb)[..., 1:] - color.rgb_to_lab(true_rgb)[..., 1:], axis=-1)
