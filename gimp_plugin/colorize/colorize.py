@@ -82,7 +82,7 @@ def run_dialog(procedure, config, mode, backends):
     if mode == 'scribble':
         names.append('scribble-layer')
     if mode == 'partial':
-        names.append('mask-channel')
+        names += ['mask-channel', 'scribble-layer']
     names.append('backend')
     for b in H.backends_for_mode(backends, mode):
         props = [p for p, bname, _ in H.option_args(backends, mode) if bname == b['name']]
@@ -128,24 +128,33 @@ def _test_autoclose(dialog, folder, mode):
 
 
 # ----------------------------------------------------------------------------- the work
-def gather(image, source, mode, config):
+def find_scribbles(image, source, config):
+    scr = config.get_property('scribble-layer')
+    if scr is None:
+        lid = H.pick_scribble_layer(layer_list(image), source.get_id())
+        scr = Gimp.Layer.get_by_id(lid) if lid is not None else None
+    return scr
+
+
+def gather(image, source, mode, config, binfo):
     """Decide the inputs; returns dict or raises H.PluginError (calling=True for bad input)."""
     job = {'scribble_layer': None, 'mask_drawable': None}
-    if mode == 'scribble':
-        scr = config.get_property('scribble-layer')
-        if scr is None:
-            lid = H.pick_scribble_layer(layer_list(image), source.get_id())
-            scr = Gimp.Layer.get_by_id(lid) if lid is not None else None
-        if scr is None:
+    needs = mode == 'scribble' or bool(binfo.get('needs_scribbles'))
+    if mode in ('scribble', 'partial'):
+        scr = find_scribbles(image, source, config)
+        if scr is None and needs:
             raise H.PluginError('there is no scribble layer: add a transparent layer named "Scribbles" above '
-                                'the photo, paint colours on it, and run Scribble again', calling=True)
-        if scr.get_id() == source.get_id():
+                                'the photo, paint colours on it, and run %s again' % mode.capitalize(),
+                                calling=True)
+        if scr is not None and scr.get_id() == source.get_id():
             raise H.PluginError('the scribble layer cannot be the photo layer itself: select the photo layer',
                                 calling=True)
-        if image.get_base_type() != Gimp.ImageBaseType.RGB:
-            raise H.PluginError('the image is grayscale, so the scribble layer "%s" holds no colours: '
-                                'use Image > Mode > RGB, paint the scribbles again, and rerun'
-                                % scr.get_name(), calling=True)
+        if scr is not None and image.get_base_type() != Gimp.ImageBaseType.RGB:
+            if needs:
+                raise H.PluginError('the image is grayscale, so the scribble layer "%s" holds no colours: '
+                                    'use Image > Mode > RGB, paint the scribbles again, and rerun'
+                                    % scr.get_name(), calling=True)
+            scr = None
         job['scribble_layer'] = scr
     if mode == 'partial':
         chan = config.get_property('mask-channel')
@@ -163,20 +172,20 @@ def colorize(procedure, run_mode, image, source, config, mode, backends):
     t_call = time.monotonic()
     timing = {'mode': mode}
     backend = config.get_property('backend') or H.default_backend(backends, mode)
-    if not backend or backend == 'none':
-        raise H.PluginError('no colorization backend is known for %s mode; run `python install.py` '
-                            'to install or repair the engine' % mode)
+    if backend == 'none':   # no list from the engine yet: the engine picks its default for the mode
+        backend = None
     alpha = config.get_property('alpha')
     want_unc = config.get_property('uncertainty-layer')
     seed = config.get_property('seed')
+    binfo = next((b for b in backends if b['name'] == backend), {})
+    job = gather(image, source, mode, config, binfo)       # bad input first: CALLING_ERROR
     python = H.find_engine(config.get_property('engine-python') or None)
-    job = gather(image, source, mode, config)
     options = H.collect_options(backends, mode, backend, config.get_property)
 
     W, H_ = source.get_width(), source.get_height()
     _, ox, oy = source.get_offsets()
     timing.update(backend=backend, width=W, height=H_, megapixels=round(W * H_ / 1e6, 3))
-    Gimp.progress_init('Colorizing (%s)\u2026' % backend)
+    Gimp.progress_init('Colorizing (%s)\u2026' % (backend or mode))
     H.cleanup_stale_workdirs()
     work = H.make_workdir()
     try:
@@ -204,9 +213,11 @@ def colorize(procedure, run_mode, image, source, config, mode, backends):
         def on_progress(frac, msg):
             Gimp.progress_update(0.02 + 0.9 * frac)
             if msg:
-                Gimp.progress_set_text('%s (%s)' % (msg, backend))
+                Gimp.progress_set_text('%s (%s)' % (msg, backend or mode))
         result, t_engine = H.run_engine(python, manifest, on_progress=on_progress)
         timing.update(t_engine)
+        backend = result.get('backend') or backend or 'engine'
+        timing['backend'] = backend
 
         t0 = time.monotonic()
         rgb = H.read_buffer(work, 'result.f32', W * H_ * 12)
@@ -359,11 +370,12 @@ class Colorize(Gimp.PlugIn):
         procedure.add_menu_path(H.MENU_PATH)
         procedure.set_documentation(BLURBS[mode][0], BLURBS[mode][1], name)
         procedure.set_attribution('colorcore contributors', 'colorcore contributors', '2026')
-        if mode == 'scribble':
+        if mode in ('scribble', 'partial'):
             procedure.add_layer_argument(
                 'scribble-layer', '_Scribble layer',
                 'Layer with painted colour hints (none: the layer named "Scribbles", else the topmost other '
-                'layer with alpha)', True, RW)
+                'layer with alpha)' + (' -- used by backends that take hints' if mode == 'partial' else ''),
+                True, RW)
         if mode == 'partial':
             procedure.add_channel_argument(
                 'mask-channel', '_Mask channel',

@@ -58,7 +58,7 @@ def main(argv):
         u = np.abs(out - img).mean(-1) * 4
         np.clip(u, 0, 1).astype("<f4").tofile(os.path.join(folder, job["uncertainty_output"]))
     print("PROGRESS 1.0000 done", flush=True)
-    print("RESULT " + json.dumps({"backend": job["backend"], "uncertainty_scale": 25.0,
+    print("RESULT " + json.dumps({"backend": job["backend"] or "fake", "uncertainty_scale": 25.0,
                                   "alpha": job["alpha"], "info": {"options": json.dumps(job["options"])}}),
           flush=True)
     return 0

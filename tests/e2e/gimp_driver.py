@@ -27,6 +27,16 @@ def _dump(drawable, path):
         f.write(bytes(data))
 
 
+def _dump_mask(mask, source, path):
+    """A selection/channel as "Y float" in the source layer's frame (what the plug-in sends)."""
+    ok, ox, oy = source.get_offsets()
+    ok, mx, my = mask.get_offsets()
+    data = mask.get_buffer().get(Gegl.Rectangle.new(ox - mx, oy - my, source.get_width(), source.get_height()),
+                                 1.0, "Y float", Gegl.AbyssPolicy.NONE)
+    with open(path, 'wb') as f:
+        f.write(bytes(data))
+
+
 def _layers(image):
     out = []
     for lay in image.get_layers():
@@ -95,6 +105,11 @@ def _run_case(pdb, case, out):
     image, source = _build(case['ops'])
     rec['before'] = _state(image)
     _dump(source, os.path.join(out, case['name'] + '.src_before.f32'))
+    mask_arg = case.get('args', {}).get('mask-channel')
+    if mask_arg:
+        _dump_mask(image.get_channel_by_name(mask_arg[9:]), source, os.path.join(out, case['name'] + '.mask.f32'))
+    elif not Gimp.Selection.is_empty(image):
+        _dump_mask(image.get_selection(), source, os.path.join(out, case['name'] + '.mask.f32'))
     proc = pdb.lookup_procedure(case['proc'])
     cfg = proc.create_config()
     cfg.set_property('run-mode', getattr(Gimp.RunMode, case.get('run_mode', 'NONINTERACTIVE')))

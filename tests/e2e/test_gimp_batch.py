@@ -1,0 +1,374 @@
+"""Filters > Colorize in a real GIMP 3: batch (NONINTERACTIVE) calls of all three procedures.
+
+One GIMP session runs every case (tests/e2e/gimp_driver.py inside GIMP); the tests below check its
+report and the raw pixels it dumped, on the host, with numpy.
+"""
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+PROCS = ["plug-in-colorize-auto", "plug-in-colorize-scribble", "plug-in-colorize-partial"]
+
+SHARED = REPO.parent / "shared" / "data" / "oldphotos_v1"
+RGB_PHOTO = SHARED / "DeOldify_test_images" / "1864UnionSoldier.jpg"
+GRAY_PHOTO = SHARED / "RNI6_real_gray" / "Marilyn.jpg"
+FALLBACK = HERE / "data" / "grace_hopper_gray.jpg"
+STROKES = [  # (name, rgb, (y0, y1, x0, x1) as fractions of the photo) -- hints painted by "the user"
+    ("red", (220, 40, 40), (0.18, 0.21, 0.15, 0.45)),
+    ("green", (40, 170, 60), (0.70, 0.73, 0.50, 0.85)),
+    ("blue", (40, 70, 220), (0.45, 0.60, 0.08, 0.11)),
+]
+
+
+# ----------------------------------------------------------------------------- colour maths (host side)
+def srgb_to_lab(rgb):
+    rgb = np.clip(rgb.astype(np.float64), 0, 1)
+    lin = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    m = np.array([[0.4124564, 0.3575761, 0.1804375], [0.2126729, 0.7151522, 0.0721750],
+                  [0.0193339, 0.1191920, 0.9503041]])
+    xyz = lin @ m.T / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], -1)
+
+
+def load(out, name, tag, w, h, c=4):
+    return np.fromfile(out / ("%s.%s.f32" % (name, tag)), "<f4").reshape(h, w, c) if c > 1 else \
+        np.fromfile(out / ("%s.%s.f32" % (name, tag)), "<f4").reshape(h, w)
+
+
+# ----------------------------------------------------------------------------- inputs
+def photos(work):
+    """(rgb photo path, gray photo path, size of each), converted to PNG in the work folder."""
+    from PIL import Image
+    srcs = (RGB_PHOTO, GRAY_PHOTO) if RGB_PHOTO.exists() and GRAY_PHOTO.exists() else (FALLBACK, FALLBACK)
+    out = []
+    for i, src in enumerate(srcs):
+        im = Image.open(src)
+        im = im.convert("RGB") if i == 0 else im.convert("L")
+        p = work / ("photo_rgb.png" if i == 0 else "photo_gray.png")
+        im.save(p)
+        out.append((str(p), im.size))
+    return out
+
+
+def scribble_png(path, w, h, dx=0, dy=0, cw=None, ch=None):
+    """Strokes at photo positions, drawn on a canvas of (cw, ch) where the photo sits at (dx, dy)."""
+    from PIL import Image
+    cw, ch = cw or w, ch or h
+    a = np.zeros((ch, cw, 4), np.uint8)
+    for _, rgb, (y0, y1, x0, x1) in STROKES:
+        ys = slice(int(y0 * h) + dy, int(y1 * h) + dy)
+        xs = slice(int(x0 * w) + dx, int(x1 * w) + dx)
+        a[ys, xs] = list(rgb) + [255]
+    Image.fromarray(a).save(path)
+    return str(path)
+
+
+def stroke_boxes(w, h):
+    return [(n, rgb, (int(y0 * h), int(y1 * h), int(x0 * w), int(x1 * w))) for n, rgb, (y0, y1, x0, x1) in STROKES]
+
+
+def pick_backend(backends, mode):
+    rows = [b for b in backends if mode in b.get("modes", [])]
+    ok = [b for b in rows if b.get("available", True)]
+    return (ok[0] if ok else None), rows
+
+
+# ----------------------------------------------------------------------------- the session
+@pytest.fixture(scope="module")
+def batch(gimp3, tmp_path_factory):
+    work = tmp_path_factory.mktemp("gimp_batch")
+    (rgb_path, (W, H)), (gray_path, (GW, GH)) = photos(work)
+    backends = gimp3.backends()
+    chosen = {m: pick_backend(backends, m) for m in ("auto", "scribble", "partial")}
+    sb = chosen["scribble"][0]["name"] if chosen["scribble"][0] else None
+    pb = chosen["partial"][0]["name"] if chosen["partial"][0] else None
+    ab = chosen["auto"][0]["name"] if chosen["auto"][0] else None
+    # the fake engine (tests/e2e/fake_engine.py) drives the crash / bad-input paths
+    shutil.copy(HERE / "fake_engine.py", work / "fake_engine.py")
+    fakes = {}
+    for how in ("ok", "crash", "bad"):
+        p = work / ("fake-%s.sh" % how)
+        p.write_text('#!/bin/sh\nE2E_FAKE=%s exec %s %s "$@"\n' % (how, gimp3.engine_py, work / "fake_engine.py"))
+        p.chmod(0o755)
+        fakes[how] = str(p)
+    scr = scribble_png(work / "scr.png", W, H)
+    scr_off = scribble_png(work / "scr_off.png", W, H, dx=30, dy=20, cw=W + 60, ch=H + 40)
+    scr_big = scribble_png(work / "scr_big.png", W, H, dx=-40, dy=-30, cw=W - 80, ch=H - 60)
+    S, P, A = PROCS[1], PROCS[2], PROCS[0]
+    ell = [int(W * 0.1), int(H * 0.1), int(W * 0.8), int(H * 0.7)]
+    cases = []
+    if sb:
+        cases += [
+            dict(name="scribble_rgb8", proc=S, ops=[["load", rgb_path], ["scribble", scr, "Scribbles", 0, 0]],
+                 args={"backend": sb, "seed": 1}),
+            dict(name="scribble_offsets_alpha", proc=S,
+                 ops=[["load", rgb_path], ["resize", W + 60, H + 40, 30, 20],
+                      ["alpha_hole", 30, 20 + H - 40, 50, 40], ["scribble", scr_off, "my hints", 0, 0]],
+                 args={"backend": sb, "seed": 1}),
+            dict(name="scribble_larger_than_canvas", proc=S,
+                 ops=[["load", rgb_path], ["resize", W - 80, H - 60, -40, -30], ["scribble", scr_big, "Scribbles", 0, 0]],
+                 args={"backend": sb, "scribble-layer": "@layer:Scribbles"}),
+            dict(name="scribble_float32", proc=S,
+                 ops=[["load", rgb_path], ["precision", "float"], ["scribble", scr, "Scribbles", 0, 0]],
+                 args={"backend": sb}),
+        ]
+    if pb:
+        cases += [
+            dict(name="partial_feathered", proc=P,
+                 ops=[["load", rgb_path], ["scribble", scr, "Scribbles", 0, 0], ["select_ellipse"] + ell,
+                      ["feather", 40]], args={"backend": pb, "seed": 1}),
+            dict(name="partial_channel", proc=P,
+                 ops=[["load", rgb_path], ["scribble", scr, "Scribbles", 0, 0],
+                      ["select_rect", 0, 0, W // 2, H], ["channel_from_selection", "left half"]],
+                 args={"backend": pb, "mask-channel": "@channel:left half"}),
+        ]
+    if ab:
+        cases += [
+            dict(name="auto_rgb8", proc=A, ops=[["load", rgb_path]], args={"backend": ab, "seed": 1}),
+            dict(name="auto_gray16", proc=A, ops=[["load", gray_path], ["precision", "u16"]],
+                 args={"backend": ab, "seed": 1}),
+        ]
+    unavailable = [b for b in backends if not b.get("available", True)]
+    if unavailable:
+        u = unavailable[0]
+        proc = {"auto": A, "scribble": S, "partial": P}[u["modes"][0]]
+        ops = [["load", rgb_path], ["scribble", scr, "Scribbles", 0, 0], ["select_rect", 0, 0, W // 2, H]]
+        cases.append(dict(name="err_backend_unavailable", proc=proc, ops=ops, args={"backend": u["name"]},
+                          reason=u.get("unavailable_reason")))
+    cases += [
+        # GIMP-side mechanics with the fake engine: 16-bit GRAY, every mode
+        dict(name="fake_auto_gray16", proc=A, ops=[["load", gray_path], ["precision", "u16"]],
+             args={"engine-python": fakes["ok"]}),
+        dict(name="fake_partial_rgb8", proc=P, ops=[["load", rgb_path], ["scribble", scr, "Scribbles", 0, 0],
+                                                    ["select_rect", 10, 10, W // 2, H // 2]],
+             args={"engine-python": fakes["ok"]}),
+        # bad cases: error status, readable message, image unchanged
+        dict(name="err_no_scribble_layer", proc=S, ops=[["load", rgb_path]], args={}),
+        dict(name="err_partial_empty_selection", proc=P, ops=[["load", rgb_path], ["scribble", scr, "Scribbles", 0, 0]],
+             args={}),
+        dict(name="err_partial_selection_off_layer", proc=P,
+             ops=[["load", rgb_path], ["resize", W + 100, H, 100, 0], ["scribble", scr, "Scribbles", 100, 0],
+                  ["select_rect", 0, 0, 90, 50]], args={}),
+        dict(name="err_engine_missing", proc=A, ops=[["load", rgb_path]], args={"engine-python": "/nonexistent/python"}),
+        dict(name="err_engine_crash", proc=S, ops=[["load", rgb_path], ["scribble", scr, "Scribbles", 0, 0]],
+             args={"engine-python": fakes["crash"]}),
+        dict(name="err_engine_bad_input", proc=S, ops=[["load", rgb_path], ["scribble", scr, "Scribbles", 0, 0]],
+             args={"engine-python": fakes["bad"]}),
+    ]
+    mode_of = {A: "auto", S: "scribble", P: "partial"}
+    for c in cases:
+        rows = [b for b in backends if mode_of[c["proc"]] in b.get("modes", [])]
+        default = ([b["name"] for b in rows if b.get("available", True)] + [b["name"] for b in rows] + ["fake"])[0]
+        c["expect_backend"] = c["args"].get("backend") or default
+    rc, log, report = gimp3.run_driver(HERE / "gimp_driver.py", work, {"cases": cases})
+    assert report is not None, "GIMP driver wrote no report (rc %s):\n%s" % (rc, log[-5000:])
+    timings = []
+    tfile = work / "out" / "timing.jsonl"
+    if tfile.exists():
+        timings = [json.loads(l) for l in tfile.read_text().splitlines() if l.strip()]
+    return dict(work=work, out=work / "out", report=report, log=log, rc=rc, cases={c["name"]: c for c in cases},
+                chosen=chosen, size=(W, H), gray_size=(GW, GH), timings=timings, gimp3=gimp3)
+
+
+def case(batch, name):
+    rec = batch["report"]["cases"].get(name)
+    if rec is None:
+        pytest.skip("case %s not run (no available backend for its mode: %s)" % (name, {
+            m: [(b["name"], b.get("unavailable_reason")) for b in rows] for m, (_, rows) in batch["chosen"].items()}))
+    return rec
+
+
+SUCCESS = ["scribble_rgb8", "scribble_offsets_alpha", "scribble_larger_than_canvas", "scribble_float32",
+           "partial_feathered", "partial_channel", "auto_rgb8", "auto_gray16", "fake_auto_gray16",
+           "fake_partial_rgb8"]
+ERRORS = {"err_no_scribble_layer": ("calling-error", "no scribble layer"),
+          "err_partial_empty_selection": ("calling-error", "nothing is selected"),
+          "err_partial_selection_off_layer": ("calling-error", "does not cover any pixel"),
+          "err_engine_missing": ("execution-error", "does not exist"),
+          "err_engine_crash": ("execution-error", "crashed"),
+          "err_engine_bad_input": ("calling-error", "the scribbles hold no colour"),
+          "err_backend_unavailable": ("execution-error", None)}
+
+
+# ----------------------------------------------------------------------------- tests
+def test_install_py_succeeded(gimp3):
+    assert gimp3.install_rc == 0, gimp3.install_output[-4000:]
+    assert "plug-in installed" in gimp3.install_output
+    assert (gimp3.plugin_dir / "colorize.py").exists() and (gimp3.plugin_dir / "engine.json").exists()
+    eng = json.loads((gimp3.plugin_dir / "engine.json").read_text())
+    assert eng["python"] == gimp3.engine_py
+
+
+def test_registered_with_menu_path_and_labels(batch):
+    procs = batch["report"]["procedures"]
+    labels = {"plug-in-colorize-auto": "Auto\u2026", "plug-in-colorize-scribble": "Scribble\u2026",
+              "plug-in-colorize-partial": "Partial\u2026"}
+    for name, label in labels.items():
+        info = procs.get(name)
+        assert info is not None, "%s not in the PDB; GIMP log:\n%s" % (name, batch["log"][-3000:])
+        assert info["menu_paths"] == ["<Image>/Filters/Colorize"]
+        assert info["menu_label"] == label
+        assert "RGB*" in info["image_types"] and "GRAY*" in info["image_types"]
+        for arg in ("backend", "alpha", "uncertainty-layer", "seed"):
+            assert arg in info["arguments"]
+    assert "scribble-layer" in procs["plug-in-colorize-scribble"]["arguments"]
+    assert "mask-channel" in procs["plug-in-colorize-partial"]["arguments"]
+
+
+@pytest.mark.parametrize("name", SUCCESS)
+def test_success_adds_two_layers_and_keeps_source(batch, name):
+    rec = case(batch, name)
+    assert rec["status"] == "success", rec.get("error")
+    before, after = rec["before"]["layers"], rec["after"]["layers"]
+    src = [l for l in before if l["name"] == "Photo"][0]
+    backend = batch["cases"][name]["expect_backend"]
+    names = [l["name"] for l in after]
+    i = names.index("Photo")
+    assert names[i - 1] == "Colorized (%s)" % backend, names
+    assert names[i - 2] == "Uncertainty (%s)" % backend, names
+    assert [l for l in names if l not in ("Colorized (%s)" % backend, "Uncertainty (%s)" % backend)] == \
+        [l["name"] for l in before]
+    for lay in after[i - 2:i]:
+        assert (lay["w"], lay["h"], lay["ox"], lay["oy"]) == (src["w"], src["h"], src["ox"], src["oy"])
+    assert rec["after"]["base_type"] == "rgb"
+    assert rec["after"]["precision"] == rec["before"]["precision"]
+    out = batch["out"]
+    before_px = (out / (name + ".src_before.f32")).read_bytes()
+    after_px = (out / (name + ".src_after.f32")).read_bytes()
+    if rec["before"]["base_type"] == "rgb":
+        assert before_px == after_px, "the source layer changed"
+    else:  # GRAY -> RGB conversion of the image (same undo group) may round in the last float bits
+        d = np.abs(np.frombuffer(before_px, "<f4") - np.frombuffer(after_px, "<f4")).max()
+        assert d < 1e-6, "the source layer changed by %g" % d
+    par = json.loads(after[i - 2]["parasite"])
+    assert par["backend"] == backend and par["delta_e_at_white"] > 0 and 0 < par["alpha"] < 1
+
+
+@pytest.mark.parametrize("name", SUCCESS)
+def test_colorized_keeps_lightness_and_alpha(batch, name):
+    rec = case(batch, name)
+    assert rec["status"] == "success", rec.get("error")
+    src = [l for l in rec["before"]["layers"] if l["name"] == "Photo"][0]
+    w, h = src["w"], src["h"]
+    out = batch["out"]
+    s = load(out, name, "src_before", w, h)
+    c = load(out, name, "colorized", w, h)
+    u = load(out, name, "uncertainty", w, h)
+    np.testing.assert_array_equal(c[..., 3], s[..., 3])
+    np.testing.assert_array_equal(u[..., 3], s[..., 3])
+    if name.startswith("fake_"):
+        return   # the fake engine's tint does not keep L exactly
+    vis = s[..., 3] > 0
+    mfile = out / (name + ".mask.f32")
+    if mfile.exists():  # a soft mask blends source and colour: L is only promised where the mask is 0 or 1
+        m = np.fromfile(mfile, "<f4").reshape(h, w)
+        vis &= (m == 0) | (m == 1)
+    # Where the colour fits the sRGB gamut the engine puts the source's L back exactly (up to the layer's
+    # quantisation); where it had to clip a channel to 0 or 1, L may move: reported, bounded loosely.
+    in_gamut = vis & np.all((c[..., :3] > 1e-4) & (c[..., :3] < 1 - 1e-4), axis=-1)
+    dl_all = np.abs(srgb_to_lab(c[..., :3])[..., 0] - srgb_to_lab(s[..., :3])[..., 0])
+    dl = dl_all[in_gamut]
+    lsb = 100 / 255 if "float" not in name and "16" not in name else 0.05
+    assert in_gamut.mean() > 0.5 * vis.mean(), "most pixels clipped"
+    assert dl.mean() < 0.2 + lsb and np.percentile(dl, 99) < 0.5 + 2 * lsb, \
+        "lightness changed in gamut: mean %.2f p99 %.2f" % (dl.mean(), np.percentile(dl, 99))
+    clipped = vis & ~in_gamut
+    print("%s: %.1f%% pixels clipped to the gamut; there mean |dL| %.2f" % (
+        name, 100 * clipped.mean(), dl_all[clipped].mean() if clipped.any() else 0.0))
+    assert np.all((u[..., :3] >= 0) & (u[..., :3] <= 1))
+
+
+@pytest.mark.parametrize("name", ["scribble_rgb8", "scribble_offsets_alpha", "scribble_larger_than_canvas",
+                                  "scribble_float32", "partial_feathered"])
+def test_chroma_follows_the_scribbles(batch, name):
+    rec = case(batch, name)
+    assert rec["status"] == "success", rec.get("error")
+    W, H = batch["size"]
+    src = [l for l in rec["before"]["layers"] if l["name"] == "Photo"][0]
+    c = load(batch["out"], name, "colorized", src["w"], src["h"])
+    lab = srgb_to_lab(c[..., :3])
+    for stroke, rgb, (y0, y1, x0, x1) in stroke_boxes(W, H):
+        want = srgb_to_lab(np.array(rgb, np.float64) / 255)[1:]
+        got = lab[y0:y1, x0:x1, 1:].reshape(-1, 2).mean(0)
+        assert np.linalg.norm(got) > 8, "%s: no chroma under the %s stroke (ab %s)" % (name, stroke, got)
+        cos = got @ want / (np.linalg.norm(got) * np.linalg.norm(want))
+        assert cos > 0.7, "%s: hue under the %s stroke is off (ab %s, want %s)" % (name, stroke, got, want)
+
+
+@pytest.mark.parametrize("name", ["partial_feathered", "partial_channel", "fake_partial_rgb8"])
+def test_partial_outside_mask_equals_source(batch, name):
+    rec = case(batch, name)
+    assert rec["status"] == "success", rec.get("error")
+    src = [l for l in rec["before"]["layers"] if l["name"] == "Photo"][0]
+    w, h = src["w"], src["h"]
+    out = batch["out"]
+    m = np.fromfile(out / (name + ".mask.f32"), "<f4").reshape(h, w)
+    s = load(out, name, "src_before", w, h)
+    c = load(out, name, "colorized", w, h)
+    outside = m == 0
+    assert outside.any() and (m > 0.99).any()
+    if name == "partial_feathered":
+        assert ((m > 0.01) & (m < 0.99)).mean() > 0.01, "feathered selection should give a soft mask"
+    diff = np.abs(c[..., :3] - s[..., :3])[outside]
+    assert diff.max() < 1e-6, "outside the mask the colorized layer differs from the source by %g" % diff.max()
+    inside = m > 0.99
+    chroma = np.linalg.norm(srgb_to_lab(c[..., :3])[..., 1:], axis=-1)
+    chroma_src = np.linalg.norm(srgb_to_lab(s[..., :3])[..., 1:], axis=-1)
+    assert np.abs(chroma - chroma_src)[inside].mean() > 1.0, "nothing was colorized inside the mask"
+
+
+def test_gray16_converted_to_rgb_in_16_bit(batch):
+    for name in ("fake_auto_gray16", "auto_gray16"):
+        rec = batch["report"]["cases"].get(name)
+        if rec is None:
+            continue
+        assert rec["status"] == "success", rec.get("error")
+        assert rec["before"]["base_type"] == "gray" and rec["after"]["base_type"] == "rgb"
+        assert "16" in rec["after"]["precision"], rec["after"]["precision"]
+        src = rec["before"]["layers"][0]
+        c = load(batch["out"], name, "colorized", src["w"], src["h"])
+        vals = np.unique(np.round(c[..., :3].ravel() * 65535))
+        assert len(vals) > 256, "16-bit output collapsed to %d levels" % len(vals)
+
+
+@pytest.mark.parametrize("name", sorted(ERRORS))
+def test_bad_cases_fail_cleanly(batch, name):
+    rec = case(batch, name)
+    status, text = ERRORS[name]
+    assert rec["status"] == status, (rec["status"], rec.get("error"))
+    msg = rec.get("error") or ""
+    assert msg.startswith("Colorize: ") and len(msg) > 25, msg
+    if text is None:
+        text = (batch["cases"][name].get("reason") or "")[:30]
+    assert text in msg, msg
+    assert "Traceback" not in msg
+    assert rec["after"] == rec["before"], "image changed by a failed call"
+    out = batch["out"]
+    assert (out / (name + ".src_before.f32")).read_bytes() == (out / (name + ".src_after.f32")).read_bytes()
+
+
+def test_no_temp_files_left(batch):
+    import glob
+    import tempfile
+    root = batch["gimp3"].root
+    left = glob.glob(root + "/tmp/gimp-colorize-*") + glob.glob(tempfile.gettempdir() + "/gimp-colorize-*")
+    assert not left, left
+
+
+def test_timings_logged(batch):
+    ok = [t for t in batch["timings"]]
+    assert ok, "no timing lines"
+    for t in ok:
+        for k in ("engine_start", "engine_work", "transfer_in", "transfer_out", "total"):
+            assert k in t
+    lines = ["%-10s %-12s %5.2f MP  start %.2f s  work %.2f s  transfer %.2f s  total %.2f s"
+             % (t["mode"], t["backend"], t["megapixels"], t["engine_start"], t["engine_work"], t["transfer"],
+                t["total"]) for t in ok]
+    (batch["work"] / "timings.txt").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
