@@ -1,7 +1,7 @@
 """Built-in backend `variational`: propagates scribble colours along the photo's lightness structure."""
 from __future__ import annotations
 
-import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -39,43 +39,57 @@ class VariationalBackend(Backend):
         return dict(DEFAULT_SCORE, **(cal.extra.get("score", {}) if cal else {}))
 
     def run(self, request):
-        from colorcore.guided import guided_filter, guided_upsample
-        from .hints import resize_hints, scribble_hints
-        from .solver import SolverSettings, propagate
-        from .uncertainty import geodesic_distance, raw_score
-
-        opts = request.options
-        L = color.lightness(request.image)
-        H, W = L.shape
-        weight, ab = scribble_hints(request.scribbles)
-        request.progress(0.05, "reading scribbles")
-        scale = min(1.0, np.sqrt(opts["work_megapixels"] * 1e6 / (H * W)))
-        if scale < 1.0:
-            size = (max(1, round(W * scale)), max(1, round(H * scale)))
-            L_work = cv2.resize(L, size, interpolation=cv2.INTER_AREA)
-            weight_w, ab_w = resize_hints(weight, ab, size)
-        else:
-            L_work, weight_w, ab_w = L, weight, ab
-        values = np.dstack([ab_w, np.sum(ab_w * ab_w, axis=2)])  # a, b and |ab|^2 for the spread of hints
-        settings = SolverSettings(sigma=opts["edge_sensitivity"], nonlocal_k=8 if opts["nonlocal"] else 0)
-        u = propagate(L_work, weight_w, values, settings,
-                      progress=lambda f, m: request.progress(0.1 + 0.7 * f, m))
-        if opts["smoothing"]:
-            u = guided_filter(L_work, u, opts["smoothing"], 20.0)
-        variance = u[..., 2] - np.sum(u[..., :2] ** 2, axis=2)
-        request.progress(0.85, "estimating uncertainty")
-        dist = geodesic_distance(L_work, weight_w > 0)
+        from .uncertainty import raw_score
+        prop = propagate_scribbles(request.image, request.scribbles, request.options, request.progress)
         p = self.score_params()
-        score = raw_score(dist, variance, p["distance_gain"], p["floor"])
-        if scale < 1.0:
-            request.progress(0.9, "upsampling along edges")
-            chroma = guided_upsample(np.dstack([u[..., :2], score]), L)
-            ab_full, score = chroma[..., :2], np.maximum(chroma[..., 2], 0)
-        else:
-            ab_full = u[..., :2]
+        score = raw_score(prop.distance, prop.variance, p["distance_gain"], p["floor"])
         request.progress(1.0, "done")
-        return BackendOutput(ab=np.ascontiguousarray(ab_full), score=np.ascontiguousarray(score, np.float32),
-                             info={"work_scale": round(scale, 4)})
+        return BackendOutput(ab=prop.ab, score=score, info={"work_scale": round(prop.scale, 4)})
+
+
+@dataclass
+class Propagation:
+    ab: np.ndarray          # (H, W, 2) propagated chroma
+    distance: np.ndarray    # (H, W) edge-aware distance to the nearest scribble, in image diagonals
+    variance: np.ndarray    # (H, W) spread of the scribble colours reaching each pixel
+    scale: float            # working resolution / full resolution
+
+
+def _no_progress(fraction, message=""):
+    pass
+
+
+def propagate_scribbles(image, scribbles, opts, progress=_no_progress):
+    """The whole method on one image: hints -> working resolution -> solve -> back to full size."""
+    from colorcore.guided import guided_filter, guided_upsample
+    from .hints import resize_hints, scribble_hints
+    from .solver import SolverSettings, propagate
+    from .uncertainty import geodesic_distance
+
+    L = color.lightness(image)
+    H, W = L.shape
+    weight, ab = scribble_hints(scribbles)
+    progress(0.05, "reading scribbles")
+    scale = min(1.0, np.sqrt(opts["work_megapixels"] * 1e6 / (H * W)))
+    if scale < 1.0:
+        size = (max(1, round(W * scale)), max(1, round(H * scale)))
+        L_work = cv2.resize(L, size, interpolation=cv2.INTER_AREA)
+        weight, ab = resize_hints(weight, ab, size)
+    else:
+        L_work = L
+    values = np.dstack([ab, np.sum(ab * ab, axis=2)])  # a, b and |ab|^2 for the spread of hints
+    settings = SolverSettings(sigma=opts["edge_sensitivity"], nonlocal_k=8 if opts["nonlocal"] else 0)
+    u = propagate(L_work, weight, values, settings, progress=lambda f, m: progress(0.1 + 0.7 * f, m))
+    if opts["smoothing"]:
+        u = guided_filter(L_work, u, opts["smoothing"], 20.0)
+    progress(0.85, "estimating uncertainty")
+    fields = np.dstack([u[..., :2], u[..., 2] - np.sum(u[..., :2] ** 2, axis=2),
+                        geodesic_distance(L_work, weight > 0)])
+    if scale < 1.0:
+        progress(0.9, "upsampling along edges")
+        fields = guided_upsample(fields, L)
+    return Propagation(ab=np.ascontiguousarray(fields[..., :2]), variance=np.maximum(fields[..., 2], 0),
+                       distance=np.maximum(fields[..., 3], 0), scale=scale)
 
 
 @hookimpl

@@ -1,0 +1,81 @@
+"""Fit the variational backend's uncertainty: score mixing weights, then the conformal lambda.
+
+    python -m backends.variational.calibrate --data ../shared/data/train_mix_v1 [--images 180]
+
+Hint sets follow the benchmark protocol (6x6 patches of mean ab at Gaussian positions) with the number
+of points drawn from the protocol's counts. Images are split in two disjoint halves: the first picks the
+score's distance gain and floor (smallest mean radius at alpha = 0.1), the second calibrates lambda, so
+the conformal guarantee holds for the second half's distribution. Writes calibration.json beside the backend.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+from colorcore import color
+from colorcore.calibration import crc_lambda, fit_calibration
+from colorcore.evaluation import POINT_COUNTS, chroma_error, gray_of, hint_positions, hint_scribbles, list_images, \
+    load_rgb
+
+from .plugin import CALIBRATION_FILE, VariationalBackend, propagate_scribbles
+from .uncertainty import raw_score
+
+GAINS = (0.0, 10.0, 20.0, 40.0, 80.0, 160.0)
+FLOORS = (0.25, 1.0, 2.0, 4.0)
+
+
+def sample_cases(paths, seed):
+    """(distance, variance, chroma error) per image, with a random hint count per image."""
+    rng = np.random.default_rng(seed)
+    opts = VariationalBackend().validate_options({})
+    cases = []
+    for i, path in enumerate(paths):
+        rgb = load_rgb(path)
+        n = int(rng.choice(POINT_COUNTS))
+        scribbles = hint_scribbles(rgb, hint_positions(rgb.shape[:2], n, rng))
+        prop = propagate_scribbles(gray_of(rgb), scribbles, opts)
+        pred = color.with_lightness(color.lightness(rgb), prop.ab)
+        cases.append((prop.distance, prop.variance, chroma_error(pred, rgb)))
+        print(f"\r{i + 1}/{len(paths)} images", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    return cases
+
+
+def mean_radius(cases, gain, floor, alpha=0.1):
+    scores = [raw_score(d, v, gain, floor) for d, v, _ in cases]
+    lam = crc_lambda(scores, [e for _, _, e in cases], alpha)
+    return lam * float(np.mean([s.mean() for s in scores]))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True, help="folder of colour photos (train_mix_v1), searched recursively")
+    parser.add_argument("--images", type=int, default=180, help="images used in all (half to fit, half to calibrate)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--out", default=str(CALIBRATION_FILE))
+    args = parser.parse_args(argv)
+    paths = list_images(args.data)
+    if len(paths) < 20:
+        parser.error(f"need at least 20 images under {args.data}; found {len(paths)}")
+    pick = np.random.default_rng(args.seed).permutation(len(paths))[:args.images]
+    half = len(pick) // 2
+    fit_cases = sample_cases([paths[i] for i in pick[:half]], args.seed)
+    cal_cases = sample_cases([paths[i] for i in pick[half:]], args.seed + 1)
+    best = min(((mean_radius(fit_cases, g, f), g, f) for g in GAINS for f in FLOORS))
+    _, gain, floor = best
+    print(f"score: distance_gain={gain} floor={floor} (mean radius at alpha=0.1 on the fit half: {best[0]:.2f})")
+    scores = [raw_score(d, v, gain, floor) for d, v, _ in cal_cases]
+    errors = [e for _, _, e in cal_cases]
+    constant = fit_calibration([np.ones_like(e) for e in errors], errors)
+    cal = fit_calibration(scores, errors, source=f"{args.data}: {len(cal_cases)} images, hint counts {POINT_COUNTS}, "
+                          f"seed {args.seed}", score={"distance_gain": gain, "floor": floor},
+                          constant_radius={str(a): v for a, v in constant.lambdas.items()})
+    cal.save(args.out)
+    print(f"wrote {args.out}: lambdas {cal.lambdas}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

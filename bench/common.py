@@ -1,0 +1,29 @@
+"""Helpers shared by the benchmarks: output folder, table printing, plots."""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def out_dir(path):
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def print_table(header, rows):
+    widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) for i, h in enumerate(header)]
+    line = " | ".join(str(h).ljust(w) for h, w in zip(header, widths))
+    print(line)
+    print("-|-".join("-" * w for w in widths))
+    for row in rows:
+        print(" | ".join(str(c).ljust(w) for c, w in zip(row, widths)))
+
+
+def save_json(path, data):
+    data = dict(data, machine={"cpus": os.cpu_count(), "load_avg": os.getloadavg(), "time": time.ctime()})
+    Path(path).write_text(json.dumps(data, indent=2) + "\n")

@@ -1,0 +1,47 @@
+import numpy as np
+import pytest
+
+from colorcore.calibration import Calibration, coverage, crc_lambda, fit_calibration
+from colorcore.errors import ColorcoreError
+
+
+def synthetic(n, rng):
+    """Images whose error scales with a known score, plus noise: a calibrated radius must cover."""
+    scores, errors = [], []
+    for _ in range(n):
+        s = rng.uniform(0.5, 5.0, (16, 16))
+        scores.append(s)
+        errors.append(np.abs(rng.normal(0, 1, s.shape)) * s * 3.0)
+    return scores, errors
+
+
+@pytest.mark.parametrize("alpha", [0.05, 0.1, 0.2])
+def test_crc_radius_covers_held_out_images_at_the_promised_rate(alpha):
+    rng = np.random.default_rng(0)
+    scores, errors = synthetic(200, rng)
+    lam = crc_lambda(scores, errors, alpha)
+    test_s, test_e = synthetic(300, rng)
+    miss = 1 - np.mean([coverage(lam * s, e) for s, e in zip(test_s, test_e)])
+    assert miss <= alpha + 0.01          # guarantee (in expectation), with sampling slack
+    assert miss >= alpha - 0.03          # and not wastefully conservative
+
+
+def test_lambda_grows_as_alpha_shrinks_and_radius_uses_the_safe_side():
+    rng = np.random.default_rng(1)
+    cal = fit_calibration(*synthetic(100, rng), alphas=(0.05, 0.1, 0.2))
+    assert cal.lambdas[0.05] > cal.lambdas[0.1] > cal.lambdas[0.2]
+    assert cal.lam(0.15) == cal.lambdas[0.1]   # never less conservative than asked
+    assert cal.lam(0.01) == cal.lambdas[0.05]
+    np.testing.assert_allclose(cal.radius(np.ones((2, 2)), 0.1), cal.lambdas[0.1])
+
+
+def test_save_and_load_round_trip(tmp_path):
+    cal = Calibration({0.1: 2.5, 0.2: 1.5}, source="unit test", n_images=7, extra={"score": {"floor": 1.0}})
+    cal.save(tmp_path / "c.json")
+    back = Calibration.load(tmp_path / "c.json")
+    assert back.lambdas == cal.lambdas and back.extra == cal.extra and back.n_images == 7
+
+
+def test_too_few_images_for_alpha_is_a_clear_error():
+    with pytest.raises(ColorcoreError, match="more than"):
+        crc_lambda([np.ones(3)] * 5, [np.ones(3)] * 5, 0.1)

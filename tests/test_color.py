@@ -1,0 +1,61 @@
+import numpy as np
+import pytest
+
+from colorcore import color
+
+# Published values (Lindbloom's calculator, D65, sRGB companding).
+REFERENCE = [
+    ((1.0, 0.0, 0.0), (53.2408, 80.0925, 67.2032)),
+    ((0.0, 1.0, 0.0), (87.7347, -86.1827, 83.1793)),
+    ((0.0, 0.0, 1.0), (32.2970, 79.1875, -107.8602)),
+    ((1.0, 1.0, 1.0), (100.0, 0.0, 0.0)),
+    ((0.0, 0.0, 0.0), (0.0, 0.0, 0.0)),
+    ((0.5, 0.5, 0.5), (53.3890, 0.0, 0.0)),
+    ((1.0, 1.0, 0.0), (97.1393, -21.5537, 94.4780)),
+]
+
+
+@pytest.mark.parametrize("rgb, lab", REFERENCE)
+def test_rgb_to_lab_matches_published_values(rgb, lab):
+    got = color.rgb_to_lab(np.array([rgb], np.float32))[0]
+    np.testing.assert_allclose(got, lab, atol=0.01)
+
+
+@pytest.mark.parametrize("rgb, lab", REFERENCE)
+def test_lab_to_rgb_matches_published_values(rgb, lab):
+    got = color.lab_to_rgb(np.array([lab], np.float32))[0]
+    np.testing.assert_allclose(got, rgb, atol=1e-4)
+
+
+def test_round_trip_on_random_colours_and_big_images():
+    rng = np.random.default_rng(0)
+    for shape in [(1000, 3), (300, 400, 3)]:
+        rgb = rng.random(shape, dtype=np.float32)
+        back = color.lab_to_rgb(color.rgb_to_lab(rgb))
+        assert back.dtype == np.float32 and back.shape == rgb.shape
+        assert np.abs(back - rgb).max() < 2e-5
+
+
+def test_transfer_curve_is_continuous_and_inverse():
+    v = np.linspace(0, 1, 100001, dtype=np.float32)
+    lin = color.srgb_to_linear(v)
+    assert np.all(np.diff(lin) >= 0)
+    assert np.abs(color.linear_to_srgb(lin) - v).max() < 1e-5
+
+
+def test_lightness_equals_lab_L_and_with_lightness_keeps_it():
+    rng = np.random.default_rng(1)
+    rgb = rng.random((20, 30, 3), dtype=np.float32)
+    L = color.lightness(rgb)
+    np.testing.assert_allclose(L, color.rgb_to_lab(rgb)[..., 0], atol=1e-4)
+    ab = rng.uniform(-20, 20, (20, 30, 2)).astype(np.float32)
+    out = color.with_lightness(L, ab)
+    assert out.min() >= 0 and out.max() <= 1
+    # in-gamut chroma keeps L exactly (up to float error); clipping may move far out-of-gamut colours only
+    in_gamut = np.all(np.abs(color.lab_to_rgb(np.dstack([L, ab]), clip=False) - out) < 1e-6, axis=-1)
+    assert in_gamut.mean() > 0.5
+    np.testing.assert_allclose(color.lightness(out)[in_gamut], L[in_gamut], atol=1e-3)
+
+
+def test_delta_e_is_euclidean_in_lab():
+    assert color.delta_e(np.array([50, 3, 4.0]), np.array([50, 0, 0.0])) == pytest.approx(5.0)

@@ -1,0 +1,95 @@
+import numpy as np
+import pytest
+
+from colorcore import (Backend, BackendOutput, Calibration, ColorizeRequest, Option, color, run_backend)
+from colorcore.errors import BackendFailed, BackendUnavailable, InvalidRequest
+from testutil_engine import gray
+
+
+class Vivid(Backend):
+    name, label, modes = "vivid", "vivid", ("auto", "partial")
+    options = (Option("a", float, 30.0, minimum=-100, maximum=100), Option("mode", str, "x", choices=("x", "y")))
+
+    def run(self, request):
+        h, w = request.shape
+        ab = np.dstack([np.full((h, w), request.options["a"]), np.full((h, w), -10.0)]).astype(np.float32)
+        return BackendOutput(ab=ab, score=np.full((h, w), 2.0, np.float32))
+
+
+def test_input_lightness_is_put_back(photo):
+    class Wrong(Vivid):
+        def run(self, request):   # returns RGB with the wrong lightness
+            return BackendOutput(rgb=np.clip(request.image * 0.5 + [0.3, 0, 0], 0, 1).astype(np.float32))
+    src = gray(photo)
+    res = run_backend(Wrong(), ColorizeRequest(image=src))
+    np.testing.assert_allclose(color.lightness(res.rgb), color.lightness(src), atol=0.6)
+    assert color.rgb_to_lab(res.rgb)[..., 1].mean() > 5
+
+
+def test_mask_composite_is_exact_outside_and_linear_inside(photo):
+    src = gray(photo)
+    mask = np.zeros(src.shape[:2], np.float32)
+    mask[:, 32:] = 1.0
+    mask[:, 30:32] = 0.5
+    res = run_backend(Vivid(), ColorizeRequest(image=src, mode="partial", mask=mask))
+    assert np.array_equal(res.rgb[:, :30], src[:, :30])
+    full = run_backend(Vivid(), ColorizeRequest(image=src)).rgb
+    np.testing.assert_allclose(res.rgb[:, 31], 0.5 * full[:, 31] + 0.5 * src[:, 31], atol=1e-6)
+    assert np.all(res.uncertainty[:, :30] == 0) and np.all(res.uncertainty[:, 32:] > 0)
+
+
+def test_calibration_scales_the_raw_score(photo):
+    class Calibrated(Vivid):
+        def calibration(self):
+            return Calibration({0.1: 3.0, 0.2: 1.5})
+    res = run_backend(Calibrated(), ColorizeRequest(image=photo, alpha=0.2))
+    np.testing.assert_allclose(res.uncertainty, 3.0)
+    assert res.info["calibrated"] is True
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(image=np.zeros((4, 4), np.float32)), "shape"),
+    (dict(image=np.zeros((4, 4, 3), np.uint8)), "float"),
+    (dict(image=np.full((4, 4, 3), 2.0, np.float32)), r"\[0, 1\]"),
+    (dict(image=np.full((4, 4, 3), np.nan, np.float32)), "NaN"),
+    (dict(mode="scribble"), "does not serve"),
+    (dict(mode="partial"), "mask"),
+    (dict(mode="partial", mask=np.zeros((4, 4), np.float32)), "not empty"),
+    (dict(mask=np.ones((5, 4), np.float32)), "mask is 4x5"),
+    (dict(options={"b": 1}), "no option 'b'"),
+    (dict(options={"a": "many"}), "expects a float"),
+    (dict(options={"a": 500}), r"\[-100, 100\]"),
+    (dict(options={"mode": "z"}), "one of x, y"),
+    (dict(alpha=1.5), "alpha"),
+])
+def test_bad_requests_say_what_was_expected(change, message):
+    req = ColorizeRequest(**dict(dict(image=np.full((4, 4, 3), 0.5, np.float32)), **change))
+    with pytest.raises(InvalidRequest, match=message):
+        run_backend(Vivid(), req)
+
+
+def test_backend_errors_are_wrapped_and_contract_breaches_caught(photo):
+    class Crashing(Vivid):
+        def run(self, request):
+            raise ZeroDivisionError("boom")
+
+    class BadShape(Vivid):
+        def run(self, request):
+            return BackendOutput(ab=np.zeros((3, 3, 2), np.float32))
+
+    class Missing(Vivid):
+        def unavailable_reason(self):
+            return "weights not found at /nowhere"
+    with pytest.raises(BackendFailed, match="boom"):
+        run_backend(Crashing(), ColorizeRequest(image=photo))
+    with pytest.raises(BackendFailed, match="shape"):
+        run_backend(BadShape(), ColorizeRequest(image=photo))
+    with pytest.raises(BackendUnavailable, match="/nowhere"):
+        run_backend(Missing(), ColorizeRequest(image=photo))
+
+
+def test_the_callers_arrays_are_never_modified(photo):
+    src = gray(photo)
+    before = src.copy()
+    run_backend(Vivid(), ColorizeRequest(image=src))
+    assert np.array_equal(src, before)
