@@ -35,7 +35,7 @@ def sample_cases(paths, seed):
         rgb = load_rgb(path)
         n = int(rng.choice(POINT_COUNTS))
         scribbles = hint_scribbles(rgb, hint_positions(rgb.shape[:2], n, rng))
-        prop = propagate_scribbles(gray_of(rgb), scribbles, opts)
+        prop = propagate_scribbles(gray_of(rgb), scribbles, opts)   # 256x256: working size = full size
         pred = color.with_lightness(color.lightness(rgb), prop.ab)
         cases.append((prop.distance, prop.variance, chroma_error(pred, rgb)))
         print(f"\r{i + 1}/{len(paths)} images", end="", file=sys.stderr, flush=True)

@@ -28,7 +28,6 @@ class VariationalBackend(Backend):
         Option("nonlocal", bool, True, help="let a colour jump to similar-looking regions, not only neighbours"),
         Option("work_megapixels", float, 1.0, minimum=0.05, maximum=16.0,
                help="solve at most this many megapixels, then upsample along the full-size edges"),
-        Option("smoothing", int, 2, minimum=0, maximum=8, help="final edge-aware smoothing radius of the chroma"),
     )
 
     def calibration(self):
@@ -39,19 +38,19 @@ class VariationalBackend(Backend):
         return dict(DEFAULT_SCORE, **(cal.extra.get("score", {}) if cal else {}))
 
     def run(self, request):
-        from .uncertainty import raw_score
-        prop = propagate_scribbles(request.image, request.scribbles, request.options, request.progress)
         p = self.score_params()
-        score = raw_score(prop.distance, prop.variance, p["distance_gain"], p["floor"])
+        prop = propagate_scribbles(request.image, request.scribbles, request.options, request.progress,
+                                   score_params=(p["distance_gain"], p["floor"]))
         request.progress(1.0, "done")
-        return BackendOutput(ab=prop.ab, score=score, info={"work_scale": round(prop.scale, 4)})
+        return BackendOutput(ab=prop.ab, score=prop.score, info={"work_scale": round(prop.scale, 4)})
 
 
 @dataclass
 class Propagation:
     ab: np.ndarray          # (H, W, 2) propagated chroma
-    distance: np.ndarray    # (H, W) edge-aware distance to the nearest scribble, in image diagonals
-    variance: np.ndarray    # (H, W) spread of the scribble colours reaching each pixel
+    distance: np.ndarray    # edge-aware distance to the nearest scribble, in image diagonals (working size)
+    variance: np.ndarray    # spread of the scribble colours reaching each pixel (working size)
+    score: np.ndarray       # (H, W) raw uncertainty score, when score_params were given
     scale: float            # working resolution / full resolution
 
 
@@ -59,12 +58,12 @@ def _no_progress(fraction, message=""):
     pass
 
 
-def propagate_scribbles(image, scribbles, opts, progress=_no_progress):
+def propagate_scribbles(image, scribbles, opts, progress=_no_progress, score_params=(40.0, 1.0)):
     """The whole method on one image: hints -> working resolution -> solve -> back to full size."""
-    from colorcore.guided import guided_filter, guided_upsample
+    from colorcore.guided import joint_bilateral_upsample
     from .hints import resize_hints, scribble_hints
     from .solver import SolverSettings, propagate
-    from .uncertainty import geodesic_distance
+    from .uncertainty import geodesic_distance, raw_score
 
     L = color.lightness(image)
     H, W = L.shape
@@ -80,16 +79,16 @@ def propagate_scribbles(image, scribbles, opts, progress=_no_progress):
     values = np.dstack([ab, np.sum(ab * ab, axis=2)])  # a, b and |ab|^2 for the spread of hints
     settings = SolverSettings(sigma=opts["edge_sensitivity"], nonlocal_k=8 if opts["nonlocal"] else 0)
     u = propagate(L_work, weight, values, settings, progress=lambda f, m: progress(0.1 + 0.7 * f, m))
-    if opts["smoothing"]:
-        u = guided_filter(L_work, u, opts["smoothing"], 20.0)
     progress(0.85, "estimating uncertainty")
-    fields = np.dstack([u[..., :2], u[..., 2] - np.sum(u[..., :2] ** 2, axis=2),
-                        geodesic_distance(L_work, weight > 0)])
+    variance = np.maximum(u[..., 2] - np.sum(u[..., :2] ** 2, axis=2), 0)
+    distance = geodesic_distance(L_work, weight > 0)
+    score = raw_score(distance, variance, *score_params)
+    ab = u[..., :2]
     if scale < 1.0:
         progress(0.9, "upsampling along edges")
-        fields = guided_upsample(fields, L)
-    return Propagation(ab=np.ascontiguousarray(fields[..., :2]), variance=np.maximum(fields[..., 2], 0),
-                       distance=np.maximum(fields[..., 3], 0), scale=scale)
+        ab = joint_bilateral_upsample(ab, L_work, L)
+        score = cv2.resize(score, (W, H), interpolation=cv2.INTER_LINEAR)
+    return Propagation(ab=np.ascontiguousarray(ab), distance=distance, variance=variance, score=score, scale=scale)
 
 
 @hookimpl

@@ -21,6 +21,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
+from colorcore.guided import joint_bilateral_upsample
+
 
 @dataclass(frozen=True)
 class SolverSettings:
@@ -29,6 +31,7 @@ class SolverSettings:
     cg_iters: int = 10            # refinement steps per finer level
     coarsest_pixels: int = 4096   # size of the level solved (nearly) exactly, with non-local edges
     coarse_iters: int = 150
+    prolongation_sigma: float = 4.0  # lightness similarity scale of the upsampling between levels
     nonlocal_k: int = 8           # neighbours in feature space per pixel (0 = purely local)
     nonlocal_weight: float = 1.0
     nonlocal_spatial: float = 0.3  # feature-space scale of position, as a fraction of the image size
@@ -128,7 +131,9 @@ def propagate(L, hint_weight, hint_values, settings=SolverSettings(), progress=N
             X0 = np.tile(mean, (H * W, 1)).astype(np.float32)
             X = block_pcg(A.astype(np.float32).tocsr(), B, X0, s.coarse_iters, tol=1e-5)
         else:
-            X0 = cv2.resize(u, (W, H), interpolation=cv2.INTER_LINEAR).reshape(-1, K)
+            # edge-aware prolongation: the coarse solution comes up along this level's edges, so the few
+            # CG steps polish detail instead of undoing colour that bilinear upsampling smeared over an edge
+            X0 = joint_bilateral_upsample(u, levels[k - 1][0], L_k, s.prolongation_sigma).reshape(-1, K)
             X = block_pcg(A.astype(np.float32).tocsr(), B, np.ascontiguousarray(X0, np.float32), s.cg_iters)
         u = X.reshape(H, W, K)
         if progress is not None:

@@ -1,0 +1,122 @@
+"""Properties of the variational scribble backend."""
+import numpy as np
+import pytest
+
+from colorcore import ColorizeRequest, color, run_backend
+
+RED, BLUE = (0.85, 0.15, 0.1), (0.1, 0.25, 0.9)
+
+
+def scribble(shape, strokes):
+    """strokes: list of (slice_y, slice_x, rgb, alpha)."""
+    s = np.zeros(shape + (4,), np.float32)
+    for sy, sx, rgb, alpha in strokes:
+        s[sy, sx, :3] = rgb
+        s[sy, sx, 3] = alpha
+    return s
+
+
+def chroma(rgb):
+    return color.rgb_to_lab(np.asarray(rgb, np.float32))[..., 1:]
+
+
+def run(registry, image, scribbles, **options):
+    return run_backend(registry.get("variational"),
+                       ColorizeRequest(image=image, mode="scribble", scribbles=scribbles, options=options))
+
+
+def two_regions(h=60, w=80):
+    img = np.full((h, w, 3), 0.35, np.float32)
+    img[:, w // 2:] = 0.65
+    return img
+
+
+def test_an_edge_stops_colour_from_leaking(registry):
+    img = two_regions()
+    strokes = [(slice(25, 35), slice(5, 15), RED, 1.0), (slice(25, 35), slice(65, 75), BLUE, 1.0)]
+    res = run(registry, img, scribble(img.shape[:2], strokes))
+    ab = color.rgb_to_lab(res.rgb)[..., 1:]
+    L = color.lightness(img)
+    want_left = chroma(color.with_lightness(L[:, :1], np.broadcast_to(chroma(RED), (60, 1, 2))))
+    want_right = chroma(color.with_lightness(L[:, -1:], np.broadcast_to(chroma(BLUE), (60, 1, 2))))
+    left_err = np.linalg.norm(ab[:, :40] - want_left, axis=-1)
+    right_err = np.linalg.norm(ab[:, 40:] - want_right, axis=-1)
+    assert left_err.max() < 2.0 and right_err.max() < 2.0
+
+
+def test_constant_image_takes_the_one_scribble_everywhere(registry):
+    img = np.full((33, 47, 3), 0.5, np.float32)
+    res = run(registry, img, scribble((33, 47), [(slice(3, 5), slice(40, 42), (0.7, 0.4, 0.3), 1.0)]))
+    ab = color.rgb_to_lab(res.rgb)[..., 1:]
+    target = chroma(color.with_lightness(color.lightness(img[:1, :1]), chroma((0.7, 0.4, 0.3))[None, None]))
+    assert np.linalg.norm(ab - target, axis=-1).max() < 1.0
+    # far from the scribble the method is less sure than on it
+    assert res.uncertainty[30, 2] > res.uncertainty[4, 41]
+
+
+def test_scribble_chroma_is_used_whatever_its_lightness(registry):
+    img = np.full((20, 20, 3), 0.5, np.float32)
+    dark_red, light_red = (0.35, 0.05, 0.05), (0.95, 0.55, 0.55)
+    a = run(registry, img, scribble((20, 20), [(slice(8, 12), slice(8, 12), dark_red, 1.0)]))
+    b = run(registry, img, scribble((20, 20), [(slice(8, 12), slice(8, 12), light_red, 1.0)]))
+    hue = lambda rgb: np.degrees(np.arctan2(*color.rgb_to_lab(rgb)[10, 10, [2, 1]]))  # noqa: E731
+    assert abs(hue(a.rgb) - hue(dark_red * np.ones((20, 20, 3), np.float32))) < 3
+    np.testing.assert_allclose(color.lightness(a.rgb), color.lightness(img), atol=0.5)   # lightness is the photo's
+    assert abs(hue(b.rgb) - hue(light_red * np.ones((20, 20, 3), np.float32))) < 3
+
+
+def test_soft_alpha_weighs_a_hint_against_a_firm_one(registry):
+    img = np.full((20, 41, 3), 0.5, np.float32)
+    strokes = [(slice(8, 12), slice(0, 3), RED, 1.0), (slice(8, 12), slice(38, 41), BLUE, 0.05)]
+    res = run(registry, img, scribble((20, 41), strokes))
+    ab = color.rgb_to_lab(res.rgb)[10, 20, 1:]
+    assert np.linalg.norm(ab - chroma(RED)) < np.linalg.norm(ab - chroma(BLUE))
+
+
+def test_contradicting_scribbles_blend_with_high_uncertainty(registry):
+    img = np.full((30, 30, 3), 0.5, np.float32)
+    agree = run(registry, img, scribble((30, 30), [(slice(10, 20), slice(10, 20), RED, 1.0)]))
+    clash = run(registry, img, scribble((30, 30), [(slice(10, 20), slice(10, 15), RED, 1.0),
+                                                  (slice(10, 20), slice(15, 20), BLUE, 1.0)]))
+    assert np.isfinite(clash.rgb).all()
+    assert clash.uncertainty[25, 15] > 1.5 * agree.uncertainty[25, 15]
+
+
+@pytest.mark.parametrize("shape", [(17, 23), (120, 90)])
+def test_thin_strokes_big_areas_and_hundreds_of_strokes(registry, shape):
+    rng = np.random.default_rng(0)
+    img = rng.uniform(0.2, 0.8, shape + (3,)).astype(np.float32).mean(axis=2, keepdims=True).repeat(3, axis=2)
+    one_px = scribble(shape, [(slice(shape[0] // 2, shape[0] // 2 + 1), slice(0, shape[1]), RED, 1.0)])
+    filled = scribble(shape, [(slice(0, shape[0]), slice(0, shape[1] // 2), BLUE, 1.0)])
+    many = np.zeros(shape + (4,), np.float32)
+    for _ in range(300):
+        y, x = rng.integers(0, shape[0]), rng.integers(0, shape[1])
+        many[y, x] = [*rng.uniform(0, 1, 3), 1.0]
+    for s in (one_px, filled, many):
+        res = run(registry, img, s)
+        assert res.rgb.shape == shape + (3,) and np.isfinite(res.rgb).all()
+        assert (res.uncertainty >= 0).all()
+    near_stroke = color.rgb_to_lab(run(registry, img, one_px).rgb)[shape[0] // 2, :, 1]
+    assert near_stroke.mean() > 20   # the 1-px red line keeps its colour
+
+
+def test_working_resolution_upsamples_along_edges(registry):
+    img = two_regions(400, 600)
+    strokes = [(slice(180, 220), slice(50, 100), RED, 1.0), (slice(180, 220), slice(500, 550), BLUE, 1.0)]
+    res = run(registry, img, scribble((400, 600), strokes), work_megapixels=0.05)
+    assert res.info["work_scale"] < 0.5
+    ab = color.rgb_to_lab(res.rgb)[..., 1:]
+    assert np.linalg.norm(ab[:, :290] - ab[200, 75], axis=-1).max() < 3
+    assert np.linalg.norm(ab[:, 310:] - ab[200, 525], axis=-1).max() < 3
+
+
+def test_levin_reference_reproduces_hints_and_interpolates():
+    from backends.variational.levin import levin_colorize
+    Y = np.tile(np.linspace(0.2, 0.8, 32, dtype=np.float32), (16, 1))
+    mask = np.zeros((16, 32), bool)
+    mask[:, 0] = mask[:, -1] = True
+    vals = np.zeros((16, 32, 1), np.float32)
+    vals[:, 0], vals[:, -1] = 10.0, 30.0
+    u = levin_colorize(Y, mask, vals)[..., 0]
+    assert np.allclose(u[:, 0], 10) and np.allclose(u[:, -1], 30)
+    assert np.all(np.diff(u[8]) >= -1e-4) and 10 < u[8, 16] < 30
