@@ -67,6 +67,8 @@ def cmd_colorize(args):
     from .progress import StreamProgress
 
     options = _parse_sets(args.set)
+    for target in filter(None, (args.output, args.uncertainty)):
+        imageio.check_writable(target)   # fail before the work, not after it
     loaded = imageio.read_image(args.input)
     shape = loaded.rgb.shape[:2]
     scribbles = imageio.read_scribbles(args.scribbles, shape) if args.scribbles else None

@@ -107,11 +107,20 @@ def read_mask(path, shape):
     return np.ascontiguousarray(arr[..., 0], np.float32)
 
 
-def _atomic_write(path, write):
-    """Write through a temporary file beside the target, so a failure never leaves a partial file."""
+def check_writable(path):
     path = Path(path)
     if not path.parent.is_dir():
         raise InvalidRequest(f"output folder does not exist: {path.parent}")
+    if path.suffix.lower() != ".png":
+        raise InvalidRequest(f"output must be a .png file; got {path.name}")
+    if not os.access(path.parent, os.W_OK):
+        raise InvalidRequest(f"cannot write into {path.parent} (permission denied)")
+
+
+def _atomic_write(path, write):
+    """Write through a temporary file beside the target, so a failure never leaves a partial file."""
+    path = Path(path)
+    check_writable(path)
     fd, tmp = tempfile.mkstemp(suffix=".png", dir=path.parent, prefix=".colorcore-")
     os.close(fd)
     try:

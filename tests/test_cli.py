@@ -1,0 +1,127 @@
+"""The `colorcore` command line: the contract invocation, file formats, and bad input."""
+import json
+import subprocess
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from testutil_engine import colorcore_cmd, engine_env
+
+
+def cli(*args, cwd=None):
+    return subprocess.run(colorcore_cmd() + [str(a) for a in args], capture_output=True, text=True,
+                          env=engine_env(COLORCORE_PLUGINS="variational"), cwd=cwd)
+
+
+@pytest.fixture
+def files(tmp_path, photo):
+    from colorcore.evaluation import gray_of
+    g = np.round(gray_of(photo)[..., 0] * 255).astype(np.uint8)
+    Image.fromarray(g).save(tmp_path / "gray.png")
+    hints = np.zeros(g.shape + (4,), np.uint8)
+    hints[15:20, 12:20] = [220, 40, 30, 255]
+    hints[28:34, 40:50] = [40, 160, 60, 255]
+    Image.fromarray(hints, "RGBA").save(tmp_path / "hints.png")
+    return tmp_path
+
+
+def test_the_contract_invocation_works(files):
+    proc = cli("colorize", "gray.png", "--backend", "variational", "--scribbles", "hints.png", "-o", "out.png",
+               cwd=files)
+    assert proc.returncode == 0, proc.stderr
+    out = Image.open(files / "out.png")
+    assert out.mode == "RGB" and out.size == (64, 48)
+    px = np.asarray(out).astype(int)
+    assert px[17, 15, 0] > px[17, 15, 1] + 30      # red where painted red
+    assert px[30, 45, 1] > px[30, 45, 0] + 20      # green where painted green
+
+
+def test_uncertainty_png_is_16_bit_with_its_scale(files):
+    proc = cli("colorize", "gray.png", "--scribbles", "hints.png", "-o", "out.png", "--uncertainty", "unc.png",
+               "--alpha", "0.2", "--seed", "3", cwd=files)
+    assert proc.returncode == 0, proc.stderr
+    unc = Image.open(files / "unc.png")
+    assert unc.mode.startswith("I") and np.asarray(unc).max() > 1000
+    scale = float(unc.text["colorcore:uncertainty_scale"])
+    assert scale > 0 and f"{scale:.1f}" in proc.stdout and unc.text["colorcore:alpha"] == "0.2"
+
+
+def test_sixteen_bit_input_gives_sixteen_bit_output(files, tmp_path):
+    g16 = (np.asarray(Image.open(files / "gray.png")).astype(np.uint16) * 257)
+    Image.fromarray(g16).save(tmp_path / "g16.png")
+    proc = cli("colorize", "g16.png", "--scribbles", "hints.png", "-o", "o16.png", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    import cv2
+    out = cv2.imread(str(tmp_path / "o16.png"), cv2.IMREAD_UNCHANGED)
+    assert out.dtype == np.uint16 and out.shape == (48, 64, 3)
+
+
+@pytest.mark.parametrize("kind", ["RGB", "RGBA", "P", "LA", "sepia"])
+def test_reads_the_usual_pillow_modes(files, kind):
+    g = Image.open(files / "gray.png")
+    img = {"RGB": lambda: g.convert("RGB"), "RGBA": lambda: g.convert("RGBA"), "P": lambda: g.convert("P"),
+           "LA": lambda: g.convert("LA"),
+           "sepia": lambda: Image.fromarray(np.clip(np.asarray(g.convert("RGB")) * [1.0, 0.85, 0.6], 0, 255)
+                                            .astype(np.uint8))}[kind]()
+    img.save(files / "in.png")
+    proc = cli("colorize", "in.png", "--scribbles", "hints.png", "-o", "o.png", cwd=files)
+    assert proc.returncode == 0, proc.stderr
+    out = Image.open(files / "o.png")
+    assert out.size == (64, 48) and out.mode == ("RGBA" if kind in ("RGBA", "LA") else "RGB")
+
+
+def test_mask_limits_the_colour(files):
+    mask = np.zeros((48, 64), np.uint8)
+    mask[:, :32] = 255
+    Image.fromarray(mask).save(files / "mask.png")
+    proc = cli("colorize", "gray.png", "--scribbles", "hints.png", "--mask", "mask.png", "-o", "o.png", cwd=files)
+    assert proc.returncode == 0, proc.stderr
+    out = np.asarray(Image.open(files / "o.png").convert("RGB")).astype(int)
+    src = np.asarray(Image.open(files / "gray.png").convert("RGB")).astype(int)
+    assert np.array_equal(out[:, 32:], src[:, 32:])
+    assert np.abs(out[:, :32] - src[:, :32]).max() > 20
+
+
+def bad_cases(d):
+    Image.fromarray(np.zeros((10, 10, 4), np.uint8), "RGBA").save(d / "small_hints.png")
+    Image.fromarray(np.zeros((48, 64, 3), np.uint8)).save(d / "rgb_mask.png")
+    Image.fromarray(np.zeros((48, 64, 4), np.uint8), "RGBA").save(d / "empty_hints.png")
+    (d / "notes.png").write_text("this is not an image")
+    return {
+        "missing file": (["colorize", "nope.png", "-o", "o.png"], "not found"),
+        "not an image": (["colorize", "notes.png", "-o", "o.png"], "not an image"),
+        "scribble size mismatch": (["colorize", "gray.png", "--scribbles", "small_hints.png", "-o", "o.png"],
+                                   "must have the input's size"),
+        "mask not single-channel": (["colorize", "gray.png", "--scribbles", "hints.png", "--mask", "rgb_mask.png",
+                                     "-o", "o.png"], "single-channel"),
+        "empty scribble layer": (["colorize", "gray.png", "--backend", "variational", "--scribbles",
+                                  "empty_hints.png", "-o", "o.png"], "empty"),
+        "unknown backend": (["colorize", "gray.png", "--backend", "magic", "-o", "o.png"], "known backends: "),
+        "bad option": (["colorize", "gray.png", "--scribbles", "hints.png", "--set", "edge_sensitivity=hot",
+                        "-o", "o.png"], "expects a float"),
+        "missing output folder": (["colorize", "gray.png", "--scribbles", "hints.png", "-o", "no/such/o.png"],
+                                  "does not exist"),
+    }
+
+
+@pytest.mark.parametrize("case", ["missing file", "not an image", "scribble size mismatch", "mask not single-channel",
+                                  "empty scribble layer", "unknown backend", "bad option", "missing output folder"])
+def test_bad_input_is_one_clear_line_and_no_output(files, case):
+    args, message = bad_cases(files)[case]
+    proc = cli(*args, cwd=files)
+    assert proc.returncode != 0
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("colorcore: error:") and message in lines[0], proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (files / "o.png").exists() and not list(files.glob(".colorcore-*"))
+
+
+def test_backends_listing(files):
+    proc = cli("backends", "--json")
+    data = json.loads(proc.stdout)
+    (var,) = data["backends"]
+    assert var["name"] == "variational" and var["modes"] == ["scribble", "partial"] and var["available"]
+    assert var["calibration"]["lambdas"]["0.1"] > 0
+    text = cli("backends").stdout
+    assert "variational" in text and "edge_sensitivity" in text and "calibration" in text
