@@ -69,11 +69,12 @@ while IFS='=' read -r k v; do
   case "$k" in COLORIZE_*|E2E_*) ENVS+=("$k=$v");; esac
 done < <(env)
 BIN=gimp-console-3.0
+FLAGS=-idf
 WRAP=()
-if [ "${GIMP_UI:-0}" = 1 ]; then BIN=gimp-3.0; GIMP_XVFB=1; fi
+if [ "${GIMP_UI:-0}" = 1 ]; then BIN=gimp-3.0; FLAGS=-df; GIMP_XVFB=1; fi
 if [ "${GIMP_XVFB:-0}" = 1 ]; then WRAP=(xvfb-run -a -s "-screen 0 ${GIMP_SCREEN:-1280x900x24}"); fi
 chroot "$ROOT" env -i "${ENVS[@]}" timeout "${GIMP_TIMEOUT:-600}" "${WRAP[@]}" \
-  "$BIN" -idf --quit --batch-interpreter=python-fu-eval \
+  "$BIN" $FLAGS --quit --batch-interpreter=python-fu-eval \
   -b "exec(open('$DRIVER').read())" &
 GIMP_PID=$!
 rc=0; wait "$GIMP_PID" || rc=$?

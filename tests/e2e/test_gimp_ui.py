@@ -1,0 +1,73 @@
+"""Filters > Colorize INTERACTIVE in the GIMP 3 GUI under Xvfb: each dialog opens (screenshot saved),
+one Ctrl+Z undoes a whole run, and a GRAY image without scribbles gets an empty "Scribbles" layer.
+
+Screenshots land in the test's work folder; with COLORCORE_UPDATE_SCREENSHOTS=1 they are also copied
+(downscaled) into docs/gimp/ for the README.
+"""
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+DOCS = REPO / "docs" / "gimp"
+
+
+@pytest.fixture(scope="module")
+def ui(gimp3, tmp_path_factory):
+    from PIL import Image
+    from test_gimp_batch import photos, scribble_png
+    work = tmp_path_factory.mktemp("gimp_ui")
+    (rgb, (w, h)), (gray, _) = photos(work)
+    scr = scribble_png(work / "scr.png", w, h)
+    rc, log, report = gimp3.run_driver(
+        HERE / "gimp_ui_driver.py", work, {"photo": rgb, "gray_photo": gray, "scribbles": scr},
+        extra_env={"COLORIZE_TEST_DIALOG": str(work / "out"), "GIMP_SCREEN": "1280x900x24"}, ui=True,
+        timeout=420)
+    assert report is not None, "UI driver wrote no report (rc %s):\n%s" % (rc, log[-5000:])
+    steps = {s["step"]: s for s in report["steps"]}
+    if os.environ.get("COLORCORE_UPDATE_SCREENSHOTS"):
+        DOCS.mkdir(parents=True, exist_ok=True)
+        for p in (work / "out").glob("*.png"):
+            im = Image.open(p)
+            im.thumbnail((900, 900))
+            im.save(DOCS / p.name, optimize=True)
+    return dict(work=work, steps=steps, log=log, rc=rc)
+
+
+def test_gui_reached_the_end(ui):
+    assert "done" in ui["steps"], ui["log"][-4000:]
+
+
+@pytest.mark.parametrize("mode", ["auto", "scribble", "partial"])
+def test_dialog_opens_and_is_captured(ui, mode):
+    from PIL import Image
+    p = ui["work"] / "out" / ("dialog-%s.png" % mode)
+    assert p.exists(), "no dialog screenshot for %s; log:\n%s" % (mode, ui["log"][-3000:])
+    a = np.asarray(Image.open(p).convert("RGB"))
+    assert a.shape[0] > 100 and a.shape[1] > 200 and a.std() > 5
+
+
+def test_interactive_scribble_run_and_one_undo(ui):
+    s = ui["steps"]["scribble"]
+    assert s["status"] == "success", s["error"]
+    assert len(s["after"]) == len(s["before"]) + 2
+    u = ui["steps"]["undo"]
+    assert u["after_visibility_undo"] == s["after"]
+    assert u["after_one_undo"] == s["before"], "one Ctrl+Z did not restore the layer list"
+    assert ui["steps"]["redo"]["layers"] == s["after"]
+
+
+def test_interactive_partial(ui):
+    s = ui["steps"]["partial"]
+    assert s["status"] == "success", s["error"]
+
+
+def test_scribble_without_layer_adds_one_on_gray(ui):
+    s = ui["steps"]["scribble_no_layer"]
+    assert s["status"] == "success", s["error"]
+    assert s["after"] == ["Scribbles"] + s["before"]
+    assert s["base_type"] == "rgb"
