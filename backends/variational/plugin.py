@@ -26,7 +26,7 @@ class VariationalBackend(Backend):
         Option("edge_sensitivity", float, 2.0, minimum=0.25, maximum=50.0,
                help="lightness step (L units) that stops colour; smaller = colours stop at fainter edges"),
         Option("nonlocal", bool, True, help="let a colour jump to similar-looking regions, not only neighbours"),
-        Option("work_megapixels", float, 1.0, minimum=0.05, maximum=16.0,
+        Option("work_megapixels", float, 0.3, minimum=0.05, maximum=16.0,
                help="solve at most this many megapixels, then upsample along the full-size edges"),
     )
 

@@ -30,7 +30,7 @@ class SolverSettings:
     hint_weight: float = 100.0    # how hard a fully opaque scribble pins its pixel
     cg_iters: int = 10            # refinement steps per finer level
     coarsest_pixels: int = 4096   # size of the level solved (nearly) exactly, with non-local edges
-    coarse_iters: int = 150
+    coarse_iters: int = 60
     prolongation_sigma: float = 4.0  # lightness similarity scale of the upsampling between levels
     nonlocal_k: int = 8           # neighbours in feature space per pixel (0 = purely local)
     nonlocal_weight: float = 1.0
@@ -40,8 +40,9 @@ class SolverSettings:
 
 def edge_weights(L, sigma, floor=1e-4):
     """Horizontal and vertical edge weights for lightness L in [0, 100]."""
-    wx = np.exp(-np.square(L[:, 1:] - L[:, :-1]) / (2 * sigma * sigma)) + floor
-    wy = np.exp(-np.square(L[1:, :] - L[:-1, :]) / (2 * sigma * sigma)) + floor
+    inv = np.float32(-0.5 / (sigma * sigma))
+    wx = np.exp(np.square(L[:, 1:] - L[:, :-1]) * inv) + np.float32(floor)
+    wy = np.exp(np.square(L[1:, :] - L[:-1, :]) * inv) + np.float32(floor)
     return wx, wy
 
 
@@ -72,10 +73,51 @@ def nonlocal_laplacian(L, s: SolverSettings):
     return _graph_laplacian(rows, nbr[:, 1:].ravel(), s.nonlocal_weight * np.exp(-dist[:, 1:].ravel() ** 2), H * W)
 
 
+class GridOperator:
+    """(L_w + C) as a 5-point stencil: no sparse matrix to build at the fine levels.
+
+    Works on (H*W, K) arrays; internally each column is an (H, W) image, so every update is a
+    contiguous slice operation written into preallocated buffers.
+    """
+
+    def __init__(self, wx, wy, c):
+        self.wx, self.wy = wx, wy
+        self.H, self.W = c.shape
+        degree = c.astype(np.float32).copy()
+        degree[:, :-1] += wx
+        degree[:, 1:] += wx
+        degree[:-1, :] += wy
+        degree[1:, :] += wy
+        self.degree = degree
+        self.shape = (c.size, c.size)
+        self._tx = np.empty_like(wx)
+        self._ty = np.empty_like(wy)
+
+    def diagonal(self):
+        return self.degree.ravel()
+
+    def __matmul__(self, X):
+        out = np.empty_like(X)
+        for k in range(X.shape[1]):
+            x = np.ascontiguousarray(X[:, k]).reshape(self.H, self.W)
+            y = self.degree * x
+            np.multiply(self.wx, x[:, 1:], out=self._tx)
+            y[:, :-1] -= self._tx
+            np.multiply(self.wx, x[:, :-1], out=self._tx)
+            y[:, 1:] -= self._tx
+            np.multiply(self.wy, x[1:, :], out=self._ty)
+            y[:-1, :] -= self._ty
+            np.multiply(self.wy, x[:-1, :], out=self._ty)
+            y[1:, :] -= self._ty
+            out[:, k] = y.ravel()
+        return out
+
+
 def block_pcg(A, B, X, iters, tol=0.0):
     """Jacobi-preconditioned conjugate gradients for A X = B, all columns at once.
 
-    Runs `iters` steps, or fewer once every column's relative residual is below `tol` (checked every 10).
+    A is a sparse matrix or a GridOperator. Runs `iters` steps, or fewer once every column's relative
+    residual is below `tol` (checked every 10).
     """
     inv_d = (1.0 / A.diagonal())[:, None].astype(B.dtype)
     R = B - A @ X
@@ -121,9 +163,10 @@ def propagate(L, hint_weight, hint_values, settings=SolverSettings(), progress=N
     u = None
     for k, (L_k, c_k, ch_k) in enumerate(levels):
         H, W = L_k.shape
-        A = grid_laplacian(*edge_weights(L_k, s.sigma)) + sp.diags(c_k.ravel())
+        wx, wy = edge_weights(L_k, s.sigma)
         B = ch_k.reshape(-1, K)
         if u is None:
+            A = grid_laplacian(wx, wy) + sp.diags(c_k.ravel())
             if s.nonlocal_k > 0 and H * W > 1:
                 A = A + nonlocal_laplacian(L_k, s)
             # CG converges fast on this small, well-connected graph; start from the hints' mean colour
@@ -131,10 +174,11 @@ def propagate(L, hint_weight, hint_values, settings=SolverSettings(), progress=N
             X0 = np.tile(mean, (H * W, 1)).astype(np.float32)
             X = block_pcg(A.astype(np.float32).tocsr(), B, X0, s.coarse_iters, tol=1e-5)
         else:
+            A = GridOperator(wx, wy, c_k)
             # edge-aware prolongation: the coarse solution comes up along this level's edges, so the few
             # CG steps polish detail instead of undoing colour that bilinear upsampling smeared over an edge
             X0 = joint_bilateral_upsample(u, levels[k - 1][0], L_k, s.prolongation_sigma).reshape(-1, K)
-            X = block_pcg(A.astype(np.float32).tocsr(), B, np.ascontiguousarray(X0, np.float32), s.cg_iters)
+            X = block_pcg(A, B, np.ascontiguousarray(X0, np.float32), s.cg_iters)
         u = X.reshape(H, W, K)
         if progress is not None:
             progress((k + 1) / len(levels), f"propagating colours, level {k + 1}/{len(levels)}")
