@@ -22,8 +22,8 @@ from colorcore.evaluation import POINT_COUNTS, chroma_error, gray_of, hint_posit
 from .plugin import CALIBRATION_FILE, VariationalBackend, propagate_scribbles
 from .uncertainty import raw_score
 
-GAINS = (0.0, 10.0, 20.0, 40.0, 80.0, 160.0)
-FLOORS = (0.25, 1.0, 2.0, 4.0)
+GAINS = (0.0, 20.0, 40.0, 80.0)
+FLOORS = (1.0, 2.0, 4.0, 6.0, 9.0, 13.0)
 
 
 def sample_cases(paths, seed):
