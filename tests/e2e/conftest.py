@@ -139,9 +139,14 @@ def gimp3():
     shutil.rmtree(host_profile, ignore_errors=True)
     shutil.copytree(Path(root) / "gimptest" / "profile-template", host_profile, symlinks=True)
     t1 = time.time()
+    import fcntl
+    lock = open(CACHE / ".install.lock", "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)   # two test sessions must not pip into the same venv at once
     inst = subprocess.run([base_py, str(REPO / "install.py"), "--venv", venv,
                            "--gimp-dir", str(host_profile / "plug-ins"), "--python", base_py],
                           capture_output=True, text=True, timeout=1500, cwd=str(REPO))
+    fcntl.flock(lock, fcntl.LOCK_UN)
+    lock.close()
     t_install = time.time() - t1
     ctx = Gimp3(root, profile, venv, base_py, base_prefix)
     ctx.install_output = inst.stdout + inst.stderr

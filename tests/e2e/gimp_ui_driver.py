@@ -34,13 +34,14 @@ def export_png(image, path):
     exp.run(c)
 
 
-def screenshot(path, width=None):
-    """The whole X screen -> PNG, through GDK (as GIMP's own windows see it)."""
+def screenshot(path, width=None, crop=None):
+    """The whole X screen (or crop = (x, y, w, h) of it) -> PNG, through GDK."""
     gi.require_version('Gdk', '3.0')
     from gi.repository import Gdk
     Gdk.init([])
     root = Gdk.get_default_root_window()
-    pb = Gdk.pixbuf_get_from_window(root, 0, 0, root.get_width(), root.get_height())
+    x, y, w, h = crop or (0, 0, root.get_width(), root.get_height())
+    pb = Gdk.pixbuf_get_from_window(root, x, y, w, h)
     if width and pb.get_width() > width:
         from gi.repository import GdkPixbuf
         pb = pb.scale_simple(width, int(pb.get_height() * width / pb.get_width()), GdkPixbuf.InterpType.HYPER)
@@ -102,12 +103,26 @@ def main():
         time.sleep(1.5)
     note(step='window', id=win, title=xdo('getwindowname', win) if win else None)
 
+    # the menu: Filters (Alt+R), Up wraps to its last entry "Colorize", Right opens it
+    xdo('windowfocus', '--sync', win)
+    for k in ('alt+r', 'Up', 'Right'):
+        xdo('key', k)
+        time.sleep(1.0)
+    screenshot(os.path.join(out, 'menu.png'), crop=(0, 0, 900, 560))
+    xdo('key', 'Escape')
+    xdo('key', 'Escape')
+    time.sleep(0.5)
+
     # Scribble: dialog, run, then ONE Ctrl+Z must restore the layer list, Ctrl+Y redo it
     before = names(img)
     st, err = run_proc('plug-in-colorize-scribble', img, photo)
     after = names(img)
     note(step='scribble', status=st, error=err, before=before, after=after)
     time.sleep(1)
+    for mwin in xdo('search', '--onlyvisible', '--name', 'Message').split():   # the uncertainty-scale note
+        xdo('windowfocus', '--sync', mwin)
+        xdo('key', 'Return')
+        time.sleep(0.5)
     screenshot(os.path.join(out, 'result-window.png'))
     unc = [l for l in img.get_layers() if l.get_name().startswith('Uncertainty (')]
     if unc:   # a second screenshot with the uncertainty layer shown

@@ -32,9 +32,9 @@ def ui(gimp3, tmp_path_factory):
     if os.environ.get("COLORCORE_UPDATE_SCREENSHOTS"):
         DOCS.mkdir(parents=True, exist_ok=True)
         for p in (work / "out").glob("*.png"):
-            im = Image.open(p)
-            im.thumbnail((900, 900))
-            im.save(DOCS / p.name, optimize=True)
+            im = Image.open(p).convert("RGB")
+            im.thumbnail((800, 800))
+            im.quantize(192, method=Image.Quantize.MEDIANCUT).save(DOCS / p.name, optimize=True)
     return dict(work=work, steps=steps, log=log, rc=rc)
 
 
@@ -49,6 +49,10 @@ def test_dialog_opens_and_is_captured(ui, mode):
     assert p.exists(), "no dialog screenshot for %s; log:\n%s" % (mode, ui["log"][-3000:])
     a = np.asarray(Image.open(p).convert("RGB"))
     assert a.shape[0] > 100 and a.shape[1] > 200 and a.std() > 5
+
+
+def test_menu_screenshot(ui):
+    assert (ui["work"] / "out" / "menu.png").exists()
 
 
 def test_interactive_scribble_run_and_one_undo(ui):
