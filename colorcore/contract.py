@@ -125,6 +125,13 @@ class ColorizeRequest:
     def shape(self):
         return self.image.shape[:2]
 
+    def lightness(self):
+        """CIE L of the image (H, W), computed once per request: the pipeline and backends share it."""
+        if getattr(self, "_lightness", None) is None or self._lightness.shape != self.shape:
+            from .color import lightness
+            self._lightness = lightness(self.image)
+        return self._lightness
+
 
 @dataclass
 class BackendOutput:

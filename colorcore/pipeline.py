@@ -44,7 +44,7 @@ def run_backend(backend, request: ColorizeRequest) -> ColorizeResult:
     t_backend = time.perf_counter() - t0
     ab = _chroma(output, shape)
 
-    L = color.lightness(request.image)
+    L = request.lightness()
     rgb = color.with_lightness(L, ab)
     mask = request.mask
     if mask is not None:

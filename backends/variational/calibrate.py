@@ -16,8 +16,7 @@ import numpy as np
 
 from colorcore import color
 from colorcore.calibration import crc_lambda, fit_calibration
-from colorcore.evaluation import POINT_COUNTS, chroma_error, gray_of, hint_positions, hint_scribbles, list_images, \
-    load_rgb
+from colorcore.evaluation import POINT_COUNTS, chroma_error, hint_positions, hint_scribbles, list_images, load_rgb
 
 from .plugin import CALIBRATION_FILE, VariationalBackend, propagate_scribbles
 from .uncertainty import raw_score
@@ -35,7 +34,7 @@ def sample_cases(paths, seed):
         rgb = load_rgb(path)
         n = int(rng.choice(POINT_COUNTS))
         scribbles = hint_scribbles(rgb, hint_positions(rgb.shape[:2], n, rng))
-        prop = propagate_scribbles(gray_of(rgb), scribbles, opts)   # 256x256: working size = full size
+        prop = propagate_scribbles(color.lightness(rgb), scribbles, opts)   # 256x256: working size = full size
         pred = color.with_lightness(color.lightness(rgb), prop.ab)
         cases.append((prop.distance, prop.variance, chroma_error(pred, rgb)))
         print(f"\r{i + 1}/{len(paths)} images", end="", file=sys.stderr, flush=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from colorcore import Backend, BackendOutput, Calibration, Option, color, hookimpl
+from colorcore import Backend, BackendOutput, Calibration, Option, hookimpl
 
 HERE = Path(__file__).parent
 CALIBRATION_FILE = HERE / "calibration.json"
@@ -39,7 +39,7 @@ class VariationalBackend(Backend):
 
     def run(self, request):
         p = self.score_params()
-        prop = propagate_scribbles(request.image, request.scribbles, request.options, request.progress,
+        prop = propagate_scribbles(request.lightness(), request.scribbles, request.options, request.progress,
                                    score_params=(p["distance_gain"], p["floor"]))
         request.progress(1.0, "done")
         return BackendOutput(ab=prop.ab, score=prop.score, info={"work_scale": round(prop.scale, 4)})
@@ -58,14 +58,13 @@ def _no_progress(fraction, message=""):
     pass
 
 
-def propagate_scribbles(image, scribbles, opts, progress=_no_progress, score_params=(40.0, 1.0)):
-    """The whole method on one image: hints -> working resolution -> solve -> back to full size."""
+def propagate_scribbles(L, scribbles, opts, progress=_no_progress, score_params=(40.0, 1.0)):
+    """The whole method on one image's lightness L (H, W): hints -> working size -> solve -> full size."""
     from colorcore.guided import joint_bilateral_upsample
     from .hints import resize_hints, scribble_hints
     from .solver import SolverSettings, propagate
     from .uncertainty import geodesic_distance, raw_score
 
-    L = color.lightness(image)
     H, W = L.shape
     weight, ab = scribble_hints(scribbles)
     progress(0.05, "reading scribbles")
