@@ -27,3 +27,11 @@ def print_table(header, rows):
 def save_json(path, data):
     data = dict(data, machine={"cpus": os.cpu_count(), "load_avg": os.getloadavg(), "time": time.ctime()})
     Path(path).write_text(json.dumps(data, indent=2) + "\n")
+
+
+def pyplot():
+    """matplotlib's pyplot on the file-only backend (benchmarks run on machines without a display)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt

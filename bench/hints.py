@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.common import SHARED_DATA, out_dir, print_table, save_json  # noqa: E402
+from bench.common import SHARED_DATA, out_dir, print_table, pyplot, save_json  # noqa: E402
 from colorcore import ColorizeRequest, color, load_registry, run_backend  # noqa: E402
 from colorcore.evaluation import (POINT_COUNTS, chroma_error, gray_of, hint_positions, hint_scribbles,  # noqa: E402
                                   list_images, load_rgb, psnr)
@@ -105,9 +105,7 @@ def main(argv=None):
                                    "uncertainty": {b: {str(p): {k: float(np.mean(v)) if v else None
                                                                 for k, v in d.items()} for p, d in pp.items()}
                                                    for b, pp in unc.items()}})
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     for m in methods:
         ax.plot(points, [table[m][p] for p in points], marker="o", label=m)

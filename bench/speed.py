@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.common import out_dir, print_table, save_json  # noqa: E402
+from bench.common import out_dir, print_table, pyplot, save_json  # noqa: E402
 
 LEVIN = "levin2004"
 LEVIN_MAX_PIXELS = 1_100_000   # its direct solve needs minutes and GBs beyond this
@@ -103,9 +103,7 @@ def main(argv=None):
     print_table(["method", "size", "seconds", "ms/MP", "peak MB", f"speed-up vs {LEVIN}"], rows)
     out = out_dir(args.out)
     save_json(out / "speed.json", {"results": results, "strokes": args.strokes})
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     labels = sorted({r["size"] for r in results}, key=lambda s: int(s.split("x")[0]) * int(s.split("x")[1]))
     for i, method in enumerate(methods):

@@ -90,9 +90,12 @@ def test_unknown_backend_lists_the_known_ones():
 @pytest.fixture(scope="module")
 def example_installed(tmp_path_factory):
     """The example third-party package, pip-installed into a private folder put on PYTHONPATH."""
+    import shutil
     target = tmp_path_factory.mktemp("site")
+    source = tmp_path_factory.mktemp("src") / "colorcore-sepia"   # a copy: building leaves files beside the source
+    shutil.copytree(ROOT / "examples" / "colorcore-sepia", source)
     proc = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-                           "--target", str(target), str(ROOT / "examples" / "colorcore-sepia")],
+                           "--target", str(target), str(source)],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     return engine_env(PYTHONPATH=str(target))
