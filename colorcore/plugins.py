@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import re
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 
@@ -20,6 +21,7 @@ from .hooks import PROJECT, ColorcoreSpec
 ENTRY_POINT_GROUP = "colorcore"
 # COLORCORE_PLUGINS=variational,my-plugin loads only those plugins (names as listed by `colorcore backends`).
 ENV_SWITCH = "COLORCORE_PLUGINS"
+KEBAB_CASE = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 BUILTIN_PLUGINS = {
     "variational": "backends.variational.plugin",
     "gan": "backends.gan.plugin",
@@ -78,7 +80,7 @@ def _wanted(names):
 def _check_backend(plugin, backend):
     if not isinstance(backend, Backend):
         raise PluginError(f"plugin {plugin!r} registered {backend!r}, which is not a colorcore.Backend")
-    if not backend.name or backend.name != backend.name.lower() or " " in backend.name:
+    if not isinstance(backend.name, str) or not KEBAB_CASE.fullmatch(backend.name):
         raise PluginError(f"plugin {plugin!r} registered a backend with a bad name {backend.name!r} (use kebab-case)")
     bad_modes = [m for m in backend.modes if m not in MODES] or ([] if backend.modes else ["(none)"])
     if bad_modes:

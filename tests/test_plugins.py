@@ -70,9 +70,10 @@ def test_duplicate_backend_name_is_an_error_naming_both_plugins():
 
 def test_plugin_without_backends_or_with_bad_names_is_reported():
     reg = load_registry([("empty", lambda: types.ModuleType("empty")),
-                         ("caps", lambda: plugin_module("caps", "Bad Name"))])
+                         ("caps", lambda: plugin_module("caps", "Bad Name")),
+                         ("snake", lambda: plugin_module("snake", "bad_name"))])
     assert not reg.backends
-    assert {f.plugin for f in reg.failures} == {"empty", "caps"}
+    assert {f.plugin for f in reg.failures} == {"empty", "caps", "snake"}
 
 
 def test_environment_switch_limits_the_plugins(monkeypatch):
