@@ -57,6 +57,16 @@ def test_sixteen_bit_input_gives_sixteen_bit_output(files, tmp_path):
     assert out.dtype == np.uint16 and out.shape == (48, 64, 3)
 
 
+def test_sixteen_bit_colour_input_keeps_its_precision(files, tmp_path):
+    import cv2
+    g = np.asarray(Image.open(files / "gray.png")).astype(np.uint16) * 257 + 100   # values no 8-bit file holds
+    cv2.imwrite(str(tmp_path / "rgb16.png"), np.dstack([g, g, g]))
+    proc = cli("colorize", "rgb16.png", "--scribbles", files / "hints.png", "-o", "o16.png", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    out = cv2.imread(str(tmp_path / "o16.png"), cv2.IMREAD_UNCHANGED)
+    assert out.dtype == np.uint16 and (out % 257 != 0).mean() > 0.5
+
+
 @pytest.mark.parametrize("kind", ["RGB", "RGBA", "P", "LA", "sepia"])
 def test_reads_the_usual_pillow_modes(files, kind):
     g = Image.open(files / "gray.png")
