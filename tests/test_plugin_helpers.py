@@ -192,7 +192,7 @@ def test_cancel_stops_the_engine(tmp_path, fake_python):
 
 
 def test_stale_job_folders_are_removed(tmp_path, monkeypatch):
-    monkeypatch.setattr(H.tempfile, "gettempdir", lambda: str(tmp_path))
+    monkeypatch.setattr(H, "job_base_dirs", lambda: [str(tmp_path)])
     old = tmp_path / (H.TMP_PREFIX + "old")
     new = tmp_path / (H.TMP_PREFIX + "new")
     old.mkdir()

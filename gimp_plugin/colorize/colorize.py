@@ -187,7 +187,7 @@ def colorize(procedure, run_mode, image, source, config, mode, backends):
     timing.update(backend=backend, width=W, height=H_, megapixels=round(W * H_ / 1e6, 3))
     Gimp.progress_init('Colorizing (%s)\u2026' % (backend or mode))
     H.cleanup_stale_workdirs()
-    work = H.make_workdir()
+    work = H.make_workdir(W * H_ * (16 + (16 if mode != 'auto' else 0) + 16))
     try:
         t0 = time.monotonic()
         src = read_pixels(source, RGBA)

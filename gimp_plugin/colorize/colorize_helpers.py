@@ -260,23 +260,41 @@ def collect_options(backends, mode, backend_name, getter):
 # --------------------------------------------------------------------------- job folder
 def cleanup_stale_workdirs(max_age_s=24 * 3600, now=None):
     """Remove job folders left by a killed plug-in (GIMP kills it on cancel)."""
-    base = tempfile.gettempdir()
     now = time.time() if now is None else now
-    try:
-        names = os.listdir(base)
-    except OSError:
-        return
-    for name in names:
-        if name.startswith(TMP_PREFIX):
-            path = os.path.join(base, name)
-            try:
-                if now - os.path.getmtime(path) > max_age_s:
-                    shutil.rmtree(path, ignore_errors=True)
-            except OSError:
-                pass
+    for base in job_base_dirs():
+        try:
+            names = os.listdir(base)
+        except OSError:
+            continue
+        for name in names:
+            if name.startswith(TMP_PREFIX):
+                path = os.path.join(base, name)
+                try:
+                    if now - os.path.getmtime(path) > max_age_s:
+                        shutil.rmtree(path, ignore_errors=True)
+                except OSError:
+                    pass
 
 
-def make_workdir():
+def job_base_dirs():
+    """Where job folders may go: RAM-backed /dev/shm first (Linux), then the temp folder."""
+    dirs = []
+    if sys.platform.startswith("linux") and os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
+        dirs.append("/dev/shm")
+    dirs.append(tempfile.gettempdir())
+    return dirs
+
+
+def make_workdir(nbytes=0):
+    """A private job folder; in RAM when it has room for the job twice over (pixels go through it)."""
+    for base in job_base_dirs():
+        try:
+            st = os.statvfs(base) if hasattr(os, "statvfs") else None
+            if st is not None and base != tempfile.gettempdir() and st.f_bavail * st.f_frsize < 2 * nbytes + (64 << 20):
+                continue
+            return tempfile.mkdtemp(prefix=TMP_PREFIX, dir=base)
+        except OSError:
+            continue
     return tempfile.mkdtemp(prefix=TMP_PREFIX)
 
 

@@ -96,7 +96,8 @@ class Gimp3:
         (work / "out").mkdir(parents=True, exist_ok=True)
         spec = dict(spec, out=str(work / "out"), procedures=PROCS)
         (work / "spec.json").write_text(json.dumps(spec, indent=1))
-        shutil.copy(driver, work / Path(driver).name)
+        if Path(driver).resolve() != (work / Path(driver).name).resolve():
+            shutil.copy(driver, work / Path(driver).name)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("COLORIZE_", "E2E_"))}
         env.update({"E2E_SPEC": str(work / "spec.json"),
                     "COLORIZE_TIMING_LOG": str(work / "out" / "timing.jsonl"),

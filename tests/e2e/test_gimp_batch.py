@@ -366,7 +366,8 @@ def test_no_temp_files_left(batch):
     import glob
     import tempfile
     root = batch["gimp3"].root
-    left = glob.glob(root + "/tmp/gimp-colorize-*") + glob.glob(tempfile.gettempdir() + "/gimp-colorize-*")
+    left = glob.glob(root + "/tmp/gimp-colorize-*") + glob.glob(tempfile.gettempdir() + "/gimp-colorize-*") + \
+        glob.glob("/dev/shm/gimp-colorize-*")
     assert not left, left
 
 
