@@ -85,7 +85,14 @@ def propagate_scribbles(L, scribbles, opts, progress=_no_progress, score_params=
     ab = u[..., :2]
     if scale < 1.0:
         progress(0.9, "upsampling along edges")
-        ab = joint_bilateral_upsample(ab, L_work, L)
+        # Edge-aware up to twice the working size per side, then plain resize: chroma needs less
+        # resolution than lightness (as in 4:2:0 video), and the last step is cheap at 12 MP.
+        chroma_scale = min(1.0, 2 * scale)
+        chroma_size = (max(1, round(W * chroma_scale)), max(1, round(H * chroma_scale)))
+        L_chroma = L if chroma_scale == 1.0 else cv2.resize(L, chroma_size, interpolation=cv2.INTER_AREA)
+        ab = joint_bilateral_upsample(ab, L_work, L_chroma)
+        if chroma_scale < 1.0:
+            ab = cv2.resize(ab, (W, H), interpolation=cv2.INTER_LINEAR)
         score = cv2.resize(score, (W, H), interpolation=cv2.INTER_LINEAR)
     return Propagation(ab=np.ascontiguousarray(ab), distance=distance, variance=variance, score=score, scale=scale)
 
