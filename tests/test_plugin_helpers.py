@@ -195,11 +195,14 @@ def test_stale_job_folders_are_removed(tmp_path, monkeypatch):
     monkeypatch.setattr(H, "job_base_dirs", lambda: [str(tmp_path)])
     old = tmp_path / (H.TMP_PREFIX + "old")
     new = tmp_path / (H.TMP_PREFIX + "new")
-    old.mkdir()
-    new.mkdir()
+    mine = Path(H.make_workdir())
+    dead = tmp_path / (H.TMP_PREFIX + "999999999-abc")   # its plug-in was killed (cancel)
+    for d in (old, new, dead):
+        d.mkdir()
     os.utime(old, (time.time() - 3 * 86400,) * 2)
     H.cleanup_stale_workdirs()
-    assert not old.exists() and new.exists()
+    assert not old.exists() and new.exists() and not dead.exists() and mine.exists()
+    assert mine.name.startswith("%s%d-" % (H.TMP_PREFIX, os.getpid()))
 
 
 def test_timing_log(tmp_path):

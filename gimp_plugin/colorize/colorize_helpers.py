@@ -270,10 +270,27 @@ def cleanup_stale_workdirs(max_age_s=24 * 3600, now=None):
             if name.startswith(TMP_PREFIX):
                 path = os.path.join(base, name)
                 try:
-                    if now - os.path.getmtime(path) > max_age_s:
+                    if now - os.path.getmtime(path) > max_age_s or not _owner_alive(name):
                         shutil.rmtree(path, ignore_errors=True)
                 except OSError:
                     pass
+
+
+def _owner_alive(name):
+    """Job folders are named gimp-colorize-<pid>-...: is that plug-in process still running?"""
+    try:
+        pid = int(name[len(TMP_PREFIX):].split("-", 1)[0])
+    except ValueError:
+        return True
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
 
 
 def job_base_dirs():
@@ -292,10 +309,10 @@ def make_workdir(nbytes=0):
             st = os.statvfs(base) if hasattr(os, "statvfs") else None
             if st is not None and base != tempfile.gettempdir() and st.f_bavail * st.f_frsize < 2 * nbytes + (64 << 20):
                 continue
-            return tempfile.mkdtemp(prefix=TMP_PREFIX, dir=base)
+            return tempfile.mkdtemp(prefix="%s%d-" % (TMP_PREFIX, os.getpid()), dir=base)
         except OSError:
             continue
-    return tempfile.mkdtemp(prefix=TMP_PREFIX)
+    return tempfile.mkdtemp(prefix="%s%d-" % (TMP_PREFIX, os.getpid()))
 
 
 def write_manifest(folder, mode, backend, width, height, options=None, seed=None,
