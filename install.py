@@ -44,7 +44,8 @@ class InstallError(Exception):
 
 
 def say(msg=""):
-    print(msg, flush=True)
+    sys.stdout.write(msg + "\n")
+    sys.stdout.flush()
 
 
 def step(msg):
