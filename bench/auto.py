@@ -75,8 +75,8 @@ def evaluate(args):
         gt_colour.append(colourfulness(rgb))
         preds = {"predict-gray": np.zeros_like(ab_true)}
         req = dict(image=rgb, seed=0)  # the backends see only the lightness of the input
-        preds["mse-baseline"] = mse.run(ColorizeRequest(options={"size": args.size, "samples": 1}, **req)).ab
-        out = gan.run(ColorizeRequest(options={"size": args.size, "samples": args.samples}, **req))
+        preds["mse-baseline"] = mse.run(ColorizeRequest(options={"size": args.gan_size, "samples": 1}, **req)).ab
+        out = gan.run(ColorizeRequest(options={"size": args.gan_size, "samples": args.samples}, **req))
         preds["gan"] = out.ab
         for m, ab in preds.items():
             pred_rgb = color.with_lightness(L, ab)
@@ -112,7 +112,7 @@ def timing(args):
             import cv2
             img = cv2.resize(src, (w, h), interpolation=cv2.INTER_CUBIC).clip(0, 1)
             gray = np.repeat(img.mean(-1, keepdims=True), 3, -1).astype(np.float32)
-            req = ColorizeRequest(image=gray, seed=0, options={"size": args.size, "samples": samples})
+            req = ColorizeRequest(image=gray, seed=0, options={"size": args.gan_size, "samples": samples})
             run_backend(backend, req)  # warm
             ts = []
             for _ in range(reps):
@@ -207,7 +207,8 @@ def main(argv=None):
     w = REPO / "backends" / "gan" / "weights"
     p.add_argument("--gan-weights", default=str(w / "gan.pt"))
     p.add_argument("--mse-weights", default=str(w / "mse_baseline.pt"))
-    p.add_argument("--size", type=int, default=256)
+    p.add_argument("--size", type=int, default=256, help="evaluation images are resized to size x size")
+    p.add_argument("--gan-size", type=int, default=None, help="backend option `size` (default: the backend's)")
     p.add_argument("--samples", type=int, default=8)
     p.add_argument("--alpha", type=float, default=0.1)
     p.add_argument("--limit", type=int, default=0)
@@ -216,6 +217,9 @@ def main(argv=None):
     p.add_argument("--grid-per-folder", type=int, default=2)
     p.add_argument("--grid-out", default=str(REPO / "docs" / "gan" / "oldphotos_grid.jpg"))
     args = p.parse_args(argv)
+    if args.gan_size is None:
+        from backends.gan.plugin import DEFAULT_SIZE
+        args.gan_size = DEFAULT_SIZE
     if not (DATA / "dev_eval").is_dir():
         print(f"SKIP: {DATA / 'dev_eval'} not found (set COLORIZE_DATA)")
         return 0
@@ -224,13 +228,14 @@ def main(argv=None):
     res, n = evaluate(args)
     tim = {} if args.no_timing else timing(args)
     picks = [] if args.no_grid else oldphotos_grid(args, Path(args.grid_out))
-    report = dict(n_images=n, size=args.size, alpha=args.alpha, samples=args.samples, results=res, timing=tim,
+    report = dict(n_images=n, size=args.size, backend_size=args.gan_size, alpha=args.alpha, samples=args.samples, results=res, timing=tim,
                   grid=picks, gan_weights=args.gan_weights, mse_weights=args.mse_weights,
                   seconds=round(time.time() - t0, 1))
     (OUT / "auto.json").write_text(json.dumps(report, indent=1))
     plot(res, OUT / "auto.png")
     g = res["predict-gray"]["psnr"]
-    print(f"\ndev_eval: {n} images at {args.size}x{args.size}, alpha={args.alpha}, gan samples={args.samples}")
+    print(f"\ndev_eval: {n} images at {args.size}x{args.size}, alpha={args.alpha}, backend size={args.gan_size}, "
+          f"gan samples={args.samples}")
     print("| method | PSNR dB | vs gray | colourfulness / GT | coverage @0.1 | mean radius | Spearman | "
           "CPU 1 MP s | CPU 12 MP s |")
     print("|---|---|---|---|---|---|---|---|---|")

@@ -31,7 +31,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--weights", required=True)
     p.add_argument("--splits", required=True, help="<run>.splits.json written by the trainer")
-    p.add_argument("--size", type=int, default=256)
+    p.add_argument("--size", type=int, default=None, help="default: the backend's default size")
     p.add_argument("--samples", type=int, default=8)
     p.add_argument("--limit", type=int, default=0)
     args = p.parse_args(argv)
@@ -40,6 +40,8 @@ def main(argv=None) -> int:
     from colorcore.calibration import coverage, fit_calibration
     from .plugin import GanBackend
 
+    from .plugin import DEFAULT_SIZE
+    args.size = args.size or DEFAULT_SIZE
     splits = json.loads(Path(args.splits).read_text())
     rels = splits["calib"][:args.limit or None]
     backend = GanBackend(args.weights)

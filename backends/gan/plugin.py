@@ -18,6 +18,7 @@ from colorcore.calibration import Calibration
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "gan.pt"
 ENV_WEIGHTS = "COLORCORE_GAN_WEIGHTS"
+DEFAULT_SIZE = 128  # the scale the shipped model was trained at (128 px crops of 144 px scenes)
 
 
 class GanBackend(Backend):
@@ -28,9 +29,10 @@ class GanBackend(Backend):
     takes_mask = False
     gives_uncertainty = True
     options = (
-        Option("size", int, 256, minimum=64, maximum=512,
+        Option("size", int, DEFAULT_SIZE, minimum=64, maximum=512,
                help="longer side (px) at which colours are predicted; chroma is then upsampled guided by the "
-                    "full-resolution lightness"),
+                    "full-resolution lightness. The shipped model was trained on whole scenes of ~144 px: "
+                    "larger sizes give more saturated but less accurate colours"),
         Option("samples", int, 8, minimum=1, maximum=32,
                help="dropout samples for the uncertainty (more = smoother uncertainty, slower)"),
     )
