@@ -191,17 +191,24 @@ def colorize(procedure, run_mode, image, source, config, mode, backends):
     try:
         t0 = time.monotonic()
         src = read_pixels(source, RGBA)
+        timing['read_source'] = time.monotonic() - t0
         H.write_buffer(work, 'image.f32', src)
         has_scr = job['scribble_layer'] is not None
         if has_scr:
             scr = job['scribble_layer']
             _, sx, sy = scr.get_offsets()
-            H.write_buffer(work, 'scribbles.f32', read_pixels(scr, RGBA, ox - sx, oy - sy, W, H_))
+            t1 = time.monotonic()
+            scr_px = read_pixels(scr, RGBA, ox - sx, oy - sy, W, H_)
+            timing['read_scribbles'] = time.monotonic() - t1
+            H.write_buffer(work, 'scribbles.f32', scr_px)
+            del scr_px
         has_mask = job['mask_drawable'] is not None
         if has_mask:
             m = job['mask_drawable']
             _, mx, my = m.get_offsets()
+            t1 = time.monotonic()
             mask = read_pixels(m, MASK, ox - mx, oy - my, W, H_)
+            timing['read_mask'] = time.monotonic() - t1
             if mask == bytes(len(mask)):
                 raise H.PluginError('the selection (or mask channel) does not cover any pixel of the layer '
                                     '"%s": select part of that layer' % source.get_name(), calling=True)
@@ -229,6 +236,7 @@ def colorize(procedure, run_mode, image, source, config, mode, backends):
                 unc = H.interleave(unc, src, 1)
         rgb_fmt, unc_fmt = (RGBA, GRAYA) if with_alpha else (RGB, GRAY)
         timing['transfer_out_prepare'] = time.monotonic() - t0
+        timing['read_results'] = timing['transfer_out_prepare']
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -279,7 +287,8 @@ def colorize(procedure, run_mode, image, source, config, mode, backends):
         raise
     finally:
         image.undo_group_end()
-    timing['transfer_out'] = timing.pop('transfer_out_prepare') + time.monotonic() - t0
+    timing['write_layers'] = time.monotonic() - t0
+    timing['transfer_out'] = timing.pop('transfer_out_prepare') + timing['write_layers']
     Gimp.progress_update(1.0)
     Gimp.progress_end()
     Gimp.displays_flush()
