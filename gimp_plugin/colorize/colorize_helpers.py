@@ -465,7 +465,11 @@ def run_engine(python, manifest, on_progress=None, should_cancel=None, timeout=N
         err.seek(0)
         stderr_text = err.read()
     if rc != 0:
-        raise PluginError(error_message(stderr_text, rc), calling=(rc == EXIT_BAD_INPUT))
+        msg = error_message(stderr_text, rc)
+        if "ERROR " not in stderr_text and engine_launcher() and os.path.exists("/.flatpak-info"):
+            msg += (" -- GIMP runs as a Flatpak and could not start the engine outside its sandbox: run "
+                    "`flatpak override --user --talk-name=org.freedesktop.Flatpak org.gimp.GIMP` and restart GIMP")
+        raise PluginError(msg, calling=(rc == EXIT_BAD_INPUT))
     if result is None:
         raise PluginError("the engine finished without a RESULT line (stderr: %s)"
                           % error_message(stderr_text, rc))
