@@ -32,6 +32,16 @@ def levin(gray, scribbles):
     return color.with_lightness(L, levin_colorize(L / 100.0, weight > 0, ab))
 
 
+def constant_radius(backend, group, alpha="0.1"):
+    """The baseline radius at alpha=0.1 stored with the backend's calibration (per group if it has groups)."""
+    cal = backend.calibration()
+    const = cal.extra.get("constant_radius") if cal else None
+    if not const:
+        return None
+    table = const.get("groups", {}).get(group) or const["lambdas"]
+    return float(table[alpha])
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(SHARED_DATA / "dev_eval"))
@@ -68,11 +78,10 @@ def main(argv=None):
                 u = unc[backend.name][p]
                 u["covered"].append(float(np.mean(err <= res.uncertainty)))
                 u["radius"].append(float(res.uncertainty.mean()))
-                cal = backend.calibration()
-                const = cal.extra.get("constant_radius", {}) if cal else {}
-                if "0.1" in const:
-                    u["const_covered"].append(float(np.mean(err <= const["0.1"])))
-                    u["const_radius"].append(const["0.1"])
+                const = constant_radius(backend, res.info.get("calibration_group"))
+                if const is not None:
+                    u["const_covered"].append(float(np.mean(err <= const)))
+                    u["const_radius"].append(const)
             if not args.no_reference:
                 t0 = time.perf_counter()
                 psnrs[REFERENCE][p].append(psnr(levin(gray, scribbles), rgb))

@@ -46,43 +46,66 @@ def crc_lambda(scores, errors, alpha):
 
 @dataclass
 class Calibration:
-    """lambda per alpha for one backend's raw score, and where it came from."""
+    """lambda per alpha for one backend's raw score, and where it came from.
 
-    lambdas: dict                  # alpha -> lambda
+    Optionally per group (Mondrian conformal prediction): a backend that names the group of a request
+    (e.g. how many scribbles it had) gets that group's lambdas, calibrated on that group's images only,
+    so the coverage holds within each group and not just on average over them.
+    """
+
+    lambdas: dict                  # alpha -> lambda (all calibration images)
     source: str = ""
     n_images: int = 0
     extra: dict = field(default_factory=dict)
+    groups: dict = field(default_factory=dict)   # group name -> {alpha -> lambda}
 
-    def lam(self, alpha):
+    def lam(self, alpha, group=None):
         """lambda for the largest calibrated alpha <= the one asked (never less conservative)."""
-        grid = sorted(self.lambdas)
+        table = self.groups.get(group) or self.lambdas
+        grid = sorted(table)
         usable = [a for a in grid if a <= alpha + 1e-12]
-        return self.lambdas[usable[-1] if usable else grid[0]]
+        return table[usable[-1] if usable else grid[0]]
 
-    def radius(self, score, alpha):
-        return (self.lam(alpha) * np.asarray(score, np.float32)).astype(np.float32)
+    def radius(self, score, alpha, group=None):
+        return (self.lam(alpha, group) * np.asarray(score, np.float32)).astype(np.float32)
 
     def describe(self):
-        return {"lambdas": {str(a): round(v, 6) for a, v in sorted(self.lambdas.items())},
-                "source": self.source, "n_images": self.n_images, **self.extra}
+        out = {"lambdas": {str(a): round(v, 6) for a, v in sorted(self.lambdas.items())},
+               "source": self.source, "n_images": self.n_images, **self.extra}
+        if self.groups:
+            out["groups"] = {g: {str(a): round(v, 6) for a, v in sorted(t.items())} for g, t in self.groups.items()}
+        return out
 
     def save(self, path):
         data = {"lambdas": {str(a): v for a, v in sorted(self.lambdas.items())}, "source": self.source,
-                "n_images": self.n_images, "extra": self.extra}
+                "n_images": self.n_images, "extra": self.extra,
+                "groups": {g: {str(a): v for a, v in sorted(t.items())} for g, t in self.groups.items()}}
         Path(path).write_text(json.dumps(data, indent=2) + "\n")
 
     @classmethod
     def load(cls, path):
         data = json.loads(Path(path).read_text())
-        return cls(lambdas={float(a): float(v) for a, v in data["lambdas"].items()}, source=data.get("source", ""),
-                   n_images=int(data.get("n_images", 0)), extra=data.get("extra", {}))
+        table = lambda d: {float(a): float(v) for a, v in d.items()}  # noqa: E731
+        return cls(lambdas=table(data["lambdas"]), source=data.get("source", ""),
+                   n_images=int(data.get("n_images", 0)), extra=data.get("extra", {}),
+                   groups={g: table(t) for g, t in data.get("groups", {}).items()})
 
 
-def fit_calibration(scores, errors, alphas=DEFAULT_ALPHAS, source="", **extra):
-    """Calibrate lists of per-image raw scores and chroma errors (each (H, W), any sizes)."""
-    alphas = [a for a in alphas if a > 1.0 / (len(scores) + 1)]
-    return Calibration({float(a): crc_lambda(scores, errors, a) for a in alphas}, source=source,
-                       n_images=len(scores), extra=extra)
+def _lambdas(scores, errors, alphas):
+    return {float(a): crc_lambda(scores, errors, a) for a in alphas if a > 1.0 / (len(scores) + 1)}
+
+
+def fit_calibration(scores, errors, alphas=DEFAULT_ALPHAS, source="", groups=None, **extra):
+    """Calibrate lists of per-image raw scores and chroma errors (each (H, W), any sizes).
+
+    groups: optional list giving each image's group name; each group is then also calibrated alone.
+    """
+    by_group = {}
+    for i, g in enumerate(groups or []):
+        by_group.setdefault(g, []).append(i)
+    return Calibration(_lambdas(scores, errors, alphas), source=source, n_images=len(scores), extra=extra,
+                       groups={g: _lambdas([scores[i] for i in idx], [errors[i] for i in idx], alphas)
+                               for g, idx in sorted(by_group.items())})
 
 
 def coverage(radius, error):

@@ -58,7 +58,8 @@ def run_backend(backend, request: ColorizeRequest) -> ColorizeResult:
         score = np.asarray(score, np.float32)
         if score.shape != shape or not np.isfinite(score).all() or (score < 0).any():
             raise BackendFailed(f"backend uncertainty score must be finite, >= 0, shape {shape}; got {score.shape}")
-        radius = cal.radius(score, request.alpha) if cal is not None else score.copy()
+        group = output.info.get("calibration_group")
+        radius = cal.radius(score, request.alpha, group) if cal is not None else score.copy()
     if mask is not None:
         radius = radius * mask
     info = dict(output.info)

@@ -45,3 +45,20 @@ def test_save_and_load_round_trip(tmp_path):
 def test_too_few_images_for_alpha_is_a_clear_error():
     with pytest.raises(ColorcoreError, match="more than"):
         crc_lambda([np.ones(3)] * 5, [np.ones(3)] * 5, 0.1)
+
+
+def test_groups_are_calibrated_apart_and_chosen_by_name():
+    rng = np.random.default_rng(2)
+    s1, e1 = synthetic(60, rng)
+    s2, e2 = synthetic(60, rng)
+    e2 = [e * 3 for e in e2]          # a harder group: three times the error for the same score
+    cal = fit_calibration(s1 + s2, e1 + e2, alphas=(0.1,), groups=["easy"] * 60 + ["hard"] * 60)
+    assert cal.lam(0.1, "hard") == pytest.approx(3 * cal.lam(0.1, "easy"), rel=0.2)
+    assert cal.lam(0.1, "easy") < cal.lam(0.1) < cal.lam(0.1, "hard")
+    assert cal.lam(0.1, "unknown group") == cal.lam(0.1)
+
+
+def test_groups_survive_save_and_load(tmp_path):
+    cal = Calibration({0.1: 2.0}, groups={"few": {0.1: 4.0}})
+    cal.save(tmp_path / "c.json")
+    assert Calibration.load(tmp_path / "c.json").lam(0.1, "few") == 4.0

@@ -18,7 +18,7 @@ from colorcore import color
 from colorcore.calibration import crc_lambda, fit_calibration
 from colorcore.evaluation import POINT_COUNTS, chroma_error, hint_positions, hint_scribbles, list_images, load_rgb
 
-from .plugin import CALIBRATION_FILE, VariationalBackend, propagate_scribbles
+from .plugin import CALIBRATION_FILE, VariationalBackend, propagate_scribbles, scribble_group
 from .uncertainty import raw_score
 
 GAINS = (0.0, 20.0, 40.0, 80.0)
@@ -36,22 +36,22 @@ def sample_cases(paths, seed):
         scribbles = hint_scribbles(rgb, hint_positions(rgb.shape[:2], n, rng))
         prop = propagate_scribbles(color.lightness(rgb), scribbles, opts)   # 256x256: working size = full size
         pred = color.with_lightness(color.lightness(rgb), prop.ab)
-        cases.append((prop.distance, prop.variance, chroma_error(pred, rgb)))
+        cases.append((prop.distance, prop.variance, chroma_error(pred, rgb), scribble_group(prop.strokes)))
         print(f"\r{i + 1}/{len(paths)} images", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
     return cases
 
 
 def mean_radius(cases, gain, floor, alpha=0.1):
-    scores = [raw_score(d, v, gain, floor) for d, v, _ in cases]
-    lam = crc_lambda(scores, [e for _, _, e in cases], alpha)
+    scores = [raw_score(d, v, gain, floor) for d, v, _, _ in cases]
+    lam = crc_lambda(scores, [c[2] for c in cases], alpha)
     return lam * float(np.mean([s.mean() for s in scores]))
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="folder of colour photos (train_mix_v1), searched recursively")
-    parser.add_argument("--images", type=int, default=180, help="images used in all (half to fit, half to calibrate)")
+    parser.add_argument("--images", type=int, default=360, help="images used in all (half to fit, half to calibrate)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", default=str(CALIBRATION_FILE))
     args = parser.parse_args(argv)
@@ -65,12 +65,14 @@ def main(argv=None):
     best = min(((mean_radius(fit_cases, g, f), g, f) for g in GAINS for f in FLOORS))
     _, gain, floor = best
     print(f"score: distance_gain={gain} floor={floor} (mean radius at alpha=0.1 on the fit half: {best[0]:.2f})")
-    scores = [raw_score(d, v, gain, floor) for d, v, _ in cal_cases]
-    errors = [e for _, _, e in cal_cases]
-    constant = fit_calibration([np.ones_like(e) for e in errors], errors)
-    cal = fit_calibration(scores, errors, source=f"{args.data}: {len(cal_cases)} images, hint counts {POINT_COUNTS}, "
-                          f"seed {args.seed}", score={"distance_gain": gain, "floor": floor},
-                          constant_radius={str(a): v for a, v in constant.lambdas.items()})
+    scores = [raw_score(d, v, gain, floor) for d, v, _, _ in cal_cases]
+    errors = [c[2] for c in cal_cases]
+    groups = [c[3] for c in cal_cases]
+    # the baseline: one constant radius, calibrated the same way (per group too)
+    constant = fit_calibration([np.ones_like(e) for e in errors], errors, groups=groups)
+    cal = fit_calibration(scores, errors, groups=groups, score={"distance_gain": gain, "floor": floor},
+                          source=f"{args.data}: {len(cal_cases)} images, hint counts {POINT_COUNTS}, seed {args.seed}",
+                          constant_radius=constant.describe())
     cal.save(args.out)
     print(f"wrote {args.out}: lambdas {cal.lambdas}")
     return 0

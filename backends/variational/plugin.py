@@ -42,7 +42,9 @@ class VariationalBackend(Backend):
         prop = propagate_scribbles(request.lightness(), request.scribbles, request.options, request.progress,
                                    score_params=(p["distance_gain"], p["floor"]))
         request.progress(1.0, "done")
-        return BackendOutput(ab=prop.ab, score=prop.score, info={"work_scale": round(prop.scale, 4)})
+        return BackendOutput(ab=prop.ab, score=prop.score, info={"work_scale": round(prop.scale, 4),
+                                                                 "scribbles": prop.strokes,
+                                                                 "calibration_group": scribble_group(prop.strokes)})
 
 
 @dataclass
@@ -52,6 +54,16 @@ class Propagation:
     variance: np.ndarray    # spread of the scribble colours reaching each pixel (working size)
     score: np.ndarray       # (H, W) raw uncertainty score, when score_params were given
     scale: float            # working resolution / full resolution
+    strokes: int            # separate scribbles (connected painted areas)
+
+
+# A single scribble says little about the rest of the photo, many say a lot: the calibration is made
+# per group (Mondrian conformal), so the promised coverage holds for few and for many scribbles alike.
+SCRIBBLE_GROUPS = ((2, "1-2 scribbles"), (30, "3-30 scribbles"), (None, "31+ scribbles"))
+
+
+def scribble_group(strokes):
+    return next(name for top, name in SCRIBBLE_GROUPS if top is None or strokes <= top)
 
 
 def _no_progress(fraction, message=""):
@@ -94,7 +106,9 @@ def propagate_scribbles(L, scribbles, opts, progress=_no_progress, score_params=
         if chroma_scale < 1.0:
             ab = cv2.resize(ab, (W, H), interpolation=cv2.INTER_LINEAR)
         score = cv2.resize(score, (W, H), interpolation=cv2.INTER_LINEAR)
-    return Propagation(ab=np.ascontiguousarray(ab), distance=distance, variance=variance, score=score, scale=scale)
+    strokes = cv2.connectedComponents((weight > 0).astype(np.uint8), connectivity=8)[0] - 1
+    return Propagation(ab=np.ascontiguousarray(ab), distance=distance, variance=variance, score=score, scale=scale,
+                       strokes=int(strokes))
 
 
 @hookimpl
