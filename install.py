@@ -190,7 +190,8 @@ def find_gimp(gimp_dir=None):
 def required_python():
     """(major, minor) from pyproject.toml's requires-python (>=X.Y), default (3, 9)."""
     try:
-        text = open(os.path.join(HERE, "pyproject.toml"), encoding="utf-8").read()
+        with open(os.path.join(HERE, "pyproject.toml"), encoding="utf-8") as f:
+            text = f.read()
         m = re.search(r'requires-python\s*=\s*"\s*>=\s*(\d+)\.(\d+)', text)
         if m:
             return int(m.group(1)), int(m.group(2))

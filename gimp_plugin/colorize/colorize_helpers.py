@@ -457,6 +457,8 @@ def run_engine(python, manifest, on_progress=None, should_cancel=None, timeout=N
             proc.kill()
             proc.wait()
             raise
+        finally:
+            proc.stdout.close()
         t_end = time.monotonic()
         if killer is not None:
             killer.join(1)
