@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -70,9 +71,9 @@ def main(argv=None):
     groups = [c[3] for c in cal_cases]
     # the baseline: one constant radius, calibrated the same way (per group too)
     constant = fit_calibration([np.ones_like(e) for e in errors], errors, groups=groups)
+    source = f"{Path(args.data).name}: {len(cal_cases)} images, hint counts {POINT_COUNTS}, seed {args.seed}"
     cal = fit_calibration(scores, errors, groups=groups, score={"distance_gain": gain, "floor": floor},
-                          source=f"{args.data}: {len(cal_cases)} images, hint counts {POINT_COUNTS}, seed {args.seed}",
-                          constant_radius=constant.describe())
+                          source=source, constant_radius=constant.describe())
     cal.save(args.out)
     print(f"wrote {args.out}: lambdas {cal.lambdas}")
     return 0
