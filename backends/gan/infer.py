@@ -43,7 +43,14 @@ def work_size(h: int, w: int, size: int) -> tuple[int, int]:
     return max(8, round(h * s)), max(8, round(w * s))
 
 
-def predict_lowres(G: UNetG, L_lo: np.ndarray, samples: int = 0, seed: int | None = 0):
+def shrink_chroma(ab, s_head, gain: float = 1.0, tau: float = 0.0):
+    """Post-processing tuned on the validation split (never on evaluation data): a global chroma gain,
+    and optionally a shrink towards gray where the predicted error s_head is large (tau in ab units)."""
+    f = gain if tau <= 0 else gain / (1.0 + (s_head / tau) ** 2)
+    return ab * f
+
+
+def predict_lowres(G: UNetG, L_lo: np.ndarray, samples: int = 0, seed: int | None = 0, post: dict | None = None):
     """L_lo (h, w) in 0..100 -> ab (h, w, 2), raw score (h, w) in ab units."""
     with torch.inference_mode():
         x = l_to_input(torch.from_numpy(np.ascontiguousarray(L_lo, np.float32))[None, None])
@@ -51,6 +58,8 @@ def predict_lowres(G: UNetG, L_lo: np.ndarray, samples: int = 0, seed: int | Non
         out = G(x)[..., :h, :w]
         ab = out[0, :2] * AB_SCALE
         s_head = torch.exp(out[0, 2]) * AB_SCALE
+        if post:
+            ab = shrink_chroma(ab, s_head, **post)
         var = torch.zeros_like(s_head)
         if samples > 0:
             with torch.random.fork_rng(devices=[]):
@@ -58,7 +67,10 @@ def predict_lowres(G: UNetG, L_lo: np.ndarray, samples: int = 0, seed: int | Non
                 for s0 in range(0, samples, 4):
                     n = min(4, samples - s0)
                     o = G(x.expand(n, -1, -1, -1), sample=True)[..., :h, :w]
-                    var += ((o[:, :2] * AB_SCALE - ab) ** 2).sum(1).sum(0)
+                    o_ab = o[:, :2] * AB_SCALE
+                    if post:
+                        o_ab = shrink_chroma(o_ab, torch.exp(o[:, 2:3]) * AB_SCALE, **post)
+                    var += ((o_ab - ab) ** 2).sum(1).sum(0)
             var /= samples
         score = torch.sqrt(s_head ** 2 + var)
     return ab.permute(1, 2, 0).numpy().astype(np.float32), score.numpy().astype(np.float32)
@@ -89,7 +101,7 @@ def guided_upsample(L_lo: np.ndarray, ab_lo: np.ndarray, L_full: np.ndarray, r: 
 
 
 def colorize_L(G: UNetG, L_full: np.ndarray, size: int = 256, samples: int = 8, seed: int | None = 0,
-               progress=None):
+               progress=None, post: dict | None = None):
     """Full-resolution L (H, W) -> ab (H, W, 2), raw score (H, W)."""
     H, W = L_full.shape
     h, w = work_size(H, W, size)
@@ -97,7 +109,7 @@ def colorize_L(G: UNetG, L_full: np.ndarray, size: int = 256, samples: int = 8, 
     L_lo = cv2.resize(L_full, (w, h), interpolation=interp) if (h, w) != (H, W) else L_full
     if progress:
         progress(0.1, "predicting colours")
-    ab_lo, score_lo = predict_lowres(G, L_lo, samples=samples, seed=seed)
+    ab_lo, score_lo = predict_lowres(G, L_lo, samples=samples, seed=seed, post=post)
     if progress:
         progress(0.8, "upsampling chroma")
     if (h, w) == (H, W):
@@ -119,3 +131,10 @@ def save_weights(state_dict: dict, generator_config: dict, path, meta: dict | No
     info.update(meta or {})
     path.with_suffix(".json").write_text(json.dumps(info, indent=1) + "\n")
     return path
+
+
+def load_postprocess(weights_path) -> dict | None:
+    """The chroma post-processing stored in the JSON beside the weights (written by backends.gan.tune)."""
+    meta = json.loads(Path(weights_path).with_suffix(".json").read_text())
+    post = meta.get("postprocess")
+    return {"gain": float(post.get("gain", 1.0)), "tau": float(post.get("tau", 0.0))} if post else None

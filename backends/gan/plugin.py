@@ -79,7 +79,8 @@ class GanBackend(Backend):
         G = infer.load_generator(self.weights_path)
         L = color.lightness(request.image)
         ab, score = infer.colorize_L(G, L, size=int(opts["size"]), samples=int(opts["samples"]),
-                                     seed=request.seed, progress=request.progress)
+                                     seed=request.seed, progress=request.progress,
+                                     post=infer.load_postprocess(self.weights_path))
         request.progress(1.0, "done")
         return BackendOutput(ab=ab, score=score,
                              info={"weights": self.weights_path.name, "size": int(opts["size"]),

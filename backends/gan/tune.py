@@ -1,0 +1,97 @@
+"""Tune the chroma post-processing (global gain, shrink towards gray where the predicted error is
+large) on the trainer's VALIDATION split: held out from training, and disjoint from both the
+calibration split (conformal) and the evaluation data (bench). Run before calibrate.
+
+    python -m backends.gan.tune --weights backends/gan/weights/gan.pt \
+        --splits runs/gan/gan_v1/gan.splits.json [--min-colourfulness 0.75] [--write]
+
+Picks the setting with the best mean PSNR whose colourfulness ratio stays >= --min-colourfulness
+and stores it as "postprocess" in the JSON beside the weights (with --write).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--weights", required=True)
+    p.add_argument("--splits", required=True)
+    p.add_argument("--size", type=int, default=None)
+    p.add_argument("--eval-size", type=int, default=256, help="images resized to this square size first")
+    p.add_argument("--min-colourfulness", type=float, default=0.75)
+    p.add_argument("--write", action="store_true")
+    args = p.parse_args(argv)
+    import torch
+    from PIL import Image
+    from colorcore import color
+    from . import infer
+    from .metrics import colourfulness, psnr_uint8
+    from .nets import AB_SCALE
+    from .plugin import DEFAULT_SIZE
+
+    size = args.size or DEFAULT_SIZE
+    G = infer.load_generator(args.weights)
+    splits = json.loads(Path(args.splits).read_text())
+    root = Path(splits.get("val_root", splits["data"]))
+    gains = [0.7, 0.8, 0.9, 1.0, 1.1, 1.2]
+    taus = [0.0, 40.0, 25.0, 15.0]
+    psnr = np.zeros((len(gains), len(taus), len(splits["val"])))
+    col = np.zeros_like(psnr)
+    col_gt, psnr_gray = [], []
+    for i, rel in enumerate(splits["val"]):
+        with Image.open(root / rel) as im:
+            im = im.convert("RGB").resize((args.eval_size, args.eval_size), Image.BICUBIC)
+            rgb = np.asarray(im, np.float32) / 255.0
+        L = color.lightness(rgb)
+        ab, _ = infer.colorize_L(G, L, size=size, samples=0)
+        # predicted error at full size (same path as the backend, without post-processing)
+        h, w = infer.work_size(*L.shape, size)
+        import cv2
+        L_lo = cv2.resize(L, (w, h), interpolation=cv2.INTER_AREA)
+        with torch.inference_mode():
+            from .nets import l_to_input, pad_to_multiple
+            x, (hh, ww) = pad_to_multiple(l_to_input(torch.from_numpy(L_lo)[None, None]), G.multiple)
+            s_lo = (torch.exp(G(x)[0, 2, :hh, :ww]) * AB_SCALE).numpy()
+        s = cv2.resize(s_lo, L.shape[::-1], interpolation=cv2.INTER_LINEAR)[..., None]
+        col_gt.append(colourfulness(rgb))
+        psnr_gray.append(psnr_uint8(color.with_lightness(L, 0 * ab), rgb))
+        for a, g in enumerate(gains):
+            for b, t in enumerate(taus):
+                f = g if t <= 0 else g / (1.0 + (s / t) ** 2)
+                pred = color.with_lightness(L, ab * f)
+                psnr[a, b, i] = psnr_uint8(pred, rgb)
+                col[a, b, i] = colourfulness(pred)
+    mp = psnr.mean(-1)
+    cr = col.mean(-1) / np.mean(col_gt)
+    print(f"validation: {len(splits['val'])} images, gray PSNR {np.mean(psnr_gray):.2f}")
+    best = None
+    for a, g in enumerate(gains):
+        print(" ".join(f"g={g:.1f},tau={t:>4.0f}: {mp[a, b]:.2f} dB c={cr[a, b]:.2f} |" for b, t in enumerate(taus)))
+        for b, t in enumerate(taus):
+            if cr[a, b] >= args.min_colourfulness and (best is None or mp[a, b] > mp[best]):
+                best = (a, b)
+    if best is None:
+        best = np.unravel_index(np.argmax(cr), cr.shape)
+    g, t = gains[best[0]], taus[best[1]]
+    post = {"gain": g, "tau": t, "tuned_on": f"{len(splits['val'])} validation images (held out from training)",
+            "val_psnr": round(float(mp[best]), 3), "val_colourfulness_ratio": round(float(cr[best]), 3),
+            "val_gray_psnr": round(float(np.mean(psnr_gray)), 3),
+            "val_psnr_no_post": round(float(mp[gains.index(1.0), 0]), 3)}
+    print("chosen:", json.dumps(post))
+    if args.write:
+        meta_path = Path(args.weights).with_suffix(".json")
+        meta = json.loads(meta_path.read_text())
+        meta["postprocess"] = post
+        meta_path.write_text(json.dumps(meta, indent=1) + "\n")
+        print(f"wrote postprocess into {meta_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
