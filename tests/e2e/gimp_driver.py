@@ -6,6 +6,8 @@
 # No numpy here (GIMP's Python may lack it); all maths happens on the host.
 import json
 import os
+import signal
+import threading
 import time
 import traceback
 
@@ -100,6 +102,41 @@ def _build(ops):
     return image, source
 
 
+def _cmdlines():
+    out = {}
+    for d in os.listdir('/proc'):
+        if d.isdigit():
+            try:
+                with open('/proc/%s/cmdline' % d, 'rb') as f:
+                    out[int(d)] = f.read().replace(b'\0', b' ').decode('utf-8', 'replace')
+            except OSError:
+                pass
+    return out
+
+
+def _zombie(pid):
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            return f.read().split(')')[-1].split()[0] == 'Z'
+    except OSError:
+        return False
+
+
+def _kill_plugin_when_engine_runs(rec):
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        procs = _cmdlines()
+        engine = [p for p, c in procs.items() if 'gimp-run' in c and 'manifest.json' in c]
+        plugin = [p for p, c in procs.items() if 'colorize/colorize.py' in c]
+        if engine and plugin:
+            rec['engine_pid'] = engine[0]
+            time.sleep(0.5)
+            os.kill(plugin[0], signal.SIGKILL)
+            rec['killed_plugin'] = plugin[0]
+            return
+        time.sleep(0.1)
+
+
 def _run_case(pdb, case, out):
     rec = {'name': case['name']}
     image, source = _build(case['ops'])
@@ -121,6 +158,10 @@ def _run_case(pdb, case, out):
         elif isinstance(v, str) and v.startswith('@channel:'):
             v = image.get_channel_by_name(v[9:])
         cfg.set_property(k, v)
+    watcher = None
+    if case.get('kill_plugin'):   # what GIMP does when the user cancels: SIGKILL the plug-in
+        watcher = threading.Thread(target=_kill_plugin_when_engine_runs, args=(rec,), daemon=True)
+        watcher.start()
     t0 = time.time()
     res = proc.run(cfg)
     rec['seconds'] = round(time.time() - t0, 3)
@@ -129,6 +170,14 @@ def _run_case(pdb, case, out):
         else None
     if rec['error'] is None and rec['status'] != 'success':
         rec['error'] = pdb.get_last_error()
+    if watcher is not None:
+        watcher.join(30)
+        pid = rec.get('engine_pid')
+        for _ in range(50):   # the engine must follow its plug-in (PR_SET_PDEATHSIG)
+            if pid is None or not os.path.exists('/proc/%d' % pid) or _zombie(pid):
+                break
+            time.sleep(0.1)
+        rec['engine_alive_after'] = bool(pid and os.path.exists('/proc/%d' % pid) and not _zombie(pid))
     rec['after'] = _state(image)
     _dump(source, os.path.join(out, case['name'] + '.src_after.f32'))
     for lay in image.get_layers():

@@ -94,7 +94,7 @@ def batch(gimp3, tmp_path_factory):
     # the fake engine (tests/e2e/fake_engine.py) drives the crash / bad-input paths
     shutil.copy(HERE / "fake_engine.py", work / "fake_engine.py")
     fakes = {}
-    for how in ("ok", "crash", "bad"):
+    for how in ("ok", "crash", "bad", "hang"):
         p = work / ("fake-%s.sh" % how)
         p.write_text('#!/bin/sh\nE2E_FAKE=%s exec %s %s "$@"\n' % (how, gimp3.engine_py, work / "fake_engine.py"))
         p.chmod(0o755)
@@ -143,6 +143,8 @@ def batch(gimp3, tmp_path_factory):
         ops = [["load", rgb_path], ["scribble", scr, "Scribbles", 0, 0], ["select_rect", 0, 0, W // 2, H]]
         cases.append(dict(name="err_backend_unavailable", proc=proc, ops=ops, args={"backend": u["name"]},
                           reason=u.get("unavailable_reason")))
+    cases.insert(0, dict(name="cancel_kills_engine", proc=A, ops=[["load", rgb_path]],
+                         args={"engine-python": fakes["hang"]}, kill_plugin=True))
     cases += [
         # GIMP-side mechanics with the fake engine: 16-bit GRAY, every mode
         dict(name="fake_auto_gray16", proc=A, ops=[["load", gray_path], ["precision", "u16"]],
@@ -360,6 +362,16 @@ def test_bad_cases_fail_cleanly(batch, name):
     assert rec["after"] == rec["before"], "image changed by a failed call"
     out = batch["out"]
     assert (out / (name + ".src_before.f32")).read_bytes() == (out / (name + ".src_after.f32")).read_bytes()
+
+
+def test_cancel_kills_the_engine_and_leaves_the_image(batch):
+    """GIMP kills a plug-in whose progress the user cancels: the engine must die with it, the image stay
+    as it was, and the job folder go at the next run."""
+    rec = case(batch, "cancel_kills_engine")
+    assert rec.get("killed_plugin"), "the engine never started: %s" % rec
+    assert rec["status"] != "success"
+    assert rec["engine_alive_after"] is False, "the engine outlived its killed plug-in"
+    assert rec["after"] == rec["before"]
 
 
 def test_no_temp_files_left(batch):
