@@ -159,6 +159,20 @@ def main():
     st, err = run_proc('plug-in-colorize-scribble', g, gl)
     note(step='scribble_no_layer', status=st, error=err, before=before, after=names(g),
          base_type=g.get_base_type().value_nick)
+    # ...and one Ctrl+Z takes both the layer and the GRAY -> RGB conversion back
+    Gimp.Display.new(g)
+    Gimp.displays_flush()
+    time.sleep(2)
+    win = gimp_window() or win
+    press('ctrl+z', win)
+    note(step='scribble_no_layer_undo', layers=names(g), base_type=g.get_base_type().value_nick)
+    # a colorize run on a GRAY image (fake engine): conversion + two layers, one Ctrl+Z undoes all
+    before = names(g)
+    st, err = run_proc('plug-in-colorize-auto', g, g.get_layers()[0], mode=NI, engine_python=spec['fake_ok'])
+    after, bt = names(g), g.get_base_type().value_nick
+    press('ctrl+z', win)
+    note(step='gray_run_undo', status=st, error=err, before=before, after=after, after_base_type=bt,
+         undone=names(g), undone_base_type=g.get_base_type().value_nick)
     note(step='done')
 
 

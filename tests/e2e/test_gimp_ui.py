@@ -23,8 +23,13 @@ def ui(gimp3, tmp_path_factory):
     work = tmp_path_factory.mktemp("gimp_ui")
     (rgb, (w, h)), (gray, _) = photos(work)
     scr = scribble_png(work / "scr.png", w, h)
+    shutil.copy(HERE / "fake_engine.py", work / "fake_engine.py")
+    fake = work / "fake-ok.sh"
+    fake.write_text('#!/bin/sh\nexec %s %s "$@"\n' % (gimp3.engine_py, work / "fake_engine.py"))
+    fake.chmod(0o755)
     rc, log, report = gimp3.run_driver(
-        HERE / "gimp_ui_driver.py", work, {"photo": rgb, "gray_photo": gray, "scribbles": scr},
+        HERE / "gimp_ui_driver.py", work, {"photo": rgb, "gray_photo": gray, "scribbles": scr,
+                                           "fake_ok": str(fake)},
         extra_env={"COLORIZE_TEST_DIALOG": str(work / "out"), "GIMP_SCREEN": "1280x900x24"}, ui=True,
         timeout=420)
     assert report is not None, "UI driver wrote no report (rc %s):\n%s" % (rc, log[-5000:])
@@ -75,3 +80,12 @@ def test_scribble_without_layer_adds_one_on_gray(ui):
     assert s["status"] == "success", s["error"]
     assert s["after"] == ["Scribbles"] + s["before"]
     assert s["base_type"] == "rgb"
+
+
+def test_one_undo_reverts_gray_conversion_too(ui):
+    s = ui["steps"]["scribble_no_layer_undo"]
+    assert s["base_type"] == "gray" and s["layers"] == ui["steps"]["scribble_no_layer"]["before"]
+    g = ui["steps"]["gray_run_undo"]
+    assert g["status"] == "success", g["error"]
+    assert g["after_base_type"] == "rgb" and len(g["after"]) == len(g["before"]) + 2
+    assert g["undone"] == g["before"] and g["undone_base_type"] == "gray"
