@@ -116,6 +116,11 @@ def batch(gimp3, tmp_path_factory):
             dict(name="scribble_larger_than_canvas", proc=S,
                  ops=[["load", rgb_path], ["resize", W - 80, H - 60, -40, -30], ["scribble", scr_big, "Scribbles", 0, 0]],
                  args={"backend": sb, "scribble-layer": "@layer:Scribbles"}),
+            dict(name="scribble_no_uncertainty", proc=S,
+                 ops=[["load", rgb_path], ["scribble", scr, "Scribbles", 0, 0]],
+                 args={"backend": sb, "uncertainty-layer": False, "alpha": 0.2}),
+            dict(name="scribble_alpha_0_2", proc=S,
+                 ops=[["load", rgb_path], ["scribble", scr, "Scribbles", 0, 0]], args={"backend": sb, "alpha": 0.2}),
             dict(name="scribble_float32", proc=S,
                  ops=[["load", rgb_path], ["precision", "float"], ["scribble", scr, "Scribbles", 0, 0]],
                  args={"backend": sb}),
@@ -332,6 +337,19 @@ def test_partial_outside_mask_equals_source(batch, name):
     chroma = np.linalg.norm(srgb_to_lab(c[..., :3])[..., 1:], axis=-1)
     chroma_src = np.linalg.norm(srgb_to_lab(s[..., :3])[..., 1:], axis=-1)
     assert np.abs(chroma - chroma_src)[inside].mean() > 1.0, "nothing was colorized inside the mask"
+
+
+def test_uncertainty_switch_and_alpha(batch):
+    rec = case(batch, "scribble_no_uncertainty")
+    assert rec["status"] == "success", rec.get("error")
+    names = [l["name"] for l in rec["after"]["layers"]]
+    assert len(names) == len(rec["before"]["layers"]) + 1 and not any(n.startswith("Uncertainty") for n in names)
+    a = json.loads([l for l in case(batch, "scribble_alpha_0_2")["after"]["layers"]
+                    if l["name"].startswith("Uncertainty")][0]["parasite"])
+    b = json.loads([l for l in case(batch, "scribble_rgb8")["after"]["layers"]
+                    if l["name"].startswith("Uncertainty")][0]["parasite"])
+    assert a["alpha"] == pytest.approx(0.2) and b["alpha"] == pytest.approx(0.1)
+    assert a["delta_e_at_white"] <= b["delta_e_at_white"] + 1e-6, "a larger alpha must not widen the radius"
 
 
 def test_gray16_converted_to_rgb_in_16_bit(batch):
