@@ -542,6 +542,9 @@ def cmd_uninstall(args):
     if record.get("venv_created"):
         shutil.rmtree(venv, ignore_errors=True)
         say("removed the engine venv %s" % venv)
+        parent = os.path.dirname(venv)
+        if parent == data_dir() and os.path.isdir(parent) and not os.listdir(parent):
+            os.rmdir(parent)   # the data folder install.py made for it
     else:
         os.remove(os.path.join(venv, RECORD))
         say("left the engine venv %s in place (it existed before install.py)" % venv)

@@ -381,13 +381,13 @@ class Colorize(Gimp.PlugIn):
         procedure.set_attribution('colorcore contributors', 'colorcore contributors', '2026')
         if mode in ('scribble', 'partial'):
             procedure.add_layer_argument(
-                'scribble-layer', '_Scribble layer',
+                'scribble-layer', '_Scribble layer (empty: "Scribbles")',
                 'Layer with painted colour hints (none: the layer named "Scribbles", else the topmost other '
                 'layer with alpha)' + (' -- used by backends that take hints' if mode == 'partial' else ''),
                 True, RW)
         if mode == 'partial':
             procedure.add_channel_argument(
-                'mask-channel', '_Mask channel',
+                'mask-channel', '_Mask channel (empty: the selection)',
                 'Channel whose white parts are colorized (none: the selection)', True, RW)
         rows = H.backends_for_mode(backends, mode)
         choice = Gimp.Choice.new()
