@@ -426,11 +426,11 @@ def run_engine(python, manifest, on_progress=None, should_cancel=None, timeout=N
             raise PluginError("cannot start the engine %s: %s; run `python install.py` again" % (python, exc))
         result, first_line_t = None, None
         killer = None
+        state = {"cancelled": False}
         if should_cancel is not None or timeout is not None:
-            state = {"cancelled": False}
 
             def watch():
-                while proc.poll() is None:
+                while proc.poll() is None and not state.get("done"):
                     if (should_cancel is not None and should_cancel()) or \
                             (timeout is not None and time.monotonic() - t0 > timeout):
                         state["cancelled"] = True
@@ -451,8 +451,15 @@ def run_engine(python, manifest, on_progress=None, should_cancel=None, timeout=N
                 if item[0] == "progress" and on_progress is not None:
                     on_progress(item[1], item[2])
                 elif item[0] == "result":
+                    # the buffers are written before RESULT: go on now, not after the interpreter's
+                    # teardown (about 1 s with torch loaded); the engine exits on its own
                     result = item[1]
-            rc = proc.wait()
+                    break
+            if result is not None:
+                rc = proc.poll() or 0
+                threading.Thread(target=proc.wait, daemon=True).start()   # reap it when it exits
+            else:
+                rc = proc.wait()
         except BaseException:
             proc.kill()
             proc.wait()
@@ -461,6 +468,7 @@ def run_engine(python, manifest, on_progress=None, should_cancel=None, timeout=N
             proc.stdout.close()
         t_end = time.monotonic()
         if killer is not None:
+            state["done"] = True
             killer.join(1)
             if state["cancelled"]:
                 raise Cancelled("cancelled")

@@ -14,7 +14,7 @@
 # Env: GIMP_TIMEOUT (s, default 600); GIMP_XVFB=1 runs the full GUI-capable
 # console under xvfb-run (for INTERACTIVE dialogs); GIMP_UI=1 runs gimp-3.0
 # (the GUI) instead of gimp-console-3.0 (implies Xvfb).  Variables named
-# COLORIZE_* and E2E_* are passed through to GIMP and so to the plug-in.
+# COLORIZE_*, COLORCORE_* and E2E_* are passed through to GIMP, the plug-in and the engine.
 set -euo pipefail
 ROOT=$1; PROFILE=$2; DRIVER=$3; shift 3
 [ "$(id -u)" = 0 ] || { echo "run_gimp.sh: must run as root" >&2; exit 1; }
@@ -66,7 +66,7 @@ fi
 
 ENVS=(HOME=/gimptest/home PATH=/usr/bin:/bin LANG=C.UTF-8 GIMP3_DIRECTORY="$PROFILE")
 while IFS='=' read -r k v; do
-  case "$k" in COLORIZE_*|E2E_*) ENVS+=("$k=$v");; esac
+  case "$k" in COLORIZE_*|COLORCORE_*|E2E_*) ENVS+=("$k=$v");; esac
 done < <(env)
 BIN=gimp-console-3.0
 FLAGS=-idf

@@ -109,6 +109,8 @@ class Gimp3:
         env.update(extra_env or {})
         cmd = ["bash", str(REPO / "scripts" / "gimp3" / "run_gimp.sh"), self.root, self.profile,
                str(work / Path(driver).name), str(work), self.venv, self.base_prefix]
+        # extra host folders the engine needs inside the root, e.g. the folder of $COLORCORE_GAN_WEIGHTS
+        cmd += [d for d in os.environ.get("COLORCORE_E2E_BINDS", "").split(":") if d]
         t0 = time.time()
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout + 60)
         log = proc.stdout + proc.stderr
