@@ -330,13 +330,14 @@ def run(procedure, run_mode, image, drawables, config, mode):
     try:
         source = pick_source(image, drawables)
         if run_mode == Gimp.RunMode.INTERACTIVE:
+            if mode in ('scribble', 'partial') and source.get_name() == H.SCRIBBLE_LAYER_NAME:
+                # the user just painted and left the Scribbles layer selected: the photo is below it
+                below = [l for l in image.get_layers()
+                         if image.get_item_position(l) > image.get_item_position(source)
+                         and not is_result_layer(l)]
+                if below:
+                    source = below[0]
             if mode == 'scribble':
-                if source.get_name() == H.SCRIBBLE_LAYER_NAME:   # painting was still selected
-                    below = [l for l in image.get_layers()
-                             if image.get_item_position(l) > image.get_item_position(source)
-                             and not is_result_layer(l)]
-                    if below:
-                        source = below[0]
                 if config.get_property('scribble-layer') is None and \
                         H.pick_scribble_layer(layer_list(image), source.get_id()) is None:
                     add_scribble_layer(image, source)
