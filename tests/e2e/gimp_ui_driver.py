@@ -145,8 +145,8 @@ def main():
     # Partial and Auto dialogs
     img.select_ellipse(Gimp.ChannelOps.REPLACE, img.get_width() * 0.15, img.get_height() * 0.1,
                        img.get_width() * 0.7, img.get_height() * 0.6)
-    img.set_selected_layers([photo])
-    st, err = run_proc('plug-in-colorize-partial', img, photo)
+    img.set_selected_layers([scr])   # as after painting: the Scribbles layer is still selected
+    st, err = run_proc('plug-in-colorize-partial', img, scr)
     note(step='partial', status=st, error=err, layers=names(img))
     Gimp.Selection.none(img)
     st, err = run_proc('plug-in-colorize-auto', img, photo)

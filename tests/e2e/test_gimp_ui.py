@@ -71,8 +71,11 @@ def test_interactive_scribble_run_and_one_undo(ui):
 
 
 def test_interactive_partial(ui):
+    """Run with the Scribbles layer still selected (as right after painting): the photo below is used."""
     s = ui["steps"]["partial"]
     assert s["status"] == "success", s["error"]
+    i = s["layers"].index("Photo")
+    assert s["layers"][i - 1].startswith("Colorized (") and s["layers"][0] == "Scribbles"
 
 
 def test_scribble_without_layer_adds_one_on_gray(ui):
