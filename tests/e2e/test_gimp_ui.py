@@ -18,7 +18,9 @@ DOCS = REPO / "docs" / "gimp"
 
 @pytest.fixture(scope="module")
 def ui(gimp3, tmp_path_factory):
+    import sys
     from PIL import Image
+    sys.path.insert(0, str(HERE))   # works under any pytest import mode
     from test_gimp_batch import photos, scribble_png
     work = tmp_path_factory.mktemp("gimp_ui")
     (rgb, (w, h)), (gray, _) = photos(work)
