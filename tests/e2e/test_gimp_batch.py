@@ -308,6 +308,11 @@ def test_chroma_follows_the_scribbles(batch, name):
     for stroke, rgb, (y0, y1, x0, x1) in stroke_boxes(W, H):
         if m is not None and m[y0:y1, x0:x1].mean() < 0.99:
             continue   # stroke outside the Partial mask: nothing promised there
+        if "larger" in name:   # the scribble layer covers only the canvas: photo x in [40, W-40), y in [30, H-30)
+            area = (y1 - y0) * (x1 - x0)
+            y0, y1, x0, x1 = max(y0, 30), min(y1, H - 30), max(x0, 40), min(x1, W - 40)
+            if y1 <= y0 or x1 <= x0 or (y1 - y0) * (x1 - x0) < 0.5 * area:
+                continue
         checked += 1
         want = srgb_to_lab(np.array(rgb, np.float64) / 255)[1:]
         got = lab[y0:y1, x0:x1, 1:].reshape(-1, 2).mean(0)
