@@ -3,14 +3,15 @@
 Energy over the pixel graph (4-neighbours, weights exp(-dL^2 / 2 sigma^2) falling with the lightness
 step across each edge):
     E(u) = sum_edges w_rs (u_r - u_s)^2 + sum_r c_r (u_r - h_r)^2
-so (L_w + C) u = C h, a symmetric positive definite system. It is solved exactly on the coarsest level
-of a pyramid and refined on each finer level by a few conjugate-gradient steps started from the
-upsampled coarser solution (cascadic multigrid): far propagation happens where it is cheap.
+so (L_w + C) u = C h, a symmetric positive definite system. It is solved by conjugate gradients on the
+coarsest level of a pyramid; each finer level starts from a joint-bilateral upsampling of the coarser
+solution (a coarse sample across an edge gets no say) and is polished by Jacobi sweeps (cascadic
+multigrid): far propagation happens where it is cheap, and no colour is carried over an edge.
 
 On the coarsest level the graph also gets non-local edges between pixels of similar lightness and
 local mean (k nearest neighbours in feature space, as in KNN matting), so a colour reaches the other
-pieces of the same surface (sky between branches) instead of only its geodesic neighbourhood. In the
-hint benchmark this is worth about +0.5 dB over Levin et al. at 10 and at 100 points.
+pieces of the same surface (sky between branches) instead of only its geodesic neighbourhood. With
+both, the hint benchmark (bench/hints.py) gains 0.6-0.8 dB over Levin et al. at 10 to 200 points.
 """
 from __future__ import annotations
 
@@ -28,8 +29,7 @@ from colorcore.guided import joint_bilateral_upsample
 class SolverSettings:
     sigma: float = 2.0            # lightness step (L units) at which an edge weight falls to exp(-1/2)
     hint_weight: float = 100.0    # how hard a fully opaque scribble pins its pixel
-    cg_iters: int = 20            # refinement steps per finer level
-    smoother: str = "jacobi"
+    smooth_iters: int = 20        # Jacobi sweeps per finer level
     coarsest_pixels: int = 4096   # size of the level solved (nearly) exactly, with non-local edges
     coarse_iters: int = 60
     prolongation_sigma: float = 4.0  # lightness similarity scale of the upsampling between levels
@@ -189,11 +189,10 @@ def propagate(L, hint_weight, hint_values, settings=SolverSettings(), progress=N
             X = block_pcg(A.astype(np.float32).tocsr(), B, X0, s.coarse_iters, tol=1e-5)
         else:
             A = GridOperator(wx, wy, c_k)
-            # edge-aware prolongation: the coarse solution comes up along this level's edges, so the few
-            # CG steps polish detail instead of undoing colour that bilinear upsampling smeared over an edge
+            # edge-aware prolongation: the coarse solution comes up along this level's edges, so the sweeps
+            # polish detail instead of undoing colour that bilinear upsampling would smear over an edge
             X0 = joint_bilateral_upsample(u, levels[k - 1][0], L_k, s.prolongation_sigma).reshape(-1, K)
-            X0 = np.ascontiguousarray(X0, np.float32)
-            X = jacobi(A, B, X0, s.cg_iters) if s.smoother == "jacobi" else block_pcg(A, B, X0, s.cg_iters)
+            X = jacobi(A, B, np.ascontiguousarray(X0, np.float32), s.smooth_iters)
         u = X.reshape(H, W, K)
         if progress is not None:
             progress((k + 1) / len(levels), f"propagating colours, level {k + 1}/{len(levels)}")
