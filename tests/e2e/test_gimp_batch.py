@@ -101,7 +101,8 @@ def batch(gimp3, tmp_path_factory):
         fakes[how] = str(p)
     scr = scribble_png(work / "scr.png", W, H)
     scr_off = scribble_png(work / "scr_off.png", W, H, dx=30, dy=20, cw=W + 60, ch=H + 40)
-    scr_big = scribble_png(work / "scr_big.png", W, H, dx=-40, dy=-30, cw=W - 80, ch=H - 60)
+    cx, cy = min(40, W // 16), min(30, H // 16)   # how far the photo sticks out of the canvas on each side
+    scr_big = scribble_png(work / "scr_big.png", W, H, dx=-cx, dy=-cy, cw=W - 2 * cx, ch=H - 2 * cy)
     S, P, A = PROCS[1], PROCS[2], PROCS[0]
     ell = [int(-W * 0.15), int(H * 0.05), int(W * 1.3), int(H * 0.7)]
     cases = []
@@ -114,7 +115,8 @@ def batch(gimp3, tmp_path_factory):
                       ["alpha_hole", 30, 20 + H - 40, 50, 40], ["scribble", scr_off, "my hints", 0, 0]],
                  args={"backend": sb, "seed": 1}),
             dict(name="scribble_larger_than_canvas", proc=S,
-                 ops=[["load", rgb_path], ["resize", W - 80, H - 60, -40, -30], ["scribble", scr_big, "Scribbles", 0, 0]],
+                 ops=[["load", rgb_path], ["resize", W - 2 * cx, H - 2 * cy, -cx, -cy],
+                      ["scribble", scr_big, "Scribbles", 0, 0]],
                  args={"backend": sb, "scribble-layer": "@layer:Scribbles"}),
             dict(name="scribble_no_uncertainty", proc=S,
                  ops=[["load", rgb_path], ["scribble", scr, "Scribbles", 0, 0]],
@@ -181,7 +183,7 @@ def batch(gimp3, tmp_path_factory):
     tfile = work / "out" / "timing.jsonl"
     if tfile.exists():
         timings = [json.loads(l) for l in tfile.read_text().splitlines() if l.strip()]
-    return dict(work=work, out=work / "out", report=report, log=log, rc=rc, cases={c["name"]: c for c in cases},
+    return dict(crop=(cx, cy), work=work, out=work / "out", report=report, log=log, rc=rc, cases={c["name"]: c for c in cases},
                 chosen=chosen, size=(W, H), gray_size=(GW, GH), timings=timings, gimp3=gimp3)
 
 
@@ -308,9 +310,10 @@ def test_chroma_follows_the_scribbles(batch, name):
     for stroke, rgb, (y0, y1, x0, x1) in stroke_boxes(W, H):
         if m is not None and m[y0:y1, x0:x1].mean() < 0.99:
             continue   # stroke outside the Partial mask: nothing promised there
-        if "larger" in name:   # the scribble layer covers only the canvas: photo x in [40, W-40), y in [30, H-30)
+        if "larger" in name:   # the scribble layer covers only the canvas: photo x in [cx, W-cx), y in [cy, H-cy)
+            cx, cy = batch["crop"]
             area = (y1 - y0) * (x1 - x0)
-            y0, y1, x0, x1 = max(y0, 30), min(y1, H - 30), max(x0, 40), min(x1, W - 40)
+            y0, y1, x0, x1 = max(y0, cy), min(y1, H - cy), max(x0, cx), min(x1, W - cx)
             if y1 <= y0 or x1 <= x0 or (y1 - y0) * (x1 - x0) < 0.5 * area:
                 continue
         checked += 1
