@@ -14,7 +14,7 @@ import traceback
 import gi
 gi.require_version('Gimp', '3.0')
 gi.require_version('Gegl', '0.4')
-from gi.repository import Gimp, Gegl, Gio, GLib  # noqa: E402
+from gi.repository import Gimp, Gegl, Gio  # noqa: E402
 
 NI = Gimp.RunMode.NONINTERACTIVE
 PRECISIONS = {'u8': Gimp.Precision.U8_NON_LINEAR, 'u16': Gimp.Precision.U16_NON_LINEAR,

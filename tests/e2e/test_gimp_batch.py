@@ -183,7 +183,8 @@ def batch(gimp3, tmp_path_factory):
     tfile = work / "out" / "timing.jsonl"
     if tfile.exists():
         timings = [json.loads(l) for l in tfile.read_text().splitlines() if l.strip()]
-    return dict(crop=(cx, cy), work=work, out=work / "out", report=report, log=log, rc=rc, cases={c["name"]: c for c in cases},
+    return dict(crop=(cx, cy), work=work, out=work / "out", report=report, log=log, rc=rc,
+                cases={c["name"]: c for c in cases},
                 chosen=chosen, size=(W, H), gray_size=(GW, GH), timings=timings, gimp3=gimp3)
 
 
