@@ -8,7 +8,9 @@ No pickle anywhere: only JSON and raw float buffers.
 from __future__ import annotations
 
 import json
+import os
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -58,11 +60,29 @@ def load_job(manifest_path):
     return request, job.get("backend"), outputs, bool(job.get("uncertainty", True))
 
 
-def run_manifest(manifest_path, out=None):
+_finished = threading.Event()
+
+
+def exit_when_stdin_closes():
+    """The plug-in holds our stdin open and never writes; when it dies or cancels (closing the pipe),
+    stop at once, on every platform (no reliance on Linux's parent-death signal)."""
+    def watch():
+        try:
+            while sys.stdin.buffer.read(65536):
+                pass
+        except (OSError, ValueError):
+            pass
+        os._exit(0 if _finished.is_set() else 130)
+    threading.Thread(target=watch, name="stdin-watch", daemon=True).start()
+
+
+def run_manifest(manifest_path, out=None, exit_with_stdin=False):
     from .imageio import uncertainty_scale
     from .pipeline import colorize
     from .progress import StreamProgress
     out = out or sys.stdout
+    if exit_with_stdin:
+        exit_when_stdin_closes()
     try:
         request, backend, (rgb_path, unc_path), want_unc = load_job(manifest_path)
         request.progress = StreamProgress(out, interval=0.2, fmt=lambda f, m: f"PROGRESS {f:.4f} {m}")
@@ -74,8 +94,11 @@ def run_manifest(manifest_path, out=None):
             _write_f32(unc_path, np.clip(result.uncertainty / scale, 0, 1))
         request.progress(1.0, "done")
         info = {k: v for k, v in result.info.items() if isinstance(v, (int, float, str, bool, type(None)))}
+        _finished.set()
         print("RESULT " + json.dumps({"backend": result.info.get("backend"), "uncertainty_scale": scale,
                                       "alpha": request.alpha, "info": info}), file=out, flush=True)
+        if exit_with_stdin:
+            os._exit(0)   # the plug-in has what it needs: skip the interpreter's teardown (~1 s with torch)
         return 0
     except ColorcoreError as exc:
         print(f"ERROR {exc}", file=sys.stderr, flush=True)

@@ -105,7 +105,7 @@ def cmd_train(args, rest):
 
 def cmd_gimp_run(args):
     from .bridge import run_manifest
-    return run_manifest(args.manifest)
+    return run_manifest(args.manifest, exit_with_stdin=args.exit_with_stdin)
 
 
 def build_parser():
@@ -133,6 +133,8 @@ def build_parser():
 
     p = sub.add_parser("gimp-run", help="run a job written by the GIMP plug-in (manifest + raw buffers)")
     p.add_argument("manifest")
+    p.add_argument("--exit-with-stdin", action="store_true",
+                   help="stop as soon as stdin is closed (the plug-in holds it open while it waits)")
     return parser
 
 

@@ -88,10 +88,29 @@ def lightness(rgb):
     return (116.0 * _f(y) - 16.0).astype(np.float32)
 
 
-def with_lightness(L, ab):
-    """Combine a lightness channel (H, W) and chroma (H, W, 2) into sRGB."""
-    lab = np.concatenate([np.asarray(L, np.float32)[..., None], np.asarray(ab, np.float32)], axis=-1)
-    return lab_to_rgb(lab)
+def _in_gamut(rgb, tol=1e-4):
+    return np.all((rgb >= -tol) & (rgb <= 1 + tol), axis=-1)
+
+
+def with_lightness(L, ab, steps=8):
+    """Combine lightness (...) and chroma (..., 2) into sRGB, keeping L exactly.
+
+    A colour outside the sRGB gamut has its chroma shortened (same hue, found by bisection) until it
+    fits, instead of having its channels clipped, which would change its lightness."""
+    L = np.asarray(L, np.float32)
+    ab = np.asarray(ab, np.float32)
+    rgb = lab_to_rgb(np.concatenate([L[..., None], ab], axis=-1), clip=False)
+    outside = ~_in_gamut(rgb)
+    if outside.any():
+        L_o, ab_o = L[outside], ab[outside]
+        lo = np.zeros(L_o.shape, np.float32)       # chroma scale known to fit (gray always does)
+        hi = np.ones(L_o.shape, np.float32)
+        for _ in range(steps):
+            mid = (lo + hi) / 2
+            fits = _in_gamut(lab_to_rgb(np.concatenate([L_o[:, None], ab_o * mid[:, None]], axis=-1), clip=False))
+            lo, hi = np.where(fits, mid, lo), np.where(fits, hi, mid)
+        rgb[outside] = lab_to_rgb(np.concatenate([L_o[:, None], ab_o * lo[:, None]], axis=-1), clip=False)
+    return np.clip(rgb, 0.0, 1.0, out=rgb)
 
 
 def delta_e(lab1, lab2):

@@ -48,8 +48,12 @@ def run_backend(backend, request: ColorizeRequest) -> ColorizeResult:
     rgb = color.with_lightness(L, ab)
     mask = request.mask
     if mask is not None:
-        m = mask[..., None]  # a linear blend is exact at 0 and 1: outside the mask the input comes back bit for bit
-        rgb = m * rgb + (1.0 - m) * request.image
+        rgb = np.where(mask[..., None] > 0, rgb, request.image)   # outside: the input, bit for bit
+        soft = (mask > 0) & (mask < 1)
+        if soft.any():   # a feathered edge blends chroma, not RGB, so the lightness stays the input's
+            m = mask[soft][:, None]
+            ab_in = color.rgb_to_lab(request.image[soft])[:, 1:]
+            rgb[soft] = color.with_lightness(L[soft], m * ab[soft] + (1 - m) * ab_in)
 
     radius = np.zeros(shape, np.float32)
     cal = backend.calibration()

@@ -60,3 +60,35 @@ def test_errors_are_one_line_with_the_right_exit_code(tmp_path, photo):
     assert proc.returncode == 2 and "holds 3 floats" in proc.stderr
     manifest.write_text(json.dumps({"version": 99}))
     assert run(manifest).returncode == 2
+
+
+def test_closing_stdin_stops_the_engine_at_once(tmp_path):
+    """The plug-in holds the engine's stdin open; when GIMP cancels or kills the plug-in, it closes."""
+    import time
+    rng = np.random.default_rng(0)
+    img = np.repeat(rng.uniform(0, 1, (1500, 2000, 1)), 3, axis=2).astype(np.float32)
+    scr = np.zeros(img.shape[:2] + (4,), np.float32)
+    scr[::50, ::50] = [0.9, 0.1, 0.1, 1.0]
+    manifest = write_job(tmp_path, img, scr)
+    proc = subprocess.Popen(colorcore_cmd() + ["gimp-run", str(manifest), "--exit-with-stdin"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=engine_env(COLORCORE_PLUGINS="variational"))
+    assert proc.stdout.readline().startswith("PROGRESS")
+    t0 = time.monotonic()
+    proc.stdin.close()
+    assert proc.wait(10) == 130 and time.monotonic() - t0 < 2
+    assert not (tmp_path / "result.f32").exists()
+
+
+def test_with_stdin_watch_a_finished_job_exits_zero(tmp_path, photo):
+    scr = np.zeros(photo.shape[:2] + (4,), np.float32)
+    scr[5:9, 5:9] = [0.2, 0.3, 0.9, 1.0]
+    proc = subprocess.Popen(colorcore_cmd() + ["gimp-run", str(write_job(tmp_path, photo, scr)), "--exit-with-stdin"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=engine_env(COLORCORE_PLUGINS="variational"))
+    lines = []
+    while not (lines and lines[-1].startswith("RESULT")):
+        lines.append(proc.stdout.readline())
+        assert lines[-1], "engine ended without RESULT"
+    proc.stdin.close()                      # what the plug-in does once it has the result
+    assert proc.wait(10) == 0

@@ -48,13 +48,16 @@ def test_lightness_equals_lab_L_and_with_lightness_keeps_it():
     rgb = rng.random((20, 30, 3), dtype=np.float32)
     L = color.lightness(rgb)
     np.testing.assert_allclose(L, color.rgb_to_lab(rgb)[..., 0], atol=1e-4)
-    ab = rng.uniform(-20, 20, (20, 30, 2)).astype(np.float32)
+    ab = rng.uniform(-60, 60, (20, 30, 2)).astype(np.float32)     # many of these are out of gamut
     out = color.with_lightness(L, ab)
     assert out.min() >= 0 and out.max() <= 1
-    # in-gamut chroma keeps L exactly (up to float error); clipping may move far out-of-gamut colours only
-    in_gamut = np.all(np.abs(color.lab_to_rgb(np.dstack([L, ab]), clip=False) - out) < 1e-6, axis=-1)
-    assert in_gamut.mean() > 0.5
-    np.testing.assert_allclose(color.lightness(out)[in_gamut], L[in_gamut], atol=1e-3)
+    assert (~np.all((color.lab_to_rgb(np.dstack([L, ab]), clip=False) >= 0) &
+                    (color.lab_to_rgb(np.dstack([L, ab]), clip=False) <= 1), axis=-1)).mean() > 0.2
+    np.testing.assert_allclose(color.lightness(out), L, atol=0.02)    # lightness kept, in gamut or not
+    in_lab = color.rgb_to_lab(out)
+    same_hue = np.cos(np.arctan2(in_lab[..., 2], in_lab[..., 1]) - np.arctan2(ab[..., 1], ab[..., 0]))
+    chroma = np.hypot(in_lab[..., 1], in_lab[..., 2])
+    assert np.all((same_hue > 0.99) | (chroma < 1.0))                 # only the chroma was shortened
 
 
 def test_delta_e_is_euclidean_in_lab():

@@ -16,6 +16,19 @@ class Vivid(Backend):
         return BackendOutput(ab=ab, score=np.full((h, w), 2.0, np.float32))
 
 
+def test_out_of_gamut_chroma_is_shortened_not_clipped(photo):
+    class Garish(Vivid):
+        def run(self, request):
+            h, w = request.shape
+            return BackendOutput(ab=np.dstack([np.full((h, w), 120.0), np.full((h, w), -120.0)]).astype(np.float32))
+    src = gray(photo)
+    res = run_backend(Garish(), ColorizeRequest(image=src))
+    np.testing.assert_allclose(color.lightness(res.rgb), color.lightness(src), atol=0.05)
+    lab = color.rgb_to_lab(res.rgb)
+    hue = np.degrees(np.arctan2(lab[..., 2], lab[..., 1]))
+    assert np.all(np.abs(hue + 45) < 2) and lab[..., 1].min() > 5     # same hue, still coloured
+
+
 def test_input_lightness_is_put_back(photo):
     class Wrong(Vivid):
         def run(self, request):   # returns RGB with the wrong lightness
@@ -34,7 +47,10 @@ def test_mask_composite_is_exact_outside_and_linear_inside(photo):
     res = run_backend(Vivid(), ColorizeRequest(image=src, mode="partial", mask=mask))
     assert np.array_equal(res.rgb[:, :30], src[:, :30])
     full = run_backend(Vivid(), ColorizeRequest(image=src)).rgb
-    np.testing.assert_allclose(res.rgb[:, 31], 0.5 * full[:, 31] + 0.5 * src[:, 31], atol=1e-6)
+    # a feathered edge blends chroma linearly and keeps the input's lightness
+    lab, lab_full, lab_src = (color.rgb_to_lab(x[:, 31]) for x in (res.rgb, full, src))
+    np.testing.assert_allclose(lab[:, 1:], 0.5 * lab_full[:, 1:] + 0.5 * lab_src[:, 1:], atol=0.05)
+    np.testing.assert_allclose(lab[:, 0], lab_src[:, 0], atol=0.01)
     assert np.all(res.uncertainty[:, :30] == 0) and np.all(res.uncertainty[:, 32:] > 0)
 
 

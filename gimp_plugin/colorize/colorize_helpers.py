@@ -402,6 +402,13 @@ def _linux_pdeathsig():
         pass
 
 
+def _close_quietly(stream):
+    try:
+        stream.close()
+    except OSError:
+        pass
+
+
 def run_engine(python, manifest, on_progress=None, should_cancel=None, timeout=None):
     """Run `python -m colorcore gimp-run manifest`; returns (result dict, timing dict).
 
@@ -418,8 +425,10 @@ def run_engine(python, manifest, on_progress=None, should_cancel=None, timeout=N
         kwargs["creationflags"] = getattr(subprocess, "CREATE_NO_WINDOW", 0)
     with open(err_path, "w+", encoding="utf-8", errors="replace") as err:
         try:
-            proc = subprocess.Popen(engine_command(python, ["gimp-run", manifest]),
-                                    stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL,
+            # stdin stays open and unused: the engine stops as soon as it closes (this process died,
+            # or cancelled), which works where Linux's parent-death signal does not (macOS, Windows)
+            proc = subprocess.Popen(engine_command(python, ["gimp-run", manifest, "--exit-with-stdin"]),
+                                    stdout=subprocess.PIPE, stderr=err, stdin=subprocess.PIPE,
                                     env=engine_env(), cwd=folder, universal_newlines=True,
                                     bufsize=1, **kwargs)
         except OSError as exc:
@@ -434,6 +443,7 @@ def run_engine(python, manifest, on_progress=None, should_cancel=None, timeout=N
                     if (should_cancel is not None and should_cancel()) or \
                             (timeout is not None and time.monotonic() - t0 > timeout):
                         state["cancelled"] = True
+                        _close_quietly(proc.stdin)
                         proc.terminate()
                         try:
                             proc.wait(5)
@@ -466,6 +476,7 @@ def run_engine(python, manifest, on_progress=None, should_cancel=None, timeout=N
             raise
         finally:
             proc.stdout.close()
+            _close_quietly(proc.stdin)
         t_end = time.monotonic()
         if killer is not None:
             state["done"] = True
