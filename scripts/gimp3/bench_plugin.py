@@ -56,7 +56,7 @@ def main():
         null = work / "null-engine.sh"
         null.write_text('#!/bin/sh\nexec %s %s "$@"\n' % (g.engine_py, work / "fake_engine.py"))
         null.chmod(0o755)
-        src = Image.open(PHOTO if PHOTO.exists() else E.HERE / "data" / "grace_hopper_gray.jpg").convert("RGB")
+        src = Image.open(PHOTO if PHOTO.exists() else REPO / "examples" / "sample" / "cottage.png").convert("RGB")
         cases = []
         for mp in [int(s) for s in args.sizes.split(",")]:
             w, h = SIZES[mp]

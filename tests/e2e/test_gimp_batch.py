@@ -17,7 +17,7 @@ PROCS = ["plug-in-colorize-auto", "plug-in-colorize-scribble", "plug-in-colorize
 SHARED = REPO.parent / "shared" / "data" / "oldphotos_v1"
 RGB_PHOTO = SHARED / "DeOldify_test_images" / "1892WaterLillies.jpg"
 GRAY_PHOTO = SHARED / "RNI6_real_gray" / "Marilyn.jpg"
-FALLBACK = HERE / "data" / "grace_hopper_gray.jpg"
+FALLBACK = HERE.parents[1] / "examples" / "sample" / "cottage.png"   # our own synthetic scene
 STROKES = [  # (name, rgb, (y0, y1, x0, x1) as fractions of the photo) -- hints painted by "the user",
     # on mid-tones where the colour fits the sRGB gamut at the photo's lightness
     ("trees", (60, 125, 50), (0.14, 0.17, 0.02, 0.25)),
