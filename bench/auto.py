@@ -28,9 +28,12 @@ sys.path.insert(0, str(REPO))
 DATA = Path(os.environ.get("COLORIZE_DATA", REPO.parent / "shared" / "data"))
 OUT = REPO / "bench" / "out"
 EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
-GRID_PICKS = [  # old photos shown in docs/gan/oldphotos_grid.jpg (faces, people, outdoor scenes with sky)
+GRID_PICKS = [  # old photos shown in docs/gan/oldphotos_grid.jpg: the first of each folder (faces, people)
     "DeOldify_test_images/*", "BOPBtL_old/*", "RNI6_real_gray/*", "GFPGAN_cropped_faces/*",
     "GFPGAN_whole_imgs/*", "BOPBtL_old_w_scratch/*"]
+GRID_EXTRA = [  # ... plus outdoor scenes with sky, water and foliage
+    "DeOldify_test_images/AnselAdamsYosemite.jpg", "DeOldify_test_images/1890CliffHouseSF.jpg",
+    "DeOldify_test_images/1900sDaytonaBeach.jpg", "DeOldify_test_images/AnselAdamsChurch.jpg"]
 
 
 def load_rgb(path, size=None):
@@ -137,6 +140,7 @@ def oldphotos_grid(args, path):
     for pattern in GRID_PICKS:
         found = [p for p in sorted(root.glob(pattern)) if p.suffix.lower() in EXTS]
         picks += found[:args.grid_per_folder]
+    picks += [root / p for p in GRID_EXTRA if (root / p).is_file()]
     cells = []
     cell_h = 170
     for p in picks:
