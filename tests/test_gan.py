@@ -164,3 +164,14 @@ def test_registered_as_builtin():
     from colorcore.plugins import load_registry
     reg = load_registry()
     assert "gan" in reg.backends, reg.failures
+
+
+def test_colorcore_train_gan_dispatches(tmp_path):
+    from colorcore.cli import main as cli_main
+    data = tmp_path / "photos"
+    _synthetic_photos(data)
+    out = tmp_path / "run" / "ck.pt"
+    rc = cli_main(["train", "gan", "--data", str(data), "--out", str(out), "--batch", "2", "--crop", "32",
+                   "--cache-size", "40", "--widths", "4,8,8", "--calib-count", "1", "--val-count", "1",
+                   "--steps", "1"])
+    assert rc == 0 and out.is_file()
