@@ -88,29 +88,45 @@ def lightness(rgb):
     return (116.0 * _f(y) - 16.0).astype(np.float32)
 
 
-def _in_gamut(rgb, tol=1e-4):
-    return np.all((rgb >= -tol) & (rgb <= 1 + tol), axis=-1)
+def _lab_to_linear(L, ab):
+    """Lab -> linear RGB for (N,) lightness and (N, 2) chroma, unclipped."""
+    f = np.empty((L.shape[0], 3), np.float32)
+    f[:, 1] = (L + 16.0) / 116.0
+    f[:, 0] = f[:, 1] + ab[:, 0] / 500.0
+    f[:, 2] = f[:, 1] - ab[:, 1] / 200.0
+    return _apply_matrix(_f_inv(f), _XYZN_TO_RGB)
 
 
-def with_lightness(L, ab, steps=8):
+def _fits(linear_rgb, tol=1e-4):
+    r, g, b = linear_rgb[..., 0], linear_rgb[..., 1], linear_rgb[..., 2]   # (a reduction over a length-3
+    low = np.minimum(np.minimum(r, g), b)                                   # axis is slow in numpy)
+    high = np.maximum(np.maximum(r, g), b)
+    return (low >= -tol) & (high <= 1 + tol)
+
+
+def with_lightness(L, ab, steps=7):
     """Combine lightness (...) and chroma (..., 2) into sRGB, keeping L exactly.
 
-    A colour outside the sRGB gamut has its chroma shortened (same hue, found by bisection) until it
-    fits, instead of having its channels clipped, which would change its lightness."""
+    A colour outside the sRGB gamut has its chroma shortened (same hue, found by bisection on the
+    linear RGB cube, which is the same gamut without the transfer curve's cost) until it fits, instead
+    of having its channels clipped, which would change its lightness."""
     L = np.asarray(L, np.float32)
     ab = np.asarray(ab, np.float32)
-    rgb = lab_to_rgb(np.concatenate([L[..., None], ab], axis=-1), clip=False)
-    outside = ~_in_gamut(rgb)
+    shape = L.shape
+    L1, ab1 = L.reshape(-1), ab.reshape(-1, 2)
+    lin = _lab_to_linear(L1, ab1)
+    outside = ~_fits(lin)
     if outside.any():
-        L_o, ab_o = L[outside], ab[outside]
+        L_o, ab_o = L1[outside], ab1[outside]
         lo = np.zeros(L_o.shape, np.float32)       # chroma scale known to fit (gray always does)
         hi = np.ones(L_o.shape, np.float32)
         for _ in range(steps):
             mid = (lo + hi) / 2
-            fits = _in_gamut(lab_to_rgb(np.concatenate([L_o[:, None], ab_o * mid[:, None]], axis=-1), clip=False))
+            fits = _fits(_lab_to_linear(L_o, ab_o * mid[:, None]))
             lo, hi = np.where(fits, mid, lo), np.where(fits, hi, mid)
-        rgb[outside] = lab_to_rgb(np.concatenate([L_o[:, None], ab_o * lo[:, None]], axis=-1), clip=False)
-    return np.clip(rgb, 0.0, 1.0, out=rgb)
+        lin[outside] = _lab_to_linear(L_o, ab_o * lo[:, None])
+    rgb = linear_to_srgb(np.clip(lin, 0.0, 1.0, out=lin))
+    return rgb.reshape(shape + (3,))
 
 
 def delta_e(lab1, lab2):
