@@ -128,7 +128,9 @@ def build_parser():
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="backend option (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
 
-    p = sub.add_parser("train", help="train a backend's model: colorcore train NAME [backend's own options]")
+    # no -h of its own: `colorcore train gan --help` reaches the backend's trainer
+    p = sub.add_parser("train", add_help=False,
+                       help="train a backend's model: colorcore train NAME [backend's own options, --help]")
     p.add_argument("backend")
 
     p = sub.add_parser("gimp-run", help="run a job written by the GIMP plug-in (manifest + raw buffers)")

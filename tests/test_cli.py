@@ -135,3 +135,12 @@ def test_backends_listing(files):
     assert var["calibration"]["lambdas"]["0.1"] > 0
     text = cli("backends").stdout
     assert "variational" in text and "edge_sensitivity" in text and "calibration" in text
+
+
+def test_train_help_reaches_the_backends_trainer():
+    proc = subprocess.run(colorcore_cmd() + ["train", "gan", "--help"], capture_output=True, text=True,
+                          env=engine_env(COLORCORE_PLUGINS="gan"))
+    assert proc.returncode == 0 and "--data" in proc.stdout, proc.stderr
+    proc = subprocess.run(colorcore_cmd() + ["train", "variational"], capture_output=True, text=True,
+                          env=engine_env(COLORCORE_PLUGINS="variational"))
+    assert proc.returncode == 2 and "nothing to train" in proc.stderr

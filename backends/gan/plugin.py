@@ -24,7 +24,7 @@ DEFAULT_SIZE = 128  # the scale the shipped model was trained at (128 px crops o
 class GanBackend(Backend):
     name = "gan"
     label = "Automatic (GAN)"
-    modes = ("auto",)
+    modes = ("auto", "partial")   # Partial: the pipeline composites its colours through the mask
     needs_scribbles = False
     takes_mask = False
     gives_uncertainty = True
