@@ -72,7 +72,7 @@ def _no_progress(fraction, message=""):
 
 def propagate_scribbles(L, scribbles, opts, progress=_no_progress, score_params=(40.0, 1.0)):
     """The whole method on one image's lightness L (H, W): hints -> working size -> solve -> full size."""
-    from colorcore.guided import joint_bilateral_upsample
+    from colorcore.upsample import joint_bilateral_upsample
     from .hints import resize_hints, scribble_hints
     from .solver import SolverSettings, propagate
     from .uncertainty import geodesic_distance, raw_score

@@ -22,7 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
-from colorcore.guided import joint_bilateral_upsample
+from colorcore.upsample import joint_bilateral_upsample
 
 
 @dataclass(frozen=True)
