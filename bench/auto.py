@@ -52,7 +52,7 @@ def list_images(folder):
 def evaluate(args):
     from scipy.stats import spearmanr
     from colorcore import ColorizeRequest, color
-    from backends.gan.metrics import colourfulness, psnr_uint8
+    from colorcore.evaluation import colourfulness, psnr as psnr_uint8
     from backends.gan.plugin import GanBackend
 
     files = list_images(DATA / "dev_eval")[:args.limit or None]

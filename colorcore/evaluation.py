@@ -57,12 +57,26 @@ def gray_of(rgb):
     return color.with_lightness(L, np.zeros(L.shape + (2,), np.float32))
 
 
+def to_uint8(rgb):
+    """sRGB as uint8 values: uint8 input as it is, float input in [0, 1] rounded."""
+    rgb = np.asarray(rgb)
+    if rgb.dtype == np.uint8:
+        return rgb
+    return np.round(np.clip(rgb.astype(np.float32), 0, 1) * 255).astype(np.uint8)
+
+
 def psnr(a, b):
-    """PSNR of two sRGB images in [0, 1], on uint8 values (whole image)."""
-    a8 = np.round(np.clip(a, 0, 1) * 255).astype(np.float64)
-    b8 = np.round(np.clip(b, 0, 1) * 255).astype(np.float64)
-    mse = np.mean((a8 - b8) ** 2)
+    """PSNR of two sRGB images (uint8, or float in [0, 1]) on their uint8 values, whole image."""
+    mse = np.mean((to_uint8(a).astype(np.float64) - to_uint8(b).astype(np.float64)) ** 2)
     return float(10 * np.log10(255.0 ** 2 / max(mse, 1e-10)))
+
+
+def colourfulness(rgb):
+    """Hasler & Suesstrunk (2003) colourfulness M3 on 0..255 RGB."""
+    x = to_uint8(rgb).astype(np.float64)
+    rg = x[..., 0] - x[..., 1]
+    yb = 0.5 * (x[..., 0] + x[..., 1]) - x[..., 2]
+    return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
 
 
 def chroma_error(pred_rgb, true_rgb):

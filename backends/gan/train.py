@@ -124,7 +124,7 @@ def evaluate(G, lab_val, device):
     """Validation PSNR (uint8 RGB), colourfulness ratio, mean ab error."""
     import torch
     from .labtorch import lab_to_rgb
-    from .metrics import colourfulness, psnr_uint8
+    from colorcore.evaluation import colourfulness, psnr as psnr_uint8
     G.eval()
     ps, cp, ct, err = [], [], [], []
     with torch.no_grad():

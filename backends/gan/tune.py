@@ -31,7 +31,7 @@ def main(argv=None) -> int:
     from PIL import Image
     from colorcore import color
     from . import infer
-    from .metrics import colourfulness, psnr_uint8
+    from colorcore.evaluation import colourfulness, psnr as psnr_uint8
     from .nets import AB_SCALE
     from .plugin import DEFAULT_SIZE
 
