@@ -9,6 +9,10 @@ Runs the backend exactly as the engine does (full-resolution image, chroma predi
 (colorcore.calibration.fit_calibration). A constant radius (score = 1) is calibrated on the
 same images and stored too, as the baseline the per-pixel radius has to beat. Writes
 calibration.json beside the weights.
+
+Weights with a mask input (partial-gan) are calibrated on random selections of the training
+mask families, one per image (seeded), counting only the pixels inside the selection: outside it
+the radius is zero by construction.
 """
 from __future__ import annotations
 
@@ -39,12 +43,16 @@ def main(argv=None) -> int:
     from colorcore import ColorizeRequest, color
     from colorcore.calibration import coverage, fit_calibration
     from .plugin import GanBackend
+    from backends.partial_gan.plugin import PartialGanBackend
+    from backends.partial_gan.masks import random_mask
 
     from .plugin import DEFAULT_SIZE
     args.size = args.size or DEFAULT_SIZE
     splits = json.loads(Path(args.splits).read_text())
     rels = splits["calib"][:args.limit or None]
-    backend = GanBackend(args.weights)
+    in_ch = json.loads(Path(args.weights).with_suffix(".json").read_text())["generator"]["in_ch"]
+    backend = (PartialGanBackend if in_ch == 2 else GanBackend)(args.weights)
+    rng = np.random.default_rng(1234)
     if backend.unavailable_reason():
         sys.exit(backend.unavailable_reason())
     scores, errors = [], []
@@ -52,15 +60,18 @@ def main(argv=None) -> int:
     for i, rel in enumerate(rels):
         rgb = load_rgb(Path(splits["data"], rel))
         # the backend sees only the lightness of its input, so the colour photo itself can be passed
-        out = backend.run(ColorizeRequest(image=rgb, seed=0,
-                                          options={"size": args.size, "samples": args.samples}))
+        mask = random_mask(rng, (rgb * 255 + 0.5).astype(np.uint8)) if backend.takes_mask else None
+        out = backend.run(ColorizeRequest(image=rgb, seed=0, mode="partial" if backend.takes_mask else "auto",
+                                          mask=mask, options={"size": args.size, "samples": args.samples}))
         ab_true = color.rgb_to_lab(rgb)[..., 1:]
-        errors.append(np.linalg.norm(out.ab - ab_true, axis=-1).astype(np.float32))
-        scores.append(out.score)
+        inside = mask > 0.5 if mask is not None else np.ones(rgb.shape[:2], bool)
+        errors.append(np.linalg.norm(out.ab - ab_true, axis=-1)[inside].astype(np.float32))
+        scores.append(out.score[inside])
         if i % 50 == 0:
             print(f"{i}/{len(rels)} ({time.time() - t0:.0f}s)", flush=True)
     source = (f"{len(rels)} held-out images of {Path(splits['data']).name} (never trained on), "
-              f"size {args.size}, samples {args.samples}")
+              f"size {args.size}, samples {args.samples}"
+              + (", inside one random training-family selection each" if backend.takes_mask else ""))
     const = fit_calibration([np.ones_like(s) for s in scores], errors, source=source)
     cal = fit_calibration(scores, errors, source=source, size=args.size, samples=args.samples,
                           constant_radius={str(a): v for a, v in const.lambdas.items()},

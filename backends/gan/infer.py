@@ -50,10 +50,13 @@ def shrink_chroma(ab, s_head, gain: float = 1.0, tau: float = 0.0):
     return ab * f
 
 
-def predict_lowres(G: UNetG, L_lo: np.ndarray, samples: int = 0, seed: int | None = 0, post: dict | None = None):
-    """L_lo (h, w) in 0..100 -> ab (h, w, 2), raw score (h, w) in ab units."""
+def predict_lowres(G: UNetG, L_lo: np.ndarray, samples: int = 0, seed: int | None = 0, post: dict | None = None,
+                   mask_lo: np.ndarray | None = None):
+    """L_lo (h, w) in 0..100 [+ region mask (h, w) for partial-gan] -> ab (h, w, 2), raw score (h, w) in ab units."""
     with torch.inference_mode():
         x = l_to_input(torch.from_numpy(np.ascontiguousarray(L_lo, np.float32))[None, None])
+        if mask_lo is not None:
+            x = torch.cat([x, torch.from_numpy(np.ascontiguousarray(mask_lo, np.float32))[None, None]], 1)
         x, (h, w) = pad_to_multiple(x, G.multiple)
         out = G(x)[..., :h, :w]
         ab = out[0, :2] * AB_SCALE
@@ -101,15 +104,17 @@ def guided_upsample(L_lo: np.ndarray, ab_lo: np.ndarray, L_full: np.ndarray, r: 
 
 
 def colorize_L(G: UNetG, L_full: np.ndarray, size: int = 256, samples: int = 8, seed: int | None = 0,
-               progress=None, post: dict | None = None):
-    """Full-resolution L (H, W) -> ab (H, W, 2), raw score (H, W)."""
+               progress=None, post: dict | None = None, mask: np.ndarray | None = None):
+    """Full-resolution L (H, W) [+ region mask (H, W) if the generator takes one] -> ab (H, W, 2), raw score."""
     H, W = L_full.shape
     h, w = work_size(H, W, size)
     interp = cv2.INTER_AREA if h < H else cv2.INTER_LINEAR
-    L_lo = cv2.resize(L_full, (w, h), interpolation=interp) if (h, w) != (H, W) else L_full
+    small = (lambda a: cv2.resize(a, (w, h), interpolation=interp)) if (h, w) != (H, W) else (lambda a: a)
+    L_lo = small(L_full)
+    mask_lo = small(np.asarray(mask, np.float32)) if mask is not None else None
     if progress:
         progress(0.1, "predicting colours")
-    ab_lo, score_lo = predict_lowres(G, L_lo, samples=samples, seed=seed, post=post)
+    ab_lo, score_lo = predict_lowres(G, L_lo, samples=samples, seed=seed, post=post, mask_lo=mask_lo)
     if progress:
         progress(0.8, "upsampling chroma")
     if (h, w) == (H, W):

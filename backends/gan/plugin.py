@@ -8,6 +8,7 @@ is looked up beside them).
 """
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -28,6 +29,8 @@ class GanBackend(Backend):
     needs_scribbles = False
     takes_mask = False
     gives_uncertainty = True
+    default_weights = DEFAULT_WEIGHTS
+    env_weights = ENV_WEIGHTS
     options = (
         Option("size", int, DEFAULT_SIZE, minimum=64, maximum=512,
                help="longer side (px) at which colours are predicted; chroma is then upsampled guided by the "
@@ -45,16 +48,22 @@ class GanBackend(Backend):
     def weights_path(self) -> Path:
         if self._weights is not None:
             return self._weights
-        env = os.environ.get(ENV_WEIGHTS)
-        return Path(env) if env else DEFAULT_WEIGHTS
+        env = os.environ.get(self.env_weights)
+        return Path(env) if env else self.default_weights
 
     def unavailable_reason(self) -> str | None:
         w = self.weights_path
         if not w.is_file():
-            return (f"weights not found at {w}; restore them from the repository (git checkout -- backends/gan/weights) "
-                    f"or train your own with `colorcore train gan --data DIR --out CKPT` and export them")
+            task = " --task partial" if self.takes_mask else ""
+            return (f"weights not found at {w}; restore them from the repository (git checkout -- {w.parent}) "
+                    f"or train your own with `colorcore train gan{task} --data DIR --out CKPT` and export them "
+                    f"with `python -m backends.gan.export CKPT {w}`")
         if not w.with_suffix(".json").is_file():
             return f"network config {w.with_suffix('.json')} is missing beside the weights"
+        in_ch = json.loads(w.with_suffix(".json").read_text())["generator"]["in_ch"]
+        if in_ch != 1 + self.takes_mask:
+            return (f"{w.name} is a generator for {in_ch} input channel(s); the {self.name} backend needs "
+                    f"{1 + self.takes_mask} (lightness{' and the mask' if self.takes_mask else ''})")
         try:
             import torch  # noqa: F401
         except ImportError:
@@ -80,7 +89,8 @@ class GanBackend(Backend):
         L = color.lightness(request.image)
         ab, score = infer.colorize_L(G, L, size=int(opts["size"]), samples=int(opts["samples"]),
                                      seed=request.seed, progress=request.progress,
-                                     post=infer.load_postprocess(self.weights_path))
+                                     post=infer.load_postprocess(self.weights_path),
+                                     mask=request.mask if self.takes_mask else None)
         request.progress(1.0, "done")
         return BackendOutput(ab=ab, score=score,
                              info={"weights": self.weights_path.name, "size": int(opts["size"]),

@@ -1,6 +1,7 @@
 """Training CLI for the `gan` backend (also reached as `colorcore train gan ...`).
 
     python -m backends.gan.train --data DIR [--val DIR] --out runs/gan/gan.pt [--loss gan|mse] ...
+    python -m backends.gan.train --task partial --init backends/gan/weights/gan.pt ...   (partial-gan)
 
 Resumable (re-run the same command: it continues from --out), seeded (batch k is drawn from
 a generator seeded with (seed, k, rank), so a resumed run sees the same batches), logs JSONL
@@ -30,6 +31,14 @@ def parse_args(argv):
     p.add_argument("--out", required=True, help="training checkpoint path; logs/samples go beside it")
     p.add_argument("--loss", choices=["gan", "mse"], default="gan",
                    help="gan: L1 + adversarial (pix2pix); mse: plain L2 encoder-decoder baseline")
+    p.add_argument("--task", choices=["auto", "partial"], default="auto",
+                   help="partial: the generator also gets a region mask (random selections, "
+                        "backends/partial_gan/masks.py) and the discriminator judges the masked colours")
+    p.add_argument("--init", default=None,
+                   help="shipped generator weights to start from (a fresh run only); input channels "
+                        "the weights lack (the mask) start at zero, so training starts from that model")
+    p.add_argument("--lambda-mask", type=float, default=2.0,
+                   help="partial: extra L1 weight inside the mask (the L1 term covers the whole image)")
     p.add_argument("--steps", type=int, default=4000)
     p.add_argument("--batch", type=int, default=16, help="per process")
     p.add_argument("--crop", type=int, default=128)
@@ -112,16 +121,25 @@ def save_atomic(obj, path):
     os.replace(tmp, path)
 
 
-def predict_ab(G, L, sample=False):
+def model_input(L, mask=None):
+    """Generator input: scaled L, plus the region mask for partial-gan."""
+    import torch
+    from .nets import l_to_input
+    x = l_to_input(L)
+    return x if mask is None else torch.cat([x, mask.to(x)], 1)
+
+
+def predict_ab(G, L, sample=False, mask=None):
     """L (N,1,H,W) in 0..100 -> ab (N,2,H,W) in Lab units, log scale (N,1,H,W)."""
-    from .nets import AB_SCALE, l_to_input, pad_to_multiple
-    x, (h, w) = pad_to_multiple(l_to_input(L), G.multiple)
+    from .nets import AB_SCALE, pad_to_multiple
+    x, (h, w) = pad_to_multiple(model_input(L, mask), G.multiple)
     out = G(x, sample=sample)[..., :h, :w]
     return out[:, :2] * AB_SCALE, out[:, 2:3]
 
 
-def evaluate(G, lab_val, device):
-    """Validation PSNR (uint8 RGB), colourfulness ratio, mean ab error."""
+def evaluate(G, lab_val, device, masks=None):
+    """Validation PSNR (uint8 RGB), colourfulness ratio, mean ab error.  With masks (partial-gan):
+    the prediction and the truth are both composited through the mask (gray outside)."""
     import torch
     from .labtorch import lab_to_rgb
     from colorcore.evaluation import colourfulness, psnr as psnr_uint8
@@ -130,7 +148,10 @@ def evaluate(G, lab_val, device):
     with torch.no_grad():
         for s in range(0, lab_val.shape[0], 25):
             lab = lab_val[s:s + 25].to(device)
-            ab, _ = predict_ab(G, lab[:, :1])
+            m = masks[s:s + 25].to(device) if masks is not None else None
+            ab, _ = predict_ab(G, lab[:, :1], mask=m)
+            if m is not None:
+                ab, lab = ab * m, torch.cat([lab[:, :1], lab[:, 1:] * m], 1)
             pred = lab_to_rgb(torch.cat([lab[:, :1], ab], 1).float()).cpu().permute(0, 2, 3, 1).numpy()
             true = lab_to_rgb(lab).cpu().permute(0, 2, 3, 1).numpy()
             err.append((ab - lab[:, 1:]).norm(dim=1).mean().item())
@@ -143,14 +164,17 @@ def evaluate(G, lab_val, device):
                 val_ab_err=float(np.mean(err)))
 
 
-def save_grid(G, lab_val, device, path):
+def save_grid(G, lab_val, device, path, masks=None):
     import torch
     from PIL import Image
     from .labtorch import lab_to_rgb
     G.eval()
     with torch.no_grad():
         lab = lab_val[:8].to(device)
-        ab, _ = predict_ab(G, lab[:, :1])
+        m = masks[:8].to(device) if masks is not None else None
+        ab, _ = predict_ab(G, lab[:, :1], mask=m)
+        if m is not None:
+            ab = ab * m
         gray = torch.cat([lab[:, :1], torch.zeros_like(ab)], 1)
         rows = [lab_to_rgb(t.float()) for t in (gray, torch.cat([lab[:, :1], ab], 1), lab)]
     G.train()
@@ -166,12 +190,25 @@ def export_generator(ckpt_path, out_path, extra_info=None):
     cfg = ck["config"]
     a = cfg["args"]
     meta = dict(loss=a["loss"], step=int(ck["step"]), train_seconds=round(float(ck["elapsed"]), 1),
-                train_args={k: a[k] for k in ("steps", "batch", "crop", "cache_size", "widths", "dropout", "lr",
-                                              "lambda_l1", "lambda_adv", "rebalance", "seed", "threads",
-                                              "calib_count", "val_count", "device")},
+                train_args={k: a[k] for k in ("task", "init", "lambda_mask", "steps", "batch", "crop", "cache_size",
+                                              "widths", "dropout", "lr", "lambda_l1", "lambda_adv", "rebalance",
+                                              "seed", "threads", "calib_count", "val_count", "device") if k in a},
                 data=os.path.basename(os.path.normpath(a["data"])))
     meta.update(extra_info or {})
     return save_weights(ck["G"], cfg["generator"], out_path, meta)
+
+
+def init_generator(G, weights_path):
+    """Load shipped generator weights into G; input channels the weights lack start at zero."""
+    import torch
+    sd = torch.load(weights_path, map_location="cpu", weights_only=True)
+    own = G.state_dict()
+    for k, v in sd.items():
+        v = v.float() if v.is_floating_point() else v
+        if k == "stem.0.weight" and v.shape[1] < own[k].shape[1]:
+            v = torch.cat([v, torch.zeros(v.shape[0], own[k].shape[1] - v.shape[1], *v.shape[2:])], 1)
+        own[k] = v.to(own[k].dtype)
+    G.load_state_dict(own)
 
 
 def main(argv=None) -> int:
@@ -180,7 +217,7 @@ def main(argv=None) -> int:
     import torch.nn.functional as F
     from . import data
     from .labtorch import uint8_batch_to_lab
-    from .nets import PatchD, UNetG, l_to_input, AB_SCALE
+    from .nets import PatchD, UNetG, AB_SCALE
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
@@ -236,15 +273,22 @@ def main(argv=None) -> int:
     crop = min(args.crop, args.cache_size)
     crop -= crop % 32
     val_cache = cache_for("val", val_root, val_rels) if val_rels else train_cache[:16]
-    lab_val = uint8_batch_to_lab(data.centre_crops(np.asarray(val_cache), crop))
+    val_rgb = data.centre_crops(np.asarray(val_cache), crop)
+    lab_val = uint8_batch_to_lab(val_rgb)
+    partial = args.task == "partial"
+    if partial:
+        from backends.partial_gan.masks import batch_masks
+        val_masks = torch.from_numpy(batch_masks(np.random.default_rng([args.seed, 7]), val_rgb))
+    else:
+        val_masks = None
     log(f"{len(train_rels)} train, {len(val_rels)} val, {len(calib_rels)} calibration images (held out); "
         f"device {device}, world {world}, amp {use_amp}")
 
     # ---- models
     torch.manual_seed(args.seed)
     widths = tuple(int(w) for w in args.widths.split(","))
-    G = UNetG(in_ch=1, widths=widths, dropout=args.dropout).to(device)
-    D = PatchD(in_ch=3).to(device) if args.loss == "gan" else None
+    G = UNetG(in_ch=2 if partial else 1, widths=widths, dropout=args.dropout).to(device)
+    D = PatchD(in_ch=4 if partial else 3).to(device) if args.loss == "gan" else None
     optG = torch.optim.Adam(G.parameters(), lr=args.lr, betas=(0.5, 0.999))
     optD = torch.optim.Adam(D.parameters(), lr=args.lr, betas=(0.5, 0.999)) if D is not None else None
     scalerG = torch.amp.GradScaler("cuda", enabled=use_amp)
@@ -265,6 +309,9 @@ def main(argv=None) -> int:
             prior_w = ck["prior_w"]
         step, elapsed = int(ck["step"]), float(ck["elapsed"])
         log(f"resumed from {out} at step {step} ({elapsed / 60:.1f} min trained)")
+    elif args.init:
+        init_generator(G, args.init)
+        log(f"generator initialised from {args.init}")
     if step >= args.steps:
         log(f"already trained {step} >= {args.steps} steps")
         return 0
@@ -303,16 +350,20 @@ def main(argv=None) -> int:
                     g["lr"] = lr
         rng = np.random.default_rng([args.seed, step, rank])
         torch.manual_seed(args.seed * 1_000_003 + step * 101 + rank)
-        lab = uint8_batch_to_lab(data.sample_batch(train_cache, rng, args.batch, crop), device)
+        rgb = data.sample_batch(train_cache, rng, args.batch, crop)
+        lab = uint8_batch_to_lab(rgb, device)
         L, ab_true = lab[:, :1], lab[:, 1:] / AB_SCALE
-        x = l_to_input(L)
+        m = torch.from_numpy(batch_masks(rng, rgb)).to(device) if partial else None
+        x = model_input(L, m)
+        # partial: the discriminator judges the colours inside the selection (gray outside) and sees the mask
+        d_ab = (lambda ab: ab * m) if partial else (lambda ab: ab)
         with torch.autocast("cuda", enabled=use_amp):
             out_g = Gm(x)
             ab_fake, logs = out_g[:, :2], out_g[:, 2:3]
         logs_d = {}
         if D is not None:
             with torch.autocast("cuda", enabled=use_amp):
-                d_out = Dm(torch.cat([x, x]), torch.cat([ab_true, ab_fake.detach()]))
+                d_out = Dm(torch.cat([x, x]), torch.cat([d_ab(ab_true), d_ab(ab_fake.detach())]))
                 d_real, d_fake = d_out.float().chunk(2)
                 loss_d = 0.5 * (F.mse_loss(d_real, torch.ones_like(d_real)) +
                                 F.mse_loss(d_fake, torch.zeros_like(d_fake)))
@@ -325,10 +376,12 @@ def main(argv=None) -> int:
             diff = ab_fake.float() - ab_true
             if args.loss == "gan":
                 w = lookup_weights(ab_true * AB_SCALE, prior_w, args.rebalance) if prior_w is not None else 1.0
+                if partial:
+                    w = w * (1.0 + args.lambda_mask * m)
                 loss_rec = (w * diff.abs()).mean()
                 for p_ in D.parameters():
                     p_.requires_grad_(False)
-                g_fake = D(x, ab_fake).float()   # unwrapped D: no gradient all-reduce for the G step
+                g_fake = D(x, d_ab(ab_fake)).float()   # unwrapped D: no gradient all-reduce for the G step
                 for p_ in D.parameters():
                     p_.requires_grad_(True)
                 loss_adv = F.mse_loss(g_fake, torch.ones_like(g_fake))
@@ -365,12 +418,12 @@ def main(argv=None) -> int:
                 with open(metrics_path, "a") as f:
                     f.write(json.dumps(rec) + "\n")
         if rank == 0 and (step % args.val_every == 0 or step == args.steps):
-            ev = evaluate(G, lab_val, device)
+            ev = evaluate(G, lab_val, device, val_masks)
             ev.update(step=step, elapsed_s=round(elapsed, 1), kind="val")
             log(f"validation step {step}: " + json.dumps(ev))
             with open(metrics_path, "a") as f:
                 f.write(json.dumps(ev) + "\n")
-            save_grid(G, lab_val, device, run_dir / f"{out.stem}_samples_{step:06d}.png")
+            save_grid(G, lab_val, device, run_dir / f"{out.stem}_samples_{step:06d}.png", val_masks)
         if time.time() - t_last_ckpt >= args.ckpt_every_s:
             checkpoint()
             t_last_ckpt = time.time()

@@ -49,14 +49,19 @@ def main(argv=None) -> int:
             im = im.convert("RGB").resize((args.eval_size, args.eval_size), Image.BICUBIC)
             rgb = np.asarray(im, np.float32) / 255.0
         L = color.lightness(rgb)
-        ab, _ = infer.colorize_L(G, L, size=size, samples=0)
+        # a mask-conditioned generator (partial-gan) is tuned with the whole image selected
+        full = np.ones(L.shape, np.float32) if G.config["in_ch"] == 2 else None
+        ab, _ = infer.colorize_L(G, L, size=size, samples=0, mask=full)
         # predicted error at full size (same path as the backend, without post-processing)
         h, w = infer.work_size(*L.shape, size)
         import cv2
         L_lo = cv2.resize(L, (w, h), interpolation=cv2.INTER_AREA)
         with torch.inference_mode():
             from .nets import l_to_input, pad_to_multiple
-            x, (hh, ww) = pad_to_multiple(l_to_input(torch.from_numpy(L_lo)[None, None]), G.multiple)
+            x = l_to_input(torch.from_numpy(L_lo)[None, None])
+            if full is not None:
+                x = torch.cat([x, torch.ones_like(x)], 1)
+            x, (hh, ww) = pad_to_multiple(x, G.multiple)
             s_lo = (torch.exp(G(x)[0, 2, :hh, :ww]) * AB_SCALE).numpy()
         s = cv2.resize(s_lo, L.shape[::-1], interpolation=cv2.INTER_LINEAR)[..., None]
         col_gt.append(colourfulness(rgb))

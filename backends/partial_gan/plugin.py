@@ -1,0 +1,31 @@
+"""Built-in plugin: the `partial-gan` backend (colorize only the selection, mask-conditioned GAN).
+
+The generator is the `gan` U-Net with a second input channel, the selection mask, fine-tuned from
+the `gan` weights on random selections (backends/partial_gan/masks.py) with a discriminator that
+sees the mask:  python -m backends.gan.train --task partial --init backends/gan/weights/gan.pt ...
+The pipeline keeps everything outside the mask bit for bit and blends soft edges.
+Weights: backends/partial_gan/weights/partial_gan.pt (+ .json, calibration.json beside them);
+COLORCORE_PARTIAL_GAN_WEIGHTS=/path/to/other.pt points the backend at other weights.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from colorcore import hookimpl
+from backends.gan.plugin import GanBackend
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+
+
+class PartialGanBackend(GanBackend):
+    name = "partial-gan"
+    label = "Selection (mask-conditioned GAN)"
+    modes = ("partial",)
+    takes_mask = True
+    default_weights = WEIGHTS_DIR / "partial_gan.pt"
+    env_weights = "COLORCORE_PARTIAL_GAN_WEIGHTS"
+
+
+@hookimpl
+def register_backends(register):
+    register(PartialGanBackend())
