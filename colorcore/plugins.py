@@ -52,11 +52,11 @@ class Registry:
         return [b for b in self.backends.values() if mode in b.modes]
 
     def default_for(self, mode):
-        """The first available backend serving the mode (built-ins first)."""
-        for backend in self.for_mode(mode):
-            if backend.unavailable_reason() is None:
-                return backend
-        return None
+        """The first available backend made for the mode (its first listed mode), else the first available
+        one serving it (built-ins first): Partial defaults to partial-gan, not to variational, which
+        serves Partial only with scribbles."""
+        available = [b for b in self.for_mode(mode) if b.unavailable_reason() is None]
+        return next((b for b in available if b.modes[0] == mode), available[0] if available else None)
 
 
 def _candidates():

@@ -120,6 +120,15 @@ def test_backends_json_accepts_list_or_object():
     assert H.default_backend(rows, "scribble") == ""
 
 
+def test_default_backend_is_the_one_made_for_the_mode():
+    rows = [{"name": "var", "modes": ["scribble", "partial"]}, {"name": "auto-gan", "modes": ["auto", "partial"]},
+            {"name": "part", "modes": ["partial"]}]
+    assert H.default_backend(rows, "partial") == "part"
+    assert H.default_backend(rows, "scribble") == "var"
+    rows[2]["available"] = False   # not available: the first available one serving the mode
+    assert H.default_backend(rows, "partial") == "var"
+
+
 def test_options_become_typed_arguments():
     rows = H.parse_backends_json(json.dumps([
         {"name": "var-iational", "modes": ["scribble"], "options": [

@@ -41,6 +41,15 @@ def test_builtins_register_through_the_same_hook(registry):
     assert "variational" in [b.name for b in registry.for_mode("scribble")]
 
 
+def test_each_mode_defaults_to_the_backend_made_for_it(registry):
+    """Partial defaults to partial-gan (no scribbles needed), though variational is listed first for it."""
+    assert [b.name for b in registry.for_mode("partial")][0] == "variational"
+    want = {"auto": "gan", "scribble": "variational", "partial": "partial-gan"}
+    for mode, name in want.items():
+        if registry.get(name).unavailable_reason() is None:
+            assert registry.default_for(mode).name == name
+
+
 def test_broken_plugin_is_reported_and_the_others_still_load():
     reg = load_registry([("good", lambda: plugin_module("good", "flat-a")), ("bad", broken_import),
                          ("late", lambda: plugin_module("late", "flat-b"))])

@@ -174,11 +174,14 @@ def backends_for_mode(backends, mode):
 
 
 def default_backend(backends, mode):
+    """The first available backend made for the mode (its first listed mode), else the first available
+    one serving it, else the first listed (the dialog then shows why it cannot run)."""
     rows = backends_for_mode(backends, mode)
-    for b in rows:
-        if b.get("available", True):
+    available = [b for b in rows if b.get("available", True)]
+    for b in available:
+        if b.get("modes", [None])[0] == mode:
             return b["name"]
-    return rows[0]["name"] if rows else ""
+    return (available or rows)[0]["name"] if rows else ""
 
 
 def backend_choice_label(b):

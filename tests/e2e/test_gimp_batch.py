@@ -137,6 +137,12 @@ def batch(gimp3, tmp_path_factory):
                       ["select_rect", 0, 0, W // 2, H], ["channel_from_selection", "left half"]],
                  args={"backend": pb, "mask-channel": "@channel:left half"}),
         ]
+    if any(b["name"] == "partial-gan" and b.get("available", True) for b in backends):
+        # the mask-conditioned GAN on a gray photo with a feathered ellipse: the README's selective-colour picture
+        gell = [int(GW * 0.3), int(GH * 0.15), int(GW * 0.4), int(GH * 0.6)]
+        cases.append(dict(name="partial_gan_gray", proc=P, ops=[["load", gray_path], ["select_ellipse"] + gell,
+                                                                ["feather", max(8, GW // 40)]],
+                          args={"backend": "partial-gan", "seed": 1}))
     if ab:
         cases += [
             dict(name="auto_rgb8", proc=A, ops=[["load", rgb_path]], args={"backend": ab, "seed": 1}),
@@ -198,7 +204,7 @@ def case(batch, name):
 
 SUCCESS = ["scribble_rgb8", "scribble_offsets_alpha", "scribble_larger_than_canvas", "scribble_float32",
            "partial_feathered", "partial_channel", "auto_rgb8", "auto_gray16", "fake_auto_gray16",
-           "fake_partial_rgb8"]
+           "fake_partial_rgb8", "partial_gan_gray"]
 ERRORS = {"err_no_scribble_layer": ("calling-error", "no scribble layer"),
           "err_partial_empty_selection": ("calling-error", "nothing is selected"),
           "err_partial_selection_off_layer": ("calling-error", "does not cover any pixel"),
@@ -326,7 +332,7 @@ def test_chroma_follows_the_scribbles(batch, name):
     assert checked >= 2
 
 
-@pytest.mark.parametrize("name", ["partial_feathered", "partial_channel", "fake_partial_rgb8"])
+@pytest.mark.parametrize("name", ["partial_feathered", "partial_channel", "fake_partial_rgb8", "partial_gan_gray"])
 def test_partial_outside_mask_equals_source(batch, name):
     rec = case(batch, name)
     assert rec["status"] == "success", rec.get("error")
@@ -346,6 +352,10 @@ def test_partial_outside_mask_equals_source(batch, name):
     chroma = np.linalg.norm(srgb_to_lab(c[..., :3])[..., 1:], axis=-1)
     chroma_src = np.linalg.norm(srgb_to_lab(s[..., :3])[..., 1:], axis=-1)
     assert np.abs(chroma - chroma_src)[inside].mean() > 1.0, "nothing was colorized inside the mask"
+    if name == "partial_gan_gray":   # before | after, kept with the test output (docs/gimp/partial-before-after.jpg)
+        from PIL import Image
+        pair = np.concatenate([s[..., :3], c[..., :3]], 1)
+        Image.fromarray((np.clip(pair, 0, 1) * 255 + 0.5).astype(np.uint8)).save(out / "partial_gan_before_after.png")
 
 
 def test_uncertainty_switch_and_alpha(batch):
