@@ -181,7 +181,9 @@ def batch(gimp3, tmp_path_factory):
     mode_of = {A: "auto", S: "scribble", P: "partial"}
     for c in cases:
         rows = [b for b in backends if mode_of[c["proc"]] in b.get("modes", [])]
-        default = ([b["name"] for b in rows if b.get("available", True)] + [b["name"] for b in rows] + ["fake"])[0]
+        ok = [b for b in rows if b.get("available", True)]   # the one made for the mode, else the first available
+        default = ([b["name"] for b in ok if b["modes"][0] == mode_of[c["proc"]]] + [b["name"] for b in ok]
+                   + [b["name"] for b in rows] + ["fake"])[0]
         c["expect_backend"] = c["args"].get("backend") or default
     rc, log, report = gimp3.run_driver(HERE / "gimp_driver.py", work, {"cases": cases})
     assert report is not None, "GIMP driver wrote no report (rc %s):\n%s" % (rc, log[-5000:])
