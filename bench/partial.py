@@ -146,8 +146,7 @@ def evaluate(args, backends):
                 s["band"].append(err[band])
                 s["inner"].append(err[inner])
                 if res.uncertainty is not None:
-                    true_err = np.linalg.norm(ab - ref_ab, axis=-1)[mask >= 0.5]
-                    s["cov"].append(float(np.mean(true_err <= res.uncertainty[mask >= 0.5])))
+                    s["cov"].append(float(np.mean(err[mask >= 0.5] <= res.uncertainty[mask >= 0.5])))
                     s["rad"].append(float(res.uncertainty[mask >= 0.5].mean()))
             if i < 6 and fam == FAMILIES[i % 3]:   # example rows: input with the selection outlined, outputs, truth
                 examples.append([outlined(gray, mask)] + [to_uint8(color.with_lightness(L, out_ab[n]))

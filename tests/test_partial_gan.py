@@ -145,3 +145,24 @@ def test_partial_training_runs_and_resumes(tmp_path):
     shipped = train.export_generator(out, tmp_path / "ship" / "partial_gan.pt")
     assert json.loads(shipped.with_suffix(".json").read_text())["train_args"]["task"] == "partial"
     assert PartialGanBackend(shipped).unavailable_reason() is None
+
+
+def test_bench_seam_measure_and_held_out_mask_families():
+    """bench/partial.py: its band lies just inside the boundary, its interior beyond, and its three
+    evaluation families give valid selections (soft only for the ellipses)."""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from bench import partial as bp
+    mask = np.zeros((40, 60), np.float32)
+    mask[10:30, 10:50] = 1
+    band, interior, deep = bp.bands(mask)
+    assert band[10, 20] and band[29, 30] and not band[20, 30] and not band[5, 5]
+    assert interior[20, 30] and not interior[11, 20] and not (band & interior).any()
+    assert (band | interior).sum() == (mask >= 0.5).sum() and not deep.any()   # nothing is 16 px inside
+    rgb = photo(128, 128)
+    for name, make in bp.MAKERS.items():
+        m = make(np.random.default_rng(0), rgb)
+        assert m.shape == (128, 128) and 0 < m.mean() < 1 and m.min() >= 0 and m.max() <= 1, name
+        soft = ((m > 0.02) & (m < 0.98)).mean()
+        assert (soft > 0.02) == (name == "ellipses"), (name, soft)
