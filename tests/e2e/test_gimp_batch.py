@@ -204,6 +204,13 @@ def case(batch, name):
     return rec
 
 
+def succeeded(batch, name):
+    """The case's record, asserting it succeeded, and its source layer's record ("Photo", before the run)."""
+    rec = case(batch, name)
+    assert rec["status"] == "success", rec.get("error")
+    return rec, [l for l in rec["before"]["layers"] if l["name"] == "Photo"][0]
+
+
 SUCCESS = ["scribble_rgb8", "scribble_offsets_alpha", "scribble_larger_than_canvas", "scribble_float32",
            "partial_feathered", "partial_channel", "auto_rgb8", "auto_gray16", "fake_auto_gray16",
            "fake_partial_rgb8", "partial_gan_gray"]
@@ -243,10 +250,8 @@ def test_registered_with_menu_path_and_labels(batch):
 
 @pytest.mark.parametrize("name", SUCCESS)
 def test_success_adds_two_layers_and_keeps_source(batch, name):
-    rec = case(batch, name)
-    assert rec["status"] == "success", rec.get("error")
+    rec, src = succeeded(batch, name)
     before, after = rec["before"]["layers"], rec["after"]["layers"]
-    src = [l for l in before if l["name"] == "Photo"][0]
     backend = batch["cases"][name]["expect_backend"]
     names = [l["name"] for l in after]
     i = names.index("Photo")
@@ -272,9 +277,7 @@ def test_success_adds_two_layers_and_keeps_source(batch, name):
 
 @pytest.mark.parametrize("name", SUCCESS)
 def test_colorized_keeps_lightness_and_alpha(batch, name):
-    rec = case(batch, name)
-    assert rec["status"] == "success", rec.get("error")
-    src = [l for l in rec["before"]["layers"] if l["name"] == "Photo"][0]
+    rec, src = succeeded(batch, name)
     w, h = src["w"], src["h"]
     out = batch["out"]
     s = load(out, name, "src_before", w, h)
@@ -307,10 +310,8 @@ def test_colorized_keeps_lightness_and_alpha(batch, name):
 @pytest.mark.parametrize("name", ["scribble_rgb8", "scribble_offsets_alpha", "scribble_larger_than_canvas",
                                   "scribble_float32", "partial_feathered"])
 def test_chroma_follows_the_scribbles(batch, name):
-    rec = case(batch, name)
-    assert rec["status"] == "success", rec.get("error")
+    rec, src = succeeded(batch, name)
     W, H = batch["size"]
-    src = [l for l in rec["before"]["layers"] if l["name"] == "Photo"][0]
     c = load(batch["out"], name, "colorized", src["w"], src["h"])
     lab = srgb_to_lab(c[..., :3])
     mfile = batch["out"] / (name + ".mask.f32")
@@ -336,9 +337,7 @@ def test_chroma_follows_the_scribbles(batch, name):
 
 @pytest.mark.parametrize("name", ["partial_feathered", "partial_channel", "fake_partial_rgb8", "partial_gan_gray"])
 def test_partial_outside_mask_equals_source(batch, name):
-    rec = case(batch, name)
-    assert rec["status"] == "success", rec.get("error")
-    src = [l for l in rec["before"]["layers"] if l["name"] == "Photo"][0]
+    rec, src = succeeded(batch, name)
     w, h = src["w"], src["h"]
     out = batch["out"]
     m = np.fromfile(out / (name + ".mask.f32"), "<f4").reshape(h, w)
