@@ -27,12 +27,10 @@ def main(argv=None) -> int:
     p.add_argument("--min-colourfulness", type=float, default=0.75)
     p.add_argument("--write", action="store_true")
     args = p.parse_args(argv)
-    import torch
     from PIL import Image
     from colorcore import color
     from . import infer
     from colorcore.evaluation import colourfulness, psnr as psnr_uint8
-    from .nets import AB_SCALE
     from .plugin import DEFAULT_SIZE
 
     size = args.size or DEFAULT_SIZE
@@ -51,19 +49,10 @@ def main(argv=None) -> int:
         L = color.lightness(rgb)
         # a mask-conditioned generator (partial-gan) is tuned with the whole image selected
         full = np.ones(L.shape, np.float32) if G.config["in_ch"] == 2 else None
-        ab, _ = infer.colorize_L(G, L, size=size, samples=0, mask=full)
-        # predicted error at full size (same path as the backend, without post-processing)
-        h, w = infer.work_size(*L.shape, size)
-        import cv2
-        L_lo = cv2.resize(L, (w, h), interpolation=cv2.INTER_AREA)
-        with torch.inference_mode():
-            from .nets import l_to_input, pad_to_multiple
-            x = l_to_input(torch.from_numpy(L_lo)[None, None])
-            if full is not None:
-                x = torch.cat([x, torch.ones_like(x)], 1)
-            x, (hh, ww) = pad_to_multiple(x, G.multiple)
-            s_lo = (torch.exp(G(x)[0, 2, :hh, :ww]) * AB_SCALE).numpy()
-        s = cv2.resize(s_lo, L.shape[::-1], interpolation=cv2.INTER_LINEAR)[..., None]
+        # same path as the backend, without post-processing; with no dropout samples the raw score is
+        # the predicted error s_head, upsampled to full size
+        ab, s = infer.colorize_L(G, L, size=size, samples=0, mask=full)
+        s = s[..., None]
         col_gt.append(colourfulness(rgb))
         psnr_gray.append(psnr_uint8(color.with_lightness(L, 0 * ab), rgb))
         for a, g in enumerate(gains):
