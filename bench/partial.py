@@ -23,7 +23,6 @@ bench/out/partial.png (plot) and bench/out/partial_examples.png.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -33,11 +32,9 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from bench.auto import DATA, OUT, list_images, load_rgb  # noqa: E402
 from bench.common import out_dir, print_table, pyplot, save_json  # noqa: E402
 
-DATA = Path(os.environ.get("COLORIZE_DATA", REPO.parent / "shared" / "data"))
-OUT = REPO / "bench" / "out"
-EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
 FAMILIES = ("strokes", "objects", "ellipses")
 BAND_PX = 4
 AGREE_PX = 16
@@ -100,16 +97,10 @@ def bands(mask):
     return (inside > 0) & (dist <= BAND_PX), dist > BAND_PX, dist > AGREE_PX
 
 
-def load_rgb(path, size):
-    from PIL import Image
-    with Image.open(path) as im:
-        return np.asarray(im.convert("RGB").resize((size, size), Image.BICUBIC), np.float32) / 255.0
-
-
 def evaluate(args, backends):
     from colorcore import ColorizeRequest, color, run_backend
     from colorcore.evaluation import to_uint8
-    files = sorted(p for p in (DATA / "dev_eval").rglob("*") if p.suffix.lower() in EXTS)[:args.limit or None]
+    files = list_images(DATA / "dev_eval")[:args.limit or None]
     if not files:
         sys.exit(f"no images under {DATA / 'dev_eval'}; set COLORIZE_DATA to the shared data folder")
     stats = {(f, b): dict(outside=0, sq=[], n=[], band=[], inner=[], cov=[], rad=[]) for f in FAMILIES for b in backends}
@@ -130,11 +121,11 @@ def evaluate(args, backends):
             ref_ab = color.rgb_to_lab(ref8.astype(np.float32) / 255)[..., 1:]
             band, inner, deep = bands(mask)
             sel = mask > 0
-            out_ab = {}
+            out_ab, out_rgb8 = {}, {}
             for name, backend in backends.items():
                 res = run_backend(backend, ColorizeRequest(image=gray, mode="partial", mask=mask, seed=0,
                                                            options={"size": args.gan_size, "samples": args.samples}))
-                out8 = to_uint8(res.rgb)
+                out8 = out_rgb8[name] = to_uint8(res.rgb)
                 s = stats[(fam, name)]
                 s["outside"] = max(s["outside"], int(np.abs(out8.astype(int) - gray8)[~sel].max(initial=0)))
                 d = (out8.astype(np.float64) - ref8)[sel]
@@ -149,8 +140,7 @@ def evaluate(args, backends):
                     s["cov"].append(float(np.mean(err[mask >= 0.5] <= res.uncertainty[mask >= 0.5])))
                     s["rad"].append(float(res.uncertainty[mask >= 0.5].mean()))
             if i < 6 and fam == FAMILIES[i % 3]:   # example rows: input with the selection outlined, outputs, truth
-                examples.append([outlined(gray, mask)] + [to_uint8(color.with_lightness(L, out_ab[n]))
-                                                          for n in backends] + [to_uint8(gt)])
+                examples.append([outlined(gray, mask)] + [out_rgb8[n] for n in backends] + [to_uint8(gt)])
             if "gan" in out_ab and "partial-gan" in out_ab and deep.any():
                 agree[fam].append(float(np.linalg.norm(out_ab["gan"] - out_ab["partial-gan"], axis=-1)[deep].mean()))
         if i % 10 == 0:
