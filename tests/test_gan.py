@@ -175,3 +175,50 @@ def test_colorcore_train_gan_dispatches(tmp_path):
                    "--cache-size", "40", "--widths", "4,8,8", "--calib-count", "1", "--val-count", "1",
                    "--steps", "1"])
     assert rc == 0 and out.is_file()
+
+
+def test_group_weights_set_each_folders_share():
+    from backends.gan import data
+    rels = [f"big/{i}.png" for i in range(90)] + [f"small/{i}.png" for i in range(10)]
+    p = data.group_probabilities(rels, data.parse_group_weights("small=0.5"))
+    assert p.sum() == pytest.approx(1.0)
+    assert p[90:].sum() == pytest.approx(0.5) and p[:90].sum() == pytest.approx(0.5)
+    assert np.allclose(p[90:], p[90])          # shared evenly inside a folder
+    rng = np.random.default_rng(0)
+    cache = np.concatenate([np.zeros((90, 8, 8, 3), np.uint8), np.full((10, 8, 8, 3), 255, np.uint8)])
+    batch = data.sample_batch(cache, rng, 4000, 8, p)
+    assert 0.45 < (batch[:, 0, 0, 0] == 255).mean() < 0.55
+
+
+@pytest.mark.parametrize("text, expected", [("nope=0.5", "no training images"), ("big=0.7,small=0.6", "at most 1"),
+                                            ("small", "FOLDER=WEIGHT"), ("small=-1", "FOLDER=WEIGHT")])
+def test_group_weights_bad_input_is_explained(text, expected):
+    from backends.gan import data
+    rels = [f"big/{i}.png" for i in range(9)] + ["small/0.png"]
+    with pytest.raises(ValueError, match=expected):
+        data.group_probabilities(rels, data.parse_group_weights(text))
+
+
+def test_init_from_training_checkpoint_takes_generator_and_discriminator(tmp_path):
+    from backends.gan import train
+    data = tmp_path / "photos"
+    _synthetic_photos(data / "groupA")
+    _synthetic_photos(data / "groupB", n=4)
+    common = ["--data", str(data), "--batch", "2", "--crop", "32", "--cache-size", "40", "--widths", "4,8,8",
+              "--calib-count", "1", "--val-count", "1", "--val-every", "100", "--log-every", "1"]
+    first = tmp_path / "a" / "ck.pt"
+    assert train.main(common + ["--out", str(first), "--steps", "2"]) == 0
+    src = torch.load(first, map_location="cpu", weights_only=True)
+    G = nets.UNetG(in_ch=1, widths=(4, 8, 8))
+    D = nets.PatchD(in_ch=3)
+    assert train.init_generator(G, first, D)
+    assert all(torch.equal(v, src["G"][k]) for k, v in G.state_dict().items())
+    assert all(torch.equal(v, src["D"][k]) for k, v in D.state_dict().items())
+    # a discriminator of another shape (partial-gan's sees the mask) is left as it is
+    assert not train.init_generator(nets.UNetG(in_ch=2, widths=(4, 8, 8)), first, nets.PatchD(in_ch=4))
+    second = tmp_path / "b" / "ck.pt"
+    assert train.main(common + ["--out", str(second), "--steps", "1", "--init", str(first),
+                                "--group-weights", "groupB=0.9"]) == 0
+    assert "generator and discriminator initialised" in (second.parent / "ck.log").read_text()
+    assert train.main(common + ["--out", str(tmp_path / "c" / "ck.pt"), "--steps", "1",
+                                "--group-weights", "groupC=0.5"]) == 2

@@ -75,10 +75,49 @@ def build_cache(root, rels, size: int, path, log=print) -> np.ndarray:
     return np.load(path, mmap_mode="r")
 
 
-def sample_batch(cache: np.ndarray, rng: np.random.Generator, batch: int, crop: int) -> np.ndarray:
-    """Random images, random crop, random horizontal flip (geometry only)."""
+def parse_group_weights(text: str) -> dict[str, float]:
+    """'bsds=0.3,scenes=0.7' -> {'bsds': 0.3, 'scenes': 0.7}; groups are top-level folders of --data."""
+    out = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, value = part.partition("=")
+        try:
+            w = float(value)
+        except ValueError:
+            w = -1.0
+        if not sep or not name or w < 0:
+            raise ValueError(f"group weight {part!r}: expected FOLDER=WEIGHT with WEIGHT >= 0, "
+                             f"e.g. 'bsds=0.3,scenes=0.7'")
+        out[name.strip()] = w
+    return out
+
+
+def group_probabilities(rels: list[str], weights: dict[str, float]) -> np.ndarray:
+    """Per-image sampling probability: each top-level folder gets its weight, shared evenly by its images.
+
+    Folders not named keep the weight they have under uniform sampling (their share of the images), so
+    a single 'bsds=0.2' only moves probability from the other folders to bsds."""
+    groups = np.array([r.split("/")[0] if "/" in r else "" for r in rels])
+    names, counts = np.unique(groups, return_counts=True)
+    unknown = set(weights) - set(names)
+    if unknown:
+        raise ValueError(f"group weights name folders that have no training images: {sorted(unknown)}; "
+                         f"folders are {sorted(names)}")
+    named = sum(weights.values())
+    rest = counts[[n not in weights for n in names]].sum()
+    if named > 1 + 1e-9 or (rest == 0 and named <= 0):
+        raise ValueError(f"group weights must sum to at most 1 (and be > 0 when they name every folder); "
+                         f"got {named:g}")
+    share = {n: weights[n] if n in weights else (1 - named) * c / rest for n, c in zip(names, counts)}
+    size = dict(zip(names, counts))
+    p = np.array([share[g] / size[g] for g in groups])
+    return p / p.sum()
+
+
+def sample_batch(cache: np.ndarray, rng: np.random.Generator, batch: int, crop: int,
+                 p: np.ndarray | None = None) -> np.ndarray:
+    """Random images (uniform, or by probability p), random crop, random flip (geometry only)."""
     n, s = cache.shape[0], cache.shape[1]
-    idx = rng.integers(0, n, batch)
+    idx = rng.integers(0, n, batch) if p is None else rng.choice(n, batch, p=p)
     ys = rng.integers(0, s - crop + 1, batch)
     xs = rng.integers(0, s - crop + 1, batch)
     flip = rng.random(batch) < 0.5

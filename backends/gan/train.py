@@ -35,8 +35,9 @@ def parse_args(argv):
                    help="partial: the generator also gets a region mask (random selections, "
                         "backends/partial_gan/masks.py) and the discriminator judges the masked colours")
     p.add_argument("--init", default=None,
-                   help="shipped generator weights to start from (a fresh run only); input channels "
-                        "the weights lack (the mask) start at zero, so training starts from that model")
+                   help="shipped generator weights, or a training checkpoint (then its discriminator too), "
+                        "to start from (a fresh run only); input channels the weights lack (the mask) start "
+                        "at zero, so training starts from that model")
     p.add_argument("--lambda-mask", type=float, default=2.0,
                    help="partial: extra L1 weight inside the mask (the L1 term covers the whole image)")
     p.add_argument("--steps", type=int, default=4000)
@@ -44,6 +45,9 @@ def parse_args(argv):
     p.add_argument("--crop", type=int, default=128)
     p.add_argument("--cache-size", type=int, default=144, help="images cached at this square size")
     p.add_argument("--cache-dir", default=None, help="default: <out dir>/../cache")
+    p.add_argument("--group-weights", default="",
+                   help="sample the top-level folders of --data with these probabilities, e.g. "
+                        "'bsds_trainTest320=0.2' (folders not named share the rest by size; default: uniform)")
     p.add_argument("--max-images", type=int, default=0, help="use at most this many training images (0 = all)")
     p.add_argument("--widths", default="24,48,96,160,224")
     p.add_argument("--dropout", type=float, default=0.5)
@@ -198,10 +202,20 @@ def export_generator(ckpt_path, out_path, extra_info=None):
     return save_weights(ck["G"], cfg["generator"], out_path, meta)
 
 
-def init_generator(G, weights_path):
-    """Load shipped generator weights into G; input channels the weights lack start at zero."""
+def init_generator(G, weights_path, D=None):
+    """Load shipped generator weights (or a training checkpoint's G, and D when given) into G.
+
+    Input channels the weights lack start at zero. Returns whether D was loaded too."""
     import torch
     sd = torch.load(weights_path, map_location="cpu", weights_only=True)
+    loaded_d = False
+    if "G" in sd:   # a training checkpoint: its discriminator is reused when it has the same shape
+        own_d = D.state_dict() if D is not None else {}
+        if sd.get("D") is not None and own_d and set(sd["D"]) == set(own_d) and all(
+                sd["D"][k].shape == v.shape for k, v in own_d.items()):
+            D.load_state_dict(sd["D"])
+            loaded_d = True
+        sd = sd["G"]
     own = G.state_dict()
     for k, v in sd.items():
         v = v.float() if v.is_floating_point() else v
@@ -209,6 +223,7 @@ def init_generator(G, weights_path):
             v = torch.cat([v, torch.zeros(v.shape[0], own[k].shape[1] - v.shape[1], *v.shape[2:])], 1)
         own[k] = v.to(own[k].dtype)
     G.load_state_dict(own)
+    return loaded_d
 
 
 def main(argv=None) -> int:
@@ -251,6 +266,12 @@ def main(argv=None) -> int:
     train_rels, val_rels, calib_rels = data.split(rels, args.calib_count, n_val)
     if args.max_images:
         train_rels = train_rels[:args.max_images]
+    try:
+        sample_p = (data.group_probabilities(train_rels, data.parse_group_weights(args.group_weights))
+                    if args.group_weights else None)
+    except ValueError as e:
+        log(f"--group-weights: {e}")
+        return 2
     val_root = args.val or args.data
     if args.val:
         val_rels = data.list_images(args.val)[:args.val_count]
@@ -310,8 +331,8 @@ def main(argv=None) -> int:
         step, elapsed = int(ck["step"]), float(ck["elapsed"])
         log(f"resumed from {out} at step {step} ({elapsed / 60:.1f} min trained)")
     elif args.init:
-        init_generator(G, args.init)
-        log(f"generator initialised from {args.init}")
+        with_d = init_generator(G, args.init, D)
+        log(f"generator{' and discriminator' if with_d else ''} initialised from {args.init}")
     if step >= args.steps:
         log(f"already trained {step} >= {args.steps} steps")
         return 0
@@ -350,7 +371,7 @@ def main(argv=None) -> int:
                     g["lr"] = lr
         rng = np.random.default_rng([args.seed, step, rank])
         torch.manual_seed(args.seed * 1_000_003 + step * 101 + rank)
-        rgb = data.sample_batch(train_cache, rng, args.batch, crop)
+        rgb = data.sample_batch(train_cache, rng, args.batch, crop, sample_p)
         lab = uint8_batch_to_lab(rgb, device)
         L, ab_true = lab[:, :1], lab[:, 1:] / AB_SCALE
         m = torch.from_numpy(batch_masks(rng, rgb)).to(device) if partial else None
