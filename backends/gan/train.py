@@ -194,9 +194,9 @@ def export_generator(ckpt_path, out_path, extra_info=None):
     cfg = ck["config"]
     a = cfg["args"]
     meta = dict(loss=a["loss"], step=int(ck["step"]), train_seconds=round(float(ck["elapsed"]), 1),
-                train_args={k: a[k] for k in ("task", "init", "lambda_mask", "steps", "batch", "crop", "cache_size",
-                                              "widths", "dropout", "lr", "lambda_l1", "lambda_adv", "rebalance",
-                                              "seed", "threads", "calib_count", "val_count", "device") if k in a},
+                train_args={k: a[k] for k in ("task", "init", "group_weights", "lambda_mask", "steps", "batch", "crop",
+                                              "cache_size", "widths", "dropout", "lr", "lambda_l1", "lambda_adv",
+                                              "rebalance", "seed", "threads", "calib_count", "val_count", "device") if k in a},
                 data=os.path.basename(os.path.normpath(a["data"])))
     meta.update(extra_info or {})
     return save_weights(ck["G"], cfg["generator"], out_path, meta)
