@@ -186,6 +186,12 @@ def save_grid(G, lab_val, device, path, masks=None):
     Image.fromarray((grid.permute(1, 2, 0).cpu().numpy() * 255 + 0.5).astype(np.uint8)).save(path)
 
 
+# training arguments copied into the shipped weights' JSON (the model card's record of the run)
+RECORDED_ARGS = ("task", "init", "group_weights", "lambda_mask", "steps", "batch", "crop", "cache_size", "widths",
+                 "dropout", "lr", "lambda_l1", "lambda_adv", "rebalance", "seed", "threads", "calib_count",
+                 "val_count", "device")
+
+
 def export_generator(ckpt_path, out_path, extra_info=None):
     """Shipped weights from a training checkpoint: fp16 generator state_dict + JSON config beside it."""
     import torch
@@ -194,9 +200,7 @@ def export_generator(ckpt_path, out_path, extra_info=None):
     cfg = ck["config"]
     a = cfg["args"]
     meta = dict(loss=a["loss"], step=int(ck["step"]), train_seconds=round(float(ck["elapsed"]), 1),
-                train_args={k: a[k] for k in ("task", "init", "group_weights", "lambda_mask", "steps", "batch", "crop",
-                                              "cache_size", "widths", "dropout", "lr", "lambda_l1", "lambda_adv",
-                                              "rebalance", "seed", "threads", "calib_count", "val_count", "device") if k in a},
+                train_args={k: a[k] for k in RECORDED_ARGS if k in a},
                 data=os.path.basename(os.path.normpath(a["data"])))
     meta.update(extra_info or {})
     return save_weights(ck["G"], cfg["generator"], out_path, meta)
