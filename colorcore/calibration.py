@@ -23,15 +23,30 @@ def _ratios(score, error):
     return np.asarray(error, np.float64).ravel() / np.maximum(np.asarray(score, np.float64).ravel(), _TINY)
 
 
-def crc_lambda(scores, errors, alpha):
-    """Smallest lambda controlling the expected per-image miscoverage at alpha (conformal risk control)."""
+def crc_lambda(scores, errors, alpha, groups=None, shares=None):
+    """Smallest lambda controlling the expected per-image miscoverage at alpha (conformal risk control).
+
+    With groups and shares (group name -> share of the target mixture), the risk is the mixture's:
+    sum_g share_g * (n_g/(n_g+1) * mean risk in g + 1/(n_g+1)). With one group this is plain CRC and its
+    finite-sample guarantee; with several it is the same bound applied per group, a plug-in estimate for
+    a mixture whose proportions differ from the calibration split's (e.g. the mixture a model was trained on).
+    """
     n = len(scores)
     if n == 0:
         raise ColorcoreError("calibration needs at least one image")
     if alpha <= 1.0 / (n + 1):
         raise ColorcoreError(f"alpha={alpha} needs more than {n} calibration images (at least {int(1 / alpha)})")
+    groups = list(groups) if shares else [""] * n
+    shares = dict(shares) if shares else {"": 1.0}
+    counts = {g: groups.count(g) for g in set(groups)}
+    if set(counts) != set(shares) or any(v < 0 for v in shares.values()) or sum(shares.values()) <= 0:
+        raise ColorcoreError(f"shares must give a non-negative share for each calibration group "
+                             f"{sorted(counts)}; got {shares}")
+    total = sum(shares.values())
+    share = {g: v / total for g, v in shares.items()}
     ratios = [_ratios(s, e) for s, e in zip(scores, errors)]
-    weights = np.concatenate([np.full(r.size, 1.0 / (n * r.size)) for r in ratios])
+    weights = np.concatenate([np.full(r.size, share[g] / ((counts[g] + 1) * r.size)) for r, g in zip(ratios, groups)])
+    floor = sum(share[g] / (counts[g] + 1) for g in counts)
     ratios = np.concatenate(ratios)
     order = np.argsort(ratios)
     ratios, weights = ratios[order], weights[order]
@@ -40,7 +55,7 @@ def crc_lambda(scores, errors, alpha):
     # ties: a value shares the risk of its last duplicate
     last_of_value = np.searchsorted(ratios, ratios, side="right") - 1
     risk = above[last_of_value]
-    ok = n / (n + 1) * risk + 1.0 / (n + 1) <= alpha
+    ok = risk + floor <= alpha
     return float(ratios[np.argmax(ok)]) if ok.any() else float(ratios[-1])
 
 
@@ -91,19 +106,24 @@ class Calibration:
                    groups={g: table(t) for g, t in data.get("groups", {}).items()})
 
 
-def _lambdas(scores, errors, alphas):
-    return {float(a): crc_lambda(scores, errors, a) for a in alphas if a > 1.0 / (len(scores) + 1)}
+def _lambdas(scores, errors, alphas, groups=None, shares=None):
+    return {float(a): crc_lambda(scores, errors, a, groups, shares) for a in alphas if a > 1.0 / (len(scores) + 1)}
 
 
-def fit_calibration(scores, errors, alphas=DEFAULT_ALPHAS, source="", groups=None, **extra):
+def fit_calibration(scores, errors, alphas=DEFAULT_ALPHAS, source="", groups=None, shares=None, **extra):
     """Calibrate lists of per-image raw scores and chroma errors (each (H, W), any sizes).
 
     groups: optional list giving each image's group name; each group is then also calibrated alone.
+    shares: optional {group: share}; the overall lambdas then control the risk of that mixture of the
+    groups instead of the calibration split's own proportions.
     """
     by_group = {}
     for i, g in enumerate(groups or []):
         by_group.setdefault(g, []).append(i)
-    return Calibration(_lambdas(scores, errors, alphas), source=source, n_images=len(scores), extra=extra,
+    if shares:
+        extra = dict(extra, shares={g: round(float(v), 6) for g, v in sorted(shares.items())})
+    return Calibration(_lambdas(scores, errors, alphas, groups, shares), source=source, n_images=len(scores),
+                       extra=extra,
                        groups={g: _lambdas([scores[i] for i in idx], [errors[i] for i in idx], alphas)
                                for g, idx in sorted(by_group.items())})
 

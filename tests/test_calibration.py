@@ -62,3 +62,34 @@ def test_groups_survive_save_and_load(tmp_path):
     cal = Calibration({0.1: 2.0}, groups={"few": {0.1: 4.0}})
     cal.save(tmp_path / "c.json")
     assert Calibration.load(tmp_path / "c.json").lam(0.1, "few") == 4.0
+
+
+def test_mixture_shares_calibrate_for_the_mixture_asked():
+    """A hard group that is 1/5 of the calibration split but half of the target mixture: the mixture's
+    lambda covers fresh images drawn from that mixture, where the split's own lambda under-covers."""
+    rng = np.random.default_rng(3)
+
+    def draw(n_easy, n_hard):
+        s1, e1 = synthetic(n_easy, rng)
+        s2, e2 = synthetic(n_hard, rng)
+        return s1 + s2, e1 + [e * 3 for e in e2], ["easy"] * n_easy + ["hard"] * n_hard
+
+    s, e, g = draw(160, 40)
+    plain = crc_lambda(s, e, 0.1)
+    as_split = crc_lambda(s, e, 0.1, g, {"easy": 0.8, "hard": 0.2})
+    mixed = crc_lambda(s, e, 0.1, g, {"easy": 1, "hard": 1})      # shares are normalised
+    assert as_split == pytest.approx(plain, rel=0.05)
+    assert mixed > 1.2 * plain
+    ts, te, _ = draw(150, 150)
+    miss = lambda lam: 1 - np.mean([coverage(lam * a, b) for a, b in zip(ts, te)])  # noqa: E731
+    assert miss(plain) > 0.12
+    assert 0.07 <= miss(mixed) <= 0.11
+    cal = fit_calibration(s, e, alphas=(0.1,), groups=g, shares={"easy": 1, "hard": 1})
+    assert cal.lam(0.1) == mixed and cal.extra["shares"] == {"easy": 1.0, "hard": 1.0}
+
+
+@pytest.mark.parametrize("shares", [{"easy": 1.0}, {"easy": 1.0, "hard": -1.0}, {"easy": 0, "hard": 0}])
+def test_mixture_shares_must_name_every_group(shares):
+    s = [np.ones((2, 2))] * 20
+    with pytest.raises(ColorcoreError, match="share for each calibration group"):
+        crc_lambda(s, s, 0.1, ["easy"] * 10 + ["hard"] * 10, shares)

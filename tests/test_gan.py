@@ -222,3 +222,26 @@ def test_init_from_training_checkpoint_takes_generator_and_discriminator(tmp_pat
     assert "generator and discriminator initialised" in (second.parent / "ck.log").read_text()
     assert train.main(common + ["--out", str(tmp_path / "c" / "ck.pt"), "--steps", "1",
                                 "--group-weights", "groupC=0.5"]) == 2
+
+
+def test_calibration_is_weighted_to_the_training_mixture(tmp_path):
+    from backends.gan import calibrate
+    from colorcore.calibration import Calibration
+    data = tmp_path / "photos"
+    _synthetic_photos(data / "a", n=8)
+    _synthetic_photos(data / "b", n=4)
+    rels = sorted(str(p.relative_to(data)) for p in data.rglob("*.png"))
+    calib = [r for r in rels if r.endswith(("0.png", "1.png"))]          # 2 of each group held out
+    train = [r for r in rels if r not in calib]                           # 6 of a, 2 of b
+    splits = tmp_path / "splits.json"
+    splits.write_text(json.dumps({"data": str(data), "train": train, "calib": calib}))
+    torch.manual_seed(0)
+    G = nets.UNetG(**TINY)
+    meta = {"loss": "test", "train_args": {"group_weights": "b=0.5"}}
+    w = infer.save_weights(G.state_dict(), G.config, tmp_path / "w" / "g.pt", meta)
+    assert calibrate.main(["--weights", str(w), "--splits", str(splits), "--size", "32", "--samples", "2"]) == 0
+    cal = Calibration.load(w.parent / "calibration.json")
+    assert cal.extra["shares"] == {"a": 0.5, "b": 0.5}              # not the split's 6:2 proportions
+    assert set(cal.groups) == {"a", "b"} and 0.3 in cal.lambdas
+    assert calibrate.mixture_mean([1.0, 1.0, 1.0, 5.0], ["a", "a", "a", "b"], {"a": 0.5, "b": 0.5}) == 3.0
+    assert calibrate.training_shares(train, None, ["a", "b"]) is None

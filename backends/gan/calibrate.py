@@ -10,6 +10,10 @@ Runs the backend exactly as the engine does (full-resolution image, chroma predi
 same images and stored too, as the baseline the per-pixel radius has to beat. Writes
 calibration.json beside the weights.
 
+Weights trained with --group-weights are calibrated for the mixture they were trained on: the
+risk is weighted by each group's (top-level folder's) share of the training samples
+(colorcore.calibration.crc_lambda with shares), not by the calibration split's proportions.
+
 Weights with a mask input (partial-gan) are calibrated on random selections of the training
 mask families, one per image (seeded), counting only the pixels inside the selection: outside it
 the radius is zero by construction.
@@ -31,6 +35,32 @@ def load_rgb(path) -> np.ndarray:
         return np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
 
 
+def group_of(rel: str) -> str:
+    return rel.split("/")[0] if "/" in rel else ""
+
+
+def training_shares(train_rels, group_weights, calib_groups):
+    """Each calibration group's share of the training samples under --group-weights (None if uniform)."""
+    if not group_weights:
+        return None
+    from .data import group_probabilities, parse_group_weights
+    p = group_probabilities(train_rels, parse_group_weights(group_weights))
+    share = {}
+    for rel, q in zip(train_rels, p):
+        share[group_of(rel)] = share.get(group_of(rel), 0.0) + float(q)
+    return {g: share.get(g, 0.0) for g in sorted(set(calib_groups))}
+
+
+def mixture_mean(values, groups, shares):
+    """Mean over images, each group weighted by its share (plain mean without shares)."""
+    values = np.asarray(values, np.float64)
+    if not shares:
+        return float(values.mean())
+    groups = np.asarray(groups)
+    total = sum(shares.values())
+    return float(sum(v / total * values[groups == g].mean() for g, v in shares.items() if (groups == g).any()))
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--weights", required=True)
@@ -50,7 +80,10 @@ def main(argv=None) -> int:
     args.size = args.size or DEFAULT_SIZE
     splits = json.loads(Path(args.splits).read_text())
     rels = splits["calib"][:args.limit or None]
-    in_ch = json.loads(Path(args.weights).with_suffix(".json").read_text())["generator"]["in_ch"]
+    meta = json.loads(Path(args.weights).with_suffix(".json").read_text())
+    in_ch = meta["generator"]["in_ch"]
+    groups = [group_of(r) for r in rels]
+    shares = training_shares(splits["train"], meta.get("train_args", {}).get("group_weights"), groups)
     backend = (PartialGanBackend if in_ch == 2 else GanBackend)(args.weights)
     rng = np.random.default_rng(1234)
     if backend.unavailable_reason():
@@ -72,13 +105,17 @@ def main(argv=None) -> int:
     source = (f"{len(rels)} held-out images of {Path(splits['data']).name} (never trained on), "
               f"size {args.size}, samples {args.samples}"
               + (", inside one random training-family selection each" if backend.takes_mask else ""))
-    const = fit_calibration([np.ones_like(s) for s in scores], errors, source=source)
-    cal = fit_calibration(scores, errors, source=source, size=args.size, samples=args.samples,
+    if shares:
+        source += ", weighted to the training mixture of groups"
+        print("group shares: " + ", ".join(f"{g} {v:.3f}" for g, v in shares.items()))
+    const = fit_calibration([np.ones_like(s) for s in scores], errors, source=source, groups=groups, shares=shares)
+    cal = fit_calibration(scores, errors, source=source, groups=groups, shares=shares, size=args.size,
+                          samples=args.samples,
                           constant_radius={str(a): v for a, v in const.lambdas.items()},
                           mean_score=float(np.mean([s.mean() for s in scores])))
     lam = cal.lam(0.1)
-    cov = float(np.mean([coverage(lam * s, e) for s, e in zip(scores, errors)]))
-    rad = float(np.mean([(lam * s).mean() for s in scores]))
+    cov = mixture_mean([coverage(lam * s, e) for s, e in zip(scores, errors)], groups, shares)
+    rad = mixture_mean([(lam * s).mean() for s in scores], groups, shares)
     cal.extra.update(calib_coverage_at_0_1=round(cov, 4), calib_mean_radius_at_0_1=round(rad, 3),
                      calib_constant_radius_at_0_1=round(const.lam(0.1), 3))
     out_path = Path(args.weights).parent / "calibration.json"
