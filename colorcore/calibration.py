@@ -31,32 +31,44 @@ def crc_lambda(scores, errors, alpha, groups=None, shares=None):
     finite-sample guarantee; with several it is the same bound applied per group, a plug-in estimate for
     a mixture whose proportions differ from the calibration split's (e.g. the mixture a model was trained on).
     """
-    n = len(scores)
-    if n == 0:
-        raise ColorcoreError("calibration needs at least one image")
-    if alpha <= 1.0 / (n + 1):
-        raise ColorcoreError(f"alpha={alpha} needs more than {n} calibration images (at least {int(1 / alpha)})")
-    groups = list(groups) if shares else [""] * n
-    shares = dict(shares) if shares else {"": 1.0}
-    counts = {g: groups.count(g) for g in set(groups)}
-    if set(counts) != set(shares) or any(v < 0 for v in shares.values()) or sum(shares.values()) <= 0:
-        raise ColorcoreError(f"shares must give a non-negative share for each calibration group "
-                             f"{sorted(counts)}; got {shares}")
-    total = sum(shares.values())
-    share = {g: v / total for g, v in shares.items()}
-    ratios = [_ratios(s, e) for s, e in zip(scores, errors)]
-    weights = np.concatenate([np.full(r.size, share[g] / ((counts[g] + 1) * r.size)) for r, g in zip(ratios, groups)])
-    floor = sum(share[g] / (counts[g] + 1) for g in counts)
-    ratios = np.concatenate(ratios)
-    order = np.argsort(ratios)
-    ratios, weights = ratios[order], weights[order]
-    # risk(lambda = ratios[k]) = weight of ratios strictly above ratios[k]
-    above = np.concatenate([np.cumsum(weights[::-1])[::-1][1:], [0.0]])
-    # ties: a value shares the risk of its last duplicate
-    last_of_value = np.searchsorted(ratios, ratios, side="right") - 1
-    risk = above[last_of_value]
-    ok = risk + floor <= alpha
-    return float(ratios[np.argmax(ok)]) if ok.any() else float(ratios[-1])
+    return _RiskCurve(scores, errors, groups, shares).lam(alpha)
+
+
+class _RiskCurve:
+    """The bound on the risk as a function of lambda, sorted once so every alpha is a lookup."""
+
+    def __init__(self, scores, errors, groups=None, shares=None):
+        n = len(scores)
+        if n == 0:
+            raise ColorcoreError("calibration needs at least one image")
+        self.n = n
+        groups = list(groups) if shares else [""] * n
+        shares = dict(shares) if shares else {"": 1.0}
+        counts = {g: groups.count(g) for g in set(groups)}
+        if set(counts) != set(shares) or any(v < 0 for v in shares.values()) or sum(shares.values()) <= 0:
+            raise ColorcoreError(f"shares must give a non-negative share for each calibration group "
+                                 f"{sorted(counts)}; got {shares}")
+        total = sum(shares.values())
+        share = {g: v / total for g, v in shares.items()}
+        ratios = [_ratios(s, e) for s, e in zip(scores, errors)]
+        weights = np.concatenate([np.full(r.size, share[g] / ((counts[g] + 1) * r.size))
+                                  for r, g in zip(ratios, groups)])
+        self.floor = sum(share[g] / (counts[g] + 1) for g in counts)
+        ratios = np.concatenate(ratios)
+        order = np.argsort(ratios)
+        self.ratios, weights = ratios[order], weights[order]
+        # risk(lambda = ratios[k]) = weight of ratios strictly above ratios[k]
+        above = np.concatenate([np.cumsum(weights[::-1])[::-1][1:], [0.0]])
+        # ties: a value shares the risk of its last duplicate
+        last_of_value = np.searchsorted(self.ratios, self.ratios, side="right") - 1
+        self.risk = above[last_of_value]
+
+    def lam(self, alpha):
+        if alpha <= 1.0 / (self.n + 1):
+            raise ColorcoreError(f"alpha={alpha} needs more than {self.n} calibration images "
+                                 f"(at least {int(1 / alpha)})")
+        ok = self.risk + self.floor <= alpha
+        return float(self.ratios[np.argmax(ok)]) if ok.any() else float(self.ratios[-1])
 
 
 @dataclass
@@ -107,7 +119,11 @@ class Calibration:
 
 
 def _lambdas(scores, errors, alphas, groups=None, shares=None):
-    return {float(a): crc_lambda(scores, errors, a, groups, shares) for a in alphas if a > 1.0 / (len(scores) + 1)}
+    if not any(a > 1.0 / (len(scores) + 1) for a in alphas):
+        return {}
+    curve = _RiskCurve(scores, errors, groups, shares)
+    # an alpha at or below the finite-sample floor cannot be promised with these images: left out
+    return {float(a): curve.lam(a) for a in alphas if a > max(curve.floor, 1.0 / (len(scores) + 1))}
 
 
 def fit_calibration(scores, errors, alphas=DEFAULT_ALPHAS, source="", groups=None, shares=None, **extra):

@@ -229,19 +229,20 @@ def test_calibration_is_weighted_to_the_training_mixture(tmp_path):
     from colorcore.calibration import Calibration
     data = tmp_path / "photos"
     _synthetic_photos(data / "a", n=8)
-    _synthetic_photos(data / "b", n=4)
+    _synthetic_photos(data / "b", n=8)
     rels = sorted(str(p.relative_to(data)) for p in data.rglob("*.png"))
-    calib = [r for r in rels if r.endswith(("0.png", "1.png"))]          # 2 of each group held out
-    train = [r for r in rels if r not in calib]                           # 6 of a, 2 of b
+    calib = [r for r in rels if r[-5] in "01234"]                         # 5 of each group held out
+    train = [r for r in rels if r not in calib]
     splits = tmp_path / "splits.json"
     splits.write_text(json.dumps({"data": str(data), "train": train, "calib": calib}))
     torch.manual_seed(0)
     G = nets.UNetG(**TINY)
-    meta = {"loss": "test", "train_args": {"group_weights": "b=0.5"}}
+    meta = {"loss": "test", "train_args": {"group_weights": "b=0.25"}}
     w = infer.save_weights(G.state_dict(), G.config, tmp_path / "w" / "g.pt", meta)
     assert calibrate.main(["--weights", str(w), "--splits", str(splits), "--size", "32", "--samples", "2"]) == 0
     cal = Calibration.load(w.parent / "calibration.json")
-    assert cal.extra["shares"] == {"a": 0.5, "b": 0.5}              # not the split's 6:2 proportions
-    assert set(cal.groups) == {"a", "b"} and 0.3 in cal.lambdas
+    assert cal.extra["shares"] == {"a": 0.75, "b": 0.25}            # not the split's 1:1 proportions
+    # alphas at or below the finite-sample floor (0.75/6 + 0.25/6) are left out, the rest calibrated
+    assert set(cal.groups) == {"a", "b"} and sorted(cal.lambdas) == [0.2, 0.3]
     assert calibrate.mixture_mean([1.0, 1.0, 1.0, 5.0], ["a", "a", "a", "b"], {"a": 0.5, "b": 0.5}) == 3.0
     assert calibrate.training_shares(train, None, ["a", "b"]) is None
