@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ColorcoreError
+from .errors import ColorcoreError, InvalidRequest
 
 DEFAULT_ALPHAS = (0.02, 0.05, 0.1, 0.2, 0.3)
 _TINY = 1e-6
@@ -89,9 +89,17 @@ class Calibration:
     def lam(self, alpha, group=None):
         """lambda for the largest calibrated alpha <= the one asked (never less conservative)."""
         table = self.groups.get(group) or self.lambdas
-        grid = sorted(table)
-        usable = [a for a in grid if a <= alpha + 1e-12]
-        return table[usable[-1] if usable else grid[0]]
+        self.check_alpha(alpha, group)
+        return table[max(a for a in table if a <= alpha + 1e-12)]
+
+    def check_alpha(self, alpha, group=None):
+        """An alpha below every calibrated one cannot be promised: say which can."""
+        table = self.groups.get(group) or self.lambdas
+        if not table or alpha + 1e-12 < min(table):
+            where = f" for {group}" if group in self.groups else ""
+            raise InvalidRequest(f"uncertainty level alpha={alpha:g} is below the smallest one calibrated{where} "
+                                 f"({min(table, default=float('nan')):g}; calibrated: "
+                                 f"{', '.join(f'{a:g}' for a in sorted(table))}); choose one of those or larger")
 
     def radius(self, score, alpha, group=None):
         return (self.lam(alpha, group) * np.asarray(score, np.float32)).astype(np.float32)

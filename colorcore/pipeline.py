@@ -34,6 +34,9 @@ def run_backend(backend, request: ColorizeRequest) -> ColorizeResult:
         raise BackendUnavailable(f"backend {backend.name!r} is not available: {reason}")
     request = validate_request(request, backend)
     shape = request.shape
+    cal = backend.calibration()
+    if cal is not None:
+        cal.check_alpha(request.alpha)   # before the (possibly long) run
     t0 = time.perf_counter()
     try:
         output = backend.run(request)
@@ -56,7 +59,6 @@ def run_backend(backend, request: ColorizeRequest) -> ColorizeResult:
             rgb[soft] = color.with_lightness(L[soft], m * ab[soft] + (1 - m) * ab_in)
 
     radius = np.zeros(shape, np.float32)
-    cal = backend.calibration()
     score = output.score
     if score is not None:
         score = np.asarray(score, np.float32)

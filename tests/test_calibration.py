@@ -31,7 +31,8 @@ def test_lambda_grows_as_alpha_shrinks_and_radius_uses_the_safe_side():
     cal = fit_calibration(*synthetic(100, rng), alphas=(0.05, 0.1, 0.2))
     assert cal.lambdas[0.05] > cal.lambdas[0.1] > cal.lambdas[0.2]
     assert cal.lam(0.15) == cal.lambdas[0.1]   # never less conservative than asked
-    assert cal.lam(0.01) == cal.lambdas[0.05]
+    with pytest.raises(ColorcoreError, match="smallest one calibrated.*0.05, 0.1, 0.2"):
+        cal.lam(0.01)                           # below the grid: no lambda can promise it
     np.testing.assert_allclose(cal.radius(np.ones((2, 2)), 0.1), cal.lambdas[0.1])
 
 

@@ -63,6 +63,21 @@ def test_calibration_scales_the_raw_score(photo):
     assert res.info["calibrated"] is True
 
 
+def test_an_alpha_below_the_calibrated_ones_is_refused_before_the_run(photo):
+    runs = []
+
+    class Calibrated(Vivid):
+        def calibration(self):
+            return Calibration({0.1: 3.0, 0.2: 1.5})
+
+        def run(self, request):
+            runs.append(1)
+            return super().run(request)
+    with pytest.raises(InvalidRequest, match=r"alpha=0.05 is below the smallest one calibrated \(0.1"):
+        run_backend(Calibrated(), ColorizeRequest(image=photo, alpha=0.05))
+    assert runs == []
+
+
 @pytest.mark.parametrize("change, message", [
     (dict(image=np.zeros((4, 4), np.float32)), "shape"),
     (dict(image=np.zeros((4, 4, 3), np.uint8)), "float"),

@@ -113,11 +113,12 @@ def main(argv=None) -> int:
                           samples=args.samples,
                           constant_radius={str(a): v for a, v in const.lambdas.items()},
                           mean_score=float(np.mean([s.mean() for s in scores])))
-    lam = cal.lam(0.1)
-    cov = mixture_mean([coverage(lam * s, e) for s, e in zip(scores, errors)], groups, shares)
-    rad = mixture_mean([(lam * s).mean() for s in scores], groups, shares)
-    cal.extra.update(calib_coverage_at_0_1=round(cov, 4), calib_mean_radius_at_0_1=round(rad, 3),
-                     calib_constant_radius_at_0_1=round(const.lam(0.1), 3))
+    if 0.1 in cal.lambdas:   # the default level, when there are enough images to calibrate it
+        lam = cal.lambdas[0.1]
+        cov = mixture_mean([coverage(lam * s, e) for s, e in zip(scores, errors)], groups, shares)
+        rad = mixture_mean([(lam * s).mean() for s in scores], groups, shares)
+        cal.extra.update(calib_coverage_at_0_1=round(cov, 4), calib_mean_radius_at_0_1=round(rad, 3),
+                         calib_constant_radius_at_0_1=round(const.lambdas[0.1], 3))
     out_path = Path(args.weights).parent / "calibration.json"
     cal.save(out_path)
     print(json.dumps(cal.describe(), indent=1))
