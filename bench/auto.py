@@ -7,7 +7,8 @@ predict-gray (ab = 0), the MSE encoder-decoder baseline and the `gan` backend.
 On ../shared/data/dev_eval (CBSD68 + Set5) resized to 256x256: PSNR on the whole uint8 RGB image,
 colourfulness (Hasler & Suesstrunk) as a ratio to the ground truth's, and for the uncertainty:
 coverage and mean radius at alpha = 0.1 of the calibrated per-pixel radius vs a constant radius
-calibrated the same way on the same held-out calibration split, plus Spearman(radius, error).
+calibrated the same way on the same held-out calibration split, plus Spearman(radius, error); for a
+calibration weighted to the training mixture, also both radii with the split-proportion lambdas.
 CPU time through the engine pipeline (warm) at 1 MP and 12 MP. Prints a table, writes
 bench/out/auto.json and bench/out/auto.png, and a grid of results on oldphotos_v1 to
 docs/gan/oldphotos_grid.jpg.
@@ -68,8 +69,12 @@ def evaluate(args):
         sys.exit("gan has no calibration.json; run python -m backends.gan.calibrate first")
     const_lam = float(cal.extra["constant_radius"][str(args.alpha)])
     lam = cal.lam(args.alpha)
+    # a calibration weighted to the training mixture also stores the split-proportion lambdas: compared too
+    plain = cal.extra.get("split_proportions")
+    plain_lams = (float(plain["lambdas"][str(args.alpha)]), float(plain["constant_radius"][str(args.alpha)])) \
+        if plain else None
     rows = {m: dict(psnr=[], colour=[]) for m in ("predict-gray", "mse-baseline", "gan")}
-    gt_colour, unc = [], dict(cov=[], rad=[], cov_c=[], spearman=[])
+    gt_colour, unc = [], dict(cov=[], rad=[], cov_c=[], spearman=[], cov_p=[], rad_p=[], cov_pc=[])
     t0 = time.time()
     for i, f in enumerate(files):
         rgb = load_rgb(f, args.size)
@@ -90,6 +95,10 @@ def evaluate(args):
         unc["cov"].append(float(np.mean(err <= radius)))
         unc["rad"].append(float(radius.mean()))
         unc["cov_c"].append(float(np.mean(err <= const_lam)))
+        if plain_lams:
+            unc["cov_p"].append(float(np.mean(err <= plain_lams[0] * out.score)))
+            unc["rad_p"].append(float((plain_lams[0] * out.score).mean()))
+            unc["cov_pc"].append(float(np.mean(err <= plain_lams[1])))
         unc["spearman"].append(float(spearmanr(out.score.ravel(), err.ravel())[0]))
         if i % 20 == 0:
             print(f"  {i}/{len(files)} images ({time.time() - t0:.0f}s)", flush=True)
@@ -100,6 +109,11 @@ def evaluate(args):
     res["gan"].update(coverage=float(np.mean(unc["cov"])), mean_radius=float(np.mean(unc["rad"])),
                       spearman=float(np.nanmean(unc["spearman"])))
     res["constant-radius"] = dict(coverage=float(np.mean(unc["cov_c"])), mean_radius=const_lam)
+    if plain_lams:
+        res["gan, split-proportion lambda"] = dict(coverage=float(np.mean(unc["cov_p"])),
+                                                   mean_radius=float(np.mean(unc["rad_p"])))
+        res["constant, split-proportion lambda"] = dict(coverage=float(np.mean(unc["cov_pc"])),
+                                                        mean_radius=plain_lams[1])
     return res, len(files)
 
 
@@ -243,7 +257,7 @@ def main(argv=None):
     print("| method | PSNR dB | vs gray | colourfulness / GT | coverage @0.1 | mean radius | Spearman | "
           "CPU 1 MP s | CPU 12 MP s |")
     print("|---|---|---|---|---|---|---|---|---|")
-    for m in ("predict-gray", "mse-baseline", "gan", "constant-radius"):
+    for m in res:
         r = res[m]
         cells = [m,
                  f"{r['psnr']:.2f} ± {r['psnr_sem']:.2f}" if "psnr" in r else "",

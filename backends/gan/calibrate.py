@@ -113,6 +113,11 @@ def main(argv=None) -> int:
                           samples=args.samples,
                           constant_radius={str(a): v for a, v in const.lambdas.items()},
                           mean_score=float(np.mean([s.mean() for s in scores])))
+    if shares:   # kept for comparison: what the split's own proportions would give
+        ones = [np.ones_like(s) for s in scores]
+        cal.extra["split_proportions"] = {
+            "lambdas": {str(a): v for a, v in fit_calibration(scores, errors).lambdas.items()},
+            "constant_radius": {str(a): v for a, v in fit_calibration(ones, errors).lambdas.items()}}
     if 0.1 in cal.lambdas:   # the default level, when there are enough images to calibrate it
         lam = cal.lambdas[0.1]
         cov = mixture_mean([coverage(lam * s, e) for s, e in zip(scores, errors)], groups, shares)
