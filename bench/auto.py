@@ -246,7 +246,8 @@ def main(argv=None):
     res, n = evaluate(args)
     tim = {} if args.no_timing else timing(args)
     picks = [] if args.no_grid else oldphotos_grid(args, Path(args.grid_out))
-    report = dict(n_images=n, size=args.size, backend_size=args.gan_size, alpha=args.alpha, samples=args.samples, results=res, timing=tim,
+    report = dict(n_images=n, size=args.size, backend_size=args.gan_size, alpha=args.alpha, samples=args.samples,
+                  results=res, timing=tim,
                   grid=picks, gan_weights=args.gan_weights, mse_weights=args.mse_weights,
                   seconds=round(time.time() - t0, 1))
     (OUT / "auto.json").write_text(json.dumps(report, indent=1))
