@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .data import group_of, group_shares, parse_group_weights
+
 
 def load_rgb(path) -> np.ndarray:
     from PIL import Image
@@ -35,19 +37,11 @@ def load_rgb(path) -> np.ndarray:
         return np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
 
 
-def group_of(rel: str) -> str:
-    return rel.split("/")[0] if "/" in rel else ""
-
-
 def training_shares(train_rels, group_weights, calib_groups):
     """Each calibration group's share of the training samples under --group-weights (None if uniform)."""
     if not group_weights:
         return None
-    from .data import group_probabilities, parse_group_weights
-    p = group_probabilities(train_rels, parse_group_weights(group_weights))
-    share = {}
-    for rel, q in zip(train_rels, p):
-        share[group_of(rel)] = share.get(group_of(rel), 0.0) + float(q)
+    share = group_shares(train_rels, parse_group_weights(group_weights))
     return {g: share.get(g, 0.0) for g in sorted(set(calib_groups))}
 
 

@@ -91,13 +91,16 @@ def parse_group_weights(text: str) -> dict[str, float]:
     return out
 
 
-def group_probabilities(rels: list[str], weights: dict[str, float]) -> np.ndarray:
-    """Per-image sampling probability: each top-level folder gets its weight, shared evenly by its images.
+def group_of(rel: str) -> str:
+    """An image's group: the top-level folder of its path under --data."""
+    return rel.split("/")[0] if "/" in rel else ""
 
-    Folders not named keep the weight they have under uniform sampling (their share of the images), so
-    a single 'bsds=0.2' only moves probability from the other folders to bsds."""
-    groups = np.array([r.split("/")[0] if "/" in r else "" for r in rels])
-    names, counts = np.unique(groups, return_counts=True)
+
+def group_shares(rels: list[str], weights: dict[str, float]) -> dict[str, float]:
+    """Each top-level folder's share of the samples: its weight, or for folders not named, the weight they
+    have under uniform sampling (their share of the images), so a single 'bsds=0.2' only moves
+    probability from the other folders to bsds."""
+    names, counts = np.unique([group_of(r) for r in rels], return_counts=True)
     unknown = set(weights) - set(names)
     if unknown:
         raise ValueError(f"group weights name folders that have no training images: {sorted(unknown)}; "
@@ -107,8 +110,14 @@ def group_probabilities(rels: list[str], weights: dict[str, float]) -> np.ndarra
     if named > 1 + 1e-9 or (rest == 0 and named <= 0):
         raise ValueError(f"group weights must sum to at most 1 (and be > 0 when they name every folder); "
                          f"got {named:g}")
-    share = {n: weights[n] if n in weights else (1 - named) * c / rest for n, c in zip(names, counts)}
-    size = dict(zip(names, counts))
+    return {str(n): weights[n] if n in weights else (1 - named) * c / rest for n, c in zip(names, counts)}
+
+
+def group_probabilities(rels: list[str], weights: dict[str, float]) -> np.ndarray:
+    """Per-image sampling probability: each folder's share (group_shares), split evenly among its images."""
+    groups = [group_of(r) for r in rels]
+    share = group_shares(rels, weights)
+    size = {g: groups.count(g) for g in share}
     p = np.array([share[g] / size[g] for g in groups])
     return p / p.sum()
 
