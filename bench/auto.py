@@ -35,6 +35,9 @@ GRID_PICKS = [  # old photos shown in docs/gan/oldphotos_grid.jpg: the first of 
 GRID_EXTRA = [  # ... plus outdoor scenes with sky, water and foliage
     "DeOldify_test_images/AnselAdamsYosemite.jpg", "DeOldify_test_images/1890CliffHouseSF.jpg",
     "DeOldify_test_images/1900sDaytonaBeach.jpg", "DeOldify_test_images/AnselAdamsChurch.jpg"]
+# chroma gains swept for both networks: where each sits on the PSNR-colourfulness trade-off, so gan is
+# compared with the MSE baseline at equal colourfulness, not only each at its own
+SWEEP_GAINS = (0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5)
 
 
 def load_rgb(path, size=None):
@@ -48,6 +51,15 @@ def load_rgb(path, size=None):
 
 def list_images(folder):
     return sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in EXTS)
+
+
+def psnr_at_colourfulness(curve, target):
+    """PSNR where a gain sweep [(gain, psnr, colourfulness ratio), ...] reaches the colourfulness `target`,
+    linear between sweep points; None outside the swept range."""
+    colour = [c for _, _, c in curve]
+    if not colour[0] <= target <= colour[-1]:
+        return None
+    return float(np.interp(target, colour, [p for _, p, _ in curve]))
 
 
 def evaluate(args):
@@ -74,6 +86,7 @@ def evaluate(args):
     plain_lams = (float(plain["lambdas"][str(args.alpha)]), float(plain["constant_radius"][str(args.alpha)])) \
         if plain else None
     rows = {m: dict(psnr=[], colour=[]) for m in ("predict-gray", "mse-baseline", "gan")}
+    sweep = {m: {g: dict(psnr=[], colour=[]) for g in SWEEP_GAINS} for m in ("mse-baseline", "gan")}
     gt_colour, unc = [], dict(cov=[], rad=[], cov_c=[], spearman=[], cov_p=[], rad_p=[], cov_pc=[])
     t0 = time.time()
     for i, f in enumerate(files):
@@ -90,6 +103,11 @@ def evaluate(args):
             pred_rgb = color.with_lightness(L, ab)
             rows[m]["psnr"].append(psnr_uint8(pred_rgb, rgb))
             rows[m]["colour"].append(colourfulness(pred_rgb))
+        for m, by_gain in sweep.items():
+            for g, r in by_gain.items():
+                pred_rgb = color.with_lightness(L, preds[m] * g)
+                r["psnr"].append(psnr_uint8(pred_rgb, rgb))
+                r["colour"].append(colourfulness(pred_rgb))
         err = np.linalg.norm(out.ab - ab_true, axis=-1)
         radius = lam * out.score
         unc["cov"].append(float(np.mean(err <= radius)))
@@ -114,6 +132,8 @@ def evaluate(args):
                                                    mean_radius=float(np.mean(unc["rad_p"])))
         res["constant, split-proportion lambda"] = dict(coverage=float(np.mean(unc["cov_pc"])),
                                                         mean_radius=plain_lams[1])
+    res["gain sweep"] = {m: [(g, float(np.mean(r["psnr"])), float(np.mean(r["colour"]) / np.mean(gt_colour)))
+                             for g, r in by_gain.items()] for m, by_gain in sweep.items()}
     return res, len(files)
 
 
@@ -200,7 +220,7 @@ def plot(res, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     methods = ["predict-gray", "mse-baseline", "gan"]
-    fig, ax = plt.subplots(1, 3, figsize=(12, 3.6))
+    fig, ax = plt.subplots(1, 4, figsize=(16, 3.6))
     ax[0].bar(methods, [res[m]["psnr"] for m in methods], color=["gray", "tab:brown", "tab:blue"])
     ax[0].set_ylim(min(res[m]["psnr"] for m in methods) - 1.5, max(res[m]["psnr"] for m in methods) + 0.8)
     ax[0].set_title("PSNR (dB, uint8 RGB, 256x256)")
@@ -213,11 +233,39 @@ def plot(res, path):
     ax[2].bar(names, rad, color=["tab:blue", "gray"])
     for k, (c, r) in enumerate(zip(cov, rad)):
         ax[2].text(k, r, f"coverage {c:.3f}", ha="center", va="bottom")
+    ax[2].set_ylim(0, max(rad) * 1.2)
     ax[2].set_title("mean radius at alpha=0.1 (Delta E_ab)")
-    for a in ax:
+    for m, c in (("mse-baseline", "tab:brown"), ("gan", "tab:blue")):
+        curve = res["gain sweep"][m]
+        ax[3].plot([k[2] for k in curve], [k[1] for k in curve], "o-", c=c, ms=3, label=f"{m} x gain")
+        ax[3].plot(res[m]["colourfulness_ratio"], res[m]["psnr"], "*", c=c, ms=12)
+    # issue 4's targets: colourfulness >= 0.7x and PSNR >= the MSE baseline as trained
+    ax[3].axvline(0.7, ls="--", c="k", lw=1)
+    ax[3].axhline(res["mse-baseline"]["psnr"], ls=":", c="tab:brown", lw=1)
+    ax[3].fill_between([0.7, ax[3].get_xlim()[1]], res["mse-baseline"]["psnr"], ax[3].get_ylim()[1],
+                       color="tab:green", alpha=0.12, label="both targets")
+    ax[3].set_ylabel("PSNR dB")
+    ax[3].set_xlabel("colourfulness / ground truth")
+    ax[3].set_title("chroma gain sweep (star: as shipped)")
+    ax[3].legend(fontsize=8)
+    for a in ax[:3]:
         a.tick_params(axis="x", labelsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
+
+
+def print_sweep(res):
+    """PSNR of each network at the other's colourfulness and at 0.7x, read off the gain sweeps."""
+    curves = res["gain sweep"]
+    targets = [("gan as shipped", res["gan"]["colourfulness_ratio"]),
+               ("MSE as trained", res["mse-baseline"]["colourfulness_ratio"]), ("the 0.7x target", 0.7)]
+    print(f"gain sweep (chroma x {SWEEP_GAINS[0]}..{SWEEP_GAINS[-1]}), PSNR at equal colourfulness:")
+    for label, c in targets:
+        cells = []
+        for m in ("mse-baseline", "gan"):
+            v = psnr_at_colourfulness(curves[m], c)
+            cells.append(f"{m} {v:.2f} dB" if v is not None else f"{m} out of range")
+        print(f"  at {c:.2f}x ({label}): " + ", ".join(cells))
 
 
 def main(argv=None):
@@ -259,6 +307,8 @@ def main(argv=None):
           "CPU 1 MP s | CPU 12 MP s |")
     print("|---|---|---|---|---|---|---|---|---|")
     for m in res:
+        if m == "gain sweep":
+            continue
         r = res[m]
         cells = [m,
                  f"{r['psnr']:.2f} ± {r['psnr_sem']:.2f}" if "psnr" in r else "",
@@ -270,6 +320,7 @@ def main(argv=None):
                  f"{tim[m + '_1MP_s']:.2f}" if m + "_1MP_s" in tim else "",
                  f"{tim[m + '_12MP_s']:.2f}" if m + "_12MP_s" in tim else ""]
         print("| " + " | ".join(cells) + " |")
+    print_sweep(res)
     if tim:
         print(f"(timings through the engine pipeline, warm, median; torch threads {tim['torch_threads']}, "
               f"load average {tim['loadavg_1min']:.1f} on a 2-core CPU)")

@@ -246,3 +246,18 @@ def test_calibration_is_weighted_to_the_training_mixture(tmp_path):
     assert set(cal.groups) == {"a", "b"} and sorted(cal.lambdas) == [0.2, 0.3]
     assert calibrate.mixture_mean([1.0, 1.0, 1.0, 5.0], ["a", "a", "a", "b"], {"a": 0.5, "b": 0.5}) == 3.0
     assert calibrate.training_shares(train, None, ["a", "b"]) is None
+
+
+def test_bench_reads_psnr_off_a_gain_sweep_at_equal_colourfulness():
+    """bench/auto.py compares gan and the MSE baseline at equal colourfulness by interpolating each one's
+    chroma-gain sweep; a colourfulness the sweep never reaches gives None, not an extrapolation."""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from bench import auto
+    curve = [(0.8, 24.0, 0.40), (1.0, 23.5, 0.50), (1.2, 22.5, 0.60)]
+    assert auto.psnr_at_colourfulness(curve, 0.50) == pytest.approx(23.5)
+    assert auto.psnr_at_colourfulness(curve, 0.55) == pytest.approx(23.0)
+    assert auto.psnr_at_colourfulness(curve, 0.45) == pytest.approx(23.75)
+    assert auto.psnr_at_colourfulness(curve, 0.65) is None
+    assert auto.psnr_at_colourfulness(curve, 0.30) is None
