@@ -61,6 +61,9 @@ def parse_args(argv):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda")
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
+                   help="auto: fp16 mixed precision on CUDA, fp32 on CPU; bf16: bfloat16 autocast on either "
+                        "(about 2x faster on CPUs with AVX512-BF16 or AMX; weights stay fp32)")
     p.add_argument("--time-budget-min", type=float, default=0.0, help="stop after this much training time")
     p.add_argument("--ckpt-every-s", type=float, default=180.0)
     p.add_argument("--val-every", type=int, default=500)
@@ -189,7 +192,7 @@ def save_grid(G, lab_val, device, path, masks=None):
 # training arguments copied into the shipped weights' JSON (the model card's record of the run)
 RECORDED_ARGS = ("task", "init", "group_weights", "lambda_mask", "steps", "batch", "crop", "cache_size", "widths",
                  "dropout", "lr", "lambda_l1", "lambda_adv", "rebalance", "seed", "threads", "calib_count",
-                 "val_count", "device")
+                 "val_count", "device", "precision")
 
 
 def export_generator(ckpt_path, out_path, extra_info=None):
@@ -253,7 +256,11 @@ def main(argv=None) -> int:
     if use_ddp:
         import torch.distributed as dist
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    use_amp = device.type == "cuda"
+    amp_dtype = {"auto": torch.float16 if device.type == "cuda" else None, "fp32": None,
+                 "bf16": torch.bfloat16}[args.precision]
+
+    def autocast():
+        return torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None)
 
     out = Path(args.out)
     run_dir = out.parent
@@ -307,7 +314,7 @@ def main(argv=None) -> int:
     else:
         val_masks = None
     log(f"{len(train_rels)} train, {len(val_rels)} val, {len(calib_rels)} calibration images (held out); "
-        f"device {device}, world {world}, amp {use_amp}")
+        f"device {device}, world {world}, precision {amp_dtype or torch.float32}")
 
     # ---- models
     torch.manual_seed(args.seed)
@@ -316,8 +323,9 @@ def main(argv=None) -> int:
     D = PatchD(in_ch=4 if partial else 3).to(device) if args.loss == "gan" else None
     optG = torch.optim.Adam(G.parameters(), lr=args.lr, betas=(0.5, 0.999))
     optD = torch.optim.Adam(D.parameters(), lr=args.lr, betas=(0.5, 0.999)) if D is not None else None
-    scalerG = torch.amp.GradScaler("cuda", enabled=use_amp)
-    scalerD = torch.amp.GradScaler("cuda", enabled=use_amp)
+    # loss scaling only for fp16; bf16 has fp32's exponent range
+    scalerG = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
+    scalerD = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
     prior_w = ab_prior_weights(train_cache, seed=args.seed) if args.rebalance > 0 and args.loss == "gan" else None
 
     step, elapsed = 0, 0.0
@@ -382,12 +390,12 @@ def main(argv=None) -> int:
         x = model_input(L, m)
         # partial: the discriminator judges the colours inside the selection (gray outside) and sees the mask
         d_ab = (lambda ab: ab * m) if partial else (lambda ab: ab)
-        with torch.autocast("cuda", enabled=use_amp):
+        with autocast():
             out_g = Gm(x)
             ab_fake, logs = out_g[:, :2], out_g[:, 2:3]
         logs_d = {}
         if D is not None:
-            with torch.autocast("cuda", enabled=use_amp):
+            with autocast():
                 d_out = Dm(torch.cat([x, x]), torch.cat([d_ab(ab_true), d_ab(ab_fake.detach())]))
                 d_real, d_fake = d_out.float().chunk(2)
                 loss_d = 0.5 * (F.mse_loss(d_real, torch.ones_like(d_real)) +
@@ -397,7 +405,7 @@ def main(argv=None) -> int:
             scalerD.step(optD)
             scalerD.update()
             logs_d["loss_d"] = loss_d.item()
-        with torch.autocast("cuda", enabled=use_amp):
+        with autocast():
             diff = ab_fake.float() - ab_true
             if args.loss == "gan":
                 w = lookup_weights(ab_true * AB_SCALE, prior_w, args.rebalance) if prior_w is not None else 1.0
