@@ -145,11 +145,24 @@ def test_bf16_training_on_cpu_autocasts_and_tracks_fp32(tmp_path):
         weights[precision] = torch.load(out, map_location="cpu", weights_only=True)["G"]
         assert f"precision torch.{'float32' if precision == 'fp32' else 'bfloat16'}" in \
             (out.parent / "ck.log").read_text()
+    assert "no native bfloat16" not in (tmp_path / "fp32" / "ck.log").read_text()
+    assert ("no native bfloat16" in (tmp_path / "bf16" / "ck.log").read_text()) == (not train.cpu_has_native_bf16())
     a, b = weights["fp32"], weights["bf16"]
     assert all(b[k].dtype == a[k].dtype for k in a)
     w = [k for k in a if k.endswith("weight") and a[k].dim() == 4]
     rel = [float((a[k] - b[k]).norm() / a[k].norm()) for k in w]
     assert max(rel) > 1e-6 and max(rel) < 0.05, rel
+
+
+def test_bf16_on_a_cpu_without_native_support_is_warned_about(tmp_path, monkeypatch):
+    from backends.gan import train
+    monkeypatch.setattr(train, "cpu_has_native_bf16", lambda: False)
+    _synthetic_photos(tmp_path / "photos" / "groupA")
+    out = tmp_path / "run" / "ck.pt"
+    assert train.main(["--data", str(tmp_path / "photos"), "--out", str(out), "--batch", "2", "--crop", "32",
+                       "--cache-size", "40", "--widths", "4,8,8", "--calib-count", "1", "--val-count", "1",
+                       "--steps", "1", "--precision", "bf16"]) == 0
+    assert "no native bfloat16" in (out.parent / "ck.log").read_text()
 
 
 def test_ddp_gloo_single_process(tmp_path, monkeypatch):

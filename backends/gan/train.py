@@ -121,6 +121,15 @@ def lr_at(args, step, elapsed):
     return args.lr * max(0.01, min(1.0, 2.0 * (1.0 - frac)))
 
 
+def cpu_has_native_bf16() -> bool:
+    """Whether oneDNN runs bfloat16 natively here (AVX512-BF16 or AMX), which is what makes bf16 pay off."""
+    import torch
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
 def save_atomic(obj, path):
     import torch
     tmp = str(path) + ".tmp"
@@ -313,6 +322,9 @@ def main(argv=None) -> int:
         val_masks = torch.from_numpy(batch_masks(np.random.default_rng([args.seed, 7]), val_rgb))
     else:
         val_masks = None
+    if amp_dtype == torch.bfloat16 and device.type == "cpu" and not cpu_has_native_bf16():
+        log("warning: this CPU has no native bfloat16 (AVX512-BF16 or AMX), so --precision bf16 is emulated "
+            "and slower than fp32; leave it out")
     log(f"{len(train_rels)} train, {len(val_rels)} val, {len(calib_rels)} calibration images (held out); "
         f"device {device}, world {world}, precision {amp_dtype or torch.float32}")
 
