@@ -39,6 +39,8 @@ def cmd_backends(args):
         for opt in row["options"]:
             rng = f" [{opt['minimum']}, {opt['maximum']}]" if opt["minimum"] is not None else ""
             print(f"{'':<14} --set {opt['name']}=<{opt['type']}> default {opt['default']}{rng}  {opt['help']}")
+        if row.get("weights"):
+            print(f"{'':<14} weights: {row['weights']}")
         cal = row["calibration"]
         if cal:
             print(f"{'':<14} calibration: lambda {cal['lambdas']} on {cal['n_images']} images ({cal['source']})")

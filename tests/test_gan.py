@@ -195,6 +195,18 @@ def test_shipped_weights_present_and_small():
     assert cal is not None and 0.1 in cal.lambdas
 
 
+def test_backends_listing_names_the_weights_in_use(tiny_weights):
+    """With COLORCORE_GAN_WEIGHTS set, `colorcore backends` says which weights the gan backend uses."""
+    import subprocess
+    from testutil_engine import colorcore_cmd, engine_env
+    env = engine_env(COLORCORE_PLUGINS="gan", COLORCORE_GAN_WEIGHTS=str(tiny_weights))
+    proc = subprocess.run(colorcore_cmd() + ["backends", "--json"], capture_output=True, text=True, env=env)
+    (row,) = json.loads(proc.stdout)["backends"]
+    assert row["weights"] == str(tiny_weights) and row["available"]
+    text = subprocess.run(colorcore_cmd() + ["backends"], capture_output=True, text=True, env=env).stdout
+    assert f"weights: {tiny_weights}" in text
+
+
 def test_registered_as_builtin():
     from colorcore.plugins import load_registry
     reg = load_registry()

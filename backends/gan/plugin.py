@@ -70,6 +70,10 @@ class GanBackend(Backend):
             return "PyTorch is not installed in the engine's environment (pip install torch)"
         return None
 
+    def describe(self):
+        # which weights are in use: the shipped ones or those named by the environment variable
+        return dict(super().describe(), weights=str(self.weights_path))
+
     def calibration(self) -> Calibration | None:
         path = self.weights_path.parent / "calibration.json"
         if not path.is_file():
