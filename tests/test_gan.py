@@ -154,6 +154,15 @@ def test_bf16_training_on_cpu_autocasts_and_tracks_fp32(tmp_path):
     assert max(rel) > 1e-6 and max(rel) < 0.05, rel
 
 
+def test_too_few_photos_for_the_held_out_splits_is_explained(tmp_path):
+    from backends.gan import train
+    _synthetic_photos(tmp_path / "photos" / "groupA", n=5)
+    out = tmp_path / "run" / "ck.pt"
+    assert train.main(["--data", str(tmp_path / "photos"), "--out", str(out), "--steps", "1"]) == 2
+    assert not out.exists()
+    assert "no training photos left: 5 found" in (out.parent / "ck.log").read_text()
+
+
 def test_bf16_on_a_cpu_without_native_support_is_warned_about(tmp_path, monkeypatch):
     from backends.gan import train
     monkeypatch.setattr(train, "cpu_has_native_bf16", lambda: False)

@@ -286,6 +286,10 @@ def main(argv=None) -> int:
     train_rels, val_rels, calib_rels = data.split(rels, args.calib_count, n_val)
     if args.max_images:
         train_rels = train_rels[:args.max_images]
+    if not train_rels:
+        log(f"no training photos left: {len(rels)} found under {args.data}, {len(calib_rels)} held out for "
+            f"calibration and {len(val_rels)} for validation; add photos or lower --calib-count/--val-count")
+        return 2
     try:
         sample_p = (data.group_probabilities(train_rels, data.parse_group_weights(args.group_weights))
                     if args.group_weights else None)
