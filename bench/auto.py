@@ -85,8 +85,11 @@ def evaluate(args):
     plain = cal.extra.get("split_proportions")
     plain_lams = (float(plain["lambdas"][str(args.alpha)]), float(plain["constant_radius"][str(args.alpha)])) \
         if plain else None
-    rows = {m: dict(psnr=[], colour=[]) for m in ("predict-gray", "mse-baseline", "gan")}
-    sweep = {m: {g: dict(psnr=[], colour=[]) for g in SWEEP_GAINS} for m in ("mse-baseline", "gan")}
+    # per-image PSNR and colourfulness at each chroma gain; predict-gray has only gain 1, and the table's rows
+    # are the gain-1 entries
+    sweep = {m: {g: dict(psnr=[], colour=[]) for g in (SWEEP_GAINS if m != "predict-gray" else (1.0,))}
+             for m in ("predict-gray", "mse-baseline", "gan")}
+    rows = {m: by_gain[1.0] for m, by_gain in sweep.items()}
     gt_colour, unc = [], dict(cov=[], rad=[], cov_c=[], spearman=[], cov_p=[], rad_p=[], cov_pc=[])
     t0 = time.time()
     for i, f in enumerate(files):
@@ -99,10 +102,6 @@ def evaluate(args):
         preds["mse-baseline"] = mse.run(ColorizeRequest(options={"size": args.gan_size, "samples": 1}, **req)).ab
         out = gan.run(ColorizeRequest(options={"size": args.gan_size, "samples": args.samples}, **req))
         preds["gan"] = out.ab
-        for m, ab in preds.items():
-            pred_rgb = color.with_lightness(L, ab)
-            rows[m]["psnr"].append(psnr_uint8(pred_rgb, rgb))
-            rows[m]["colour"].append(colourfulness(pred_rgb))
         for m, by_gain in sweep.items():
             for g, r in by_gain.items():
                 pred_rgb = color.with_lightness(L, preds[m] * g)
@@ -133,7 +132,7 @@ def evaluate(args):
         res["constant, split-proportion lambda"] = dict(coverage=float(np.mean(unc["cov_pc"])),
                                                         mean_radius=plain_lams[1])
     res["gain sweep"] = {m: [(g, float(np.mean(r["psnr"])), float(np.mean(r["colour"]) / np.mean(gt_colour)))
-                             for g, r in by_gain.items()] for m, by_gain in sweep.items()}
+                             for g, r in sweep[m].items()] for m in ("mse-baseline", "gan")}
     return res, len(files)
 
 
