@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -28,11 +29,11 @@ def seconds_per_step(data, loss, precision, steps, work):
     """Median s/step the trainer logs over `steps` steps (its first logged window left out as warm-up)."""
     from backends.gan import train
     out = Path(work) / f"{loss}_{precision}" / "ck.pt"
-    if out.exists():
-        out.unlink()   # a fresh run, not a resume
-    args = ["--data", str(data), "--out", str(out), "--loss", loss, "--precision", precision, "--steps",
-            str(steps), "--max-images", "200", "--calib-count", "0", "--val-count", "0", "--cache-dir", str(Path(work) / "cache"), "--log-every", "10",
-            "--val-every", str(10 * steps), "--ckpt-every-s", "1e9", "--threads", "1"]
+    shutil.rmtree(out.parent, ignore_errors=True)   # a fresh run with a fresh log, not a resume
+    args = ["--data", str(data), "--out", str(out), "--loss", loss, "--precision", precision,
+            "--steps", str(steps), "--max-images", "200", "--calib-count", "0", "--val-count", "0",
+            "--cache-dir", str(Path(work) / "cache"), "--log-every", "10", "--val-every", str(10 * steps),
+            "--ckpt-every-s", "1e9", "--threads", "1"]
     if train.main(args) != 0:
         sys.exit(f"training failed; see {out.parent}")
     recs = [json.loads(x) for x in (out.parent / "ck.jsonl").read_text().splitlines()]
@@ -67,8 +68,9 @@ def main(argv=None):
           f"native bf16: {cpu_has_native_bf16()}")
     print_table(["loss", "fp32 s/step", "bf16 s/step", "bf16 speed-up"], rows)
     out = out_dir(Path(__file__).resolve().parent / "out")
-    save_json(out / "train_speed.json", dict(steps=args.steps, rounds=args.rounds, native_bf16=cpu_has_native_bf16(),
-                                             torch=torch.__version__, results=summary))
+    save_json(out / "train_speed.json", dict(steps=args.steps, rounds=args.rounds,
+                                             native_bf16=cpu_has_native_bf16(), torch=torch.__version__,
+                                             results=summary))
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 3.2))
     x = np.arange(len(LOSSES))
