@@ -88,13 +88,17 @@ class Calibration:
 
     def lam(self, alpha, group=None):
         """lambda for the largest calibrated alpha <= the one asked (never less conservative)."""
-        table = self.groups.get(group) or self.lambdas
         self.check_alpha(alpha, group)
+        table = self._table(group)
         return table[max(a for a in table if a <= alpha + 1e-12)]
+
+    def _table(self, group):
+        """alpha -> lambda for the group, or the overall one."""
+        return self.groups.get(group) or self.lambdas
 
     def check_alpha(self, alpha, group=None):
         """An alpha below every calibrated one cannot be promised: say which can."""
-        table = self.groups.get(group) or self.lambdas
+        table = self._table(group)
         if not table or alpha + 1e-12 < min(table):
             where = f" for {group}" if group in self.groups else ""
             raise InvalidRequest(f"uncertainty level alpha={alpha:g} is below the smallest one calibrated{where} "
