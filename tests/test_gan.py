@@ -106,14 +106,18 @@ def _synthetic_photos(folder: Path, n=6):
         Image.fromarray(img).save(folder / f"img{i}.png")
 
 
+# the smallest trainer configuration that runs: tiny network, 32 px crops, one held-out photo per split
+TINY_TRAIN = ["--batch", "2", "--crop", "32", "--cache-size", "40", "--widths", "4,8,8", "--calib-count", "1",
+              "--val-count", "1"]
+
+
 @pytest.mark.parametrize("loss", ["gan", "mse"])
 def test_two_step_training_writes_checkpoint_and_resumes(tmp_path, loss):
     from backends.gan import train
     data = tmp_path / "photos"
     _synthetic_photos(data / "groupA")
     out = tmp_path / "run" / "ck.pt"
-    common = ["--data", str(data), "--out", str(out), "--loss", loss, "--batch", "2", "--crop", "32",
-              "--cache-size", "40", "--widths", "4,8,8", "--calib-count", "1", "--val-count", "1",
+    common = ["--data", str(data), "--out", str(out), "--loss", loss, *TINY_TRAIN,
               "--val-every", "2", "--log-every", "1", "--seed", "0"]
     assert train.main(common + ["--steps", "2"]) == 0
     ck = torch.load(out, map_location="cpu", weights_only=True)
@@ -139,8 +143,7 @@ def test_bf16_training_on_cpu_autocasts_and_tracks_fp32(tmp_path):
     weights = {}
     for precision in ("fp32", "bf16"):
         out = tmp_path / precision / "ck.pt"
-        assert train.main(["--data", str(data), "--out", str(out), "--batch", "2", "--crop", "32",
-                           "--cache-size", "40", "--widths", "4,8,8", "--calib-count", "1", "--val-count", "1",
+        assert train.main(["--data", str(data), "--out", str(out), *TINY_TRAIN,
                            "--val-every", "100", "--seed", "0", "--steps", "2", "--precision", precision]) == 0
         weights[precision] = torch.load(out, map_location="cpu", weights_only=True)["G"]
         assert f"precision torch.{'float32' if precision == 'fp32' else 'bfloat16'}" in \
@@ -168,8 +171,7 @@ def test_bf16_on_a_cpu_without_native_support_is_warned_about(tmp_path, monkeypa
     monkeypatch.setattr(train, "cpu_has_native_bf16", lambda: False)
     _synthetic_photos(tmp_path / "photos" / "groupA")
     out = tmp_path / "run" / "ck.pt"
-    assert train.main(["--data", str(tmp_path / "photos"), "--out", str(out), "--batch", "2", "--crop", "32",
-                       "--cache-size", "40", "--widths", "4,8,8", "--calib-count", "1", "--val-count", "1",
+    assert train.main(["--data", str(tmp_path / "photos"), "--out", str(out), *TINY_TRAIN,
                        "--steps", "1", "--precision", "bf16"]) == 0
     assert "no native bfloat16" in (out.parent / "ck.log").read_text()
 
@@ -189,8 +191,7 @@ def test_ddp_gloo_single_process(tmp_path, monkeypatch):
     monkeypatch.setenv("MASTER_PORT", "29533")
     monkeypatch.setenv("GAN_FORCE_DDP", "1")
     out = tmp_path / "run" / "ck.pt"
-    assert train.main(["--data", str(data), "--out", str(out), "--batch", "2", "--crop", "32", "--cache-size", "40",
-                       "--widths", "4,8,8", "--calib-count", "1", "--val-count", "1", "--steps", "2"]) == 0
+    assert train.main(["--data", str(data), "--out", str(out), *TINY_TRAIN, "--steps", "2"]) == 0
     assert torch.load(out, map_location="cpu", weights_only=True)["step"] == 2
 
 
@@ -227,9 +228,7 @@ def test_colorcore_train_gan_dispatches(tmp_path):
     data = tmp_path / "photos"
     _synthetic_photos(data)
     out = tmp_path / "run" / "ck.pt"
-    rc = cli_main(["train", "gan", "--data", str(data), "--out", str(out), "--batch", "2", "--crop", "32",
-                   "--cache-size", "40", "--widths", "4,8,8", "--calib-count", "1", "--val-count", "1",
-                   "--steps", "1"])
+    rc = cli_main(["train", "gan", "--data", str(data), "--out", str(out), *TINY_TRAIN, "--steps", "1"])
     assert rc == 0 and out.is_file()
 
 
@@ -260,8 +259,7 @@ def test_init_from_training_checkpoint_takes_generator_and_discriminator(tmp_pat
     data = tmp_path / "photos"
     _synthetic_photos(data / "groupA")
     _synthetic_photos(data / "groupB", n=4)
-    common = ["--data", str(data), "--batch", "2", "--crop", "32", "--cache-size", "40", "--widths", "4,8,8",
-              "--calib-count", "1", "--val-count", "1", "--val-every", "100", "--log-every", "1"]
+    common = ["--data", str(data), *TINY_TRAIN, "--val-every", "100", "--log-every", "1"]
     first = tmp_path / "a" / "ck.pt"
     assert train.main(common + ["--out", str(first), "--steps", "2"]) == 0
     src = torch.load(first, map_location="cpu", weights_only=True)
