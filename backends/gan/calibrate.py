@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import data
 from .data import group_of, group_shares, parse_group_weights
 
 
@@ -85,7 +86,7 @@ def main(argv=None) -> int:
     scores, errors = [], []
     t0 = time.time()
     for i, rel in enumerate(rels):
-        rgb = load_rgb(Path(splits["data"], rel))
+        rgb = load_rgb(data.resolve(splits["data"], rel))
         # the backend sees only the lightness of its input, so the colour photo itself can be passed
         mask = random_mask(rng, (rgb * 255 + 0.5).astype(np.uint8)) if backend.takes_mask else None
         out = backend.run(ColorizeRequest(image=rgb, seed=0, mode="partial" if backend.takes_mask else "auto",
@@ -96,7 +97,7 @@ def main(argv=None) -> int:
         scores.append(out.score[inside])
         if i % 50 == 0:
             print(f"{i}/{len(rels)} ({time.time() - t0:.0f}s)", flush=True)
-    source = (f"{len(rels)} held-out images of {Path(splits['data']).name} (never trained on), "
+    source = (f"{len(rels)} held-out images of {data.roots_name(splits['data'])} (never trained on), "
               f"size {args.size}, samples {args.samples}"
               + (", inside one random training-family selection each" if backend.takes_mask else ""))
     if shares:

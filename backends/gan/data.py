@@ -27,6 +27,20 @@ def list_images(root) -> list[str]:
     return sorted(out)
 
 
+def list_sources(roots) -> tuple[list[str], dict[str, Path]]:
+    """Images under one or several data roots, as 'source/…' paths (a source is a top-level folder of a
+    root), and where each source lives. Two roots may not have a source of the same name."""
+    roots = [roots] if isinstance(roots, (str, os.PathLike)) else list(roots)
+    rels, where = [], {}
+    for root in roots:
+        for rel in list_images(root):
+            g = group_of(rel)
+            if where.setdefault(g, Path(root)) != Path(root):
+                raise ValueError(f"source folder {g!r} is in both {where[g]} and {root}; rename one")
+            rels.append(rel)
+    return sorted(rels), where
+
+
 def _key(rel: str) -> str:
     return hashlib.sha1(rel.encode()).hexdigest()
 
@@ -38,6 +52,44 @@ def split(rels: list[str], n_calib: int, n_val: int):
     val = sorted(order[n_calib:n_calib + n_val])
     train = sorted(order[n_calib + n_val:])
     return train, val, calib
+
+
+def split_per_source(rels: list[str], n_calib: int, n_val: int):
+    """Fixed held-out slices of every source: per top-level folder, by SHA-1 order of the path, the first
+    n_val images validate, the next n_calib calibrate, the rest train. (train, val, calib), each sorted."""
+    train, val, calib = [], [], []
+    for g in sorted({group_of(r) for r in rels}):
+        t, v, c = split([r for r in rels if group_of(r) == g], n_calib, n_val)
+        train += t
+        val += v
+        calib += c
+    return sorted(train), sorted(val), sorted(calib)
+
+
+def chroma_stats(cache: np.ndarray, chunk: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """Per image, on a 4x subsampled copy: mean chroma |ab|, and how concentrated the hue is
+    (|sum of ab| / sum of |ab|: 1 when every pixel has the same hue, as in a sepia or cyanotype print)."""
+    from .labtorch import uint8_batch_to_lab
+    mean_c, conc = [], []
+    for s in range(0, cache.shape[0], chunk):
+        ab = uint8_batch_to_lab(np.asarray(cache[s:s + chunk, ::4, ::4]))[:, 1:].flatten(2)   # (n, 2, hw)
+        norm = ab.norm(dim=1)
+        mean_c.append(norm.mean(1).numpy())
+        conc.append((ab.sum(2).norm(dim=1) / norm.sum(1).clamp(min=1e-6)).numpy())
+    return np.concatenate(mean_c), np.concatenate(conc)
+
+
+# The audit's defaults, chosen by looking at what they drop on 150 photos of each training source: near-gray
+# photos, and toned prints (sepia portrait, brown-toned dog). Not dark skin: a hue-only rule dropped faces.
+MIN_CHROMA = 4.0
+TINT_CONCENTRATION = 0.98
+TINT_MAX_CHROMA = 12.0
+
+
+def colourless(mean_chroma: np.ndarray, concentration: np.ndarray, min_chroma: float = MIN_CHROMA,
+               tint_concentration: float = TINT_CONCENTRATION, tint_max_chroma: float = TINT_MAX_CHROMA):
+    """Which photos are near-gray or one uniform tint (they teach a model to stay muted)."""
+    return (mean_chroma < min_chroma) | ((concentration > tint_concentration) & (mean_chroma < tint_max_chroma))
 
 
 def load_square(path, size: int) -> np.ndarray:
@@ -53,6 +105,17 @@ def load_square(path, size: int) -> np.ndarray:
         return np.asarray(im.crop((left, top, left + size, top + size)), dtype=np.uint8)
 
 
+def resolve(root, rel: str) -> Path:
+    """The file of a relative path: root is one folder, or the {source: folder} map of list_sources."""
+    return Path(root[group_of(rel)] if isinstance(root, dict) else root, rel)
+
+
+def roots_name(root) -> str:
+    """A short name for a data root or a {source: folder} map: the root folders' names joined by '+'."""
+    folders = root.values() if isinstance(root, dict) else [root]
+    return "+".join(sorted({Path(f).parent.name if isinstance(root, dict) else Path(f).name for f in folders}))
+
+
 def build_cache(root, rels, size: int, path, log=print) -> np.ndarray:
     path = Path(path)
     meta = path.with_suffix(".json")
@@ -64,13 +127,14 @@ def build_cache(root, rels, size: int, path, log=print) -> np.ndarray:
     arr = np.empty((len(rels), size, size, 3), np.uint8)
     t0 = time.time()
     for i, rel in enumerate(rels):
-        arr[i] = load_square(Path(root, rel), size)
+        arr[i] = load_square(resolve(root, rel), size)
         if i % 2000 == 0:
             log(f"cache {i}/{len(rels)} images ({time.time() - t0:.0f}s)")
     tmp = path.with_name(path.name + ".tmp.npy")
     np.save(tmp, arr)
     os.replace(tmp, path)
-    meta.write_text(json.dumps({"size": size, "root": str(root), "rels": rels}))
+    roots = {g: str(r) for g, r in root.items()} if isinstance(root, dict) else str(root)
+    meta.write_text(json.dumps({"size": size, "root": roots, "rels": rels}))
     log(f"cache of {len(rels)} images at {size}px built in {time.time() - t0:.0f}s -> {path}")
     return np.load(path, mmap_mode="r")
 

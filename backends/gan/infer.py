@@ -14,21 +14,21 @@ import cv2
 import numpy as np
 import torch
 
-from .nets import AB_SCALE, UNetG, l_to_input, pad_to_multiple
+from torch import nn
+
+from .nets import AB_SCALE, build_generator, l_to_input, pad_to_multiple
 
 _MODELS: dict = {}
 
 
-def load_generator(weights_path) -> UNetG:
+def load_generator(weights_path) -> nn.Module:
     """Build the generator from the JSON beside the weights and load them with weights_only=True."""
     weights_path = Path(weights_path)
     key = (str(weights_path.resolve()), weights_path.stat().st_mtime)
     if key in _MODELS:
         return _MODELS[key]
     meta = json.loads(weights_path.with_suffix(".json").read_text())
-    cfg = meta["generator"]
-    G = UNetG(in_ch=cfg["in_ch"], widths=tuple(cfg["widths"]), dropout=cfg["dropout"],
-              dropout_levels=cfg.get("dropout_levels", 2))
+    G = build_generator(meta["generator"])
     sd = torch.load(weights_path, map_location="cpu", weights_only=True)
     G.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in sd.items()})
     G.eval()
@@ -50,7 +50,7 @@ def shrink_chroma(ab, s_head, gain: float = 1.0, tau: float = 0.0):
     return ab * f
 
 
-def predict_lowres(G: UNetG, L_lo: np.ndarray, samples: int = 0, seed: int | None = 0, post: dict | None = None,
+def predict_lowres(G: nn.Module, L_lo: np.ndarray, samples: int = 0, seed: int | None = 0, post: dict | None = None,
                    mask_lo: np.ndarray | None = None):
     """L_lo (h, w) in 0..100 [+ region mask (h, w) for partial-gan] -> ab (h, w, 2), raw score (h, w) in ab units."""
     with torch.inference_mode():
@@ -103,7 +103,7 @@ def guided_upsample(L_lo: np.ndarray, ab_lo: np.ndarray, L_full: np.ndarray, r: 
     return out
 
 
-def colorize_L(G: UNetG, L_full: np.ndarray, size: int = 256, samples: int = 8, seed: int | None = 0,
+def colorize_L(G: nn.Module, L_full: np.ndarray, size: int = 256, samples: int = 8, seed: int | None = 0,
                progress=None, post: dict | None = None, mask: np.ndarray | None = None):
     """Full-resolution L (H, W) [+ region mask (H, W) if the generator takes one] -> ab (H, W, 2), raw score."""
     H, W = L_full.shape

@@ -88,6 +88,51 @@ class UNetG(nn.Module):
         return torch.cat([ab, logs], 1)
 
 
+class EffUNetG(nn.Module):
+    """U-Net generator on an ImageNet-pretrained EfficientNet-Lite0 encoder (effnet.py) and a light
+    decoder that stops at stride 2 (chroma is predicted at half resolution, as in UNetG).
+    Same output as UNetG: (N, 3, H, W) = ab/110 in [-1, 1] and the log error scale."""
+
+    def __init__(self, in_ch: int = 1, dec_widths=(192, 96, 64, 32), dropout: float = 0.5,
+                 dropout_levels: int = 2):
+        super().__init__()
+        from .effnet import Lite0Encoder
+        dec_widths = list(dec_widths)
+        self.config = dict(arch="effunet", in_ch=in_ch, dec_widths=dec_widths, dropout=dropout,
+                           dropout_levels=dropout_levels)
+        self.encoder = Lite0Encoder(in_ch)
+        ch = self.encoder.channels
+        cin = ch[-1]
+        ups = []
+        for k, (cskip, cout) in enumerate(zip(reversed(ch[:-1]), dec_widths)):
+            ups.append(Up(cin, cskip, cout, dropout if k < dropout_levels else 0.0))
+            cin = cout
+        self.ups = nn.ModuleList(ups)
+        self.head = nn.Conv2d(cin, 3, 3, 1, 1)
+        self.multiple = 32
+
+    def forward(self, x, sample: bool = False):
+        feats = self.encoder(x)
+        h = feats[-1]
+        for up, skip in zip(self.ups, reversed(feats[:-1])):
+            h = up(h, skip, sample)
+        out = F.interpolate(self.head(h), size=x.shape[-2:], mode="bilinear", align_corners=False)
+        return torch.cat([torch.tanh(out[:, :2]), out[:, 2:3].clamp(-9.0, 3.0)], 1)
+
+
+def build_generator(config: dict) -> nn.Module:
+    """A generator from the config it recorded (weights JSON, checkpoint): the one place that maps
+    configs to classes, for training and inference alike."""
+    cfg = dict(config)
+    arch = cfg.pop("arch", "unet")
+    if arch == "effunet":
+        return EffUNetG(**cfg)
+    if arch == "unet":
+        return UNetG(in_ch=cfg["in_ch"], widths=tuple(cfg["widths"]), dropout=cfg["dropout"],
+                     dropout_levels=cfg.get("dropout_levels", 2))
+    raise ValueError(f"unknown generator architecture {arch!r}: expected 'unet' or 'effunet'")
+
+
 class PatchD(nn.Module):
     """PatchGAN on (L, ab): 3 stride-2 levels + a 1-channel patch map (~46 px receptive field)."""
 

@@ -26,7 +26,9 @@ import numpy as np
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="colorcore train gan", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", required=True, help="folder of colour photos (searched recursively)")
+    p.add_argument("--data", required=True, action="append",
+                   help="folder of colour photos (searched recursively); give it several times to train on "
+                        "several roots: their top-level folders are the sources (groups)")
     p.add_argument("--val", default=None, help="validation folder (default: a held-out part of --data)")
     p.add_argument("--out", required=True, help="training checkpoint path; logs/samples go beside it")
     p.add_argument("--loss", choices=["gan", "mse"], default="gan",
@@ -49,7 +51,21 @@ def parse_args(argv):
                    help="sample the top-level folders of --data with these probabilities, e.g. "
                         "'bsds_trainTest320=0.2' (folders not named share the rest by size; default: uniform)")
     p.add_argument("--max-images", type=int, default=0, help="use at most this many training images (0 = all)")
-    p.add_argument("--widths", default="24,48,96,160,224")
+    p.add_argument("--arch", choices=["unet", "effunet"], default="unet",
+                   help="unet: the small U-Net learned from scratch; effunet: EfficientNet-Lite0 encoder "
+                        "(ImageNet-pretrained for a fresh run without --init) with a light decoder")
+    p.add_argument("--widths", default="24,48,96,160,224", help="unet: encoder widths")
+    p.add_argument("--dec-widths", default="192,96,64,32", help="effunet: decoder widths (strides 16..2)")
+    p.add_argument("--encoder-lr-mult", type=float, default=1.0,
+                   help="effunet: the encoder's learning rate as a fraction of --lr (pretrained features "
+                        "move more slowly than the new decoder)")
+    p.add_argument("--val-per-source", type=int, default=0,
+                   help="hold out this many photos of every source for validation (fixed by SHA-1 order), "
+                        "instead of --val-count overall")
+    p.add_argument("--calib-per-source", type=int, default=0,
+                   help="hold out this many photos of every source for calibration, instead of --calib-count")
+    p.add_argument("--audit", action="store_true",
+                   help="never sample near-gray or single-tint (sepia) training photos (data.colourless)")
     p.add_argument("--dropout", type=float, default=0.5)
     p.add_argument("--lr", type=float, default=2e-4)
     p.add_argument("--lambda-l1", type=float, default=100.0)
@@ -200,6 +216,7 @@ def save_grid(G, lab_val, device, path, masks=None):
 
 # training arguments copied into the shipped weights' JSON (the model card's record of the run)
 RECORDED_ARGS = ("task", "init", "group_weights", "lambda_mask", "steps", "batch", "crop", "cache_size", "widths",
+                 "arch", "dec_widths", "encoder_lr_mult", "val_per_source", "calib_per_source", "audit",
                  "dropout", "lr", "lambda_l1", "lambda_adv", "rebalance", "seed", "threads", "calib_count",
                  "val_count", "device", "precision")
 
@@ -213,9 +230,14 @@ def export_generator(ckpt_path, out_path, extra_info=None):
     a = cfg["args"]
     meta = dict(loss=a["loss"], step=int(ck["step"]), train_seconds=round(float(ck["elapsed"]), 1),
                 train_args={k: a[k] for k in RECORDED_ARGS if k in a},
-                data=os.path.basename(os.path.normpath(a["data"])))
+                data="+".join(os.path.basename(os.path.normpath(d)) for d in data_roots(a["data"])))
     meta.update(extra_info or {})
     return save_weights(ck["G"], cfg["generator"], out_path, meta)
+
+
+def data_roots(data) -> list[str]:
+    """--data as recorded: a list of roots (older checkpoints recorded one string)."""
+    return [data] if isinstance(data, str) else list(data)
 
 
 def init_generator(G, weights_path, D=None):
@@ -235,7 +257,7 @@ def init_generator(G, weights_path, D=None):
     own = G.state_dict()
     for k, v in sd.items():
         v = v.float() if v.is_floating_point() else v
-        if k == "stem.0.weight" and v.shape[1] < own[k].shape[1]:
+        if k in ("stem.0.weight", "encoder._conv_stem.weight") and v.shape[1] < own[k].shape[1]:
             v = torch.cat([v, torch.zeros(v.shape[0], own[k].shape[1] - v.shape[1], *v.shape[2:])], 1)
         own[k] = v.to(own[k].dtype)
     G.load_state_dict(own)
@@ -248,7 +270,7 @@ def main(argv=None) -> int:
     import torch.nn.functional as F
     from . import data
     from .labtorch import uint8_batch_to_lab
-    from .nets import PatchD, UNetG, AB_SCALE
+    from .nets import PatchD, AB_SCALE, build_generator
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
@@ -278,32 +300,35 @@ def main(argv=None) -> int:
     cache_dir = Path(args.cache_dir) if args.cache_dir else run_dir.parent / "cache"
 
     # ---- data: deterministic split, uint8 caches
-    rels = data.list_images(args.data)
+    try:
+        rels, where = data.list_sources(args.data)
+    except ValueError as e:
+        log(f"--data: {e}")
+        return 2
     if not rels:
-        log(f"no images found under {args.data}")
+        log(f"no images found under {', '.join(args.data)}")
         return 2
     n_val = 0 if args.val else args.val_count
-    train_rels, val_rels, calib_rels = data.split(rels, args.calib_count, n_val)
+    if args.val_per_source or args.calib_per_source:
+        train_rels, val_rels, calib_rels = data.split_per_source(
+            rels, args.calib_per_source, 0 if args.val else args.val_per_source)
+    else:
+        train_rels, val_rels, calib_rels = data.split(rels, args.calib_count, n_val)
     if args.max_images:
         train_rels = train_rels[:args.max_images]
     if not train_rels:
-        log(f"no training photos left: {len(rels)} found under {args.data}, {len(calib_rels)} held out for "
+        log(f"no training photos left: {len(rels)} found under {', '.join(args.data)}, {len(calib_rels)} held out for "
             f"calibration and {len(val_rels)} for validation; add photos or lower --calib-count/--val-count")
         return 2
-    try:
-        sample_p = (data.group_probabilities(train_rels, data.parse_group_weights(args.group_weights))
-                    if args.group_weights else None)
-    except ValueError as e:
-        log(f"--group-weights: {e}")
-        return 2
-    val_root = args.val or args.data
+    val_root = args.val or where
     if args.val:
         val_rels = data.list_images(args.val)[:args.val_count]
     splits_file = run_dir / (out.stem + ".splits.json")
     if rank == 0:
-        splits_file.write_text(json.dumps({"data": str(Path(args.data).resolve()), "train": train_rels,
-                                           "val_root": str(Path(val_root).resolve()), "val": val_rels,
-                                           "calib": calib_rels}))
+        roots = {g: str(Path(r).resolve()) for g, r in where.items()}
+        splits_file.write_text(json.dumps({"data": roots, "train": train_rels,
+                                           "val_root": str(Path(args.val).resolve()) if args.val else roots,
+                                           "val": val_rels, "calib": calib_rels}))
 
     def cache_for(name, root, r):
         h = hashlib.sha1(json.dumps(r).encode()).hexdigest()[:10]
@@ -314,7 +339,24 @@ def main(argv=None) -> int:
             torch.distributed.barrier()
         return data.build_cache(root, r, args.cache_size, path, log)
 
-    train_cache = cache_for("train", args.data, train_rels)
+    train_cache = cache_for("train", where, train_rels)
+    # the audit: near-gray and one-tint photos teach a muted model; they are never sampled
+    keep = np.ones(len(train_rels), bool)
+    if args.audit:
+        keep = ~data.colourless(*data.chroma_stats(train_cache))
+        groups = np.array([data.group_of(r) for r in train_rels])
+        log("audit (dropped/total per source): " + ", ".join(
+            f"{g} {int((~keep[groups == g]).sum())}/{int((groups == g).sum())}" for g in sorted(set(groups))))
+    kept = [r for r, k in zip(train_rels, keep) if k]
+    try:
+        p_kept = data.group_probabilities(kept, data.parse_group_weights(args.group_weights))
+    except ValueError as e:
+        log(f"--group-weights: {e}")
+        return 2
+    sample_p = np.zeros(len(train_rels))
+    sample_p[keep] = p_kept
+    if not args.group_weights and keep.all():
+        sample_p = None   # uniform, as before (the same batches as runs made without the audit)
     crop = min(args.crop, args.cache_size)
     crop -= crop % 32
     val_cache = cache_for("val", val_root, val_rels) if val_rels else train_cache[:16]
@@ -335,9 +377,18 @@ def main(argv=None) -> int:
     # ---- models
     torch.manual_seed(args.seed)
     widths = tuple(int(w) for w in args.widths.split(","))
-    G = UNetG(in_ch=2 if partial else 1, widths=widths, dropout=args.dropout).to(device)
+    in_ch = 2 if partial else 1
+    gen_cfg = (dict(arch="effunet", in_ch=in_ch, dec_widths=[int(w) for w in args.dec_widths.split(",")],
+                    dropout=args.dropout, dropout_levels=2) if args.arch == "effunet" else
+               dict(arch="unet", in_ch=in_ch, widths=list(widths), dropout=args.dropout, dropout_levels=2))
+    G = build_generator(gen_cfg).to(device)
     D = PatchD(in_ch=4 if partial else 3).to(device) if args.loss == "gan" else None
-    optG = torch.optim.Adam(G.parameters(), lr=args.lr, betas=(0.5, 0.999))
+    enc = list(G.encoder.parameters()) if args.arch == "effunet" else []
+    enc_ids = {id(p_) for p_ in enc}
+    rest = [p_ for p_ in G.parameters() if id(p_) not in enc_ids]
+    optG = torch.optim.Adam([dict(params=rest, lr_mult=1.0)] +
+                            ([dict(params=enc, lr_mult=args.encoder_lr_mult)] if enc else []),
+                            lr=args.lr, betas=(0.5, 0.999))
     optD = torch.optim.Adam(D.parameters(), lr=args.lr, betas=(0.5, 0.999)) if D is not None else None
     # loss scaling only for fp16; bf16 has fp32's exponent range
     scalerG = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
@@ -361,6 +412,9 @@ def main(argv=None) -> int:
     elif args.init:
         with_d = init_generator(G, args.init, D)
         log(f"generator{' and discriminator' if with_d else ''} initialised from {args.init}")
+    elif args.arch == "effunet":
+        from .effnet import load_imagenet_weights
+        log(f"encoder initialised from ImageNet EfficientNet-Lite0 ({load_imagenet_weights(G.encoder)} tensors)")
     if step >= args.steps:
         log(f"already trained {step} >= {args.steps} steps")
         return 0
@@ -396,7 +450,7 @@ def main(argv=None) -> int:
         for o in (optG, optD):
             if o is not None:
                 for g in o.param_groups:
-                    g["lr"] = lr
+                    g["lr"] = lr * g.get("lr_mult", 1.0)
         rng = np.random.default_rng([args.seed, step, rank])
         torch.manual_seed(args.seed * 1_000_003 + step * 101 + rank)
         rgb = data.sample_batch(train_cache, rng, args.batch, crop, sample_p)

@@ -29,21 +29,21 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     from PIL import Image
     from colorcore import color
-    from . import infer
+    from . import data, infer
     from colorcore.evaluation import colourfulness, psnr as psnr_uint8
     from .plugin import DEFAULT_SIZE
 
     size = args.size or DEFAULT_SIZE
     G = infer.load_generator(args.weights)
     splits = json.loads(Path(args.splits).read_text())
-    root = Path(splits.get("val_root", splits["data"]))
+    root = splits.get("val_root", splits["data"])
     gains = [0.7, 0.8, 0.9, 1.0, 1.1, 1.2]
     taus = [0.0, 40.0, 25.0, 15.0]
     psnr = np.zeros((len(gains), len(taus), len(splits["val"])))
     col = np.zeros_like(psnr)
     col_gt, psnr_gray = [], []
     for i, rel in enumerate(splits["val"]):
-        with Image.open(root / rel) as im:
+        with Image.open(data.resolve(root, rel)) as im:
             im = im.convert("RGB").resize((args.eval_size, args.eval_size), Image.BICUBIC)
             rgb = np.asarray(im, np.float32) / 255.0
         L = color.lightness(rgb)
