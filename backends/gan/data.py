@@ -54,6 +54,13 @@ def split(rels: list[str], n_calib: int, n_val: int):
     return train, val, calib
 
 
+# The fixed held-out slices of every training source (training and bench/auto.py use the same ones):
+# the data roots under ../shared/data, and per source how many photos validate and how many calibrate.
+TRAIN_ROOTS = ("train_mix_v1", "train_extra_v1")
+HELD_OUT_VAL = 40
+HELD_OUT_CALIB = 60
+
+
 def split_per_source(rels: list[str], n_calib: int, n_val: int):
     """Fixed held-out slices of every source: per top-level folder, by SHA-1 order of the path, the first
     n_val images validate, the next n_calib calibrate, the rest train. (train, val, calib), each sorted."""
