@@ -1,17 +1,29 @@
-"""Benchmark of automatic colorization (issue 4), side by side in one run:
-predict-gray (ab = 0), the MSE encoder-decoder baseline and the `gan` backend.
+"""Benchmark of automatic colorization (issue 4): every method on every validation source, side by side, one run.
 
-    .venv/bin/python bench/auto.py                # full run (dev_eval, timings, old-photos grid)
-    .venv/bin/python bench/auto.py --limit 10 --no-timing --no-grid   # quick look
+    .venv/bin/python bench/auto.py                # full run (all sources, timings, old-photos grid)
+    .venv/bin/python bench/auto.py --limit 10 --per-source-limit 5 --no-timing --no-grid   # quick look
 
-On ../shared/data/dev_eval (CBSD68 + Set5) resized to 256x256: PSNR on the whole uint8 RGB image,
-colourfulness (Hasler & Suesstrunk) as a ratio to the ground truth's, and for the uncertainty:
-coverage and mean radius at alpha = 0.1 of the calibrated per-pixel radius vs a constant radius
-calibrated the same way on the same held-out calibration split, plus Spearman(radius, error); for a
-calibration weighted to the training mixture, also both radii with the split-proportion lambdas.
-CPU time through the engine pipeline (warm) at 1 MP and 12 MP. Prints a table, writes
-bench/out/auto.json and bench/out/auto.png, and a grid of results on oldphotos_v1 to
-docs/gan/oldphotos_grid.jpg.
+Methods: predict-gray (ab = 0), `old gan` (--old-gan-weights; left out when it is the same file as
+--gan-weights), the MSE encoder-decoder baseline (--mse-weights) and `gan`, the new model (--gan-weights). Each
+network runs at its own backend option `size`: the "size" its weights' JSON records, else the backend's default;
+--gan-size sets it for all.
+
+Sources, each photo resized to 256x256 with only its lightness given to the methods:
+  dev_eval   - every image under ../shared/data/dev_eval (CBSD68 + Set5), --limit caps it
+  <source>   - the fixed held-out validation slice of every training source (top-level folder of
+               backends.gan.data.TRAIN_ROOTS, data.split_per_source: never trained on, disjoint from the
+               calibration slice); --per-source-limit caps each. A missing folder is skipped with a note.
+  overall    - all evaluated images of all sources pooled.
+Per source and overall, for every method: PSNR on the whole uint8 RGB image (mean ± sem), PSNR vs predict-gray,
+and colourfulness (Hasler & Suesstrunk) as mean predicted over mean ground truth. For `gan`, if its weights have
+a calibration: coverage and mean radius at alpha = 0.1 of the calibrated per-pixel radius vs a constant radius
+calibrated the same way, Spearman(radius, error), and for a calibration weighted to the training mixture both
+radii with the split-proportion lambdas too. On the overall set, the chroma of mse-baseline and gan is scaled by
+SWEEP_GAINS and PSNR read off both sweeps at equal colourfulness (each other's, 0.7x and the 0.8x target).
+CPU time of gan and mse-baseline through the engine pipeline (warm) at 1 MP and 12 MP. Prints a table with a
+`source` column (PSNR, colourfulness) and one row per source of gan's uncertainty, writes bench/out/auto.json
+(everything, per source and method) and bench/out/auto.png (per source: PSNR vs gray, colourfulness, coverage;
+the overall gain sweep), and a grid of gan results on oldphotos_v1 to docs/gan/oldphotos_grid.jpg.
 """
 from __future__ import annotations
 
@@ -38,6 +50,18 @@ GRID_EXTRA = [  # ... plus outdoor scenes with sky, water and foliage
 # chroma gains swept for both networks: where each sits on the PSNR-colourfulness trade-off, so gan is
 # compared with the MSE baseline at equal colourfulness, not only each at its own
 SWEEP_GAINS = (0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5)
+SWEPT = ("mse-baseline", "gan")
+METHODS = ("predict-gray", "old gan", "mse-baseline", "gan")   # the order of the table's rows and the bars
+COLOURS = {"predict-gray": "gray", "old gan": "tab:purple", "mse-baseline": "tab:brown", "gan": "tab:blue"}
+TARGET_COLOURFULNESS = 0.8      # the target: colourfulness >= 0.8x the truth's at PSNR >= the MSE baseline's
+EARLIER_TARGET = 0.7
+OVERALL = "overall"
+# uncertainty rows of the table, beside `gan`'s own (radius = lambda x score): the constant radius calibrated the
+# same way, and for a calibration weighted to the training mixture both radii with the split-proportion lambdas
+CONSTANT = "constant-radius"
+SPLIT_GAN, SPLIT_CONSTANT = "gan, split-proportion lambda", "constant, split-proportion lambda"
+UNCERTAINTY_ROWS = {"gan": "gan", CONSTANT: "constant", SPLIT_GAN: "gan split-prop. lambda",   # row: column
+                    SPLIT_CONSTANT: "constant split-prop. lambda"}
 
 
 def load_rgb(path, size=None):
@@ -53,102 +77,220 @@ def list_images(folder):
     return sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in EXTS)
 
 
+# ---- sources
+
+def slices_by_source(rels, where, limit=0):
+    """{source: [file, ...]} of relative 'source/…' paths (in the given order), at most `limit` per source
+    (0 = all); `where` is list_sources' {source: root}."""
+    from backends.gan import data
+    out = {}
+    for rel in rels:
+        out.setdefault(data.group_of(rel), []).append(data.resolve(where, rel))
+    return {g: files[:limit or None] for g, files in out.items()}
+
+
+def held_out_sources(limit=0):
+    """The fixed validation slice of every training source, the one training and calibration never use."""
+    from backends.gan import data
+    roots = [DATA / r for r in data.TRAIN_ROOTS]
+    for r in roots:
+        if not r.is_dir():
+            print(f"note: training root {r} not found; its sources are skipped")
+    rels, where = data.list_sources([r for r in roots if r.is_dir()])
+    _, val, _ = data.split_per_source(rels, data.HELD_OUT_CALIB, data.HELD_OUT_VAL)
+    return slices_by_source(val, where, limit)
+
+
+def eval_sources(args):
+    """{source: files}: dev_eval first, then each training source's validation slice."""
+    dev = list_images(DATA / "dev_eval")[:args.limit or None]
+    if not dev:
+        print(f"note: no images under {DATA / 'dev_eval'}; dev_eval is skipped")
+    return dict({"dev_eval": dev} if dev else {}, **held_out_sources(args.per_source_limit))
+
+
+# ---- methods
+
+def weights_size(weights, override=None):
+    """Backend option `size` for these weights: the override, else the "size" recorded in the JSON beside
+    them, else the backend's default."""
+    from backends.gan.plugin import DEFAULT_SIZE
+    if override:
+        return int(override)
+    meta = Path(weights).with_suffix(".json")
+    size = json.loads(meta.read_text()).get("size") if meta.is_file() else None
+    return int(size) if size else DEFAULT_SIZE
+
+
+def network_specs(args):
+    """{method: (weights, samples)} of the networks compared; `old gan` left out when it is gan's file."""
+    specs = {"old gan": (args.old_gan_weights, 1), "mse-baseline": (args.mse_weights, 1),
+             "gan": (args.gan_weights, args.samples)}
+    if Path(args.old_gan_weights).resolve() == Path(args.gan_weights).resolve():
+        print(f"note: --old-gan-weights is the same file as --gan-weights ({args.gan_weights}); "
+              f"the `old gan` column is skipped")
+        del specs["old gan"]
+    return specs
+
+
+def load_networks(args):
+    """{method: (backend, options)}; exits with the reason when weights are missing."""
+    from backends.gan.plugin import GanBackend
+    nets = {}
+    for name, (weights, samples) in network_specs(args).items():
+        backend = GanBackend(weights)
+        if backend.unavailable_reason():
+            sys.exit(f"{name}: {backend.unavailable_reason()}")
+        nets[name] = (backend, {"size": weights_size(weights, args.gan_size), "samples": samples})
+    return nets
+
+
+def uncertainty_radii(cal, alpha):
+    """{row: (lambda, per_pixel)}: the radii checked on gan's score, per pixel (lambda x score) or constant."""
+    a = str(alpha)
+    radii = {"gan": (float(cal.lam(alpha)), True)}
+    if "constant_radius" in cal.extra:
+        radii[CONSTANT] = (float(cal.extra["constant_radius"][a]), False)
+    plain = cal.extra.get("split_proportions")
+    if plain:
+        radii[SPLIT_GAN] = (float(plain["lambdas"][a]), True)
+        radii[SPLIT_CONSTANT] = (float(plain["constant_radius"][a]), False)
+    return radii
+
+
+def gan_radii(nets, alpha):
+    """uncertainty_radii of gan's calibration, or None (with a note) when it has none."""
+    cal = nets["gan"][0].calibration()
+    if cal is None:
+        print(f"note: gan ({nets['gan'][0].weights_path}) has no calibration.json beside it; the uncertainty "
+              f"columns are skipped (python -m backends.gan.calibrate makes one)")
+        return None
+    return uncertainty_radii(cal, alpha)
+
+
+# ---- evaluation: one function per image, for every source
+
+def gains_of(method):
+    return SWEEP_GAINS if method in SWEPT else (1.0,)
+
+
+def image_uncertainty(err, score, radii):
+    """{row: (coverage, mean radius)} for each radius, and Spearman(score, error), on one image."""
+    from scipy.stats import spearmanr
+    out = {"spearman": float(spearmanr(score.ravel(), err.ravel())[0])}
+    for row, (lam, per_pixel) in radii.items():
+        radius = lam * score if per_pixel else np.full_like(err, lam)
+        out[row] = (float(np.mean(err <= radius)), float(radius.mean()))
+    return out
+
+
+def evaluate_image(path, nets, radii, size):
+    """One image's record: ground-truth colourfulness, {method: {gain: (PSNR, colourfulness)}} and, with
+    radii, gan's uncertainty (image_uncertainty)."""
+    from colorcore import ColorizeRequest, color
+    from colorcore.evaluation import colourfulness, psnr as psnr_uint8
+    rgb = load_rgb(path, size)
+    lab = color.rgb_to_lab(rgb)
+    L, ab_true = lab[..., 0], lab[..., 1:]
+    outs = {name: backend.run(ColorizeRequest(image=rgb, seed=0, options=dict(options)))  # sees L only
+            for name, (backend, options) in nets.items()}
+    preds = dict({"predict-gray": np.zeros_like(ab_true)}, **{name: o.ab for name, o in outs.items()})
+    methods = {}
+    for m in (m for m in METHODS if m in preds):
+        pred = {g: color.with_lightness(L, preds[m] * g) for g in gains_of(m)}
+        methods[m] = {g: (psnr_uint8(p, rgb), colourfulness(p)) for g, p in pred.items()}
+    rec = {"gt_colour": colourfulness(rgb), "methods": methods}
+    if radii:
+        rec["uncertainty"] = image_uncertainty(np.linalg.norm(outs["gan"].ab - ab_true, axis=-1),
+                                               outs["gan"].score, radii)
+    return rec
+
+
+def evaluate(sources, nets, radii, size):
+    """{source: [record per image]}."""
+    records = {}
+    t0 = time.time()
+    for source, files in sources.items():
+        print(f"  {source}: {len(files)} images ({time.time() - t0:.0f}s)", flush=True)
+        records[source] = [evaluate_image(f, nets, radii, size) for f in files]
+    return records
+
+
+# ---- results (pure: records in, numbers out)
+
+def summarise(records):
+    """Means over a set of image records: per method PSNR (mean ± sem) at gain 1, PSNR vs predict-gray,
+    colourfulness ratio (mean predicted / mean ground-truth colourfulness), the gain sweep
+    [(gain, PSNR, colourfulness ratio), ...] of swept methods; the uncertainty rows when the records have them."""
+    n = len(records)
+    gt = float(np.mean([r["gt_colour"] for r in records]))
+    res = {}
+    for m, by_gain in records[0]["methods"].items():
+        psnr = np.array([[r["methods"][m][g][0] for r in records] for g in by_gain])
+        colour = np.array([[r["methods"][m][g][1] for r in records] for g in by_gain]).mean(1) / gt
+        one = list(by_gain).index(1.0)
+        res[m] = dict(psnr=float(psnr[one].mean()), psnr_sem=float(psnr[one].std() / np.sqrt(n)),
+                      colourfulness_ratio=float(colour[one]))
+        if len(by_gain) > 1:
+            res[m]["gain_sweep"] = [(float(g), float(p), float(c)) for g, p, c in zip(by_gain, psnr.mean(1), colour)]
+    if "predict-gray" in res:
+        for m in res:
+            res[m]["psnr_vs_gray"] = res[m]["psnr"] - res["predict-gray"]["psnr"]
+    if "uncertainty" in records[0]:
+        summarise_uncertainty([r["uncertainty"] for r in records], res)
+    return res
+
+
+def summarise_uncertainty(unc, res):
+    """Adds coverage and mean radius of every radius row, and gan's mean Spearman, to res."""
+    for row in (k for k in unc[0] if k != "spearman"):
+        cov, rad = np.mean([u[row] for u in unc], axis=0)
+        res.setdefault(row, {}).update(coverage=float(cov), mean_radius=float(rad))
+    res["gan"]["spearman"] = float(np.nanmean([u["spearman"] for u in unc]))
+
+
+def summarise_sources(records):
+    """{source: summary} for every source, and OVERALL: all sources' images pooled (not a mean of means)."""
+    out = {s: summarise(recs) for s, recs in records.items() if recs}
+    out[OVERALL] = summarise([r for recs in records.values() for r in recs])
+    return out
+
+
 def psnr_at_colourfulness(curve, target):
     """PSNR where a gain sweep [(gain, psnr, colourfulness ratio), ...] reaches the colourfulness `target`,
     linear between sweep points; None outside the swept range."""
+    curve = sorted(curve, key=lambda k: k[2])
     colour = [c for _, _, c in curve]
     if not colour[0] <= target <= colour[-1]:
         return None
     return float(np.interp(target, colour, [p for _, p, _ in curve]))
 
 
-def evaluate(args):
-    from scipy.stats import spearmanr
-    from colorcore import ColorizeRequest, color
-    from colorcore.evaluation import colourfulness, psnr as psnr_uint8
-    from backends.gan.plugin import GanBackend
+def equal_colourfulness(res):
+    """[(label, colourfulness, {method: PSNR or None})]: each swept network's PSNR at gan's and the MSE
+    baseline's own colourfulness and at the 0.7x and 0.8x targets."""
+    targets = [("gan as shipped", res["gan"]["colourfulness_ratio"]),
+               ("MSE as trained", res["mse-baseline"]["colourfulness_ratio"]),
+               ("the earlier 0.7x target", EARLIER_TARGET), ("the 0.8x target", TARGET_COLOURFULNESS)]
+    return [(label, c, {m: psnr_at_colourfulness(res[m]["gain_sweep"], c) for m in SWEPT}) for label, c in targets]
 
-    files = list_images(DATA / "dev_eval")[:args.limit or None]
-    if not files:
-        sys.exit(f"no images under {DATA / 'dev_eval'}; set COLORIZE_DATA to the shared data folder")
-    gan = GanBackend(args.gan_weights)
-    mse = GanBackend(args.mse_weights)
-    for b in (gan, mse):
-        if b.unavailable_reason():
-            sys.exit(b.unavailable_reason())
-    cal = gan.calibration()
-    if cal is None:
-        sys.exit("gan has no calibration.json; run python -m backends.gan.calibrate first")
-    const_lam = float(cal.extra["constant_radius"][str(args.alpha)])
-    lam = cal.lam(args.alpha)
-    # a calibration weighted to the training mixture also stores the split-proportion lambdas: compared too
-    plain = cal.extra.get("split_proportions")
-    plain_lams = (float(plain["lambdas"][str(args.alpha)]), float(plain["constant_radius"][str(args.alpha)])) \
-        if plain else None
-    # per-image PSNR and colourfulness at each chroma gain; predict-gray has only gain 1, and the table's rows
-    # are the gain-1 entries
-    sweep = {m: {g: dict(psnr=[], colour=[]) for g in (SWEEP_GAINS if m != "predict-gray" else (1.0,))}
-             for m in ("predict-gray", "mse-baseline", "gan")}
-    rows = {m: by_gain[1.0] for m, by_gain in sweep.items()}
-    gt_colour, unc = [], dict(cov=[], rad=[], cov_c=[], spearman=[], cov_p=[], rad_p=[], cov_pc=[])
-    t0 = time.time()
-    for i, f in enumerate(files):
-        rgb = load_rgb(f, args.size)
-        lab = color.rgb_to_lab(rgb)
-        L, ab_true = lab[..., 0], lab[..., 1:]
-        gt_colour.append(colourfulness(rgb))
-        preds = {"predict-gray": np.zeros_like(ab_true)}
-        req = dict(image=rgb, seed=0)  # the backends see only the lightness of the input
-        preds["mse-baseline"] = mse.run(ColorizeRequest(options={"size": args.gan_size, "samples": 1}, **req)).ab
-        out = gan.run(ColorizeRequest(options={"size": args.gan_size, "samples": args.samples}, **req))
-        preds["gan"] = out.ab
-        for m, by_gain in sweep.items():
-            for g, r in by_gain.items():
-                pred_rgb = color.with_lightness(L, preds[m] * g)
-                r["psnr"].append(psnr_uint8(pred_rgb, rgb))
-                r["colour"].append(colourfulness(pred_rgb))
-        err = np.linalg.norm(out.ab - ab_true, axis=-1)
-        radius = lam * out.score
-        unc["cov"].append(float(np.mean(err <= radius)))
-        unc["rad"].append(float(radius.mean()))
-        unc["cov_c"].append(float(np.mean(err <= const_lam)))
-        if plain_lams:
-            unc["cov_p"].append(float(np.mean(err <= plain_lams[0] * out.score)))
-            unc["rad_p"].append(float((plain_lams[0] * out.score).mean()))
-            unc["cov_pc"].append(float(np.mean(err <= plain_lams[1])))
-        unc["spearman"].append(float(spearmanr(out.score.ravel(), err.ravel())[0]))
-        if i % 20 == 0:
-            print(f"  {i}/{len(files)} images ({time.time() - t0:.0f}s)", flush=True)
-    res = {}
-    for m, r in rows.items():
-        res[m] = dict(psnr=float(np.mean(r["psnr"])), psnr_sem=float(np.std(r["psnr"]) / np.sqrt(len(files))),
-                      colourfulness_ratio=float(np.mean(r["colour"]) / np.mean(gt_colour)))
-    res["gan"].update(coverage=float(np.mean(unc["cov"])), mean_radius=float(np.mean(unc["rad"])),
-                      spearman=float(np.nanmean(unc["spearman"])))
-    res["constant-radius"] = dict(coverage=float(np.mean(unc["cov_c"])), mean_radius=const_lam)
-    if plain_lams:
-        res["gan, split-proportion lambda"] = dict(coverage=float(np.mean(unc["cov_p"])),
-                                                   mean_radius=float(np.mean(unc["rad_p"])))
-        res["constant, split-proportion lambda"] = dict(coverage=float(np.mean(unc["cov_pc"])),
-                                                        mean_radius=plain_lams[1])
-    res["gain sweep"] = {m: [(g, float(np.mean(r["psnr"])), float(np.mean(r["colour"]) / np.mean(gt_colour)))
-                             for g, r in sweep[m].items()] for m in ("mse-baseline", "gan")}
-    return res, len(files)
 
+# ---- timing and old photos (gan and mse-baseline, at --gan-weights and --mse-weights)
 
 def timing(args):
     from colorcore import ColorizeRequest, run_backend
     from backends.gan.plugin import GanBackend
+    import cv2
     import torch
     src = load_rgb(list_images(DATA / "dev_eval")[0])
     out = {}
     for name, weights, samples in (("gan", args.gan_weights, args.samples), ("mse-baseline", args.mse_weights, 1)):
         backend = GanBackend(weights)
+        options = {"size": weights_size(weights, args.gan_size), "samples": samples}
         for label, (h, w), reps in (("1MP", (1000, 1000), 3), ("12MP", (3000, 4000), 2)):
-            import cv2
             img = cv2.resize(src, (w, h), interpolation=cv2.INTER_CUBIC).clip(0, 1)
             gray = np.repeat(img.mean(-1, keepdims=True), 3, -1).astype(np.float32)
-            req = ColorizeRequest(image=gray, seed=0, options={"size": args.gan_size, "samples": samples})
+            req = ColorizeRequest(image=gray, seed=0, options=dict(options))
             run_backend(backend, req)  # warm
             ts = []
             for _ in range(reps):
@@ -168,6 +310,7 @@ def oldphotos_grid(args, path):
     from colorcore import ColorizeRequest, run_backend
     from backends.gan.plugin import GanBackend
     backend = GanBackend(args.gan_weights)
+    options = {"size": weights_size(args.gan_weights, args.gan_size)}
     root = DATA / "oldphotos_v1"
     picks = []
     for pattern in GRID_PICKS:
@@ -181,7 +324,7 @@ def oldphotos_grid(args, path):
             im = im.convert("RGB")
             im.thumbnail((640, 640))
             rgb = np.asarray(im, np.float32) / 255.0
-        r = run_backend(backend, ColorizeRequest(image=rgb, seed=0))
+        r = run_backend(backend, ColorizeRequest(image=rgb, seed=0, options=dict(options)))
         pair = np.concatenate([rgb, np.ones((rgb.shape[0], 4, 3), np.float32), r.rgb], 1)
         im = Image.fromarray((pair * 255 + 0.5).astype(np.uint8))
         im = im.resize((max(1, round(im.width * cell_h / im.height)), cell_h), Image.LANCZOS)
@@ -214,115 +357,177 @@ def oldphotos_grid(args, path):
     return [str(p.relative_to(root)) for p in picks]
 
 
-def plot(res, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    methods = ["predict-gray", "mse-baseline", "gan"]
-    fig, ax = plt.subplots(1, 4, figsize=(16, 3.6))
-    ax[0].bar(methods, [res[m]["psnr"] for m in methods], color=["gray", "tab:brown", "tab:blue"])
-    ax[0].set_ylim(min(res[m]["psnr"] for m in methods) - 1.5, max(res[m]["psnr"] for m in methods) + 0.8)
-    ax[0].set_title("PSNR (dB, uint8 RGB, 256x256)")
-    ax[1].bar(methods, [res[m]["colourfulness_ratio"] for m in methods], color=["gray", "tab:brown", "tab:blue"])
-    ax[1].axhline(0.7, ls="--", c="k", lw=1)
-    ax[1].set_title("colourfulness / ground truth")
-    names = ["gan radius", "constant radius"]
-    cov = [res["gan"]["coverage"], res["constant-radius"]["coverage"]]
-    rad = [res["gan"]["mean_radius"], res["constant-radius"]["mean_radius"]]
-    ax[2].bar(names, rad, color=["tab:blue", "gray"])
-    for k, (c, r) in enumerate(zip(cov, rad)):
-        ax[2].text(k, r, f"coverage {c:.3f}", ha="center", va="bottom")
-    ax[2].set_ylim(0, max(rad) * 1.2)
-    ax[2].set_title("mean radius at alpha=0.1 (Delta E_ab)")
-    for m, c in (("mse-baseline", "tab:brown"), ("gan", "tab:blue")):
-        curve = res["gain sweep"][m]
-        ax[3].plot([k[2] for k in curve], [k[1] for k in curve], "o-", c=c, ms=3, label=f"{m} x gain")
-        ax[3].plot(res[m]["colourfulness_ratio"], res[m]["psnr"], "*", c=c, ms=12)
-    # issue 4's targets: colourfulness >= 0.7x and PSNR >= the MSE baseline as trained
-    ax[3].axvline(0.7, ls="--", c="k", lw=1)
-    ax[3].axhline(res["mse-baseline"]["psnr"], ls=":", c="tab:brown", lw=1)
-    ax[3].fill_between([0.7, ax[3].get_xlim()[1]], res["mse-baseline"]["psnr"], ax[3].get_ylim()[1],
-                       color="tab:green", alpha=0.12, label="both targets")
-    ax[3].set_ylabel("PSNR dB")
-    ax[3].set_xlabel("colourfulness / ground truth")
-    ax[3].set_title("chroma gain sweep (star: as shipped)")
-    ax[3].legend(fontsize=8)
-    for a in ax[:3]:
-        a.tick_params(axis="x", labelsize=8)
+# ---- plot
+
+def bars_per_source(ax, results, methods, key):
+    """Grouped bars: one group per source, one bar per method, of results[source][method][key]."""
+    sources = list(results)
+    width = 0.8 / len(methods)
+    for k, m in enumerate(methods):
+        x = np.arange(len(sources)) + (k - (len(methods) - 1) / 2) * width
+        ax.bar(x, [results[s][m][key] for s in sources], width, color=COLOURS[m], label=m)
+    ax.set_xticks(np.arange(len(sources)), sources, rotation=30, ha="right", fontsize=8)
+
+
+def plot_coverage(ax, results, alpha):
+    if CONSTANT not in results[OVERALL] or "coverage" not in results[OVERALL].get("gan", {}):
+        ax.text(0.5, 0.5, "gan has no calibration:\nno uncertainty", ha="center", va="center")
+        ax.axis("off")
+        return
+    sources = list(results)
+    lowest = 1.0
+    for k, (row, c) in enumerate((("gan", "tab:blue"), (CONSTANT, "gray"))):
+        cov = [results[s][row]["coverage"] for s in sources]
+        lowest = min(lowest, *cov)
+        ax.bar(np.arange(len(sources)) + (k - 0.5) * 0.4, cov, 0.4, color=c,
+               label=f"{row} (overall mean radius {results[OVERALL][row]['mean_radius']:.1f})")
+    ax.axhline(1 - alpha, ls="--", c="k", lw=1, label=f"1 - alpha = {1 - alpha:g}")
+    ax.set_ylim(max(0.0, lowest - 0.05), 1.0)
+    ax.set_xticks(np.arange(len(sources)), sources, rotation=30, ha="right", fontsize=8)
+    ax.set_title(f"gan uncertainty: coverage at alpha={alpha} per source")
+    ax.legend(fontsize=8)
+
+
+def plot_sweep(ax, overall):
+    for m in SWEPT:
+        curve = overall[m]["gain_sweep"]
+        ax.plot([k[2] for k in curve], [k[1] for k in curve], "o-", c=COLOURS[m], ms=3, label=f"{m} x gain")
+    for m in (m for m in METHODS[1:] if m in overall):
+        ax.plot(overall[m]["colourfulness_ratio"], overall[m]["psnr"], "*", c=COLOURS[m], ms=12,
+                label=None if m in SWEPT else m)
+    # the targets: colourfulness >= 0.8x and PSNR >= the MSE baseline as trained
+    base = overall["mse-baseline"]["psnr"]
+    ax.axvline(TARGET_COLOURFULNESS, ls="--", c="k", lw=1)
+    ax.axhline(base, ls=":", c=COLOURS["mse-baseline"], lw=1)
+    ax.fill_between([TARGET_COLOURFULNESS, ax.get_xlim()[1]], base, ax.get_ylim()[1],
+                    color="tab:green", alpha=0.12, label="both targets")
+    ax.set_ylabel("PSNR dB")
+    ax.set_xlabel("colourfulness / ground truth")
+    ax.set_title("overall: chroma gain sweep (star: as shipped)")
+    ax.legend(fontsize=8)
+
+
+def plot(results, alpha, path):
+    from bench.common import pyplot
+    plt = pyplot()
+    methods = [m for m in METHODS[1:] if m in results[OVERALL]]
+    fig, ax = plt.subplots(2, 2, figsize=(16, 9))
+    bars_per_source(ax[0, 0], results, methods, "psnr_vs_gray")
+    ax[0, 0].axhline(0, c="k", lw=0.8)
+    ax[0, 0].set_title("PSNR vs predict-gray (dB, uint8 RGB, 256x256)")
+    ax[0, 0].legend(fontsize=8)
+    bars_per_source(ax[0, 1], results, methods, "colourfulness_ratio")
+    ax[0, 1].axhline(TARGET_COLOURFULNESS, ls="--", c="k", lw=1, label=f"{TARGET_COLOURFULNESS}x target")
+    ax[0, 1].set_title("colourfulness / ground truth")
+    ax[0, 1].legend(fontsize=8)
+    plot_coverage(ax[1, 0], results, alpha)
+    plot_sweep(ax[1, 1], results[OVERALL])
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
-def print_sweep(res):
-    """PSNR of each network at the other's colourfulness and at 0.7x, read off the gain sweeps."""
-    curves = res["gain sweep"]
-    targets = [("gan as shipped", res["gan"]["colourfulness_ratio"]),
-               ("MSE as trained", res["mse-baseline"]["colourfulness_ratio"]), ("the 0.7x target", 0.7)]
-    print(f"gain sweep (chroma x {SWEEP_GAINS[0]}..{SWEEP_GAINS[-1]}), PSNR at equal colourfulness:")
-    for label, c in targets:
-        cells = []
-        for m in ("mse-baseline", "gan"):
-            v = psnr_at_colourfulness(curves[m], c)
-            cells.append(f"{m} {v:.2f} dB" if v is not None else f"{m} out of range")
+# ---- printing
+
+def quality_rows(results, counts):
+    """[source (images), method, PSNR ± sem, vs gray, colourfulness ratio] per source and method."""
+    return [[f"{s} ({counts[s]})", m, f"{res[m]['psnr']:.2f} ± {res[m]['psnr_sem']:.2f}",
+             f"{res[m]['psnr_vs_gray']:+.2f}", f"{res[m]['colourfulness_ratio']:.2f}"]
+            for s, res in results.items() for m in METHODS if m in res]
+
+
+def uncertainty_table(results, counts):
+    """(header, rows): per source, coverage / mean radius of each radius row present, and gan's Spearman."""
+    present = [r for r in UNCERTAINTY_ROWS if "coverage" in results[OVERALL].get(r, {})]
+    header = ["source (images)"] + [f"{UNCERTAINTY_ROWS[r]} coverage / radius" for r in present] + ["gan Spearman"]
+    rows = [[f"{s} ({counts[s]})"] + [f"{res[r]['coverage']:.3f} / {res[r]['mean_radius']:.1f}" for r in present]
+            + [f"{res['gan']['spearman']:.2f}"] for s, res in results.items()]
+    return header, rows
+
+
+def print_markdown(header, rows):
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+def print_sweep(overall):
+    """PSNR of each network at the other's colourfulness and at the targets, read off the overall sweeps."""
+    print(f"\noverall gain sweep (chroma x {SWEEP_GAINS[0]}..{SWEEP_GAINS[-1]}), PSNR at equal colourfulness:")
+    for label, c, psnr in equal_colourfulness(overall):
+        cells = [f"{m} {v:.2f} dB" if v is not None else f"{m} out of range" for m, v in psnr.items()]
         print(f"  at {c:.2f}x ({label}): " + ", ".join(cells))
 
 
-def main(argv=None):
+def print_timing(tim):
+    print("\n| method | CPU 1 MP s | CPU 12 MP s |\n|---|---|---|")
+    for m in SWEPT:
+        print(f"| {m} | {tim[m + '_1MP_s']:.2f} | {tim[m + '_12MP_s']:.2f} |")
+    print(f"(through the engine pipeline, warm, median; torch threads {tim['torch_threads']}, "
+          f"load average {tim['loadavg_1min']:.1f})")
+
+
+def print_report(report, results):
+    nets = ", ".join(f"{m} size {v['size']}" for m, v in report["networks"].items())
+    counts = dict(report["n_images"], **{OVERALL: sum(report["n_images"].values())})
+    print(f"\n{counts[OVERALL]} images at {report['size']}x{report['size']}, {nets}, gan samples={report['samples']}")
+    print_markdown(["source (images)", "method", "PSNR dB", "vs gray", "colourfulness / GT"],
+                   quality_rows(results, counts))
+    if "coverage" in results[OVERALL]["gan"]:
+        print(f"\nuncertainty of gan at alpha={report['alpha']} (coverage / mean radius in Delta E_ab):")
+        print_markdown(*uncertainty_table(results, counts))
+    print_sweep(results[OVERALL])
+    if report["timing"]:
+        print_timing(report["timing"])
+
+
+def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     w = REPO / "backends" / "gan" / "weights"
-    p.add_argument("--gan-weights", default=str(w / "gan.pt"))
+    p.add_argument("--gan-weights", default=str(w / "gan.pt"), help="the new model")
+    p.add_argument("--old-gan-weights", default=str(w / "gan.pt"),
+                   help="the model it replaces (skipped when the same file as --gan-weights)")
     p.add_argument("--mse-weights", default=str(w / "mse_baseline.pt"))
     p.add_argument("--size", type=int, default=256, help="evaluation images are resized to size x size")
-    p.add_argument("--gan-size", type=int, default=None, help="backend option `size` (default: the backend's)")
+    p.add_argument("--gan-size", type=int, default=None,
+                   help="backend option `size` for every network (default: each one's JSON 'size', "
+                        "else the backend's default)")
     p.add_argument("--samples", type=int, default=8)
     p.add_argument("--alpha", type=float, default=0.1)
-    p.add_argument("--limit", type=int, default=0)
+    p.add_argument("--limit", type=int, default=0, help="at most this many dev_eval images (0 = all)")
+    p.add_argument("--per-source-limit", type=int, default=0,
+                   help="at most this many images of each training source's validation slice (0 = all)")
     p.add_argument("--no-timing", action="store_true")
     p.add_argument("--no-grid", action="store_true")
     p.add_argument("--grid-per-folder", type=int, default=2)
     p.add_argument("--grid-out", default=str(REPO / "docs" / "gan" / "oldphotos_grid.jpg"))
-    args = p.parse_args(argv)
-    if args.gan_size is None:
-        from backends.gan.plugin import DEFAULT_SIZE
-        args.gan_size = DEFAULT_SIZE
-    if not (DATA / "dev_eval").is_dir():
-        print(f"SKIP: {DATA / 'dev_eval'} not found (set COLORIZE_DATA)")
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    sources = eval_sources(args)
+    if not sources:
+        print(f"SKIP: no evaluation images under {DATA} (set COLORIZE_DATA)")
         return 0
     OUT.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    res, n = evaluate(args)
+    nets = load_networks(args)
+    radii = gan_radii(nets, args.alpha)
+    results = summarise_sources(evaluate(sources, nets, radii, args.size))
     tim = {} if args.no_timing else timing(args)
     picks = [] if args.no_grid else oldphotos_grid(args, Path(args.grid_out))
-    report = dict(n_images=n, size=args.size, backend_size=args.gan_size, alpha=args.alpha, samples=args.samples,
-                  results=res, timing=tim,
-                  grid=picks, gan_weights=args.gan_weights, mse_weights=args.mse_weights,
-                  seconds=round(time.time() - t0, 1))
+    report = dict(n_images={s: len(f) for s, f in sources.items() if f}, size=args.size, alpha=args.alpha,
+                  samples=args.samples,
+                  networks={m: dict(weights=str(b.weights_path), **o) for m, (b, o) in nets.items()},
+                  results=results,
+                  equal_colourfulness=[dict(label=lb, colourfulness=c, psnr=p)
+                                       for lb, c, p in equal_colourfulness(results[OVERALL])],
+                  timing=tim, grid=picks, seconds=round(time.time() - t0, 1))
     (OUT / "auto.json").write_text(json.dumps(report, indent=1))
-    plot(res, OUT / "auto.png")
-    g = res["predict-gray"]["psnr"]
-    print(f"\ndev_eval: {n} images at {args.size}x{args.size}, alpha={args.alpha}, backend size={args.gan_size}, "
-          f"gan samples={args.samples}")
-    print("| method | PSNR dB | vs gray | colourfulness / GT | coverage @0.1 | mean radius | Spearman | "
-          "CPU 1 MP s | CPU 12 MP s |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for m in res:
-        if m == "gain sweep":
-            continue
-        r = res[m]
-        cells = [m,
-                 f"{r['psnr']:.2f} ± {r['psnr_sem']:.2f}" if "psnr" in r else "",
-                 f"{r['psnr'] - g:+.2f}" if "psnr" in r else "",
-                 f"{r['colourfulness_ratio']:.2f}" if "colourfulness_ratio" in r else "",
-                 f"{r['coverage']:.3f}" if "coverage" in r else "",
-                 f"{r['mean_radius']:.1f}" if "mean_radius" in r else "",
-                 f"{r['spearman']:.2f}" if "spearman" in r else "",
-                 f"{tim[m + '_1MP_s']:.2f}" if m + "_1MP_s" in tim else "",
-                 f"{tim[m + '_12MP_s']:.2f}" if m + "_12MP_s" in tim else ""]
-        print("| " + " | ".join(cells) + " |")
-    print_sweep(res)
-    if tim:
-        print(f"(timings through the engine pipeline, warm, median; torch threads {tim['torch_threads']}, "
-              f"load average {tim['loadavg_1min']:.1f} on a 2-core CPU)")
+    plot(results, args.alpha, OUT / "auto.png")
+    print_report(report, results)
     print(f"wrote {OUT / 'auto.json'}, {OUT / 'auto.png'}" + ("" if args.no_grid else f", {args.grid_out}"))
     return 0
 
