@@ -10,7 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from colorcore import ColorizeRequest, run_backend  # noqa: E402
-from backends.gan import infer, nets  # noqa: E402
+from backends.gan import infer, nets, weights_io  # noqa: E402
 from backends.gan.plugin import DEFAULT_WEIGHTS, GanBackend  # noqa: E402
 
 TINY = dict(in_ch=1, widths=(4, 8, 8), dropout=0.5, dropout_levels=1)
@@ -130,7 +130,7 @@ def test_two_step_training_writes_checkpoint_and_resumes(tmp_path, loss):
     assert train.main(common + ["--steps", "3"]) == 0
     assert torch.load(out, map_location="cpu", weights_only=True)["step"] == 3
     assert "resumed from" in (out.parent / "ck.log").read_text()
-    shipped = train.export_generator(out, tmp_path / "w" / "g.pt")
+    shipped = weights_io.export_generator(out, tmp_path / "w" / "g.pt")
     assert GanBackend(shipped).unavailable_reason() is None
 
 
@@ -265,11 +265,11 @@ def test_init_from_training_checkpoint_takes_generator_and_discriminator(tmp_pat
     src = torch.load(first, map_location="cpu", weights_only=True)
     G = nets.UNetG(in_ch=1, widths=(4, 8, 8))
     D = nets.PatchD(in_ch=3)
-    assert train.init_generator(G, first, D)
+    assert weights_io.init_generator(G, first, D)
     assert all(torch.equal(v, src["G"][k]) for k, v in G.state_dict().items())
     assert all(torch.equal(v, src["D"][k]) for k, v in D.state_dict().items())
     # a discriminator of another shape (partial-gan's sees the mask) is left as it is
-    assert not train.init_generator(nets.UNetG(in_ch=2, widths=(4, 8, 8)), first, nets.PatchD(in_ch=4))
+    assert not weights_io.init_generator(nets.UNetG(in_ch=2, widths=(4, 8, 8)), first, nets.PatchD(in_ch=4))
     second = tmp_path / "b" / "ck.pt"
     assert train.main(common + ["--out", str(second), "--steps", "1", "--init", str(first),
                                 "--group-weights", "groupB=0.9"]) == 0

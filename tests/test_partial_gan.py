@@ -10,7 +10,7 @@ torch = pytest.importorskip("torch")
 
 from colorcore import ColorizeRequest, run_backend  # noqa: E402
 from colorcore.evaluation import to_uint8  # noqa: E402
-from backends.gan import infer, nets, train  # noqa: E402
+from backends.gan import infer, nets, train, weights_io  # noqa: E402
 from backends.partial_gan import masks  # noqa: E402
 from backends.partial_gan.plugin import PartialGanBackend  # noqa: E402
 
@@ -114,7 +114,7 @@ def test_init_from_auto_weights_starts_as_the_auto_model(tmp_path):
     w = infer.save_weights(auto.state_dict(), auto.config, tmp_path / "auto.pt", {"loss": "test"})
     auto = infer.load_generator(w)   # fp16 round trip, as the trainer sees it
     part = nets.UNetG(in_ch=2, **TINY)
-    train.init_generator(part, w)
+    weights_io.init_generator(part, w)
     part.eval()
     L = torch.rand(1, 1, 32, 32) * 100
     m = (torch.rand(1, 1, 32, 32) > 0.5).float()
@@ -142,7 +142,7 @@ def test_partial_training_runs_and_resumes(tmp_path):
     assert torch.load(out, weights_only=True)["step"] == 3
     val = [json.loads(line) for line in (out.parent / "pg.jsonl").read_text().splitlines() if '"val"' in line]
     assert val and np.isfinite(val[-1]["val_psnr"])
-    shipped = train.export_generator(out, tmp_path / "ship" / "partial_gan.pt")
+    shipped = weights_io.export_generator(out, tmp_path / "ship" / "partial_gan.pt")
     assert json.loads(shipped.with_suffix(".json").read_text())["train_args"]["task"] == "partial"
     assert PartialGanBackend(shipped).unavailable_reason() is None
 

@@ -88,6 +88,7 @@ def chroma_stats(cache: np.ndarray, chunk: int = 256) -> tuple[np.ndarray, np.nd
 
 # The audit's defaults, chosen by looking at what they drop on 150 photos of each training source: near-gray
 # photos, and toned prints (sepia portrait, brown-toned dog). Not dark skin: a hue-only rule dropped faces.
+# Strongly toned prints (chroma 15-30) are not caught: by hue concentration alone they look like faces and grass.
 MIN_CHROMA = 4.0
 TINT_CONCENTRATION = 0.98
 TINT_MAX_CHROMA = 12.0

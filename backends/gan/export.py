@@ -4,7 +4,7 @@
 """
 import sys
 
-from .train import export_generator
+from .weights_io import export_generator
 
 if __name__ == "__main__":
     if len(sys.argv) != 3:

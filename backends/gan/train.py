@@ -146,13 +146,6 @@ def cpu_has_native_bf16() -> bool:
         return False
 
 
-def save_atomic(obj, path):
-    import torch
-    tmp = str(path) + ".tmp"
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
 def model_input(L, mask=None):
     """Generator input: scaled L, plus the region mask for partial-gan."""
     import torch
@@ -214,56 +207,6 @@ def save_grid(G, lab_val, device, path, masks=None):
     Image.fromarray((grid.permute(1, 2, 0).cpu().numpy() * 255 + 0.5).astype(np.uint8)).save(path)
 
 
-# training arguments copied into the shipped weights' JSON (the model card's record of the run)
-RECORDED_ARGS = ("task", "init", "group_weights", "lambda_mask", "steps", "batch", "crop", "cache_size", "widths",
-                 "arch", "dec_widths", "encoder_lr_mult", "val_per_source", "calib_per_source", "audit",
-                 "dropout", "lr", "lambda_l1", "lambda_adv", "rebalance", "seed", "threads", "calib_count",
-                 "val_count", "device", "precision")
-
-
-def export_generator(ckpt_path, out_path, extra_info=None):
-    """Shipped weights from a training checkpoint: fp16 generator state_dict + JSON config beside it."""
-    import torch
-    from .infer import save_weights
-    ck = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-    cfg = ck["config"]
-    a = cfg["args"]
-    meta = dict(loss=a["loss"], step=int(ck["step"]), train_seconds=round(float(ck["elapsed"]), 1),
-                train_args={k: a[k] for k in RECORDED_ARGS if k in a},
-                data="+".join(os.path.basename(os.path.normpath(d)) for d in data_roots(a["data"])))
-    meta.update(extra_info or {})
-    return save_weights(ck["G"], cfg["generator"], out_path, meta)
-
-
-def data_roots(data) -> list[str]:
-    """--data as recorded: a list of roots (older checkpoints recorded one string)."""
-    return [data] if isinstance(data, str) else list(data)
-
-
-def init_generator(G, weights_path, D=None):
-    """Load shipped generator weights (or a training checkpoint's G, and D when given) into G.
-
-    Input channels the weights lack start at zero. Returns whether D was loaded too."""
-    import torch
-    sd = torch.load(weights_path, map_location="cpu", weights_only=True)
-    loaded_d = False
-    if "G" in sd:   # a training checkpoint: its discriminator is reused when it has the same shape
-        own_d = D.state_dict() if D is not None else {}
-        if sd.get("D") is not None and own_d and set(sd["D"]) == set(own_d) and all(
-                sd["D"][k].shape == v.shape for k, v in own_d.items()):
-            D.load_state_dict(sd["D"])
-            loaded_d = True
-        sd = sd["G"]
-    own = G.state_dict()
-    for k, v in sd.items():
-        v = v.float() if v.is_floating_point() else v
-        if k in ("stem.0.weight", "encoder._conv_stem.weight") and v.shape[1] < own[k].shape[1]:
-            v = torch.cat([v, torch.zeros(v.shape[0], own[k].shape[1] - v.shape[1], *v.shape[2:])], 1)
-        own[k] = v.to(own[k].dtype)
-    G.load_state_dict(own)
-    return loaded_d
-
-
 def main(argv=None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     import torch
@@ -271,6 +214,8 @@ def main(argv=None) -> int:
     from . import data
     from .labtorch import uint8_batch_to_lab
     from .nets import PatchD, AB_SCALE, build_generator
+    from . import weights_io
+    from .weights_io import init_generator, save_atomic
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
@@ -381,9 +326,13 @@ def main(argv=None) -> int:
     gen_cfg = (dict(arch="effunet", in_ch=in_ch, dec_widths=[int(w) for w in args.dec_widths.split(",")],
                     dropout=args.dropout, dropout_levels=2) if args.arch == "effunet" else
                dict(arch="unet", in_ch=in_ch, widths=list(widths), dropout=args.dropout, dropout_levels=2))
+    if out.exists() or args.init:
+        # a resumed run keeps its architecture; a run started from other weights continues theirs (the mask
+        # channel added)
+        gen_cfg = dict(weights_io.generator_config_of(out if out.exists() else args.init), in_ch=in_ch)
     G = build_generator(gen_cfg).to(device)
     D = PatchD(in_ch=4 if partial else 3).to(device) if args.loss == "gan" else None
-    enc = list(G.encoder.parameters()) if args.arch == "effunet" else []
+    enc = list(G.encoder.parameters()) if hasattr(G, "encoder") else []
     enc_ids = {id(p_) for p_ in enc}
     rest = [p_ for p_ in G.parameters() if id(p_) not in enc_ids]
     optG = torch.optim.Adam([dict(params=rest, lr_mult=1.0)] +
@@ -412,7 +361,7 @@ def main(argv=None) -> int:
     elif args.init:
         with_d = init_generator(G, args.init, D)
         log(f"generator{' and discriminator' if with_d else ''} initialised from {args.init}")
-    elif args.arch == "effunet":
+    elif gen_cfg.get("arch") == "effunet":
         from .effnet import load_imagenet_weights
         log(f"encoder initialised from ImageNet EfficientNet-Lite0 ({load_imagenet_weights(G.encoder)} tensors)")
     if step >= args.steps:

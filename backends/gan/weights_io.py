@@ -1,0 +1,97 @@
+"""Weights on disk for the `gan` backends: training checkpoints, compact checkpoints (a run continued on
+another machine), shipped weights, and starting a generator from any of them.
+
+- training checkpoint (train.py --out): G, D, both optimisers, step, time, config; fp32; resumable exactly.
+- compact checkpoint: G and D in fp16 with step, time and config, no optimiser state (~5x smaller): kept in
+  the repository so a later session, or a GPU machine, continues with `--init COMPACT` (fresh optimiser).
+- shipped weights: the generator alone in fp16 + a JSON config beside it (infer.save_weights).
+All loads use weights_only=True.
+"""
+from __future__ import annotations
+
+import os
+
+
+def save_atomic(obj, path):
+    import torch
+    tmp = str(path) + ".tmp"
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+# training arguments copied into the shipped weights' JSON (the model card's record of the run)
+RECORDED_ARGS = ("task", "init", "group_weights", "lambda_mask", "steps", "batch", "crop", "cache_size", "widths",
+                 "arch", "dec_widths", "encoder_lr_mult", "val_per_source", "calib_per_source", "audit",
+                 "dropout", "lr", "lambda_l1", "lambda_adv", "rebalance", "seed", "threads", "calib_count",
+                 "val_count", "device", "precision")
+
+
+def export_generator(ckpt_path, out_path, extra_info=None):
+    """Shipped weights from a training checkpoint: fp16 generator state_dict + JSON config beside it."""
+    import torch
+    from .infer import save_weights
+    ck = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+    cfg = ck["config"]
+    a = cfg["args"]
+    meta = dict(loss=a["loss"], step=int(ck["step"]), train_seconds=round(float(ck["elapsed"]), 1),
+                train_args={k: a[k] for k in RECORDED_ARGS if k in a},
+                data="+".join(os.path.basename(os.path.normpath(d)) for d in data_roots(a["data"])))
+    meta.update(extra_info or {})
+    return save_weights(ck["G"], cfg["generator"], out_path, meta)
+
+
+def data_roots(data) -> list[str]:
+    """--data as recorded: a list of roots (older checkpoints recorded one string)."""
+    return [data] if isinstance(data, str) else list(data)
+
+
+def _fp16(sd: dict | None) -> dict | None:
+    return None if sd is None else {k: v.half() if v.is_floating_point() else v for k, v in sd.items()}
+
+
+def compact_checkpoint(ckpt_path, out_path) -> str:
+    """A training checkpoint without optimiser state, G and D in fp16: what `--init` needs to continue."""
+    import torch
+    ck = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+    save_atomic({"G": _fp16(ck["G"]), "D": _fp16(ck.get("D")), "step": int(ck["step"]),
+                 "elapsed": float(ck["elapsed"]), "config": ck["config"]}, out_path)
+    return str(out_path)
+
+
+def generator_config_of(weights_path) -> dict:
+    """The generator config a checkpoint (its 'config') or shipped weights (the JSON beside) were made with."""
+    import json
+    from pathlib import Path
+    import torch
+    path = Path(weights_path)
+    beside = path.with_suffix(".json")
+    if beside.is_file():
+        return json.loads(beside.read_text())["generator"]
+    ck = torch.load(path, map_location="cpu", weights_only=True)
+    if "config" not in ck:
+        raise ValueError(f"{path} has no generator config (no 'config' inside, no {beside.name} beside)")
+    return ck["config"]["generator"]
+
+
+def init_generator(G, weights_path, D=None):
+    """Load shipped generator weights (or a training checkpoint's G, and D when given) into G.
+
+    Input channels the weights lack start at zero. Returns whether D was loaded too."""
+    import torch
+    sd = torch.load(weights_path, map_location="cpu", weights_only=True)
+    loaded_d = False
+    if "G" in sd:   # a training checkpoint: its discriminator is reused when it has the same shape
+        own_d = D.state_dict() if D is not None else {}
+        if sd.get("D") is not None and own_d and set(sd["D"]) == set(own_d) and all(
+                sd["D"][k].shape == v.shape for k, v in own_d.items()):
+            D.load_state_dict(sd["D"])
+            loaded_d = True
+        sd = sd["G"]
+    own = G.state_dict()
+    for k, v in sd.items():
+        v = v.float() if v.is_floating_point() else v
+        if k in ("stem.0.weight", "encoder._conv_stem.weight") and v.shape[1] < own[k].shape[1]:
+            v = torch.cat([v, torch.zeros(v.shape[0], own[k].shape[1] - v.shape[1], *v.shape[2:])], 1)
+        own[k] = v.to(own[k].dtype)
+    G.load_state_dict(own)
+    return loaded_d

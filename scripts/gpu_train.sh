@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# One prepared training run of the `gan` generator on a single-GPU machine (the device tool's H200), or a
+# tiny one on the CPU to check it (GPU_TRAIN_TINY=1, as tests/test_gpu_train.py does).
+#
+# Here, once:   .venv/bin/python -m backends.gan.pack --out runs/pack --group-weights "$GROUP_WEIGHTS"
+# There:        run(command="bash scripts/gpu_train.sh", carry=["runs/pack"], timeout_s=600)
+# Back here:    cp <files_at>/gan.resume.pt backends/gan/weights/effunet_gan.resume.pt   (if it validated better)
+#
+# It continues from the compact checkpoint in the repository (INIT), trains for MINUTES in bf16 on the
+# packed photos, and writes to $OUT: the compact checkpoint (fp16 G + D, no optimiser: < 16 MiB, what
+# comes back), the training log and metrics, and the last sample grid. Nothing is installed there: the
+# machine's python3 has torch, numpy, scipy, opencv and pillow, and the repository is run in place.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-runs/gpu_out}
+PACK=${PACK:-runs/pack}
+INIT=${INIT:-backends/gan/weights/effunet_gan.resume.pt}
+MINUTES=${MINUTES:-7.5}
+PY=${PY:-python3}
+export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
+[ -d "$PACK" ] || { echo "no training pack at $PACK: make it with python -m backends.gan.pack --out $PACK and carry it"; exit 2; }
+[ -f "$INIT" ] || { echo "no checkpoint to continue at $INIT (set INIT=...)"; exit 2; }
+if [ "${GPU_TRAIN_TINY:-0}" = 1 ]; then
+  SIZE=(--device cpu --precision fp32 --batch 2 --crop 64 --cache-size 64 --steps 3 --val-every 3 --log-every 1)
+else
+  # batch 64 at 160 px fills a fraction of an H200; the run is bounded by MINUTES, not steps
+  SIZE=(--device cuda --precision bf16 --batch 64 --crop 160 --cache-size 176 --steps 1000000 --val-every 500
+        --log-every 50 --time-budget-min "$MINUTES")
+fi
+# the run folder (cache, checkpoints, grids) stays outside $OUT: only the few files copied below come back
+RUN=${RUN:-/tmp/gan_gpu_run}
+mkdir -p "$RUN" "$OUT"
+nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null || true
+# the pack holds training photos only, already in the training mix's proportions and audited:
+# sampled uniformly; a few per source are held out to watch validation there
+"$PY" -m backends.gan.train --data "$PACK" --out "$RUN/gan.pt" --init "$INIT" --arch effunet --loss gan \
+  --val-per-source 8 --calib-per-source 0 --lr 1e-4 --encoder-lr-mult 0.5 --rebalance 0.7 \
+  --ckpt-every-s 60 --threads 16 --cache-dir "$RUN/cache" "${SIZE[@]}"
+"$PY" -c "import sys; from backends.gan.weights_io import compact_checkpoint as c; print(c(*sys.argv[1:]))" \
+  "$RUN/gan.pt" "$OUT/gan.resume.pt"
+cp "$RUN/gan.log" "$RUN/gan.jsonl" "$OUT/"
+last=$(ls "$RUN"/gan_samples_*.png 2>/dev/null | tail -n 1) && [ -n "$last" ] && cp "$last" "$OUT/samples_last.png"
+ls -la "$OUT"

