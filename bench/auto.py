@@ -112,14 +112,9 @@ def eval_sources(args):
 # ---- methods
 
 def weights_size(weights, override=None):
-    """Backend option `size` for these weights: the override, else the "size" recorded in the JSON beside
-    them, else the backend's default."""
-    from backends.gan.plugin import DEFAULT_SIZE
-    if override:
-        return int(override)
-    meta = Path(weights).with_suffix(".json")
-    size = json.loads(meta.read_text()).get("size") if meta.is_file() else None
-    return int(size) if size else DEFAULT_SIZE
+    """Backend option `size` for these weights: the override, else their own (infer.native_size)."""
+    from backends.gan.infer import native_size
+    return int(override) if override else native_size(weights)
 
 
 def network_specs(args):

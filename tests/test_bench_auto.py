@@ -80,11 +80,11 @@ def test_psnr_at_colourfulness_and_the_targets():
 
 
 def test_weights_size_from_the_json_beside_the_weights(tmp_path):
-    from backends.gan.plugin import DEFAULT_SIZE
+    from backends.gan.infer import LEGACY_SIZE
     w = tmp_path / "g.pt"
-    assert auto.weights_size(w) == DEFAULT_SIZE                        # no JSON
+    assert auto.weights_size(w) == LEGACY_SIZE                         # no JSON
     w.with_suffix(".json").write_text(json.dumps({"generator": {}}))
-    assert auto.weights_size(w) == DEFAULT_SIZE
+    assert auto.weights_size(w) == LEGACY_SIZE
     w.with_suffix(".json").write_text(json.dumps({"generator": {}, "size": 192}))
     assert auto.weights_size(w) == 192
     assert auto.weights_size(w, override=96) == 96

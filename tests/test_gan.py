@@ -9,7 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from colorcore import ColorizeRequest, run_backend  # noqa: E402
+from colorcore import ColorizeRequest, InvalidRequest, run_backend  # noqa: E402
 from backends.gan import infer, nets, weights_io  # noqa: E402
 from backends.gan.plugin import DEFAULT_WEIGHTS, GanBackend  # noqa: E402
 
@@ -315,3 +315,16 @@ def test_bench_reads_psnr_off_a_gain_sweep_at_equal_colourfulness():
     assert auto.psnr_at_colourfulness(curve, 0.45) == pytest.approx(23.75)
     assert auto.psnr_at_colourfulness(curve, 0.65) is None
     assert auto.psnr_at_colourfulness(curve, 0.30) is None
+
+
+def test_size_option_defaults_to_the_scale_recorded_with_the_weights(tiny_weights):
+    img = np.random.default_rng(0).random((40, 60, 3)).astype(np.float32)
+    backend = GanBackend(tiny_weights)
+    assert backend.run(ColorizeRequest(image=img, seed=0, options={"size": 0, "samples": 1})).info["size"] == \
+        infer.LEGACY_SIZE
+    meta = json.loads(tiny_weights.with_suffix(".json").read_text())
+    tiny_weights.with_suffix(".json").write_text(json.dumps(dict(meta, size=96)))
+    out = backend.run(ColorizeRequest(image=img, seed=0, options={"size": 0, "samples": 1}))
+    assert out.info["size"] == 96 and out.ab.shape == (40, 60, 2)
+    with pytest.raises(InvalidRequest, match="0 .the model's own scale. or 16-512"):
+        backend.run(ColorizeRequest(image=img, seed=0, options={"size": 8, "samples": 1}))

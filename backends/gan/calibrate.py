@@ -71,8 +71,8 @@ def main(argv=None) -> int:
     from backends.partial_gan.plugin import PartialGanBackend
     from backends.partial_gan.masks import random_mask
 
-    from .plugin import DEFAULT_SIZE
-    args.size = args.size or DEFAULT_SIZE
+    from .infer import native_size
+    args.size = args.size or native_size(args.weights)
     splits = json.loads(Path(args.splits).read_text())
     rels = splits["calib"][:args.limit or None]
     meta = json.loads(Path(args.weights).with_suffix(".json").read_text())

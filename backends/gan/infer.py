@@ -37,6 +37,17 @@ def load_generator(weights_path) -> nn.Module:
     return G
 
 
+LEGACY_SIZE = 128   # weights that record no size: the first models, trained on 128 px crops of 144 px scenes
+
+
+def native_size(weights_path) -> int:
+    """The longer side (px) the weights predict colours at by default: the whole-photo scale they were trained
+    at, recorded as "size" in the JSON beside them (LEGACY_SIZE when absent or when there is no JSON)."""
+    meta = Path(weights_path).with_suffix(".json")
+    size = json.loads(meta.read_text()).get("size") if meta.is_file() else None
+    return int(size) if size else LEGACY_SIZE
+
+
 def work_size(h: int, w: int, size: int) -> tuple[int, int]:
     """Processing size: longer side = size, aspect kept (at least 8 px a side)."""
     s = size / max(h, w)

@@ -13,13 +13,12 @@ import os
 import time
 from pathlib import Path
 
-from colorcore import Backend, BackendOutput, Option, hookimpl
+from colorcore import Backend, BackendOutput, InvalidRequest, Option, hookimpl
 from colorcore.calibration import Calibration
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "gan.pt"
 ENV_WEIGHTS = "COLORCORE_GAN_WEIGHTS"
-DEFAULT_SIZE = 128  # the scale the shipped model was trained at (128 px crops of 144 px scenes)
 
 
 class GanBackend(Backend):
@@ -32,10 +31,10 @@ class GanBackend(Backend):
     default_weights = DEFAULT_WEIGHTS
     env_weights = ENV_WEIGHTS
     options = (
-        Option("size", int, DEFAULT_SIZE, minimum=64, maximum=512,
-               help="longer side (px) at which colours are predicted; chroma is then upsampled guided by the "
-                    "full-resolution lightness. The shipped model was trained on whole scenes of ~144 px: "
-                    "larger sizes give more saturated but less accurate colours"),
+        Option("size", int, 0, minimum=0, maximum=512,
+               help="longer side (px) at which colours are predicted (16-512); chroma is then upsampled guided "
+                    "by the full-resolution lightness. 0: the scale the model was trained at (recorded with its "
+                    "weights); larger sizes give more saturated but less accurate colours"),
         Option("samples", int, 8, minimum=1, maximum=32,
                help="dropout samples for the uncertainty (more = smoother uncertainty, slower)"),
     )
@@ -91,13 +90,16 @@ class GanBackend(Backend):
         request.progress(0.0, "loading the GAN")
         G = infer.load_generator(self.weights_path)
         L = color.lightness(request.image)
-        ab, score = infer.colorize_L(G, L, size=int(opts["size"]), samples=int(opts["samples"]),
+        size = int(opts["size"]) or infer.native_size(self.weights_path)
+        if size < 16:
+            raise InvalidRequest(f"option 'size' must be 0 (the model's own scale) or 16-512 px; got {size}")
+        ab, score = infer.colorize_L(G, L, size=size, samples=int(opts["samples"]),
                                      seed=request.seed, progress=request.progress,
                                      post=infer.load_postprocess(self.weights_path),
                                      mask=request.mask if self.takes_mask else None)
         request.progress(1.0, "done")
         return BackendOutput(ab=ab, score=score,
-                             info={"weights": self.weights_path.name, "size": int(opts["size"]),
+                             info={"weights": self.weights_path.name, "size": size,
                                    "samples": int(opts["samples"]),
                                    "seconds_gan": round(time.perf_counter() - t0, 4)})
 

@@ -31,9 +31,8 @@ def main(argv=None) -> int:
     from colorcore import color
     from . import data, infer
     from colorcore.evaluation import colourfulness, psnr as psnr_uint8
-    from .plugin import DEFAULT_SIZE
 
-    size = args.size or DEFAULT_SIZE
+    size = args.size or infer.native_size(args.weights)
     G = infer.load_generator(args.weights)
     splits = json.loads(Path(args.splits).read_text())
     root = splits.get("val_root", splits["data"])

@@ -33,7 +33,9 @@ def export_generator(ckpt_path, out_path, extra_info=None):
     ck = torch.load(ckpt_path, map_location="cpu", weights_only=True)
     cfg = ck["config"]
     a = cfg["args"]
+    # size: colours are predicted, by default, at the whole-photo scale the network was trained at
     meta = dict(loss=a["loss"], step=int(ck["step"]), train_seconds=round(float(ck["elapsed"]), 1),
+                size=int(a["cache_size"]),
                 train_args={k: a[k] for k in RECORDED_ARGS if k in a},
                 data="+".join(os.path.basename(os.path.normpath(d)) for d in data_roots(a["data"])))
     meta.update(extra_info or {})
