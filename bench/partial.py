@@ -4,7 +4,7 @@
     .venv/bin/python bench/partial.py --limit 10 --no-timing   # quick look
 
 On ../shared/data/dev_eval resized to 256x256, the input is the photo's lightness (a gray photo) and
-three mask families that training never used (backends/partial_gan/masks.py has the training ones):
+three mask families that training never used (backends/gan/masks.py has the training ones):
   strokes  - hand-drawn-like strokes: smooth curves with pressure-varying width
   objects  - object regions: a flood fill of the photo's own colours from a random seed, closed
   ellipses - feathered ellipses (Gaussian edge, sigma 2-8 px)

@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch")
 from colorcore import ColorizeRequest, run_backend  # noqa: E402
 from colorcore.evaluation import to_uint8  # noqa: E402
 from backends.gan import infer, nets, train, weights_io  # noqa: E402
-from backends.partial_gan import masks  # noqa: E402
+from backends.gan import masks  # noqa: E402
 from backends.partial_gan.plugin import PartialGanBackend  # noqa: E402
 
 TINY = dict(widths=(4, 8, 8), dropout=0.5, dropout_levels=1)

@@ -56,6 +56,17 @@ def mixture_mean(values, groups, shares):
     return float(sum(v / total * values[groups == g].mean() for g, v in shares.items() if (groups == g).any()))
 
 
+def backend_for(weights, takes_mask: bool):
+    """The registered GAN backend (found through the plugin registry, as the engine finds it) that takes a
+    mask or not, pointed at these weights."""
+    from colorcore import load_registry
+    from .plugin import GanBackend
+    for b in load_registry().backends.values():
+        if isinstance(b, GanBackend) and b.takes_mask == takes_mask:
+            return type(b)(weights)
+    raise SystemExit(f"no registered GAN backend {'with' if takes_mask else 'without'} a mask input")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--weights", required=True)
@@ -67,9 +78,7 @@ def main(argv=None) -> int:
 
     from colorcore import ColorizeRequest, color
     from colorcore.calibration import coverage, fit_calibration
-    from .plugin import GanBackend
-    from backends.partial_gan.plugin import PartialGanBackend
-    from backends.partial_gan.masks import random_mask
+    from .masks import random_mask
 
     from .infer import native_size
     args.size = args.size or native_size(args.weights)
@@ -79,7 +88,7 @@ def main(argv=None) -> int:
     in_ch = meta["generator"]["in_ch"]
     groups = [group_of(r) for r in rels]
     shares = training_shares(splits["train"], meta.get("train_args", {}).get("group_weights"), groups)
-    backend = (PartialGanBackend if in_ch == 2 else GanBackend)(args.weights)
+    backend = backend_for(args.weights, takes_mask=in_ch == 2)
     rng = np.random.default_rng(1234)
     if backend.unavailable_reason():
         sys.exit(backend.unavailable_reason())

@@ -16,7 +16,7 @@ import torch
 
 from torch import nn
 
-from .nets import AB_SCALE, build_generator, l_to_input, pad_to_multiple
+from .nets import AB_SCALE, build_generator, run_generator
 
 _MODELS: dict = {}
 
@@ -65,13 +65,10 @@ def predict_lowres(G: nn.Module, L_lo: np.ndarray, samples: int = 0, seed: int |
                    mask_lo: np.ndarray | None = None):
     """L_lo (h, w) in 0..100 [+ region mask (h, w) for partial-gan] -> ab (h, w, 2), raw score (h, w) in ab units."""
     with torch.inference_mode():
-        x = l_to_input(torch.from_numpy(np.ascontiguousarray(L_lo, np.float32))[None, None])
-        if mask_lo is not None:
-            x = torch.cat([x, torch.from_numpy(np.ascontiguousarray(mask_lo, np.float32))[None, None]], 1)
-        x, (h, w) = pad_to_multiple(x, G.multiple)
-        out = G(x)[..., :h, :w]
-        ab = out[0, :2] * AB_SCALE
-        s_head = torch.exp(out[0, 2]) * AB_SCALE
+        L = torch.from_numpy(np.ascontiguousarray(L_lo, np.float32))[None, None]
+        m = torch.from_numpy(np.ascontiguousarray(mask_lo, np.float32))[None, None] if mask_lo is not None else None
+        ab, logs = run_generator(G, L, m)
+        ab, s_head = ab[0], torch.exp(logs[0, 0]) * AB_SCALE
         if post:
             ab = shrink_chroma(ab, s_head, **post)
         var = torch.zeros_like(s_head)
@@ -80,10 +77,10 @@ def predict_lowres(G: nn.Module, L_lo: np.ndarray, samples: int = 0, seed: int |
                 torch.manual_seed(0 if seed is None else int(seed))
                 for s0 in range(0, samples, 4):
                     n = min(4, samples - s0)
-                    o = G(x.expand(n, -1, -1, -1), sample=True)[..., :h, :w]
-                    o_ab = o[:, :2] * AB_SCALE
+                    o_ab, o_logs = run_generator(G, L.expand(n, -1, -1, -1), None if m is None else
+                                                 m.expand(n, -1, -1, -1), sample=True)
                     if post:
-                        o_ab = shrink_chroma(o_ab, torch.exp(o[:, 2:3]) * AB_SCALE, **post)
+                        o_ab = shrink_chroma(o_ab, torch.exp(o_logs) * AB_SCALE, **post)
                     var += ((o_ab - ab) ** 2).sum(1).sum(0)
             var /= samples
         score = torch.sqrt(s_head ** 2 + var)

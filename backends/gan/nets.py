@@ -152,6 +152,27 @@ class PatchD(nn.Module):
         return self.net(torch.cat([L_in, ab], 1))
 
 
+def generator_input(L: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Generator input: scaled L, plus the region mask for partial-gan (hints would follow the same way)."""
+    x = l_to_input(L)
+    return x if mask is None else torch.cat([x, mask.to(x)], 1)
+
+
+def generator_forward(G: nn.Module, L: torch.Tensor, mask: torch.Tensor | None = None, sample: bool = False):
+    """The one forward pass, for training and inference alike: L (N, 1, H, W) in 0..100 [+ mask] -> the
+    generator's output in its own units (N, 3, H, W): ab/AB_SCALE and the log error scale. Pads to the
+    generator's multiple and crops back; G may be wrapped (DDP: its .module has .multiple)."""
+    multiple = getattr(G, "multiple", None) or G.module.multiple
+    x, (h, w) = pad_to_multiple(generator_input(L, mask), multiple)
+    return G(x, sample=sample)[..., :h, :w]
+
+
+def run_generator(G: nn.Module, L: torch.Tensor, mask: torch.Tensor | None = None, sample: bool = False):
+    """generator_forward in Lab units: ab (N, 2, H, W) and the log error scale (N, 1, H, W)."""
+    out = generator_forward(G, L, mask, sample)
+    return out[:, :2] * AB_SCALE, out[:, 2:3]
+
+
 def pad_to_multiple(x: torch.Tensor, m: int):
     h, w = x.shape[-2:]
     ph, pw = (-h) % m, (-w) % m

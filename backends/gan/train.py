@@ -11,10 +11,8 @@ WORLD_SIZE > 1 (gloo on CPU, nccl on CUDA); only rank 0 writes.
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
-import math
 import os
 import sys
 import time
@@ -22,69 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-
-def parse_args(argv):
-    p = argparse.ArgumentParser(prog="colorcore train gan", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", required=True, action="append",
-                   help="folder of colour photos (searched recursively); give it several times to train on "
-                        "several roots: their top-level folders are the sources (groups)")
-    p.add_argument("--val", default=None, help="validation folder (default: a held-out part of --data)")
-    p.add_argument("--out", required=True, help="training checkpoint path; logs/samples go beside it")
-    p.add_argument("--loss", choices=["gan", "mse"], default="gan",
-                   help="gan: L1 + adversarial (pix2pix); mse: plain L2 encoder-decoder baseline")
-    p.add_argument("--task", choices=["auto", "partial"], default="auto",
-                   help="partial: the generator also gets a region mask (random selections, "
-                        "backends/partial_gan/masks.py) and the discriminator judges the masked colours")
-    p.add_argument("--init", default=None,
-                   help="shipped generator weights, or a training checkpoint (then its discriminator too), "
-                        "to start from (a fresh run only); input channels the weights lack (the mask) start "
-                        "at zero, so training starts from that model")
-    p.add_argument("--lambda-mask", type=float, default=2.0,
-                   help="partial: extra L1 weight inside the mask (the L1 term covers the whole image)")
-    p.add_argument("--steps", type=int, default=4000)
-    p.add_argument("--batch", type=int, default=16, help="per process")
-    p.add_argument("--crop", type=int, default=128)
-    p.add_argument("--cache-size", type=int, default=144, help="images cached at this square size")
-    p.add_argument("--cache-dir", default=None, help="default: <out dir>/../cache")
-    p.add_argument("--group-weights", default="",
-                   help="sample the top-level folders of --data with these probabilities, e.g. "
-                        "'bsds_trainTest320=0.2' (folders not named share the rest by size; default: uniform)")
-    p.add_argument("--max-images", type=int, default=0, help="use at most this many training images (0 = all)")
-    p.add_argument("--arch", choices=["unet", "effunet"], default="unet",
-                   help="unet: the small U-Net learned from scratch; effunet: EfficientNet-Lite0 encoder "
-                        "(ImageNet-pretrained for a fresh run without --init) with a light decoder")
-    p.add_argument("--widths", default="24,48,96,160,224", help="unet: encoder widths")
-    p.add_argument("--dec-widths", default="192,96,64,32", help="effunet: decoder widths (strides 16..2)")
-    p.add_argument("--encoder-lr-mult", type=float, default=1.0,
-                   help="effunet: the encoder's learning rate as a fraction of --lr (pretrained features "
-                        "move more slowly than the new decoder)")
-    p.add_argument("--val-per-source", type=int, default=0,
-                   help="hold out this many photos of every source for validation (fixed by SHA-1 order), "
-                        "instead of --val-count overall")
-    p.add_argument("--calib-per-source", type=int, default=0,
-                   help="hold out this many photos of every source for calibration, instead of --calib-count")
-    p.add_argument("--audit", action="store_true",
-                   help="never sample near-gray or single-tint (sepia) training photos (data.colourless)")
-    p.add_argument("--dropout", type=float, default=0.5)
-    p.add_argument("--lr", type=float, default=2e-4)
-    p.add_argument("--lambda-l1", type=float, default=100.0)
-    p.add_argument("--lambda-adv", type=float, default=1.0)
-    p.add_argument("--rebalance", type=float, default=0.5,
-                   help="exponent of the Zhang et al. class-rebalancing weights on the L1 term (0 = off)")
-    p.add_argument("--calib-count", type=int, default=300, help="images held out for conformal calibration")
-    p.add_argument("--val-count", type=int, default=100)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda")
-    p.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
-                   help="auto: fp16 mixed precision on CUDA, fp32 on CPU; bf16: bfloat16 autocast on either "
-                        "(about 2x faster on CPUs with AVX512-BF16 or AMX; weights stay fp32)")
-    p.add_argument("--time-budget-min", type=float, default=0.0, help="stop after this much training time")
-    p.add_argument("--ckpt-every-s", type=float, default=180.0)
-    p.add_argument("--val-every", type=int, default=500)
-    p.add_argument("--log-every", type=int, default=20)
-    return p.parse_args(argv)
+from .train_config import parse_args
 
 
 class Log:
@@ -97,37 +33,6 @@ class Log:
             print(line, flush=True)
             with open(self.path, "a") as f:
                 f.write(line + "\n")
-
-
-def ab_prior_weights(cache, gamma=0.5, bins=22, sigma=0.5, seed=0):
-    """Zhang et al. 2016 rebalancing weights on a bins x bins grid over ab in [-110, 110]."""
-    import torch
-    from scipy.ndimage import gaussian_filter
-    from .labtorch import uint8_batch_to_lab
-    rng = np.random.default_rng(seed)
-    idx = np.sort(rng.choice(cache.shape[0], min(2000, cache.shape[0]), replace=False))
-    hist = np.zeros((bins, bins))
-    for s in range(0, len(idx), 250):
-        lab = uint8_batch_to_lab(np.asarray(cache[idx[s:s + 250], ::4, ::4]))
-        ab = lab[:, 1:].permute(0, 2, 3, 1).reshape(-1, 2).numpy()
-        q = np.clip(((ab + 110.0) / (220.0 / bins)).astype(int), 0, bins - 1)
-        np.add.at(hist, (q[:, 0], q[:, 1]), 1)
-    p = gaussian_filter(hist / hist.sum(), sigma)
-    support = p > 1e-6
-    w = np.zeros_like(p)
-    w[support] = 1.0 / ((1 - gamma) * p[support] + gamma / support.sum())
-    w /= (p * w).sum()
-    w[~support] = w[support].max()
-    return torch.tensor(w, dtype=torch.float32)
-
-
-def lookup_weights(ab, w, beta):
-    """Per-pixel rebalancing weight (N, 1, H, W) for ab in Lab units."""
-    import torch
-    bins = w.shape[0]
-    q = ((ab + 110.0) / (220.0 / bins)).long().clamp(0, bins - 1)
-    ww = w.to(ab.device)[q[:, 0], q[:, 1]]
-    return (ww ** beta).unsqueeze(1)
 
 
 def lr_at(args, step, elapsed):
@@ -146,75 +51,15 @@ def cpu_has_native_bf16() -> bool:
         return False
 
 
-def model_input(L, mask=None):
-    """Generator input: scaled L, plus the region mask for partial-gan."""
-    import torch
-    from .nets import l_to_input
-    x = l_to_input(L)
-    return x if mask is None else torch.cat([x, mask.to(x)], 1)
-
-
-def predict_ab(G, L, sample=False, mask=None):
-    """L (N,1,H,W) in 0..100 -> ab (N,2,H,W) in Lab units, log scale (N,1,H,W)."""
-    from .nets import AB_SCALE, pad_to_multiple
-    x, (h, w) = pad_to_multiple(model_input(L, mask), G.multiple)
-    out = G(x, sample=sample)[..., :h, :w]
-    return out[:, :2] * AB_SCALE, out[:, 2:3]
-
-
-def evaluate(G, lab_val, device, masks=None):
-    """Validation PSNR (uint8 RGB), colourfulness ratio, mean ab error.  With masks (partial-gan):
-    the prediction and the truth are both composited through the mask (gray outside)."""
-    import torch
-    from .labtorch import lab_to_rgb
-    from colorcore.evaluation import colourfulness, psnr as psnr_uint8
-    G.eval()
-    ps, cp, ct, err = [], [], [], []
-    with torch.no_grad():
-        for s in range(0, lab_val.shape[0], 25):
-            lab = lab_val[s:s + 25].to(device)
-            m = masks[s:s + 25].to(device) if masks is not None else None
-            ab, _ = predict_ab(G, lab[:, :1], mask=m)
-            if m is not None:
-                ab, lab = ab * m, torch.cat([lab[:, :1], lab[:, 1:] * m], 1)
-            pred = lab_to_rgb(torch.cat([lab[:, :1], ab], 1).float()).cpu().permute(0, 2, 3, 1).numpy()
-            true = lab_to_rgb(lab).cpu().permute(0, 2, 3, 1).numpy()
-            err.append((ab - lab[:, 1:]).norm(dim=1).mean().item())
-            for a, b in zip(pred, true):
-                ps.append(psnr_uint8(a, b))
-                cp.append(colourfulness(a))
-                ct.append(colourfulness(b))
-    G.train()
-    return dict(val_psnr=float(np.mean(ps)), val_colourfulness_ratio=float(np.mean(cp) / max(np.mean(ct), 1e-6)),
-                val_ab_err=float(np.mean(err)))
-
-
-def save_grid(G, lab_val, device, path, masks=None):
-    import torch
-    from PIL import Image
-    from .labtorch import lab_to_rgb
-    G.eval()
-    with torch.no_grad():
-        lab = lab_val[:8].to(device)
-        m = masks[:8].to(device) if masks is not None else None
-        ab, _ = predict_ab(G, lab[:, :1], mask=m)
-        if m is not None:
-            ab = ab * m
-        gray = torch.cat([lab[:, :1], torch.zeros_like(ab)], 1)
-        rows = [lab_to_rgb(t.float()) for t in (gray, torch.cat([lab[:, :1], ab], 1), lab)]
-    G.train()
-    grid = torch.cat([torch.cat(list(r), 2) for r in rows], 1)  # (3, 3H, 8W)
-    Image.fromarray((grid.permute(1, 2, 0).cpu().numpy() * 255 + 0.5).astype(np.uint8)).save(path)
-
-
 def main(argv=None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    args = parse_args(sys.argv[1:] if argv is None else argv, __doc__)
     import torch
-    import torch.nn.functional as F
-    from . import data
+    from . import data, weights_io
     from .labtorch import uint8_batch_to_lab
-    from .nets import PatchD, AB_SCALE, build_generator
-    from . import weights_io
+    from .losses import (ab_prior_weights, adversarial_loss, discriminator_loss, error_scale_nll,
+                         lookup_weights)
+    from .nets import AB_SCALE, PatchD, build_generator, generator_forward, generator_input
+    from .validation import evaluate, save_grid
     from .weights_io import init_generator, save_atomic
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -309,7 +154,7 @@ def main(argv=None) -> int:
     lab_val = uint8_batch_to_lab(val_rgb)
     partial = args.task == "partial"
     if partial:
-        from backends.partial_gan.masks import batch_masks
+        from .masks import batch_masks
         val_masks = torch.from_numpy(batch_masks(np.random.default_rng([args.seed, 7]), val_rgb))
     else:
         val_masks = None
@@ -406,19 +251,18 @@ def main(argv=None) -> int:
         lab = uint8_batch_to_lab(rgb, device)
         L, ab_true = lab[:, :1], lab[:, 1:] / AB_SCALE
         m = torch.from_numpy(batch_masks(rng, rgb)).to(device) if partial else None
-        x = model_input(L, m)
+        x = generator_input(L, m)   # the discriminator's condition: what the generator sees
         # partial: the discriminator judges the colours inside the selection (gray outside) and sees the mask
         d_ab = (lambda ab: ab * m) if partial else (lambda ab: ab)
         with autocast():
-            out_g = Gm(x)
+            out_g = generator_forward(Gm, L, m)
             ab_fake, logs = out_g[:, :2], out_g[:, 2:3]
         logs_d = {}
         if D is not None:
             with autocast():
                 d_out = Dm(torch.cat([x, x]), torch.cat([d_ab(ab_true), d_ab(ab_fake.detach())]))
                 d_real, d_fake = d_out.float().chunk(2)
-                loss_d = 0.5 * (F.mse_loss(d_real, torch.ones_like(d_real)) +
-                                F.mse_loss(d_fake, torch.zeros_like(d_fake)))
+                loss_d = discriminator_loss(d_real, d_fake)
             optD.zero_grad(set_to_none=True)
             scalerD.scale(loss_d).backward()
             scalerD.step(optD)
@@ -436,14 +280,11 @@ def main(argv=None) -> int:
                 g_fake = D(x, d_ab(ab_fake)).float()   # unwrapped D: no gradient all-reduce for the G step
                 for p_ in D.parameters():
                     p_.requires_grad_(True)
-                loss_adv = F.mse_loss(g_fake, torch.ones_like(g_fake))
+                loss_adv = adversarial_loss(g_fake)
             else:
                 loss_rec = (diff ** 2).mean()
                 loss_adv = torch.zeros((), device=device)
-            # error-scale head: exponential NLL of the (detached) ab error norm; minimiser = E|error|
-            e = (diff.detach() ** 2).sum(1, keepdim=True).add(1e-8).sqrt()
-            logs_f = logs.float()
-            loss_unc = (logs_f + e * torch.exp(-logs_f)).mean()
+            loss_unc = error_scale_nll(diff, logs)
             loss_g = args.lambda_l1 * loss_rec + args.lambda_adv * loss_adv + loss_unc
         optG.zero_grad(set_to_none=True)
         scalerG.scale(loss_g).backward()

@@ -1,7 +1,7 @@
 """Built-in plugin: the `partial-gan` backend (colorize only the selection, mask-conditioned GAN).
 
 The generator is the `gan` U-Net with a second input channel, the selection mask, fine-tuned from
-the `gan` weights on random selections (backends/partial_gan/masks.py) with a discriminator that
+the `gan` weights on random selections (backends/gan/masks.py) with a discriminator that
 sees the mask:  python -m backends.gan.train --task partial --init backends/gan/weights/gan.pt ...
 The pipeline keeps everything outside the mask bit for bit and blends soft edges.
 Weights: backends/partial_gan/weights/partial_gan.pt (+ .json, calibration.json beside them);
