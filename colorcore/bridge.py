@@ -1,13 +1,12 @@
 """The GIMP side's door into the engine: a JSON manifest plus raw little-endian float32 buffers.
 
-`python -m colorcore gimp-run MANIFEST` reads the job, prints `PROGRESS <fraction> <message>` lines and a
-final `RESULT <json>` line on stdout, writes result.f32 (H*W*3 sRGB) and uncertainty.f32 (H*W, radius
-divided by the scale in RESULT). Errors: exit 2 bad input, 3 backend unavailable, 1 other; `ERROR <msg>` on stderr.
-No pickle anywhere: only JSON and raw float buffers.
+`python -m colorcore gimp-run MANIFEST` reads the job, prints progress lines and a final result line on stdout,
+writes the result and uncertainty buffers (the radius divided by the scale in the result line), and on failure
+prints one error line on stderr and exits with the error's code. The grammar, the buffer names and the exit codes
+are `colorcore.protocol`'s, shared with the plug-in. No pickle anywhere: only JSON and raw float buffers.
 """
 from __future__ import annotations
 
-import json
 import os
 import sys
 import threading
@@ -15,9 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import protocol
 from .errors import ColorcoreError, InvalidRequest
-
-PROTOCOL_VERSION = 1
 
 
 def _read_f32(folder, name, shape, what):
@@ -42,22 +40,23 @@ def load_job(manifest_path):
     from .contract import ColorizeRequest
     manifest_path = Path(manifest_path)
     try:
-        job = json.loads(manifest_path.read_text())
-    except (OSError, ValueError) as exc:
-        raise InvalidRequest(f"cannot read the job manifest {manifest_path}: {exc}") from None
-    if job.get("version") != PROTOCOL_VERSION:
-        raise InvalidRequest(f"manifest version {job.get('version')!r} is not {PROTOCOL_VERSION}; "
-                             "reinstall the plug-in and the engine together (python install.py)")
+        job = protocol.read_manifest(manifest_path)
+    except protocol.ProtocolError as exc:
+        raise InvalidRequest(str(exc)) from None
     folder = manifest_path.parent
-    w, h = int(job["width"]), int(job["height"])
-    rgba = _read_f32(folder, job["image"], (h, w, 4), "image")
-    scribbles = _read_f32(folder, job["scribbles"], (h, w, 4), "scribbles") if job.get("scribbles") else None
-    mask = _read_f32(folder, job["mask"], (h, w), "mask") if job.get("mask") else None
-    request = ColorizeRequest(image=np.ascontiguousarray(rgba[..., :3]), mode=job.get("mode", "auto"),
-                              scribbles=scribbles, mask=mask, options=job.get("options") or {},
-                              seed=job.get("seed"), alpha=float(job.get("alpha", 0.1)))
-    outputs = (folder / job.get("output", "result.f32"), folder / job.get("uncertainty_output", "uncertainty.f32"))
-    return request, job.get("backend"), outputs, bool(job.get("uncertainty", True))
+    w, h = job["width"], job["height"]
+
+    def buffer(field):
+        if job[field] is None:
+            return None
+        shape = (h, w) if protocol.CHANNELS[field] == 1 else (h, w, protocol.CHANNELS[field])
+        return _read_f32(folder, job[field], shape, field)
+    rgba = buffer("image")
+    request = ColorizeRequest(image=np.ascontiguousarray(rgba[..., :3]), mode=job["mode"],
+                              scribbles=buffer("scribbles"), mask=buffer("mask"),
+                              options=job["options"], seed=job["seed"], alpha=job["alpha"])
+    outputs = (folder / job["output"], folder / job["uncertainty_output"])
+    return request, job["backend"], outputs, job["uncertainty"]
 
 
 _finished = threading.Event()
@@ -72,7 +71,7 @@ def exit_when_stdin_closes():
                 pass
         except (OSError, ValueError):
             pass
-        os._exit(0 if _finished.is_set() else 130)
+        os._exit(protocol.EXIT_OK if _finished.is_set() else protocol.EXIT_CANCELLED)
     threading.Thread(target=watch, name="stdin-watch", daemon=True).start()
 
 
@@ -85,7 +84,7 @@ def run_manifest(manifest_path, out=None, exit_with_stdin=False):
         exit_when_stdin_closes()
     try:
         request, backend, (rgb_path, unc_path), want_unc = load_job(manifest_path)
-        request.progress = StreamProgress(out, interval=0.2, fmt=lambda f, m: f"PROGRESS {f:.4f} {m}")
+        request.progress = StreamProgress(out, interval=0.2, fmt=protocol.format_progress)
         request.progress(0.0, "starting")
         result = colorize(request, backend)
         _write_f32(rgb_path, result.rgb)
@@ -95,14 +94,14 @@ def run_manifest(manifest_path, out=None, exit_with_stdin=False):
         request.progress(1.0, "done")
         info = {k: v for k, v in result.info.items() if isinstance(v, (int, float, str, bool, type(None)))}
         _finished.set()
-        print("RESULT " + json.dumps({"backend": result.info.get("backend"), "uncertainty_scale": scale,
-                                      "alpha": request.alpha, "info": info}), file=out, flush=True)
+        print(protocol.format_result(result.info.get("backend"), scale, request.alpha, info), file=out, flush=True)
         if exit_with_stdin:
-            os._exit(0)   # the plug-in has what it needs: skip the interpreter's teardown (~1 s with torch)
-        return 0
+            os._exit(protocol.EXIT_OK)   # the plug-in has what it needs: skip the interpreter's teardown (~1 s with torch)
+        return protocol.EXIT_OK
     except ColorcoreError as exc:
-        print(f"ERROR {exc}", file=sys.stderr, flush=True)
+        print(protocol.format_error(exc), file=sys.stderr, flush=True)
         return exc.exit_code
     except Exception as exc:  # the plug-in shows this line to the user; never a bare traceback
-        print(f"ERROR internal error in the engine: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
-        return 1
+        print(protocol.format_error(f"internal error in the engine: {type(exc).__name__}: {exc}"), file=sys.stderr,
+              flush=True)
+        return protocol.EXIT_FAILED

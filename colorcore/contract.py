@@ -7,8 +7,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .errors import InvalidRequest
-
-MODES = ("auto", "scribble", "partial")
+from .protocol import DEFAULT_ALPHA, MODES
 _TYPES = {"int": int, "float": float, "bool": bool, "choice": str}
 
 
@@ -118,7 +117,7 @@ class ColorizeRequest:
     mask: np.ndarray | None = None         # (H, W) in [0, 1]; 1 = colorize
     options: dict = field(default_factory=dict)
     seed: int | None = None
-    alpha: float = 0.1                     # allowed miscoverage of the uncertainty radius
+    alpha: float = DEFAULT_ALPHA           # allowed miscoverage of the uncertainty radius
     progress: Callable[[float, str], None] = _no_progress
 
     @property
@@ -185,9 +184,13 @@ def validate_request(request: ColorizeRequest, backend: Backend) -> ColorizeRequ
             raise InvalidRequest(f"scribbles are {scribbles.shape[1]}x{scribbles.shape[0]} but the image is {w}x{h}; "
                                  "paint the scribbles on a layer of the image's size")
     if request.mode == "scribble" or backend.needs_scribbles:
-        if scribbles is None or not (scribbles[..., 3] > 0).any():
-            raise InvalidRequest("scribble mode needs painted scribbles, but the scribble layer is empty; "
-                                 "paint colours on a transparent layer and run again")
+        who = "scribble mode" if request.mode == "scribble" else f"backend {backend.name!r}"
+        if scribbles is None:
+            raise InvalidRequest(f"{who} needs colour scribbles, but none were given; paint colours on a "
+                                 "transparent layer (GIMP) or pass --scribbles FILE.png (CLI)")
+        if not (scribbles[..., 3] > 0).any():
+            raise InvalidRequest(f"{who} needs painted scribbles, but the scribble layer is empty (no pixel has "
+                                 "alpha > 0); paint colours on it and run again")
     if request.mask is not None:
         mask = _float_array("mask", request.mask, 2)
         if mask.shape != (h, w):

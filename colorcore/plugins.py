@@ -14,6 +14,7 @@ from importlib.metadata import entry_points
 
 import pluggy
 
+from . import protocol
 from .contract import MODES, Backend
 from .errors import PluginError, UnknownBackend
 from .hooks import PROJECT, ColorcoreSpec
@@ -52,11 +53,11 @@ class Registry:
         return [b for b in self.backends.values() if mode in b.modes]
 
     def default_for(self, mode):
-        """The first available backend made for the mode (its first listed mode), else the first available
-        one serving it (built-ins first): Partial defaults to partial-gan, not to variational, which
-        serves Partial only with scribbles."""
-        available = [b for b in self.for_mode(mode) if b.unavailable_reason() is None]
-        return next((b for b in available if b.modes[0] == mode), available[0] if available else None)
+        """The backend a mode uses when none is named (the protocol's rule, shared with the plug-in), or None."""
+        rows = [{"name": b.name, "modes": list(b.modes), "available": b.unavailable_reason() is None}
+                for b in self.for_mode(mode)]
+        name = protocol.default_backend(rows, mode)
+        return None if name is None else self.backends[name]
 
 
 def _candidates():

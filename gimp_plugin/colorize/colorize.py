@@ -192,7 +192,7 @@ def colorize(procedure, run_mode, image, source, config, mode, backends):
         t0 = time.monotonic()
         src = read_pixels(source, RGBA)
         timing['read_source'] = time.monotonic() - t0
-        H.write_buffer(work, 'image.f32', src)
+        H.write_buffer(work, H.P.IMAGE_FILE, src)
         has_scr = job['scribble_layer'] is not None
         if has_scr:
             scr = job['scribble_layer']
@@ -200,7 +200,7 @@ def colorize(procedure, run_mode, image, source, config, mode, backends):
             t1 = time.monotonic()
             scr_px = read_pixels(scr, RGBA, ox - sx, oy - sy, W, H_)
             timing['read_scribbles'] = time.monotonic() - t1
-            H.write_buffer(work, 'scribbles.f32', scr_px)
+            H.write_buffer(work, H.P.SCRIBBLES_FILE, scr_px)
             del scr_px
         has_mask = job['mask_drawable'] is not None
         if has_mask:
@@ -212,7 +212,7 @@ def colorize(procedure, run_mode, image, source, config, mode, backends):
             if mask == bytes(len(mask)):
                 raise H.PluginError('the selection (or mask channel) does not cover any pixel of the layer '
                                     '"%s": select part of that layer' % source.get_name(), calling=True)
-            H.write_buffer(work, 'mask.f32', mask)
+            H.write_buffer(work, H.P.MASK_FILE, mask)
         manifest = H.write_manifest(work, mode, backend, W, H_, options=options, seed=seed, alpha=alpha,
                                     uncertainty=want_unc, has_scribbles=has_scr, has_mask=has_mask)
         timing['transfer_in'] = time.monotonic() - t0
@@ -227,8 +227,9 @@ def colorize(procedure, run_mode, image, source, config, mode, backends):
         timing['backend'] = backend
 
         t0 = time.monotonic()
-        rgb = H.read_buffer(work, 'result.f32', W * H_ * 12)
-        unc = H.read_buffer(work, 'uncertainty.f32', W * H_ * 4) if want_unc else None
+        rgb = H.read_buffer(work, H.P.RESULT_FILE, H.P.buffer_bytes('output', W, H_))
+        unc = H.read_buffer(work, H.P.UNCERTAINTY_FILE, H.P.buffer_bytes('uncertainty_output', W, H_)) \
+            if want_unc else None
         with_alpha = source.has_alpha()
         if with_alpha:   # keep the source's alpha in both new layers
             rgb = H.interleave(rgb, src, 3)

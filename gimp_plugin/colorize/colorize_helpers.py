@@ -3,8 +3,12 @@
 Everything here is testable without GIMP: finding the engine interpreter that
 install.py recorded, asking it which backends exist, turning dialog values into
 backend options, writing the job manifest, running `python -m colorcore
-gimp-run MANIFEST` and parsing its `PROGRESS` / `RESULT` / `ERROR` lines.
+gimp-run MANIFEST` and reading its progress, result and error lines. What the
+plug-in and the engine agree on (modes, manifest, buffer names, line grammar,
+exit codes, default alpha) is not here but in the protocol module P, shared
+with the engine.
 """
+import importlib.util
 import json
 import os
 import re
@@ -15,7 +19,28 @@ import tempfile
 import threading
 import time
 
-MODES = ("auto", "scribble", "partial")
+PROTOCOL_FILE = "colorcore_protocol.py"   # install.py copies colorcore/protocol.py here, beside this file
+
+
+def _load_protocol():
+    """The engine's protocol module: the installed copy beside this file, else (running from the source
+    tree) the original. Loaded by path, so neither GIMP's sys.path nor the colorcore package is needed."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    for path in (os.path.join(here, PROTOCOL_FILE),
+                 os.path.join(here, os.pardir, os.pardir, "colorcore", "protocol.py")):
+        if os.path.isfile(path):
+            spec = importlib.util.spec_from_file_location("colorcore_protocol", path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            return module
+    raise ImportError("%s is missing beside %s: run `python install.py` again" % (PROTOCOL_FILE, here))
+
+
+P = _load_protocol()
+MODES = P.MODES
+DEFAULT_ALPHA = P.DEFAULT_ALPHA
+write_manifest = P.write_manifest
+parse_line = P.parse_line
 PROC_NAMES = {m: "plug-in-colorize-" + m for m in MODES}
 MENU_LABELS = {"auto": "Auto\u2026", "scribble": "Scribble\u2026", "partial": "Partial\u2026"}
 MENU_PATH = "<Image>/Filters/Colorize"
@@ -28,11 +53,6 @@ COLORIZED_PREFIX = "Colorized ("
 UNCERTAINTY_PREFIX = "Uncertainty ("
 SCRIBBLE_LAYER_NAME = "Scribbles"
 PARASITE_NAME = "colorize-uncertainty"
-DEFAULT_ALPHA = 0.1
-
-# exit codes of `colorcore gimp-run`
-EXIT_BAD_INPUT = 2
-EXIT_UNAVAILABLE = 3
 
 
 class PluginError(Exception):
@@ -174,14 +194,10 @@ def backends_for_mode(backends, mode):
 
 
 def default_backend(backends, mode):
-    """The first available backend made for the mode (its first listed mode), else the first available
-    one serving it, else the first listed (the dialog then shows why it cannot run)."""
+    """The engine's default for the mode (the protocol's rule); when none is available, the first listed,
+    so the dialog shows why it cannot run; "" when no backend serves the mode."""
     rows = backends_for_mode(backends, mode)
-    available = [b for b in rows if b.get("available", True)]
-    for b in available:
-        if b.get("modes", [None])[0] == mode:
-            return b["name"]
-    return (available or rows)[0]["name"] if rows else ""
+    return P.default_backend(rows, mode) or (rows[0]["name"] if rows else "")
 
 
 def backend_choice_label(b):
@@ -318,27 +334,6 @@ def make_workdir(nbytes=0):
     return tempfile.mkdtemp(prefix="%s%d-" % (TMP_PREFIX, os.getpid()))
 
 
-def write_manifest(folder, mode, backend, width, height, options=None, seed=None,
-                   alpha=DEFAULT_ALPHA, uncertainty=True, has_scribbles=False, has_mask=False):
-    if mode not in MODES:
-        raise ValueError("mode must be one of %s, got %r" % (MODES, mode))
-    manifest = {
-        "version": 1, "mode": mode, "backend": backend,
-        "width": int(width), "height": int(height),
-        "image": "image.f32",
-        "scribbles": "scribbles.f32" if has_scribbles else None,
-        "mask": "mask.f32" if has_mask else None,
-        "options": dict(options or {}),
-        "seed": None if seed is None or seed < 0 else int(seed),
-        "alpha": float(alpha), "uncertainty": bool(uncertainty),
-        "output": "result.f32", "uncertainty_output": "uncertainty.f32",
-    }
-    path = os.path.join(folder, "manifest.json")
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(manifest, f, indent=1)
-    return path
-
-
 def write_buffer(folder, name, data):
     with open(os.path.join(folder, name), "wb") as f:
         f.write(data)
@@ -357,35 +352,12 @@ def read_buffer(folder, name, nbytes):
 
 
 # --------------------------------------------------------------------------- engine protocol
-def parse_line(line):
-    """('progress', fraction, message) | ('result', dict) | ('other', line)."""
-    line = line.rstrip("\r\n")
-    if line.startswith("PROGRESS "):
-        parts = line.split(" ", 2)
-        try:
-            frac = min(max(float(parts[1]), 0.0), 1.0)
-        except (IndexError, ValueError):
-            return ("other", line)
-        return ("progress", frac, parts[2] if len(parts) > 2 else "")
-    if line.startswith("RESULT "):
-        try:
-            data = json.loads(line[7:])
-        except ValueError:
-            return ("other", line)
-        return ("result", data if isinstance(data, dict) else {})
-    return ("other", line)
-
-
 def error_message(stderr_text, returncode):
-    """The engine's one-line error (`ERROR msg` / `colorcore: error: msg`), else its last line."""
+    """The engine's one-line error, else its last line, else what its exit status says."""
+    own = P.parse_error(stderr_text)
+    if own:
+        return own
     lines = [l.strip() for l in (stderr_text or "").splitlines() if l.strip()]
-    for l in reversed(lines):
-        if l.startswith("ERROR "):
-            return l[6:].strip()
-    for l in reversed(lines):
-        for prefix in ("colorcore: error: ", "colorcore: internal error: "):
-            if l.startswith(prefix):
-                return l[len(prefix):].strip()
     if returncode is not None and returncode < 0:
         tail = (" (last output: %s)" % lines[-1]) if lines else ""
         return "the engine crashed (signal %d)%s" % (-returncode, tail)
@@ -490,10 +462,10 @@ def run_engine(python, manifest, on_progress=None, should_cancel=None, timeout=N
         stderr_text = err.read()
     if rc != 0:
         msg = error_message(stderr_text, rc)
-        if "ERROR " not in stderr_text and engine_launcher() and os.path.exists("/.flatpak-info"):
+        if P.parse_error(stderr_text) is None and engine_launcher() and os.path.exists("/.flatpak-info"):
             msg += (" -- GIMP runs as a Flatpak and could not start the engine outside its sandbox: run "
                     "`flatpak override --user --talk-name=org.freedesktop.Flatpak org.gimp.GIMP` and restart GIMP")
-        raise PluginError(msg, calling=(rc == EXIT_BAD_INPUT))
+        raise PluginError(msg, calling=(rc == P.EXIT_BAD_INPUT))
     if result is None:
         raise PluginError("the engine finished without a RESULT line (stderr: %s)"
                           % error_message(stderr_text, rc))

@@ -1,0 +1,183 @@
+"""The protocol between the GIMP plug-in and the engine, written once (DESIGN.md, "Two processes, on purpose").
+
+Two processes speak it: the plug-in, in GIMP's own Python, and the engine, in its venv. This file is the single
+source of what they agree on: the modes, the default-backend rule, the exit codes, the manifest (its version,
+fields and buffer names), the PROGRESS / RESULT / ERROR lines and the default alpha. The engine imports it as
+`colorcore.protocol`; install.py copies it, byte for byte, beside the plug-in as `colorcore_protocol.py`.
+So it must stay standard library only (GIMP's Python has no numpy) and run on any Python 3.
+"""
+import json
+import os
+
+VERSION = 1                      # the manifest's "version": plug-in and engine are installed together
+MODES = ("auto", "scribble", "partial")
+DEFAULT_ALPHA = 0.1              # allowed miscoverage of the uncertainty radius (0.1 = 90 % coverage)
+
+# exit codes of `colorcore gimp-run` and of the CLI
+EXIT_OK = 0
+EXIT_FAILED = 1                  # the engine or a backend failed
+EXIT_BAD_INPUT = 2               # the input is not what the backend needs: the plug-in's CALLING_ERROR
+EXIT_UNAVAILABLE = 3             # the backend cannot run here (missing weights or package)
+EXIT_CANCELLED = 130             # Ctrl+C, or the plug-in closed the engine's stdin
+
+# the job folder: the manifest and raw little-endian float32 buffers, row-major, channel-last
+MANIFEST_FILE = "manifest.json"
+IMAGE_FILE = "image.f32"                  # RGBA, sRGB in [0, 1]
+SCRIBBLES_FILE = "scribbles.f32"          # RGBA; alpha > 0 marks a hint
+MASK_FILE = "mask.f32"                    # 1 = colorize, 0 = keep
+RESULT_FILE = "result.f32"                # RGB, sRGB in [0, 1]
+UNCERTAINTY_FILE = "uncertainty.f32"      # radius / RESULT's uncertainty_scale, in [0, 1]
+# floats per pixel of each buffer, by the manifest field that names it
+CHANNELS = {"image": 4, "scribbles": 4, "mask": 1, "output": 3, "uncertainty_output": 1}
+
+# the engine's lines: PROGRESS and RESULT on stdout, ERROR on stderr; the CLI's error lines on stderr
+PROGRESS_TAG = "PROGRESS"        # PROGRESS <fraction in [0, 1]> <message>
+RESULT_TAG = "RESULT"            # RESULT <JSON object: backend, uncertainty_scale, alpha, info>; the last line
+ERROR_TAG = "ERROR"              # ERROR <one-line message>
+CLI_ERROR_PREFIX = "colorcore: error: "
+CLI_INTERNAL_ERROR_PREFIX = "colorcore: internal error: "
+
+
+class ProtocolError(ValueError):
+    """A manifest that does not follow this protocol (the engine reports it as bad input)."""
+
+
+# --------------------------------------------------------------------------- backends
+def default_backend(rows, mode):
+    """Name of the backend a mode uses when none is chosen, or None when no available backend serves it.
+
+    rows: dicts with "name", "modes", "available" (as `colorcore backends --json` lists them), in the engine's
+    order. The first available backend made for the mode (its first listed mode), else the first available one
+    serving it: Partial defaults to partial-gan, not to variational, which serves Partial only with scribbles.
+    """
+    available = [r for r in rows if mode in (r.get("modes") or []) and r.get("available", True)]
+    for r in available:
+        if r["modes"][0] == mode:
+            return r["name"]
+    return available[0]["name"] if available else None
+
+
+# --------------------------------------------------------------------------- manifest
+def buffer_bytes(field, width, height):
+    """Size in bytes of the buffer named by manifest field `field` for a width x height job."""
+    return int(width) * int(height) * CHANNELS[field] * 4
+
+
+def write_manifest(folder, mode, backend, width, height, options=None, seed=None, alpha=DEFAULT_ALPHA,
+                   uncertainty=True, has_scribbles=False, has_mask=False):
+    """Write the job's manifest.json into `folder` (the buffers go beside it); returns its path.
+    A negative seed means "random" (the plug-in's dialog uses -1)."""
+    if mode not in MODES:
+        raise ValueError("mode must be one of %s, got %r" % (", ".join(MODES), mode))
+    manifest = {
+        "version": VERSION, "mode": mode, "backend": backend,
+        "width": int(width), "height": int(height),
+        "image": IMAGE_FILE,
+        "scribbles": SCRIBBLES_FILE if has_scribbles else None,
+        "mask": MASK_FILE if has_mask else None,
+        "options": dict(options or {}),
+        "seed": None if seed is None or seed < 0 else int(seed),
+        "alpha": float(alpha), "uncertainty": bool(uncertainty),
+        "output": RESULT_FILE, "uncertainty_output": UNCERTAINTY_FILE,
+    }
+    path = os.path.join(folder, MANIFEST_FILE)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(manifest, f, indent=1)
+    return path
+
+
+def _plain_name(job, field, default):
+    """A buffer name from the manifest: a file inside the job folder, never a path elsewhere."""
+    name = job.get(field, default)
+    if name is None:
+        return None
+    if not isinstance(name, str) or not name or name in (".", "..") or os.path.basename(name) != name \
+            or "/" in name or "\\" in name:
+        raise ProtocolError("manifest field %r must name a file inside the job folder; got %r" % (field, name))
+    return name
+
+
+def read_manifest(path):
+    """The job in manifest `path` as a dict with every field present and checked; ProtocolError says why not."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            job = json.load(f)
+    except (OSError, ValueError) as exc:
+        raise ProtocolError("cannot read the job manifest %s: %s" % (path, exc))
+    if not isinstance(job, dict):
+        raise ProtocolError("the job manifest %s is not a JSON object" % path)
+    if job.get("version") != VERSION:
+        raise ProtocolError("manifest version %r is not %d; reinstall the plug-in and the engine together "
+                            "(python install.py)" % (job.get("version"), VERSION))
+    mode = job.get("mode", "auto")
+    if mode not in MODES:
+        raise ProtocolError("manifest mode must be one of %s; got %r" % (", ".join(MODES), mode))
+    try:
+        width, height = int(job["width"]), int(job["height"])
+        alpha = float(job.get("alpha", DEFAULT_ALPHA))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ProtocolError("manifest needs integer width and height and a numeric alpha (%s: %s)"
+                            % (type(exc).__name__, exc))
+    if width < 1 or height < 1:
+        raise ProtocolError("manifest image size must be positive; got %dx%d" % (width, height))
+    seed = job.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise ProtocolError("manifest seed must be an integer or null; got %r" % (seed,))
+    options = job.get("options") or {}
+    if not isinstance(options, dict):
+        raise ProtocolError("manifest options must be a JSON object; got %r" % (options,))
+    if _plain_name(job, "image", None) is None:
+        raise ProtocolError("manifest names no image buffer")
+    return {"version": VERSION, "mode": mode, "backend": job.get("backend"), "width": width, "height": height,
+            "image": _plain_name(job, "image", None), "scribbles": _plain_name(job, "scribbles", None),
+            "mask": _plain_name(job, "mask", None), "options": options, "seed": seed, "alpha": alpha,
+            "uncertainty": bool(job.get("uncertainty", True)),
+            "output": _plain_name(job, "output", RESULT_FILE),
+            "uncertainty_output": _plain_name(job, "uncertainty_output", UNCERTAINTY_FILE)}
+
+
+# --------------------------------------------------------------------------- lines
+def format_progress(fraction, message=""):
+    return "%s %.4f %s" % (PROGRESS_TAG, min(max(float(fraction), 0.0), 1.0), " ".join(str(message).split()))
+
+
+def format_result(backend, uncertainty_scale, alpha, info=None):
+    return "%s %s" % (RESULT_TAG, json.dumps({"backend": backend, "uncertainty_scale": uncertainty_scale,
+                                               "alpha": alpha, "info": dict(info or {})}))
+
+
+def format_error(message):
+    """One line, whatever the message holds: the plug-in shows it in a message box."""
+    return "%s %s" % (ERROR_TAG, " ".join(str(message).split()))
+
+
+def parse_line(line):
+    """An engine stdout line -> ('progress', fraction, message) | ('result', dict) | ('other', line)."""
+    line = line.rstrip("\r\n")
+    if line.startswith(PROGRESS_TAG + " "):
+        parts = line.split(" ", 2)
+        try:
+            frac = min(max(float(parts[1]), 0.0), 1.0)
+        except (IndexError, ValueError):
+            return ("other", line)
+        return ("progress", frac, parts[2] if len(parts) > 2 else "")
+    if line.startswith(RESULT_TAG + " "):
+        try:
+            data = json.loads(line[len(RESULT_TAG) + 1:])
+        except ValueError:
+            return ("other", line)
+        return ("result", data if isinstance(data, dict) else {})
+    return ("other", line)
+
+
+def parse_error(stderr_text):
+    """The engine's own one-line message in its stderr (an ERROR line, else a CLI error line), or None."""
+    lines = [l.strip() for l in (stderr_text or "").splitlines() if l.strip()]
+    for l in reversed(lines):
+        if l.startswith(ERROR_TAG + " "):
+            return l[len(ERROR_TAG) + 1:].strip()
+    for l in reversed(lines):
+        for prefix in (CLI_ERROR_PREFIX, CLI_INTERNAL_ERROR_PREFIX):
+            if l.startswith(prefix):
+                return l[len(prefix):].strip()
+    return None
