@@ -6,6 +6,7 @@ import json
 import sys
 import time
 
+from . import protocol
 from .errors import ColorcoreError, InvalidRequest
 
 
@@ -61,28 +62,47 @@ def choose_mode(backend, has_scribbles, has_mask):
     return backend.modes[0]
 
 
+def uses_scribbles(backend):
+    return backend.needs_scribbles or "scribble" in backend.modes
+
+
+def pick_backend(registry, args):
+    """The backend the run uses; refuses scribbles it would ignore (the user painted them to be used)."""
+    if args.backend:
+        backend = registry.get(args.backend)
+    else:
+        mode = "scribble" if args.scribbles else "partial" if args.mask else "auto"
+        backend = registry.default_for(mode)
+        if backend is None:
+            raise InvalidRequest(f"no available backend serves mode {mode!r}; run `colorcore backends`")
+    if args.scribbles and not uses_scribbles(backend):
+        takers = [b.name for b in registry.backends.values() if uses_scribbles(b)]
+        raise InvalidRequest(f"backend {backend.name!r} ignores scribbles (it serves {', '.join(backend.modes)}); "
+                             "drop --scribbles, or choose a backend that uses them"
+                             + (f": --backend {' or '.join(takers)}" if takers else ""))
+    return backend
+
+
 def cmd_colorize(args):
     from . import imageio
     from .contract import ColorizeRequest
+    from .paths import check_distinct
     from .pipeline import run_backend
     from .plugins import load_registry
     from .progress import StreamProgress
 
+    # everything that can be refused is refused before the backend runs, and before any file is touched
     options = _parse_sets(args.set)
+    check_distinct(outputs=[("output (-o)", args.output), ("uncertainty output (--uncertainty)", args.uncertainty)],
+                   inputs=[("input image", args.input), ("scribble image (--scribbles)", args.scribbles),
+                           ("mask (--mask)", args.mask)])
     for target in filter(None, (args.output, args.uncertainty)):
-        imageio.check_writable(target)   # fail before the work, not after it
+        imageio.check_writable(target)
     loaded = imageio.read_image(args.input)
     shape = loaded.rgb.shape[:2]
     scribbles = imageio.read_scribbles(args.scribbles, shape) if args.scribbles else None
     mask = imageio.read_mask(args.mask, shape) if args.mask else None
-    registry = load_registry()
-    if args.backend:
-        backend = registry.get(args.backend)
-    else:
-        mode = "scribble" if scribbles is not None else "partial" if mask is not None else "auto"
-        backend = registry.default_for(mode)
-        if backend is None:
-            raise InvalidRequest(f"no available backend serves mode {mode!r}; run `colorcore backends`")
+    backend = pick_backend(load_registry(), args)
     request = ColorizeRequest(image=loaded.rgb, mode=choose_mode(backend, scribbles is not None, mask is not None),
                               scribbles=scribbles, mask=mask, options=options, seed=args.seed, alpha=args.alpha,
                               progress=StreamProgress(interval=0.5 if not args.quiet else 1e9))
@@ -113,29 +133,38 @@ def cmd_gimp_run(args):
 def build_parser():
     parser = argparse.ArgumentParser(prog="colorcore", description="Colorize black-and-white photographs.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    # --debug also after the command (`colorcore colorize ... --debug`); SUPPRESS keeps a subcommand from
+    # resetting a --debug given before it
+    anywhere = argparse.ArgumentParser(add_help=False)
+    anywhere.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("backends", help="list backends, their modes, options, availability and calibration")
+    def add(name, **kw):
+        return sub.add_parser(name, parents=[anywhere], **kw)
+
+    p = add("backends", help="list backends, their modes, options, availability and calibration")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
-    p = sub.add_parser("colorize", help="colorize one image file")
+    p = add("colorize", help="colorize one image file")
     p.add_argument("input", help="input image (any format Pillow reads; gray, RGB, sepia, 8 or 16 bit)")
     p.add_argument("-o", "--output", required=True, help="output PNG (same bit depth as the input)")
     p.add_argument("--backend", help="backend name (default: the first available one for the mode)")
-    p.add_argument("--scribbles", help="RGBA image of painted colour hints, same size as the input")
+    p.add_argument("--scribbles", help="RGBA image of painted colour hints, same size as the input "
+                                       "(refused by a backend that would ignore them)")
     p.add_argument("--mask", help="gray image: white = colorize, black = keep (soft edges blend)")
     p.add_argument("--uncertainty", help="write the uncertainty radius as a 16-bit gray PNG here")
-    p.add_argument("--alpha", type=float, default=0.1, help="allowed miscoverage of the uncertainty (default 0.1)")
+    p.add_argument("--alpha", type=float, default=protocol.DEFAULT_ALPHA,
+                   help="allowed miscoverage of the uncertainty (default %(default)s)")
     p.add_argument("--seed", type=int, help="random seed, for reproducible results")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="backend option (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
 
     # no -h of its own: `colorcore train gan --help` reaches the backend's trainer
-    p = sub.add_parser("train", add_help=False,
+    p = add("train", add_help=False,
                        help="train a backend's model: colorcore train NAME [backend's own options, --help]")
     p.add_argument("backend")
 
-    p = sub.add_parser("gimp-run", help="run a job written by the GIMP plug-in (manifest + raw buffers)")
+    p = add("gimp-run", help="run a job written by the GIMP plug-in (manifest + raw buffers)")
     p.add_argument("manifest")
     p.add_argument("--exit-with-stdin", action="store_true",
                    help="stop as soon as stdin is closed (the plug-in holds it open while it waits)")
@@ -159,14 +188,14 @@ def main(argv=None):
     except ColorcoreError as exc:
         if args.debug:
             raise
-        print(f"colorcore: error: {exc}", file=sys.stderr)
+        print(protocol.CLI_ERROR_PREFIX + " ".join(str(exc).split()), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("colorcore: interrupted", file=sys.stderr)
-        return 130
+        return protocol.EXIT_CANCELLED
     except Exception as exc:  # unexpected: still one readable line unless --debug
         if args.debug:
             raise
-        print(f"colorcore: internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)",
+        print(f"{protocol.CLI_INTERNAL_ERROR_PREFIX}{type(exc).__name__}: {exc} (rerun with --debug for details)",
               file=sys.stderr)
-        return 1
+        return protocol.EXIT_FAILED

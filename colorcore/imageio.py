@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,10 +29,26 @@ def _open(path, what):
         raise InvalidRequest(f"{what} file not found: {path}")
     try:
         img = Image.open(path)
-        img.load()
-        return img
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise InvalidRequest(f"{what} {path} is not an image Pillow can read ({exc})") from None
+    try:
+        frames = _frame_count(img)
+        img.load()
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise InvalidRequest(f"{what} {path} is damaged or incomplete ({exc}); open it in an image editor "
+                             "and save it again, or use the original file") from None
+    if frames > 1:
+        raise InvalidRequest(f"{what} {path} has {frames} frames (an animation or a multi-page file); only "
+                             "single images are supported for now: save the frame you want as a PNG")
+    return img
+
+
+def _frame_count(img):
+    """Frames of an animated GIF/APNG/WebP or a multi-page TIFF; 1 for a still image. An MPO (a camera JPEG
+    with a preview or a second view embedded) is a single photo: its first picture is the image."""
+    if img.format == "MPO":
+        return 1
+    return int(getattr(img, "n_frames", 1) or 1)
 
 
 def _sixteen_bit_colour(path):
@@ -108,13 +125,33 @@ def read_mask(path, shape):
 
 
 def check_writable(path):
+    """Refuse, before the work, an output that could not be written (so no run is lost at its end)."""
     path = Path(path)
-    if not path.parent.is_dir():
-        raise InvalidRequest(f"output folder does not exist: {path.parent}")
+    folder = path.parent
+    if not folder.is_dir():
+        raise InvalidRequest(f"output folder does not exist: {folder} (create it, or choose another -o path)")
     if path.suffix.lower() != ".png":
         raise InvalidRequest(f"output must be a .png file; got {path.name}")
-    if not os.access(path.parent, os.W_OK):
-        raise InvalidRequest(f"cannot write into {path.parent} (permission denied)")
+    if path.is_dir():
+        raise InvalidRequest(f"output {path} is a folder; give a file name ending in .png")
+    try:   # try it for real: os.access says yes to root even on a read-only disk or in /sys
+        fd, probe = tempfile.mkstemp(suffix=".png", dir=folder, prefix=".colorcore-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise InvalidRequest(f"cannot write into the folder {folder} ({exc.strerror or exc}); choose an output "
+                             "in a folder you can write to") from None
+
+
+def _new_file_mode(path):
+    """The mode a plain open(path, "w") would give: an existing file keeps its own, a new one 0o666 less the
+    umask (mkstemp's temporary file is 0o600, which the output must not inherit)."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)   # the only portable way to read it: set and restore at once
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _atomic_write(path, write):
@@ -125,6 +162,7 @@ def _atomic_write(path, write):
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, _new_file_mode(path))
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
