@@ -30,6 +30,7 @@ import time  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PLUGIN_SRC = os.path.join(HERE, "gimp_plugin", "colorize")
+PROTOCOL_SRC = os.path.join(HERE, "colorcore", "protocol.py")   # copied beside the plug-in, byte for byte
 PLUGIN_NAME = "colorize"
 RECORD = "colorcore-install.json"       # inside the venv folder: what we installed
 DEFAULT_TORCH = "torch==2.13.0"
@@ -274,57 +275,134 @@ def check_writable(path, what):
                            "than the one who runs GIMP." % (what, path, p))
 
 
+def cpu_torch_spec(spec, mac=IS_MAC):
+    """The torch requirement that can only be a CPU build. On Linux and Windows PyPI's torch is the multi-GB
+    CUDA build, and an exact pin `torch==X.Y.Z` gets the CPU build's label, `torch==X.Y.Z+cpu`, which only the
+    CPU index (or a local wheelhouse) has. macOS wheels are CPU builds without a label. Other specs stay as given."""
+    m = re.match(r"^\s*torch\s*==\s*([0-9][0-9A-Za-z.]*)\s*$", spec)
+    return "torch==%s+cpu" % m.group(1) if m and not mac else spec
+
+
+def torch_index_args(mac=IS_MAC):
+    """pip arguments that fetch torch from the CPU index (its dependencies also from PyPI)."""
+    return [] if mac else ["--index-url", TORCH_CPU_INDEX, "--extra-index-url", "https://pypi.org/simple"]
+
+
+def install_torch(py, spec=DEFAULT_TORCH, env=None):
+    """Install the CPU build of torch into the interpreter `py` (install.py and scripts/test.sh use this)."""
+    spec = cpu_torch_spec(spec)
+    step("installing %s (CPU build)" % spec)
+    if not IS_MAC and "+" not in spec:
+        say("    note: %r is not an exact version; pip takes the newest match from the CPU index or PyPI, "
+            "which could be a CUDA build: pass --torch-spec torch==X.Y.Z to be sure" % spec)
+    try:   # a local wheel (find-links, wheelhouse) if the machine has one: no download...
+        run([py, "-m", "pip", "install", "--no-index", "--no-deps", spec], "pip install torch (local)", env=env)
+        # ...then its own dependencies (torch itself is satisfied now, so no other build comes in)
+        run([py, "-m", "pip", "install", spec], "pip install torch's dependencies", env=env)
+    except InstallError:
+        run([py, "-m", "pip", "install", spec] + torch_index_args(), "pip install torch", env=env)
+
+
+def engine_requirements(py):
+    """colorcore's own dependencies as its installed metadata lists them (extras left out)."""
+    out = run([py, "-c", "import importlib.metadata as m, json; print(json.dumps(m.requires('colorcore') or []))"],
+              "reading colorcore's dependencies", quiet=True)
+    return [r for r in json.loads(out.strip().splitlines()[-1]) if "extra ==" not in r.replace('"', "")]
+
+
+def requirement_name(req):
+    return re.match(r"[A-Za-z0-9._-]*", req.strip()).group(0).lower().replace("_", "-")
+
+
 def ensure_venv(venv, base_python, torch_spec, record):
+    """The engine venv with torch (unless torch_spec is None) and colorcore; returns (python, created now)."""
     py = venv_python(venv)
     created = False
     if os.path.exists(py) and python_version(py):
-        step("engine venv exists: %s (Python %d.%d)" % ((venv,) + python_version(py)))
+        step("engine venv exists, reusing it: %s (Python %d.%d)" % ((venv,) + python_version(py)))
     else:
         check_writable(venv, "engine venv")
         step("creating the engine venv %s with %s" % (venv, base_python))
         run([base_python, "-m", "venv", venv], "creating the venv")
         created = True
-    record.setdefault("venv_created", created)
+    record.setdefault("venv_created", created)   # uninstall removes the venv only if install.py made it
     if created:
         record["venv_created"] = True
     env = dict(os.environ)
     env.setdefault("PIP_DISABLE_PIP_VERSION_CHECK", "1")
-    have_torch = subprocess.run([py, "-c", "import torch"], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL).returncode == 0
+    have_torch = subprocess.run([py, "-c", "import torch"], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE).returncode == 0
     if torch_spec and not have_torch:
-        step("installing %s (CPU build)" % torch_spec)
-        try:   # a local wheel (find-links, wheelhouse) if the machine has one: no download...
-            run([py, "-m", "pip", "install", "--no-index", "--no-deps", torch_spec], "pip install torch (local)",
-                env=env)
-            # ...then its own dependencies (torch itself is satisfied now, so no CUDA build comes in)
-            run([py, "-m", "pip", "install", torch_spec], "pip install torch's dependencies", env=env)
-        except InstallError:
-            cmd = [py, "-m", "pip", "install", torch_spec]
-            if not IS_MAC:  # PyPI's Linux/Windows torch is the multi-GB CUDA build
-                cmd += ["--index-url", TORCH_CPU_INDEX, "--extra-index-url", "https://pypi.org/simple"]
-            run(cmd, "pip install torch", env=env)
+        install_torch(py, torch_spec, env)
     elif have_torch:
         step("torch already in the engine venv")
     step("installing the colorcore engine and its dependencies from %s" % HERE)
-    run([py, "-m", "pip", "install", "--upgrade", HERE], "pip install colorcore", env=env)
-    return py
+    if torch_spec or have_torch:
+        run([py, "-m", "pip", "install", "--upgrade", HERE], "pip install colorcore", env=env)
+    else:   # --no-torch: colorcore's metadata asks for torch, and pip would fetch PyPI's CUDA build
+        run([py, "-m", "pip", "install", "--upgrade", "--no-deps", HERE], "pip install colorcore", env=env)
+        deps = [r for r in engine_requirements(py) if requirement_name(r) != "torch"]
+        if deps:
+            run([py, "-m", "pip", "install"] + deps, "pip install colorcore's dependencies except torch", env=env)
+    return py, created
+
+
+def user_bin():
+    return os.path.join(home(), ".local", "bin")
+
+
+def on_path(folder, environ=None):
+    want = os.path.normcase(os.path.realpath(folder))
+    entries = (os.environ if environ is None else environ).get("PATH", "").split(os.pathsep)
+    return any(e and os.path.normcase(os.path.realpath(os.path.expanduser(e))) == want for e in entries)
 
 
 def link_cli(venv, record):
-    """Put `colorcore` on the user's PATH (~/.local/bin) when that folder exists."""
+    """Put `colorcore` into ~/.local/bin, making that folder when missing; returns the command's path."""
     cli = venv_cli(venv)
     if IS_WIN or not os.path.exists(cli):
         return cli
-    bindir = os.path.join(home(), ".local", "bin")
-    if os.path.isdir(bindir) and os.access(bindir, os.W_OK):
-        link = os.path.join(bindir, "colorcore")
-        if os.path.islink(link) and os.readlink(link) == cli:
-            return link
-        if not os.path.exists(link) and not os.path.islink(link):
-            os.symlink(cli, link)
-            record["cli_link"] = link
-            return link
-    return cli
+    bindir = user_bin()
+    if not os.path.isdir(bindir):
+        try:
+            os.makedirs(bindir)
+        except OSError as exc:
+            say("    could not create %s (%s): the CLI stays at %s" % (bindir, exc, cli))
+            return cli
+        record["cli_bin_created"] = bindir
+        say("    created %s" % bindir)
+    link = os.path.join(bindir, "colorcore")
+    if os.path.islink(link) and os.readlink(link) == cli:
+        return link
+    if os.path.exists(link) or os.path.islink(link):
+        say("    %s exists and is not this engine's: left as it is; this engine's CLI is %s" % (link, cli))
+        return cli
+    try:
+        os.symlink(cli, link)
+    except OSError as exc:
+        say("    could not link %s (%s): the CLI stays at %s" % (link, exc, cli))
+        return cli
+    record["cli_link"] = link
+    return link
+
+
+def path_report(cli, environ=None):
+    """(on PATH?, one line): whether typing `colorcore` runs this engine's CLI, and if not, how to make it so."""
+    environ = os.environ if environ is None else environ
+    found = shutil.which("colorcore", path=environ.get("PATH", ""))
+    if found and os.path.realpath(found) == os.path.realpath(cli):
+        return True, "`colorcore` is on your PATH (%s)" % found
+    folder = os.path.dirname(cli)
+    if found:
+        return False, ("another `colorcore` comes first on your PATH (%s); this engine's is %s: put %s earlier "
+                       "in PATH or run it by its full path" % (found, cli, folder))
+    if IS_WIN:
+        how = "add %s to your user PATH (Settings > Environment variables), then open a new terminal" % folder
+    else:
+        how = ("add it: echo 'export PATH=\"%s:$PATH\"' >> ~/.profile, then log in again (or run that export "
+               "line in this terminal)" % folder.replace(home(), "$HOME", 1))
+    return False, "%s is not on your PATH, so `colorcore` alone is not found; %s. Until then run %s" % (
+        folder, how, cli)
 
 
 # ----------------------------------------------------------------------------- plug-in
@@ -346,9 +424,12 @@ def install_plugin(kind, plugins_dir, engine_py, record):
     created = not os.path.isdir(dest)
     os.makedirs(dest, exist_ok=True)
     files = []
-    for name in plugin_files():
+    helpers = load_helpers()
+    copies = [(os.path.join(PLUGIN_SRC, name), name) for name in plugin_files()]
+    copies.append((PROTOCOL_SRC, helpers.PROTOCOL_FILE))   # the plug-in and the engine speak one protocol
+    for src, name in copies:
         tmp = os.path.join(dest, name + ".tmp")
-        shutil.copyfile(os.path.join(PLUGIN_SRC, name), tmp)
+        shutil.copyfile(src, tmp)
         os.replace(tmp, os.path.join(dest, name))   # new mtime: GIMP re-queries the plug-in
         files.append(name)
     main = os.path.join(dest, PLUGIN_NAME + ".py")
@@ -398,7 +479,9 @@ def self_check(engine_py, plugin_dir=None):
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
                           env=helpers.engine_env(), cwd=tempfile.gettempdir())
     if proc.returncode != 0:
-        say("  FAIL engine import: " + proc.stdout.strip().splitlines()[-1:][0] if proc.stdout.strip() else "")
+        out = proc.stdout.strip().splitlines()
+        say("  FAIL engine import (exit %d): %s" % (proc.returncode, out[-1] if out else "no output")
+            + "; run `python3 install.py` to repair the engine venv")
         return False
     say("  ok   engine importable (%s)" % proc.stdout.strip())
     try:
@@ -430,13 +513,14 @@ def bridge_job(helpers, engine_py, backend):
         for y in range(4, 8):
             for x in range(2, 5):
                 struct.pack_into("<4f", scr, (y * w + x) * 16, 0.9, 0.2, 0.1, 1.0)
-        helpers.write_buffer(work, "image.f32", img)
-        helpers.write_buffer(work, "scribbles.f32", bytes(scr))
+        P = helpers.P
+        helpers.write_buffer(work, P.IMAGE_FILE, img)
+        helpers.write_buffer(work, P.SCRIBBLES_FILE, bytes(scr))
         man = helpers.write_manifest(work, "scribble", backend, w, h, has_scribbles=True)
         t0 = time.time()
         res, timing = helpers.run_engine(engine_py, man)
-        data = helpers.read_buffer(work, "result.f32", w * h * 12)
-        helpers.read_buffer(work, "uncertainty.f32", w * h * 4)
+        data = helpers.read_buffer(work, P.RESULT_FILE, P.buffer_bytes("output", w, h))
+        helpers.read_buffer(work, P.UNCERTAINTY_FILE, P.buffer_bytes("uncertainty_output", w, h))
         r, g, b = struct.unpack_from("<3f", data, (5 * w + 3) * 12)
         say("  ok   bridge job (%s, %dx%d) in %.1f s: scribbled pixel -> RGB %.2f %.2f %.2f"
             % (backend, w, h, time.time() - t0, r, g, b))
@@ -466,7 +550,7 @@ def cmd_install(args):
     venv = os.path.abspath(os.path.expanduser(args.venv or default_venv()))
     base = find_base_python(args.python)
     record = load_record(venv)
-    engine_py = ensure_venv(venv, base, None if args.no_torch else args.torch_spec, record)
+    engine_py, created = ensure_venv(venv, base, None if args.no_torch else args.torch_spec, record)
     record.update({"venv": venv, "engine_python": engine_py, "source": HERE})
     save_record(venv, record)
     cli = link_cli(venv, record)
@@ -503,8 +587,10 @@ def cmd_install(args):
     ok = self_check(engine_py, installed[0] if installed else None)
     say("")
     say("Summary:")
-    say("  engine venv : %s%s" % (venv, " (created)" if record.get("venv_created") else ""))
+    say("  engine venv : %s (%s)" % (venv, "created" if created else "reused"))
+    _, path_line = path_report(venv_cli(venv))
     say("  engine CLI  : %s" % cli)
+    say("  PATH        : %s" % path_line)
     for d in installed:
         say("  GIMP plug-in: %s  -> Filters > Colorize > Auto... / Scribble... / Partial..." % d)
     if not installed:
@@ -539,6 +625,10 @@ def cmd_uninstall(args):
     if link and os.path.islink(link):
         os.remove(link)
         say("removed %s" % link)
+    made = record.get("cli_bin_created")
+    if made and os.path.isdir(made) and not os.listdir(made):
+        os.rmdir(made)   # the ~/.local/bin install.py made, now empty
+        say("removed %s" % made)
     if record.get("venv_created"):
         shutil.rmtree(venv, ignore_errors=True)
         say("removed the engine venv %s" % venv)
@@ -561,12 +651,15 @@ def cmd_check(args):
     else:
         say("  FAIL engine venv missing at %s: run `python install.py`" % venv)
         problems += 1
+    if os.path.exists(venv_cli(venv)):
+        on_path, line = path_report(venv_cli(venv))
+        say("  %s %s" % ("ok  " if on_path else "note", line))
     targets, searched, v2 = find_gimp(args.gimp_dir)
-    if not targets:
-        say("  FAIL no GIMP 3 found; searched: %s" % "; ".join(searched))
+    if not targets:   # a CLI-only install is a working install
+        say("  note no GIMP 3 found, so no plug-in (the engine and the CLI work without it); searched: %s"
+            % "; ".join(searched))
         if v2:
             say("       only GIMP 2.10 found: %s (the plug-in needs GIMP 3)" % ", ".join(v2))
-        problems += 1
     for kind, pdir in targets:
         dest = os.path.join(pdir, PLUGIN_NAME)
         main = os.path.join(dest, PLUGIN_NAME + ".py")
@@ -575,6 +668,10 @@ def cmd_check(args):
             problems += 1
             continue
         say("  ok   GIMP 3 (%s): plug-in at %s" % (kind, dest))
+        protocol_copy = os.path.join(dest, load_helpers().PROTOCOL_FILE)
+        if not os.path.exists(protocol_copy):
+            say("  FAIL %s is missing (the plug-in cannot talk to the engine): rerun install.py" % protocol_copy)
+            problems += 1
         if not IS_WIN and not os.access(main, os.X_OK):
             say("  FAIL %s is not executable (GIMP ignores it): chmod +x it or rerun install.py" % main)
             problems += 1
@@ -605,7 +702,8 @@ def main(argv=None):
     ap.add_argument("--python", help="interpreter to create the engine venv with (default: this one, "
                                      "or the newest suitable python3.X on PATH)")
     ap.add_argument("--torch-spec", default=DEFAULT_TORCH,
-                    help="torch requirement, CPU build by default (default: %(default)s)")
+                    help="torch requirement (default: %(default)s); on Linux and Windows an exact pin "
+                         "becomes the CPU build (+cpu), never PyPI's multi-GB CUDA build")
     ap.add_argument("--no-torch", action="store_true", help="do not install torch (auto backend unavailable)")
     ap.add_argument("--flatpak-permission", action="store_true",
                     help="grant Flatpak GIMP the permission to start the engine on the host")

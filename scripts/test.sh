@@ -12,8 +12,9 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -m venv "$VENV"
 fi
 pip_q() { "$VENV/bin/pip" install --quiet --disable-pip-version-check "$@" 2>&1 | grep -v ' is ignored' || true; }
-# torch first and pinned: a bare 'torch' requirement would pull a multi-GB CUDA build
-"$VENV/bin/python" -c 'import torch' 2>/dev/null || pip_q "torch==2.13.0"
+# torch first, the CPU build as install.py installs it (one pin, one rule): a bare 'torch' requirement
+# would pull PyPI's multi-GB CUDA build
+"$VENV/bin/python" -c 'import torch' 2>/dev/null || "$VENV/bin/python" -c 'import install, sys; install.install_torch(sys.executable)'
 pip_q -e ".[test,bench]"
 "$VENV/bin/python" -c 'import colorcore, torch, cv2, scipy, pluggy' 
 exec "$VENV/bin/python" -m pytest tests -q -ra "$@"

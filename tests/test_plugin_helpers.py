@@ -254,11 +254,12 @@ def test_install_reports_only_gimp_2_10(tmp_path, monkeypatch, capsys):
     assert targets == [] and len(v2) == 1
     assert any(".config/GIMP/3.*" in s for s in searched) and any("org.gimp.GIMP" in s for s in searched)
     (tmp_path / "venv").mkdir()
-    monkeypatch.setattr(inst, "ensure_venv", lambda venv, base, torch, record: sys.executable)
+    monkeypatch.setattr(inst, "ensure_venv", lambda venv, base, torch, record: (sys.executable, False))
     monkeypatch.setattr(inst, "self_check", lambda py, d=None: True)
     assert inst.main(["--venv", str(tmp_path / "venv")]) == 0
     out = capsys.readouterr().out
     assert "Plug-in step SKIPPED: no GIMP 3 found" in out and "Only GIMP 2.10 was found" in out
+    assert "venv (reused)" in out and "(created)" not in out
 
 
 def test_gimp_dir_override_and_env(tmp_path, monkeypatch):
