@@ -11,7 +11,6 @@ WORLD_SIZE > 1 (gloo on CPU, nccl on CUDA); only rank 0 writes.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
@@ -51,14 +50,47 @@ def cpu_has_native_bf16() -> bool:
         return False
 
 
+def generator_config(args, out: Path, in_ch: int) -> dict:
+    """The generator to train: a resumed run keeps its architecture, a run started from other weights
+    continues theirs (with the mask channel added for partial), a fresh run takes --arch."""
+    from . import weights_io
+    if out.exists() or args.init:
+        return dict(weights_io.generator_config_of(out if out.exists() else args.init), in_ch=in_ch)
+    if args.arch == "effunet":
+        return dict(arch="effunet", in_ch=in_ch, dec_widths=[int(w) for w in args.dec_widths.split(",")],
+                    dropout=args.dropout, dropout_levels=2)
+    return dict(arch="unet", in_ch=in_ch, widths=[int(w) for w in args.widths.split(",")], dropout=args.dropout,
+                dropout_levels=2)
+
+
+def build_models(args, out: Path, partial: bool, device):
+    """Generator, discriminator (gan loss only) and their Adam optimisers; a pretrained encoder learns at
+    --encoder-lr-mult times the rate (param group 'lr_mult', applied by the loop's schedule)."""
+    import torch
+    from .nets import PatchD, build_generator
+    gen_cfg = generator_config(args, out, 2 if partial else 1)
+    G = build_generator(gen_cfg).to(device)
+    D = PatchD(in_ch=4 if partial else 3).to(device) if args.loss == "gan" else None
+    enc = list(G.encoder.parameters()) if hasattr(G, "encoder") else []
+    enc_ids = {id(p_) for p_ in enc}
+    rest = [p_ for p_ in G.parameters() if id(p_) not in enc_ids]
+    optG = torch.optim.Adam([dict(params=rest, lr_mult=1.0)] +
+                            ([dict(params=enc, lr_mult=args.encoder_lr_mult)] if enc else []),
+                            lr=args.lr, betas=(0.5, 0.999))
+    optD = torch.optim.Adam(D.parameters(), lr=args.lr, betas=(0.5, 0.999)) if D is not None else None
+    return G, D, optG, optD, gen_cfg
+
+
 def main(argv=None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv, __doc__)
     import torch
-    from . import data, weights_io
+    from . import data
     from .labtorch import uint8_batch_to_lab
+    from .train_data import SetupError, prepare_data
     from .losses import (ab_prior_weights, adversarial_loss, discriminator_loss, error_scale_nll,
                          lookup_weights)
-    from .nets import AB_SCALE, PatchD, build_generator, generator_forward, generator_input
+    from .nets import AB_SCALE, generator_forward, generator_input
+    from .masks import batch_masks
     from .validation import evaluate, save_grid
     from .weights_io import init_generator, save_atomic
 
@@ -87,103 +119,23 @@ def main(argv=None) -> int:
     run_dir = out.parent
     run_dir.mkdir(parents=True, exist_ok=True)
     log = Log(run_dir / (out.stem + ".log"), rank)
-    cache_dir = Path(args.cache_dir) if args.cache_dir else run_dir.parent / "cache"
 
-    # ---- data: deterministic split, uint8 caches
     try:
-        rels, where = data.list_sources(args.data)
-    except ValueError as e:
-        log(f"--data: {e}")
+        td = prepare_data(args, out, rank, use_ddp, log)
+    except SetupError as e:
+        log(str(e))
         return 2
-    if not rels:
-        log(f"no images found under {', '.join(args.data)}")
-        return 2
-    n_val = 0 if args.val else args.val_count
-    if args.val_per_source or args.calib_per_source:
-        train_rels, val_rels, calib_rels = data.split_per_source(
-            rels, args.calib_per_source, 0 if args.val else args.val_per_source)
-    else:
-        train_rels, val_rels, calib_rels = data.split(rels, args.calib_count, n_val)
-    if args.max_images:
-        train_rels = train_rels[:args.max_images]
-    if not train_rels:
-        log(f"no training photos left: {len(rels)} found under {', '.join(args.data)}, {len(calib_rels)} held out for "
-            f"calibration and {len(val_rels)} for validation; add photos or lower --calib-count/--val-count")
-        return 2
-    val_root = args.val or where
-    if args.val:
-        val_rels = data.list_images(args.val)[:args.val_count]
-    splits_file = run_dir / (out.stem + ".splits.json")
-    if rank == 0:
-        roots = {g: str(Path(r).resolve()) for g, r in where.items()}
-        splits_file.write_text(json.dumps({"data": roots, "train": train_rels,
-                                           "val_root": str(Path(args.val).resolve()) if args.val else roots,
-                                           "val": val_rels, "calib": calib_rels}))
-
-    def cache_for(name, root, r):
-        h = hashlib.sha1(json.dumps(r).encode()).hexdigest()[:10]
-        path = cache_dir / f"{name}_{h}_{args.cache_size}.npy"
-        if rank == 0:
-            data.build_cache(root, r, args.cache_size, path, log)
-        if use_ddp:
-            torch.distributed.barrier()
-        return data.build_cache(root, r, args.cache_size, path, log)
-
-    train_cache = cache_for("train", where, train_rels)
-    # the audit: near-gray and one-tint photos teach a muted model; they are never sampled
-    keep = np.ones(len(train_rels), bool)
-    if args.audit:
-        keep = ~data.colourless(*data.chroma_stats(train_cache))
-        groups = np.array([data.group_of(r) for r in train_rels])
-        log("audit (dropped/total per source): " + ", ".join(
-            f"{g} {int((~keep[groups == g]).sum())}/{int((groups == g).sum())}" for g in sorted(set(groups))))
-    kept = [r for r, k in zip(train_rels, keep) if k]
-    try:
-        p_kept = data.group_probabilities(kept, data.parse_group_weights(args.group_weights))
-    except ValueError as e:
-        log(f"--group-weights: {e}")
-        return 2
-    sample_p = np.zeros(len(train_rels))
-    sample_p[keep] = p_kept
-    if not args.group_weights and keep.all():
-        sample_p = None   # uniform, as before (the same batches as runs made without the audit)
-    crop = min(args.crop, args.cache_size)
-    crop -= crop % 32
-    val_cache = cache_for("val", val_root, val_rels) if val_rels else train_cache[:16]
-    val_rgb = data.centre_crops(np.asarray(val_cache), crop)
-    lab_val = uint8_batch_to_lab(val_rgb)
     partial = args.task == "partial"
-    if partial:
-        from .masks import batch_masks
-        val_masks = torch.from_numpy(batch_masks(np.random.default_rng([args.seed, 7]), val_rgb))
-    else:
-        val_masks = None
+    train_cache, sample_p, lab_val, val_masks, crop = td.cache, td.sample_p, td.lab_val, td.val_masks, td.crop
+    splits_file = td.splits_file
     if amp_dtype == torch.bfloat16 and device.type == "cpu" and not cpu_has_native_bf16():
         log("warning: this CPU has no native bfloat16 (AVX512-BF16 or AMX), so --precision bf16 is emulated "
             "and slower than fp32; leave it out")
-    log(f"{len(train_rels)} train, {len(val_rels)} val, {len(calib_rels)} calibration images (held out); "
+    log(f"{td.n_train} train, {td.n_val} val, {td.n_calib} calibration images (held out); "
         f"device {device}, world {world}, precision {amp_dtype or torch.float32}")
 
-    # ---- models
     torch.manual_seed(args.seed)
-    widths = tuple(int(w) for w in args.widths.split(","))
-    in_ch = 2 if partial else 1
-    gen_cfg = (dict(arch="effunet", in_ch=in_ch, dec_widths=[int(w) for w in args.dec_widths.split(",")],
-                    dropout=args.dropout, dropout_levels=2) if args.arch == "effunet" else
-               dict(arch="unet", in_ch=in_ch, widths=list(widths), dropout=args.dropout, dropout_levels=2))
-    if out.exists() or args.init:
-        # a resumed run keeps its architecture; a run started from other weights continues theirs (the mask
-        # channel added)
-        gen_cfg = dict(weights_io.generator_config_of(out if out.exists() else args.init), in_ch=in_ch)
-    G = build_generator(gen_cfg).to(device)
-    D = PatchD(in_ch=4 if partial else 3).to(device) if args.loss == "gan" else None
-    enc = list(G.encoder.parameters()) if hasattr(G, "encoder") else []
-    enc_ids = {id(p_) for p_ in enc}
-    rest = [p_ for p_ in G.parameters() if id(p_) not in enc_ids]
-    optG = torch.optim.Adam([dict(params=rest, lr_mult=1.0)] +
-                            ([dict(params=enc, lr_mult=args.encoder_lr_mult)] if enc else []),
-                            lr=args.lr, betas=(0.5, 0.999))
-    optD = torch.optim.Adam(D.parameters(), lr=args.lr, betas=(0.5, 0.999)) if D is not None else None
+    G, D, optG, optD, gen_cfg = build_models(args, out, partial, device)
     # loss scaling only for fp16; bf16 has fp32's exponent range
     scalerG = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
     scalerD = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
