@@ -328,3 +328,25 @@ def test_size_option_defaults_to_the_scale_recorded_with_the_weights(tiny_weight
     assert out.info["size"] == 96 and out.ab.shape == (40, 60, 2)
     with pytest.raises(InvalidRequest, match="0 .the model's own scale. or 16-512"):
         backend.run(ColorizeRequest(image=img, seed=0, options={"size": 8, "samples": 1}))
+
+
+def test_tune_chooses_size_gain_and_shrink_on_the_validation_split(tmp_path, capsys):
+    from backends.gan import tune
+    data = tmp_path / "photos"
+    _synthetic_photos(data / "a", n=4)
+    rels = sorted(str(p.relative_to(data)) for p in data.rglob("*.png"))
+    splits = tmp_path / "splits.json"
+    splits.write_text(json.dumps({"data": {"a": str(data)}, "train": [], "val": rels, "calib": []}))
+    torch.manual_seed(0)
+    G = nets.UNetG(**TINY)
+    w = infer.save_weights(G.state_dict(), G.config, tmp_path / "w" / "g.pt", {"loss": "test"})
+    assert tune.main(["--weights", str(w), "--splits", str(splits), "--sizes", "32,48", "--eval-size", "48",
+                      "--min-colourfulness", "0", "--write"]) == 0
+    meta = json.loads(w.with_suffix(".json").read_text())
+    printed = capsys.readouterr().out
+    assert meta["size"] in (32, 48, infer.LEGACY_SIZE) and f"chosen: size {meta['size']}," in printed
+    post = meta["postprocess"]
+    # the chosen setting is the best PSNR of every printed one (no colourfulness floor here)
+    table = [float(v.split(" dB")[0]) for v in printed.split(": ")[1:] if " dB c=" in v]
+    assert len(table) == 3 * 6 * 4 and post["val_psnr"] == pytest.approx(max(table), abs=0.006)
+    assert infer.native_size(w) == meta["size"]

@@ -6,7 +6,8 @@ calibration split (conformal) and the evaluation data (bench). Run before calibr
         --splits runs/gan/gan_v1/gan.splits.json [--min-colourfulness 0.75] [--write]
 
 Picks the setting with the best mean PSNR whose colourfulness ratio stays >= --min-colourfulness
-and stores it as "postprocess" in the JSON beside the weights (with --write).
+and stores it as "postprocess" in the JSON beside the weights (with --write); with --sizes, the
+prediction size is chosen the same way and stored as the weights' "size".
 """
 from __future__ import annotations
 
@@ -22,7 +23,10 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--weights", required=True)
     p.add_argument("--splits", required=True)
-    p.add_argument("--size", type=int, default=None)
+    p.add_argument("--size", type=int, default=None, help="prediction size (default: the weights' own)")
+    p.add_argument("--sizes", default="",
+                   help="comma-separated prediction sizes to choose from as well (e.g. 176,224,256); the chosen "
+                        "one is written as the weights' \"size\"")
     p.add_argument("--eval-size", type=int, default=256, help="images resized to this square size first")
     p.add_argument("--min-colourfulness", type=float, default=0.75)
     p.add_argument("--write", action="store_true")
@@ -32,13 +36,13 @@ def main(argv=None) -> int:
     from . import data, infer
     from colorcore.evaluation import colourfulness, psnr as psnr_uint8
 
-    size = args.size or infer.native_size(args.weights)
+    sizes = sorted({args.size or infer.native_size(args.weights)} | {int(v) for v in args.sizes.split(",") if v})
     G = infer.load_generator(args.weights)
     splits = json.loads(Path(args.splits).read_text())
     root = splits.get("val_root", splits["data"])
     gains = [0.7, 0.8, 0.9, 1.0, 1.1, 1.2]
     taus = [0.0, 40.0, 25.0, 15.0]
-    psnr = np.zeros((len(gains), len(taus), len(splits["val"])))
+    psnr = np.zeros((len(sizes), len(gains), len(taus), len(splits["val"])))
     col = np.zeros_like(psnr)
     col_gt, psnr_gray = [], []
     for i, rel in enumerate(splits["val"]):
@@ -50,37 +54,43 @@ def main(argv=None) -> int:
         full = np.ones(L.shape, np.float32) if G.config["in_ch"] == 2 else None
         # same path as the backend, without post-processing; with no dropout samples the raw score is
         # the predicted error s_head, upsampled to full size
-        ab, s = infer.colorize_L(G, L, size=size, samples=0, mask=full)
-        s = s[..., None]
         col_gt.append(colourfulness(rgb))
-        psnr_gray.append(psnr_uint8(color.with_lightness(L, 0 * ab), rgb))
-        for a, g in enumerate(gains):
-            for b, t in enumerate(taus):
-                f = g if t <= 0 else g / (1.0 + (s / t) ** 2)
-                pred = color.with_lightness(L, ab * f)
-                psnr[a, b, i] = psnr_uint8(pred, rgb)
-                col[a, b, i] = colourfulness(pred)
+        psnr_gray.append(psnr_uint8(color.with_lightness(L, 0 * L[..., None].repeat(2, -1)), rgb))
+        for z, size in enumerate(sizes):
+            ab, s = infer.colorize_L(G, L, size=size, samples=0, mask=full)
+            s = s[..., None]
+            for a, g in enumerate(gains):
+                for b, t in enumerate(taus):
+                    f = g if t <= 0 else g / (1.0 + (s / t) ** 2)
+                    pred = color.with_lightness(L, ab * f)
+                    psnr[z, a, b, i] = psnr_uint8(pred, rgb)
+                    col[z, a, b, i] = colourfulness(pred)
     mp = psnr.mean(-1)
     cr = col.mean(-1) / np.mean(col_gt)
     print(f"validation: {len(splits['val'])} images, gray PSNR {np.mean(psnr_gray):.2f}")
     best = None
-    for a, g in enumerate(gains):
-        print(" ".join(f"g={g:.1f},tau={t:>4.0f}: {mp[a, b]:.2f} dB c={cr[a, b]:.2f} |" for b, t in enumerate(taus)))
-        for b, t in enumerate(taus):
-            if cr[a, b] >= args.min_colourfulness and (best is None or mp[a, b] > mp[best]):
-                best = (a, b)
+    for z, size in enumerate(sizes):
+        print(f"size {size}:")
+        for a, g in enumerate(gains):
+            print(" ".join(f"g={g:.1f},tau={t:>4.0f}: {mp[z, a, b]:.2f} dB c={cr[z, a, b]:.2f} |"
+                           for b, t in enumerate(taus)))
+            for b, t in enumerate(taus):
+                if cr[z, a, b] >= args.min_colourfulness and (best is None or mp[z, a, b] > mp[best]):
+                    best = (z, a, b)
     if best is None:
         best = np.unravel_index(np.argmax(cr), cr.shape)
-    g, t = gains[best[0]], taus[best[1]]
+    size, g, t = sizes[best[0]], gains[best[1]], taus[best[2]]
     post = {"gain": g, "tau": t, "tuned_on": f"{len(splits['val'])} validation images (held out from training)",
             "val_psnr": round(float(mp[best]), 3), "val_colourfulness_ratio": round(float(cr[best]), 3),
             "val_gray_psnr": round(float(np.mean(psnr_gray)), 3),
-            "val_psnr_no_post": round(float(mp[gains.index(1.0), 0]), 3)}
-    print("chosen:", json.dumps(post))
+            "val_psnr_no_post": round(float(mp[best[0], gains.index(1.0), 0]), 3)}
+    print(f"chosen: size {size},", json.dumps(post))
     if args.write:
         meta_path = Path(args.weights).with_suffix(".json")
         meta = json.loads(meta_path.read_text())
         meta["postprocess"] = post
+        if len(sizes) > 1:
+            meta["size"] = size
         meta_path.write_text(json.dumps(meta, indent=1) + "\n")
         print(f"wrote postprocess into {meta_path}")
     return 0
