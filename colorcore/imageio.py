@@ -29,12 +29,15 @@ def _open(path, what):
         raise InvalidRequest(f"{what} file not found: {path}")
     try:
         img = Image.open(path)
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+    except UnidentifiedImageError as exc:
         raise InvalidRequest(f"{what} {path} is not an image Pillow can read ({exc})") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:   # known format, broken header
+        raise InvalidRequest(f"{what} {path} is damaged or incomplete ({exc}); open it in an image editor "
+                             "and save it again, or use the original file") from None
     try:
         frames = _frame_count(img)
         img.load()
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:   # broken pixel data
         raise InvalidRequest(f"{what} {path} is damaged or incomplete ({exc}); open it in an image editor "
                              "and save it again, or use the original file") from None
     if frames > 1:

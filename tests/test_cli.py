@@ -1,5 +1,7 @@
 """The `colorcore` command line: the contract invocation, file formats, and bad input."""
 import json
+import os
+import stat
 import subprocess
 
 import numpy as np
@@ -93,38 +95,27 @@ def test_mask_limits_the_colour(files):
     assert np.abs(out[:, :32] - src[:, :32]).max() > 20
 
 
-def bad_cases(d):
-    Image.fromarray(np.zeros((10, 10, 4), np.uint8), "RGBA").save(d / "small_hints.png")
-    Image.fromarray(np.zeros((48, 64, 3), np.uint8)).save(d / "rgb_mask.png")
-    Image.fromarray(np.zeros((48, 64, 4), np.uint8), "RGBA").save(d / "empty_hints.png")
-    (d / "notes.png").write_text("this is not an image")
-    return {
-        "missing file": (["colorize", "nope.png", "-o", "o.png"], "not found"),
-        "not an image": (["colorize", "notes.png", "-o", "o.png"], "not an image"),
-        "scribble size mismatch": (["colorize", "gray.png", "--scribbles", "small_hints.png", "-o", "o.png"],
-                                   "must have the input's size"),
-        "mask not single-channel": (["colorize", "gray.png", "--scribbles", "hints.png", "--mask", "rgb_mask.png",
-                                     "-o", "o.png"], "single-channel"),
-        "empty scribble layer": (["colorize", "gray.png", "--backend", "variational", "--scribbles",
-                                  "empty_hints.png", "-o", "o.png"], "empty"),
-        "unknown backend": (["colorize", "gray.png", "--backend", "magic", "-o", "o.png"], "known backends: "),
-        "bad option": (["colorize", "gray.png", "--scribbles", "hints.png", "--set", "edge_sensitivity=hot",
-                        "-o", "o.png"], "expects a float"),
-        "missing output folder": (["colorize", "gray.png", "--scribbles", "hints.png", "-o", "no/such/o.png"],
-                                  "does not exist"),
-    }
+# bad input (missing files, collisions, animations, ...): tests/test_bad_input.py
 
 
-@pytest.mark.parametrize("case", ["missing file", "not an image", "scribble size mismatch", "mask not single-channel",
-                                  "empty scribble layer", "unknown backend", "bad option", "missing output folder"])
-def test_bad_input_is_one_clear_line_and_no_output(files, case):
-    args, message = bad_cases(files)[case]
-    proc = cli(*args, cwd=files)
-    assert proc.returncode != 0
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("colorcore: error:") and message in lines[0], proc.stderr
-    assert "Traceback" not in proc.stderr
-    assert not (files / "o.png").exists() and not list(files.glob(".colorcore-*"))
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_outputs_follow_the_umask(files, umask):
+    """A new output gets the mode a plain open() gives (0o666 less the umask), not the temporary file's 0o600."""
+    proc = subprocess.run(colorcore_cmd() + ["colorize", "gray.png", "--scribbles", "hints.png", "-o", "out.png",
+                                             "--uncertainty", "unc.png"], capture_output=True, text=True, cwd=files,
+                          env=engine_env(COLORCORE_PLUGINS="variational"), preexec_fn=lambda: os.umask(umask))
+    assert proc.returncode == 0, proc.stderr
+    for name in ("out.png", "unc.png"):
+        assert stat.S_IMODE(os.stat(files / name).st_mode) == 0o666 & ~umask, name
+
+
+def test_an_overwritten_output_keeps_its_mode(files):
+    (files / "out.png").write_bytes(b"an earlier result")
+    os.chmod(files / "out.png", 0o640)
+    proc = cli("colorize", "gray.png", "--scribbles", "hints.png", "-o", "out.png", cwd=files)
+    assert proc.returncode == 0, proc.stderr
+    assert stat.S_IMODE(os.stat(files / "out.png").st_mode) == 0o640
+    assert Image.open(files / "out.png").size == (64, 48)
 
 
 def test_backends_listing(files):
