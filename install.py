@@ -387,7 +387,8 @@ def link_cli(venv, record):
 
 
 def path_report(cli, environ=None):
-    """(on PATH?, one line): whether typing `colorcore` runs this engine's CLI, and if not, how to make it so."""
+    """(on PATH?, one line): whether typing `colorcore` runs this engine's CLI `cli` (the ~/.local/bin link,
+    or the venv's own script), and if not, how to make it so."""
     environ = os.environ if environ is None else environ
     found = shutil.which("colorcore", path=environ.get("PATH", ""))
     if found and os.path.realpath(found) == os.path.realpath(cli):
@@ -588,7 +589,7 @@ def cmd_install(args):
     say("")
     say("Summary:")
     say("  engine venv : %s (%s)" % (venv, "created" if created else "reused"))
-    _, path_line = path_report(venv_cli(venv))
+    _, path_line = path_report(cli)
     say("  engine CLI  : %s" % cli)
     say("  PATH        : %s" % path_line)
     for d in installed:
@@ -651,8 +652,9 @@ def cmd_check(args):
     else:
         say("  FAIL engine venv missing at %s: run `python install.py`" % venv)
         problems += 1
-    if os.path.exists(venv_cli(venv)):
-        on_path, line = path_report(venv_cli(venv))
+    cli = load_record(venv).get("cli_link") or venv_cli(venv)
+    if os.path.exists(cli):
+        on_path, line = path_report(cli)
         say("  %s %s" % ("ok  " if on_path else "note", line))
     targets, searched, v2 = find_gimp(args.gimp_dir)
     if not targets:   # a CLI-only install is a working install

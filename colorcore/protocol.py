@@ -119,7 +119,7 @@ def read_manifest(path):
         raise ProtocolError("manifest needs integer width and height and a numeric alpha (%s: %s)"
                             % (type(exc).__name__, exc))
     if width < 1 or height < 1:
-        raise ProtocolError("manifest image size must be positive; got %dx%d" % (width, height))
+        raise ProtocolError("manifest width and height must be positive; got %dx%d" % (width, height))
     seed = job.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise ProtocolError("manifest seed must be an integer or null; got %r" % (seed,))

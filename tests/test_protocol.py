@@ -1,0 +1,108 @@
+"""The plug-in/engine protocol is one module: the plug-in runs an identical copy, and each side reads the other."""
+import json
+import re
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from colorcore import protocol as P
+from test_plugin_helpers import REPO, fake_python, load_install  # noqa: F401  (fake_python is a fixture)
+
+
+@pytest.fixture
+def installed(tmp_path, fake_python):  # noqa: F811
+    """The plug-in as install.py installs it, and its helpers loaded from there (not from the source tree)."""
+    inst = load_install()
+    dest, _ = inst.install_plugin("native", str(tmp_path / "GIMP" / "3.0" / "plug-ins"), fake_python(), {})
+    return Path(dest), inst.load_helpers(dest)
+
+
+def test_the_installed_copy_is_identical_and_is_the_one_the_plugin_uses(installed):
+    dest, helpers = installed
+    copy = dest / helpers.PROTOCOL_FILE
+    assert copy.read_bytes() == (REPO / "colorcore" / "protocol.py").read_bytes()
+    assert Path(helpers.P.__file__) == copy
+
+
+def test_a_manifest_written_by_the_plugin_is_read_by_the_engine(installed):
+    from colorcore.bridge import load_job
+    dest, helpers = installed
+    job = dest.parent / "job"
+    job.mkdir()
+    w, h = 5, 3
+    pixels = [(0.1 * i % 1, 0.2, 0.3, 1.0) for i in range(w * h)]
+    helpers.write_buffer(str(job), helpers.P.IMAGE_FILE, b"".join(struct.pack("<4f", *p) for p in pixels))
+    helpers.write_buffer(str(job), helpers.P.MASK_FILE, struct.pack("<%df" % (w * h), *([0.5] * (w * h))))
+    manifest = helpers.write_manifest(str(job), "partial", "partial-gan", w, h, options={"n": 2}, seed=7,
+                                      alpha=0.2, uncertainty=False, has_mask=True)
+    request, backend, (rgb_out, unc_out), want_unc = load_job(manifest)
+    assert backend == "partial-gan" and request.mode == "partial" and request.options == {"n": 2}
+    assert request.seed == 7 and request.alpha == pytest.approx(0.2) and want_unc is False
+    assert request.scribbles is None and request.mask.shape == (h, w) and np.all(request.mask == 0.5)
+    assert np.allclose(request.image.reshape(-1, 3), np.array(pixels, np.float32)[:, :3])
+    assert rgb_out.name == P.RESULT_FILE and unc_out.name == P.UNCERTAINTY_FILE and rgb_out.parent == job
+    # a random seed in the dialog (-1) reaches the engine as "no seed"
+    request, *_ = load_job(helpers.write_manifest(str(job), "auto", None, w, h, seed=-1))
+    assert request.seed is None and request.alpha == P.DEFAULT_ALPHA and request.mask is None
+
+
+def test_engine_lines_are_read_by_the_plugin(installed):
+    _, helpers = installed
+    assert helpers.parse_line(P.format_progress(0.25, "solving\nlevel 2") + "\n") == ("progress", 0.25,
+                                                                                        "solving level 2")
+    kind, data = helpers.parse_line(P.format_result("gan", 12.5, 0.1, {"seconds": 1.5}))
+    assert kind == "result" and data == {"backend": "gan", "uncertainty_scale": 12.5, "alpha": 0.1,
+                                         "info": {"seconds": 1.5}}
+    assert helpers.error_message("noise\n" + P.format_error("the mask\nis empty") + "\n", P.EXIT_BAD_INPUT) == \
+        "the mask is empty"
+
+
+def test_the_engine_refuses_a_manifest_outside_the_protocol(tmp_path):
+    good = json.loads(Path(P.write_manifest(str(tmp_path), "auto", None, 2, 2)).read_text())
+    bad = {"version": 2, "output": "../../home/user/photo.png", "image": "/etc/passwd", "mode": "magic",
+           "width": 0, "seed": "7", "options": [1]}
+    for field, value in bad.items():
+        (tmp_path / P.MANIFEST_FILE).write_text(json.dumps(dict(good, **{field: value})))
+        with pytest.raises(P.ProtocolError, match=field if field != "version" else "reinstall"):
+            P.read_manifest(str(tmp_path / P.MANIFEST_FILE))
+
+
+def test_engine_exit_codes_are_the_protocols(tmp_path):
+    """What the plug-in treats as bad input (CALLING_ERROR) is what the engine exits with for bad input."""
+    from testutil_engine import colorcore_cmd, engine_env
+    P.write_manifest(str(tmp_path), "scribble", "variational", 4, 4)   # no image buffer written
+    proc = subprocess.run(colorcore_cmd() + ["gimp-run", str(tmp_path / P.MANIFEST_FILE)], capture_output=True,
+                          text=True, env=engine_env(COLORCORE_PLUGINS="variational"))
+    assert proc.returncode == P.EXIT_BAD_INPUT and P.parse_error(proc.stderr).startswith("image buffer not found")
+
+
+def test_the_plugin_and_the_engine_pick_the_same_default_backend(registry):
+    sys.path.insert(0, str(REPO / "gimp_plugin" / "colorize"))
+    import colorize_helpers as H
+    rows = [b.describe() for b in registry.backends.values()]
+    for mode in P.MODES:
+        engine = registry.default_for(mode)
+        if engine is not None:
+            assert H.default_backend(rows, mode) == engine.name, mode
+
+
+def test_the_protocol_needs_nothing_but_the_standard_library():
+    proc = subprocess.run([sys.executable, "-I", "-S", "-c",
+                           "import runpy, sys; runpy.run_path(sys.argv[1]); "
+                           "print(sorted(m for m in sys.modules if m in ('numpy', 'colorcore')))",
+                           str(REPO / "colorcore" / "protocol.py")], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.strip() == "[]", proc.stderr
+
+
+def test_no_other_module_spells_the_protocol_out_again():
+    """Buffer names, line tags and the manifest version live in colorcore/protocol.py only."""
+    spelled = re.compile(r"""["'](image|scribbles|mask|result|uncertainty)\.f32["']|["'](PROGRESS|RESULT|ERROR) |"""
+                         r"""["']version["']\s*:\s*1\b""")
+    sources = [*REPO.glob("colorcore/*.py"), *REPO.glob("gimp_plugin/colorize/*.py"), REPO / "install.py"]
+    found = [f"{p.relative_to(REPO)}:{n}" for p in sources if p.name != "protocol.py"
+             for n, line in enumerate(p.read_text().splitlines(), 1) if spelled.search(line)]
+    assert found == []
