@@ -124,3 +124,19 @@ def test_the_callers_arrays_are_never_modified(photo):
     before = src.copy()
     run_backend(Vivid(), ColorizeRequest(image=src))
     assert np.array_equal(src, before)
+
+
+class Hinted(Vivid):
+    name, modes, needs_scribbles = "hinted", ("scribble", "partial"), True
+
+
+def test_missing_scribbles_are_not_called_an_empty_layer():
+    """'The scribble layer is empty' only when one was given; none given says so, naming the mode or backend."""
+    image = np.full((4, 4, 3), 0.5, np.float32)
+    with pytest.raises(InvalidRequest, match="scribble mode needs colour scribbles, but none were given") as e:
+        run_backend(Hinted(), ColorizeRequest(image=image, mode="scribble"))
+    assert "empty" not in str(e.value)
+    with pytest.raises(InvalidRequest, match="backend 'hinted' needs colour scribbles, but none were given"):
+        run_backend(Hinted(), ColorizeRequest(image=image, mode="partial", mask=np.ones((4, 4), np.float32)))
+    with pytest.raises(InvalidRequest, match="the scribble layer is empty"):
+        run_backend(Hinted(), ColorizeRequest(image=image, mode="scribble", scribbles=np.zeros((4, 4, 4), np.float32)))
