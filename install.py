@@ -364,12 +364,16 @@ def link_cli(venv, record):
         return cli
     bindir = user_bin()
     if not os.path.isdir(bindir):
+        missing, d = [], bindir   # ~/.local too, maybe: uninstall removes what was made here, if still empty
+        while not os.path.isdir(d):
+            missing.append(d)
+            d = os.path.dirname(d)
         try:
             os.makedirs(bindir)
         except OSError as exc:
             say("    could not create %s (%s): the CLI stays at %s" % (bindir, exc, cli))
             return cli
-        record["cli_bin_created"] = bindir
+        record["cli_dirs_created"] = missing
         say("    created %s" % bindir)
     link = os.path.join(bindir, "colorcore")
     if os.path.islink(link) and os.readlink(link) == cli:
@@ -626,10 +630,10 @@ def cmd_uninstall(args):
     if link and os.path.islink(link):
         os.remove(link)
         say("removed %s" % link)
-    made = record.get("cli_bin_created")
-    if made and os.path.isdir(made) and not os.listdir(made):
-        os.rmdir(made)   # the ~/.local/bin install.py made, now empty
-        say("removed %s" % made)
+    for made in record.get("cli_dirs_created", []):   # deepest first: ~/.local/bin, then ~/.local
+        if os.path.isdir(made) and not os.listdir(made):
+            os.rmdir(made)
+            say("removed %s" % made)
     if record.get("venv_created"):
         shutil.rmtree(venv, ignore_errors=True)
         say("removed the engine venv %s" % venv)

@@ -340,12 +340,14 @@ def fake_venv(tmp_path, name="venv"):
 def test_cli_link_makes_local_bin_says_how_to_reach_it_and_uninstall_removes_both(tmp_path, monkeypatch, capsys):
     inst = load_install()
     home = fake_home(tmp_path, monkeypatch, [])
+    home.mkdir()   # a home without ~/.local
     venv = fake_venv(tmp_path)
     record = {"venv_created": False}
     link = inst.link_cli(str(venv), record)
     bindir = home / ".local" / "bin"
     assert link == str(bindir / "colorcore") and os.readlink(link) == str(venv / "bin" / "colorcore")
-    assert record["cli_bin_created"] == str(bindir) and "created %s" % bindir in capsys.readouterr().out
+    assert record["cli_dirs_created"] == [str(bindir), str(home / ".local")]
+    assert "created %s" % bindir in capsys.readouterr().out
     on_path, line = inst.path_report(link, environ={"PATH": "/usr/bin:/bin"})
     assert not on_path and 'export PATH="$HOME/.local/bin:$PATH"' in line and line.endswith("run %s" % link)
     on_path, line = inst.path_report(link, environ={"PATH": "/usr/bin:%s" % bindir})
@@ -358,7 +360,7 @@ def test_cli_link_makes_local_bin_says_how_to_reach_it_and_uninstall_removes_bot
     assert not on_path and "another `colorcore` comes first" in line
     inst.save_record(str(venv), record)
     assert inst.main(["--uninstall", "--venv", str(venv)]) == 0
-    assert not bindir.exists() and (home / ".local").is_dir() and venv.is_dir()
+    assert not (home / ".local").exists() and home.is_dir() and venv.is_dir()
 
 
 @pytest.mark.skipif(os.name != "posix", reason="~/.local/bin is a POSIX convention")
