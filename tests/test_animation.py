@@ -261,3 +261,17 @@ def test_progress_reaches_every_frame():
     colorize_clip(clip, Flicker(), progress=lambda f, m: seen.append((f, m)))
     assert [m for f, m in seen if m.startswith("frame") and ":" not in m] == [f"frame {i}/4" for i in range(1, 5)]
     assert seen[-1][0] == 1.0 and all(b[0] >= a[0] - 1e-9 for a, b in zip(seen, seen[1:]))
+
+
+@pytest.mark.parametrize("motion", range(4))
+def test_the_benchmark_clips_move_exactly_as_their_flows_say(motion):
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from bench.animation import MOTIONS, render_clip
+    yy, xx = np.mgrid[0:120, 0:120] / 120.0
+    photo = np.dstack([0.5 + 0.3 * np.sin(9 * xx + 4 * yy), 0.5 + 0.3 * np.cos(7 * yy), 0.4 + 0 * xx])
+    frames, flows = render_clip(photo.astype(np.float32), MOTIONS[motion], 4, 64)
+    assert warping_error(frames, flows) < 2e-5
+    still = [np.zeros_like(f) for f in flows]
+    assert warping_error(frames, still) > 20 * max(warping_error(frames, flows), 1e-6)   # they do move
