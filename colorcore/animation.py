@@ -9,13 +9,16 @@ chroma (ab) is carried along it where the flow is trusted, the backend's own pre
 the flow cannot explain (new content, occlusions), and a scene cut starts afresh. The backend runs on *key*
 frames: the first, each cut, and then every `key_interval` frames or as soon as more than `new_content` of the
 frame holds colour guessed from its neighbours (between key frames, holes are filled from the colour around
-them). Each frame's own lightness is always put back, so tones never change.
+them). Pixels that did not change at all (a repeated frame, the still part of a cinemagraph) keep the previous
+output exactly, and a wholly repeated frame does not run the backend. Each frame's own lightness is always put
+back, so tones never change.
 """
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from . import color
@@ -34,7 +37,8 @@ __all__ = ["Clip", "ConsistencySettings", "clip_from_frames", "colorize_clip", "
 class ConsistencySettings:
     """How strongly colour follows the motion, and how often the backend is asked again."""
 
-    carry: float = 1.0         # weight of the carried colour where the flow is trusted (1: it is kept as it is)
+    carry: float = 0.8         # weight of the carried colour where the flow is trusted (1: it is kept as it is);
+    #                            bench/animation.py: 0.8 keeps PSNR within 0.2 dB of frame by frame, 1.0 does not
     key_interval: int = 1      # the backend runs at least every this many frames (1: on every frame)
     new_content: float = 0.05  # ... and as soon as this fraction of a frame holds colour guessed from neighbours
     motion: MotionSettings = field(default_factory=MotionSettings)
@@ -74,6 +78,13 @@ def _carry_scribbles(scribbles, flow, weight):
     moved = warp(scribbles, flow, nearest=True)
     moved[..., 3] *= weight > 0.5
     return moved
+
+
+def _unchanged(L, L_prev, flow):
+    """Pixels whose whole neighbourhood kept its lightness and did not move (a repeated frame, the still part
+    of a cinemagraph): they keep the previous output exactly, whatever the backend would guess again."""
+    same = (np.abs(L - L_prev) < 0.5) & (np.sum(flow ** 2, axis=2) < 0.25)
+    return cv2.erode(same.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
 
 
 def _compose(image, L, ab, mask):
@@ -132,11 +143,15 @@ def colorize_clip(clip: Clip, backend=None, mode="auto", scribbles=None, mask=No
         elif hint is not None and carried_hints is not None and not fresh:   # own hints over carried ones
             moved = _carry_scribbles(carried_hints, m.flow, m.weight)
             hint = np.where(hint[..., 3:] > 0, hint, moved)
+        still = None
         if not fresh:
             carried_ab, carried_r = warp(ab_prev, m.flow), warp(r_prev, m.flow)
             guessed = warp(guessed, m.flow) * m.weight + (1.0 - m.weight)
+            still = _unchanged(L, L_prev, m.flow) if consistent else None
         key = (not consistent or fresh or since_key + 1 >= settings.key_interval
                or float(guessed.mean()) > settings.new_content)
+        if key and still is not None and still.all():
+            key = False   # a repeated frame: nothing to ask the backend
         if key and mode == "scribble" and (hint is None or not (hint[..., 3] > 0).any()):
             if fresh:
                 raise InvalidRequest(f"frame {t + 1} starts a scene without scribbles; give per-frame scribbles "
@@ -163,6 +178,9 @@ def colorize_clip(clip: Clip, backend=None, mode="auto", scribbles=None, mask=No
         else:       # between key frames: holes take the colour around them, with the frame's largest radius
             ab = fill(carried_ab, m.weight)
             r = m.weight * carried_r + (1 - m.weight) * float(r_prev.max(initial=0.0))
+        if still is not None and still.any():
+            ab = np.where(still[..., None], ab_prev, ab)
+            r = np.where(still, r_prev, r)
         if masks[t] is not None:
             r = r * masks[t]
         out_rgb[t] = _compose(image, L, ab, masks[t])

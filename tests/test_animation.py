@@ -168,17 +168,30 @@ def test_the_input_is_never_overwritten(tmp_path):
 def test_a_static_clip_gives_identical_chroma_in_every_frame():
     still = np.repeat(texture(1)[:SIZE, :SIZE, None], 3, axis=2)
     clip = Clip(np.stack([still] * 5))
-    rgb, _, info = colorize_clip(clip, Flicker())
+    backend = Flicker()
+    rgb, _, info = colorize_clip(clip, backend)
     ab = chroma(rgb.frames)
     assert np.abs(ab - ab[0]).max() < 0.05, "chroma changed although nothing moved"
+    assert backend.calls == 1 and info["key_frames"] == [0]   # repeated frames do not ask the backend again
     alone, _, _ = colorize_clip(clip, Flicker(), consistent=False)
     assert np.abs(chroma(alone.frames) - ab[0]).max() > 5   # the backend does flicker: the test can fail
     assert info["cuts"] == [] and min(info["trusted"][1:]) > 0.99
 
 
+def test_the_still_part_of_a_cinemagraph_keeps_its_colour_exactly():
+    frames = []
+    for t in range(4):   # the left half moves down 2 px per frame, the right half stands still
+        f = texture(10)[:SIZE, :SIZE].copy()
+        f[:, :SIZE // 2] = texture(11)[20 - 2 * t:20 - 2 * t + SIZE, :SIZE // 2]
+        frames.append(np.repeat(f[..., None], 3, axis=2))
+    rgb, _, info = colorize_clip(Clip(np.stack(frames)), Flicker())
+    right = chroma(rgb.frames)[:, :, SIZE // 2 + 4:]
+    assert np.abs(right - right[0]).max() < 0.05 and info["key_frames"] == [0, 1, 2, 3]
+
+
 def test_colour_follows_the_motion_and_lightness_is_each_frames_own():
     clip, flows = pan(texture(2), 6, 3)
-    rgb, unc, info = colorize_clip(clip, Flicker())
+    rgb, unc, info = colorize_clip(clip, Flicker(), settings=ConsistencySettings(carry=1.0))
     for t in range(1, 6):   # where the content was visible before, it keeps its first colour
         np.testing.assert_allclose(color.lightness(rgb.frames[t]), color.lightness(clip.frames[t]), atol=0.05)
         carried = chroma(rgb.frames[0])[:, 3 * t + 4:]        # frame 0's columns still in view (edges aside)
@@ -187,6 +200,9 @@ def test_colour_follows_the_motion_and_lightness_is_each_frames_own():
     assert len(unc) == 6 and info["uncertainty_scale"] >= 3.0
     fbf, _, _ = colorize_clip(clip, Flicker(), consistent=False)
     assert warping_error(rgb.frames, flows) < 0.2 * warping_error(fbf.frames, flows)
+    blended, _, _ = colorize_clip(clip, Flicker())   # the default carry lets the prediction in a little
+    assert warping_error(rgb.frames, flows) < warping_error(blended.frames, flows) < 0.3 * warping_error(
+        fbf.frames, flows)
 
 
 def test_a_scene_cut_does_not_carry_colour_across_it():
