@@ -8,10 +8,11 @@ speeds, zooms in and out), each frame resampled from the photo by an affine map,
 from frame t to t-1) is exact; there is no occlusion, only content leaving and entering the view. Each frame is
 given to the colorizer as its lightness only. Methods (backend: the registry's default for auto, i.e. `gan`):
   frame-by-frame   - every frame colorized on its own
-  consistent       - colorcore.animation.colorize_clip defaults (backend on every frame, colour carried
-                     along the flow where it is trusted, the frame's own prediction elsewhere)
-  consistent-kN    - the same with the backend on key frames only (every N frames, or earlier when more than
-                     5% of the frame holds colour guessed from its neighbours)
+  consistent       - colorcore.animation.colorize_clip defaults (colour carried along the flow where it is
+                     trusted, the backend's own prediction elsewhere; the backend on key frames: every 4th, or
+                     earlier when more than 5% of the frame holds colour guessed from its neighbours)
+  consistent-k1    - the same with the backend on every frame; consistent-kN (--key-intervals): every N frames
+  consistent-cX    - (--carries) another weight of the carried colour where the flow is trusted
 Reported per method, over all frames of all clips: warping error (Lai et al. 2018; mean squared RGB difference
 in [0, 1] between output t and output t-1 warped along the true flow, on pixels in view of both, x 1e3), its
 ratio to frame-by-frame's, mean PSNR against the true colour frames, and frames per second (engine warm,
@@ -135,7 +136,7 @@ def main(argv=None):
     parser.add_argument("--clips", type=int, default=4)
     parser.add_argument("--frames", type=int, default=6)
     parser.add_argument("--size", type=int, default=256)
-    parser.add_argument("--key-intervals", default="4", help="comma-separated N of the consistent-kN rows")
+    parser.add_argument("--key-intervals", default="", help="comma-separated N of the consistent-kN rows")
     parser.add_argument("--carries", default="", help="comma-separated carry weights for extra consistent-cX rows")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="a backend option, e.g. --set samples=2 (fewer dropout samples: faster uncertainty)")
@@ -158,6 +159,7 @@ def main(argv=None):
     options = dict(kv.split("=", 1) for kv in args.set)
     run_backend(backend, ColorizeRequest(image=clips[0]["gray"][0], options=options))   # warm: load the model
     methods = {"frame-by-frame": (False, ConsistencySettings()), "consistent": (True, ConsistencySettings())}
+    methods["consistent-k1"] = (True, ConsistencySettings(key_interval=1))
     for c in (float(x) for x in args.carries.split(",") if x):
         methods[f"consistent-c{c:g}"] = (True, ConsistencySettings(carry=c))
     for k in (int(x) for x in args.key_intervals.split(",") if x):

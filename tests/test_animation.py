@@ -184,7 +184,7 @@ def test_the_still_part_of_a_cinemagraph_keeps_its_colour_exactly():
         f = texture(10)[:SIZE, :SIZE].copy()
         f[:, :SIZE // 2] = texture(11)[20 - 2 * t:20 - 2 * t + SIZE, :SIZE // 2]
         frames.append(np.repeat(f[..., None], 3, axis=2))
-    rgb, _, info = colorize_clip(Clip(np.stack(frames)), Flicker())
+    rgb, _, info = colorize_clip(Clip(np.stack(frames)), Flicker(), settings=ConsistencySettings(key_interval=1))
     right = chroma(rgb.frames)[:, :, SIZE // 2 + 4:]
     assert np.abs(right - right[0]).max() < 0.05 and info["key_frames"] == [0, 1, 2, 3]
 
