@@ -481,7 +481,7 @@ def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     w = REPO / "backends" / "gan" / "weights"
     p.add_argument("--gan-weights", default=str(w / "gan.pt"), help="the new model")
-    p.add_argument("--old-gan-weights", default=str(w / "gan.pt"),
+    p.add_argument("--old-gan-weights", default=str(w / "unet_v2" / "gan.pt"),
                    help="the model it replaces (skipped when the same file as --gan-weights)")
     p.add_argument("--mse-weights", default=str(w / "mse_baseline.pt"))
     p.add_argument("--size", type=int, default=256, help="evaluation images are resized to size x size")
