@@ -202,3 +202,9 @@ def test_gpu_script_runs_tiny_on_the_cpu(tmp_path):
     r = subprocess.run(["bash", str(REPO / "scripts" / "gpu_train.sh")], capture_output=True, text=True,
                        env=dict(env, PACK=str(tmp_path / "nope")))
     assert r.returncode == 2 and "backends.gan.pack" in r.stdout
+
+
+def test_roots_name_names_the_data_roots():
+    assert data.roots_name({"faces": "/d/train_mix_v1", "tiles": "/d/train_extra_v1", "pets": "/d/train_mix_v1"}) \
+        == "train_extra_v1+train_mix_v1"
+    assert data.roots_name("/d/train_mix_v1") == "train_mix_v1"

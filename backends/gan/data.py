@@ -121,7 +121,7 @@ def resolve(root, rel: str) -> Path:
 def roots_name(root) -> str:
     """A short name for a data root or a {source: folder} map: the root folders' names joined by '+'."""
     folders = root.values() if isinstance(root, dict) else [root]
-    return "+".join(sorted({Path(f).parent.name if isinstance(root, dict) else Path(f).name for f in folders}))
+    return "+".join(sorted({Path(f).name for f in folders}))
 
 
 def build_cache(root, rels, size: int, path, log=print) -> np.ndarray:
