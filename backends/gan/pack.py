@@ -68,7 +68,8 @@ def main(argv=None) -> int:
         print(f"--group-weights: {e}", file=sys.stderr)
         return 2
     rng = np.random.default_rng(args.seed)
-    queues = {g: [r for r in rng.permutation(train).tolist() if data.group_of(r) == g] for g in shares}
+    shuffled = rng.permutation(train).tolist()
+    queues = {g: [r for r in shuffled if data.group_of(r) == g] for g in shares}
     budget = args.max_mib * 2 ** 20
     taken = {g: 0 for g in shares}
     used, audited = 0, 0

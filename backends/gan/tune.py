@@ -55,14 +55,13 @@ def main(argv=None) -> int:
         # same path as the backend, without post-processing; with no dropout samples the raw score is
         # the predicted error s_head, upsampled to full size
         col_gt.append(colourfulness(rgb))
-        psnr_gray.append(psnr_uint8(color.with_lightness(L, 0 * L[..., None].repeat(2, -1)), rgb))
+        psnr_gray.append(psnr_uint8(color.with_lightness(L, np.zeros(L.shape + (2,), np.float32)), rgb))
         for z, size in enumerate(sizes):
             ab, s = infer.colorize_L(G, L, size=size, samples=0, mask=full)
             s = s[..., None]
             for a, g in enumerate(gains):
                 for b, t in enumerate(taus):
-                    f = g if t <= 0 else g / (1.0 + (s / t) ** 2)
-                    pred = color.with_lightness(L, ab * f)
+                    pred = color.with_lightness(L, infer.shrink_chroma(ab, s, gain=g, tau=t))
                     psnr[z, a, b, i] = psnr_uint8(pred, rgb)
                     col[z, a, b, i] = colourfulness(pred)
     mp = psnr.mean(-1)
