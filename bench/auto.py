@@ -38,7 +38,9 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-DATA = Path(os.environ.get("COLORIZE_DATA", REPO.parent / "shared" / "data"))
+from colorcore.shared_data import ENV as DATA_ENV, shared_data  # noqa: E402
+
+DATA = shared_data()
 OUT = REPO / "bench" / "out"
 EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
 GRID_PICKS = [  # old photos shown in docs/gan/oldphotos_grid.jpg: the first of each folder (faces, people)
@@ -504,7 +506,7 @@ def main(argv=None):
     args = parse_args(argv)
     sources = eval_sources(args)
     if not sources:
-        print(f"SKIP: no evaluation images under {DATA} (set COLORIZE_DATA)")
+        print(f"SKIP: no evaluation images under {DATA} (set {DATA_ENV})")
         return 0
     OUT.mkdir(parents=True, exist_ok=True)
     t0 = time.time()

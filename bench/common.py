@@ -6,7 +6,9 @@ import os
 import time
 from pathlib import Path
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+from colorcore.shared_data import shared_data
+
+SHARED_DATA = shared_data()
 
 
 def out_dir(path):

@@ -32,7 +32,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from bench.auto import DATA, OUT, list_images, load_rgb  # noqa: E402
+from bench.auto import DATA, DATA_ENV, OUT, list_images, load_rgb  # noqa: E402
 from bench.common import out_dir, print_table, pyplot, save_json  # noqa: E402
 
 FAMILIES = ("strokes", "objects", "ellipses")
@@ -102,7 +102,7 @@ def evaluate(args, backends):
     from colorcore.evaluation import to_uint8
     files = list_images(DATA / "dev_eval")[:args.limit or None]
     if not files:
-        sys.exit(f"no images under {DATA / 'dev_eval'}; set COLORIZE_DATA to the shared data folder")
+        sys.exit(f"no images under {DATA / 'dev_eval'}; set {DATA_ENV} to the shared data folder")
     stats = {(f, b): dict(outside=0, sq=[], n=[], band=[], inner=[], cov=[], rad=[]) for f in FAMILIES for b in backends}
     agree = {f: [] for f in FAMILIES}
     examples = []

@@ -2,6 +2,11 @@
 Levin 2004 exact solve (where it fits) in the same run.
 
     python bench/speed.py [--backends variational] [--sizes 256x256,1000x1000,4000x3000] [--strokes 200]
+    python bench/speed.py --memory [--megapixels 12,48,100]
+
+--memory: the whole `colorcore colorize` command (read, colorize, write the result and the uncertainty) on
+synthetic 8-bit gray scans of those sizes, for Auto, Scribble (--strokes strokes) and Partial (an ellipse),
+each in its own process, whose peak resident memory is read from the kernel (wait4) when it ends.
 
 Each measurement runs in a fresh subprocess so its peak memory (ru_maxrss) is its own; the photo is
 synthetic (smooth regions, edges, grain) with `--strokes` random scribble strokes. Prints a table,
@@ -66,6 +71,91 @@ def measure(method, w, h, strokes, repeats):
     print(json.dumps({"seconds": float(np.median(times)), "peak_mb": peak_mb}))
 
 
+def write_scan(folder, mp, strokes, seed=0):
+    """A synthetic gray scan of about `mp` megapixels (4:3), its scribbles and an elliptical mask, as PNG files
+    (built band by band, so a 100 MP scan needs little memory here)."""
+    import cv2
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    w = int(round((mp * 1e6 * 4 / 3) ** 0.5))
+    h = int(round(mp * 1e6 / w))
+    small = cv2.GaussianBlur(rng.uniform(40, 215, (60, 80)).astype(np.float32), (0, 0), 1.5)
+    gray = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR).astype(np.uint8)
+    for y in range(0, h, 1000):   # grain
+        band = gray[y:y + 1000]
+        band[...] = np.clip(band + rng.normal(0, 4, band.shape), 0, 255).astype(np.uint8)
+    paths = {"image": folder / f"scan_{mp:g}mp.png", "scribbles": folder / f"hints_{mp:g}mp.png",
+             "mask": folder / f"mask_{mp:g}mp.png"}
+    cv2.imwrite(str(paths["image"]), gray)
+    del gray
+    hints = np.zeros((h, w, 4), np.uint8)
+    thick = max(2, w // 800)
+    for _ in range(strokes):
+        x0, y0 = int(rng.integers(0, w)), int(rng.integers(0, h))
+        x1, y1 = x0 + int(rng.integers(-w // 20, w // 20)), y0 + int(rng.integers(-h // 20, h // 20))
+        cv2.line(hints, (x0, y0), (x1, y1), [int(v) for v in rng.integers(0, 256, 3)] + [255], thick)
+    cv2.imwrite(str(paths["scribbles"]), hints)
+    del hints
+    mask = np.zeros((h, w), np.uint8)
+    cv2.ellipse(mask, (w // 2, h // 2), (w // 3, h // 3), 0, 0, 360, 255, -1)
+    cv2.imwrite(str(paths["mask"]), mask)
+    return paths, (w, h)
+
+
+def peak_of_command(cmd):
+    """Run `cmd`; (seconds, peak resident MB of that process, return code, stderr tail)."""
+    import os
+    import time
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read()
+    return time.perf_counter() - t0, usage.ru_maxrss / 1024, proc.returncode, err.strip().splitlines()[-1:] or [""]
+
+
+def memory_bench(args):
+    import tempfile
+    runs = {"Auto": lambda p: [], "Scribble": lambda p: ["--scribbles", str(p["scribbles"])],
+            "Partial": lambda p: ["--mask", str(p["mask"])]}
+    results = []
+    with tempfile.TemporaryDirectory(prefix="colorcore-memory-") as tmp:
+        folder = Path(tmp)
+        for mp in [float(v) for v in args.megapixels.split(",")]:
+            paths, (w, h) = write_scan(folder, mp, args.strokes)
+            for mode, extra in runs.items():
+                cmd = [sys.executable, "-m", "colorcore", "colorize", str(paths["image"]), *extra(paths),
+                       "-o", str(folder / "out.png"), "--uncertainty", str(folder / "unc.png"), "--quiet",
+                       "--max-megapixels", str(mp + 1)]
+                seconds, peak, rc, err = peak_of_command(cmd)
+                results.append({"mode": mode, "size": f"{w}x{h}", "megapixels": w * h / 1e6, "seconds": seconds,
+                                "peak_mb": peak, "bytes_per_pixel": peak * 2**20 / (w * h), "returncode": rc,
+                                "error": err[0] if rc else ""})
+                print(f"{mode} {w}x{h}: {seconds:.1f} s, peak {peak:.0f} MB (rc {rc}) {err[0] if rc else ''}",
+                      flush=True)
+            for p in paths.values():
+                p.unlink()
+    rows = [[r["mode"], r["size"], f"{r['megapixels']:.0f}", f"{r['seconds']:.1f}", f"{r['peak_mb'] / 1024:.2f}",
+             f"{r['bytes_per_pixel']:.0f}", r["returncode"]] for r in results]
+    print("\nwhole `colorcore colorize` (read, colorize, write result and uncertainty), one process per row")
+    print_table(["mode", "size", "MP", "seconds", "peak GB", "bytes/pixel", "exit"], rows)
+    out = out_dir(args.out)
+    save_json(out / "memory.json", {"results": results, "strokes": args.strokes})
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for mode in runs:
+        pts = [(r["megapixels"], r["peak_mb"] / 1024) for r in results if r["mode"] == mode]
+        ax.plot(*zip(*pts), marker="o", label=mode)
+    ax.axhline(6, color="gray", linestyle="--", label="6 GB target")
+    ax.set_xlabel("megapixels")
+    ax.set_ylabel("peak resident memory (GB)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "memory.png", dpi=110)
+    print(f"wrote {out / 'memory.json'} and {out / 'memory.png'}")
+    return 0 if all(r["returncode"] == 0 for r in results) else 1
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backends", default="variational")
@@ -74,8 +164,12 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-reference", action="store_true")
     parser.add_argument("--out", default="bench/out/speed")
+    parser.add_argument("--memory", action="store_true", help="peak memory of whole CLI runs on large scans")
+    parser.add_argument("--megapixels", default="12,48,100", help="--memory: scan sizes")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.memory:
+        return memory_bench(args)
     if args.child:
         method, w, h, strokes = args.child
         return measure(method, int(w), int(h), int(strokes), args.repeats)
@@ -119,4 +213,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

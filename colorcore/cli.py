@@ -62,10 +62,6 @@ def choose_mode(backend, has_scribbles, has_mask):
     return backend.modes[0]
 
 
-def uses_scribbles(backend):
-    return backend.needs_scribbles or "scribble" in backend.modes
-
-
 def pick_backend(registry, args):
     """The backend the run uses; refuses scribbles it would ignore (the user painted them to be used)."""
     if args.backend:
@@ -75,11 +71,8 @@ def pick_backend(registry, args):
         backend = registry.default_for(mode)
         if backend is None:
             raise InvalidRequest(f"no available backend serves mode {mode!r}; run `colorcore backends`")
-    if args.scribbles and not uses_scribbles(backend):
-        takers = [b.name for b in registry.backends.values() if uses_scribbles(b)]
-        raise InvalidRequest(f"backend {backend.name!r} ignores scribbles (it serves {', '.join(backend.modes)}); "
-                             "drop --scribbles, or choose a backend that uses them"
-                             + (f": --backend {' or '.join(takers)}" if takers else ""))
+    if args.scribbles:
+        registry.refuse_ignored_scribbles(backend)
     return backend
 
 
@@ -98,7 +91,7 @@ def cmd_colorize(args):
                            ("mask (--mask)", args.mask)])
     for target in filter(None, (args.output, args.uncertainty)):
         imageio.check_writable(target)
-    loaded = imageio.read_image(args.input)
+    loaded = imageio.read_image(args.input, max_megapixels=args.max_megapixels)
     shape = loaded.rgb.shape[:2]
     scribbles = imageio.read_scribbles(args.scribbles, shape) if args.scribbles else None
     mask = imageio.read_mask(args.mask, shape) if args.mask else None
@@ -108,8 +101,11 @@ def cmd_colorize(args):
                               progress=StreamProgress(interval=0.5 if not args.quiet else 1e9))
     t0 = time.perf_counter()
     result = run_backend(backend, request)
+    mode = request.mode
+    del request, scribbles, mask   # the inputs are done with: free them before the output is encoded (100 MP)
+    loaded.rgb = None
     imageio.write_png(args.output, result.rgb, bits=loaded.bits, alpha=loaded.alpha)
-    msg = f"wrote {args.output} ({backend.name}, {request.mode}, {time.perf_counter() - t0:.2f} s)"
+    msg = f"wrote {args.output} ({backend.name}, {mode}, {time.perf_counter() - t0:.2f} s)"
     if args.uncertainty:
         scale = imageio.write_uncertainty(args.uncertainty, result.uncertainty, args.alpha)
         msg += f"; uncertainty {args.uncertainty}: white = {scale:.1f} Delta E at alpha={args.alpha:g}"
@@ -131,6 +127,7 @@ def cmd_gimp_run(args):
 
 
 def build_parser():
+    from . import imageio
     parser = argparse.ArgumentParser(prog="colorcore", description="Colorize black-and-white photographs.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     # --debug also after the command (`colorcore colorize ... --debug`); SUPPRESS keeps a subcommand from
@@ -158,6 +155,8 @@ def build_parser():
     p.add_argument("--seed", type=int, help="random seed, for reproducible results")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="backend option (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--max-megapixels", type=float, default=imageio.DEFAULT_MAX_MEGAPIXELS,
+                   help="refuse larger inputs (default %(default)g; peak memory is about 50 bytes per pixel)")
 
     # no -h of its own: `colorcore train gan --help` reaches the backend's trainer
     p = add("train", add_help=False,

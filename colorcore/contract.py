@@ -159,11 +159,14 @@ def _float_array(name, value, ndim, channels=None):
     if not np.issubdtype(arr.dtype, np.floating):
         raise InvalidRequest(f"{name} must be float in [0, 1]; got dtype {arr.dtype} (divide integers by their maximum)")
     arr = np.ascontiguousarray(arr, dtype=np.float32)
-    if not np.isfinite(arr).all():
+    if not arr.size:
+        return arr
+    low, high = arr.min(), arr.max()   # a NaN or an infinity shows up in these, without a full-size temporary
+    if not (np.isfinite(low) and np.isfinite(high)):
         raise InvalidRequest(f"{name} contains NaN or infinite values")
-    if arr.size and (arr.min() < -1e-4 or arr.max() > 1 + 1e-4):
-        raise InvalidRequest(f"{name} must lie in [0, 1]; got values in [{arr.min():.3g}, {arr.max():.3g}]")
-    return np.clip(arr, 0.0, 1.0)
+    if low < -1e-4 or high > 1 + 1e-4:
+        raise InvalidRequest(f"{name} must lie in [0, 1]; got values in [{low:.3g}, {high:.3g}]")
+    return arr if 0 <= low and high <= 1 else np.clip(arr, 0.0, 1.0)   # a copy only when there is rounding to undo
 
 
 def validate_request(request: ColorizeRequest, backend: Backend) -> ColorizeRequest:

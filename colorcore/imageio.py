@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InvalidRequest
+from .strips import row_strips
 
 UNCERTAINTY_SCALE_KEY = "colorcore:uncertainty_scale"
 UNCERTAINTY_ALPHA_KEY = "colorcore:alpha"
@@ -22,8 +23,21 @@ class LoadedImage:
     bits: int                  # 8 or 16
 
 
-def _open(path, what):
+# Above this the CLI refuses a photo unless --max-megapixels raises the limit: peak memory grows by about
+# 50 bytes per pixel with scribbles, less without (bench/speed.py --memory), so 120 MP stays near 6 GB.
+DEFAULT_MAX_MEGAPIXELS = 120.0
+
+
+def _damaged(what, path, exc):
+    return InvalidRequest(f"{what} {path} is damaged or incomplete ({exc}); open it in an image editor "
+                          "and save it again, or use the original file")
+
+
+def _open(path, what, max_megapixels=None, shape=None, load=True):
+    """Open an image file; its size is checked from the header (against `shape`, or the megapixel limit) before
+    any pixel is decoded, so a huge or mismatched file is refused at once."""
     from PIL import Image, UnidentifiedImageError
+    Image.MAX_IMAGE_PIXELS = None   # the limit is ours (max_megapixels), with a message that says how to raise it
     path = Path(path)
     if not path.is_file():
         raise InvalidRequest(f"{what} file not found: {path}")
@@ -32,18 +46,34 @@ def _open(path, what):
     except UnidentifiedImageError as exc:
         raise InvalidRequest(f"{what} {path} is not an image Pillow can read ({exc})") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:   # known format, broken header
-        raise InvalidRequest(f"{what} {path} is damaged or incomplete ({exc}); open it in an image editor "
-                             "and save it again, or use the original file") from None
+        raise _damaged(what, path, exc) from None
+    w, h = img.size
+    if shape is not None and (h, w) != tuple(shape):
+        raise InvalidRequest(f"{what} is {w}x{h} but the input is {shape[1]}x{shape[0]}; it must have the input's size")
+    if max_megapixels is not None and w * h > max_megapixels * 1e6:
+        raise InvalidRequest(f"{what} {path} is {w}x{h} = {w * h / 1e6:.3g} megapixels, above the limit of "
+                             f"{max_megapixels:g} megapixels; pass --max-megapixels {int(np.ceil(w * h / 1e6))} to "
+                             f"colorize it anyway (it needs about {50 * w * h / 2**30:.1f} GB of memory), or scale "
+                             "it down first")
     try:
         frames = _frame_count(img)
-        img.load()
+        if load:
+            img.load()
     except (OSError, SyntaxError, ValueError, EOFError) as exc:   # broken pixel data
-        raise InvalidRequest(f"{what} {path} is damaged or incomplete ({exc}); open it in an image editor "
-                             "and save it again, or use the original file") from None
+        raise _damaged(what, path, exc) from None
     if frames > 1:
         raise InvalidRequest(f"{what} {path} has {frames} frames (an animation or a multi-page file); only "
                              "single images are supported for now: save the frame you want as a PNG")
     return img
+
+
+def _sixteen_bit_rgb(img):
+    """A 16-bit RGB(A) file, told from its header (Pillow would reduce it to 8 bits on loading)."""
+    if img.mode not in ("RGB", "RGBA") or not img.tile:
+        return False
+    args = img.tile[0][3]
+    rawmode = args[0] if isinstance(args, tuple) else args
+    return isinstance(rawmode, str) and ";16" in rawmode
 
 
 def _frame_count(img):
@@ -55,12 +85,21 @@ def _frame_count(img):
 
 
 def _sixteen_bit_colour(path):
-    """16-bit RGB(A) PNG/TIFF: Pillow reduces these to 8 bits, OpenCV does not."""
+    """16-bit RGB(A) PNG/TIFF read with OpenCV, which keeps the 16 bits; None if it cannot."""
     import cv2
     arr = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if arr is None or arr.dtype != np.uint16 or arr.ndim != 3:
         return None
-    arr = arr[..., [2, 1, 0, 3][:arr.shape[2]]].astype(np.float32) / 65535.0
+    arr = cv2.cvtColor(arr, cv2.COLOR_BGRA2RGBA if arr.shape[2] == 4 else cv2.COLOR_BGR2RGB)
+    out = arr.astype(np.float32)
+    out *= np.float32(1 / 65535.0)
+    return out
+
+
+def _scaled(img, peak):
+    """Pillow image -> float32 array divided by `peak` in place (no second full-size float copy)."""
+    arr = np.asarray(img, dtype=np.float32)
+    arr *= np.float32(1 / peak)
     return arr
 
 
@@ -68,7 +107,7 @@ def _to_float(img):
     """A Pillow image -> (H, W, C) float32 in [0, 1] and its bit depth."""
     mode = img.mode
     if mode in ("I;16", "I;16L", "I;16B", "I;16N"):
-        return (np.asarray(img).astype(np.float32) / 65535.0)[..., None], 16
+        return _scaled(img, 65535.0)[..., None], 16
     if mode == "I":
         arr = np.asarray(img).astype(np.float32)
         peak = 65535.0 if arr.max(initial=0) > 255 else 255.0
@@ -77,12 +116,12 @@ def _to_float(img):
         arr = np.asarray(img).astype(np.float32)
         return np.clip(arr / (255.0 if arr.max(initial=0) > 1 else 1.0), 0, 1)[..., None], 16
     if mode in ("1", "L"):
-        return (np.asarray(img.convert("L")).astype(np.float32) / 255.0)[..., None], 8
+        return _scaled(img.convert("L"), 255.0)[..., None], 8
     if mode == "LA" or mode == "La":
-        return np.asarray(img.convert("LA")).astype(np.float32) / 255.0, 8
+        return _scaled(img.convert("LA"), 255.0), 8
     if mode in ("RGBA", "PA", "RGBa") or (mode == "P" and "transparency" in img.info):
-        return np.asarray(img.convert("RGBA")).astype(np.float32) / 255.0, 8
-    return np.asarray(img.convert("RGB")).astype(np.float32) / 255.0, 8
+        return _scaled(img.convert("RGBA"), 255.0), 8
+    return _scaled(img.convert("RGB"), 255.0), 8
 
 
 def _split(arr):
@@ -93,23 +132,26 @@ def _split(arr):
     return np.ascontiguousarray(rgb, np.float32), alpha
 
 
-def read_image(path) -> LoadedImage:
-    img = _open(path, "input image")
-    arr = _sixteen_bit_colour(path) if img.mode in ("RGB", "RGBA") else None
+def read_image(path, max_megapixels=DEFAULT_MAX_MEGAPIXELS) -> LoadedImage:
+    img = _open(path, "input image", max_megapixels=max_megapixels, load=False)
+    arr = _sixteen_bit_colour(path) if _sixteen_bit_rgb(img) else None
     bits = 16
     if arr is None:
+        try:
+            img.load()
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            raise _damaged("input image", path, exc) from None
         arr, bits = _to_float(img)
+    img.close()
     rgb, alpha = _split(arr)
     return LoadedImage(rgb, alpha, bits)
 
 
 def read_scribbles(path, shape):
     """RGBA scribbles; an image without alpha marks its coloured (non-gray) pixels as hints."""
-    img = _open(path, "scribble image")
-    arr, _ = _to_float(img)
-    if arr.shape[:2] != tuple(shape):
-        raise InvalidRequest(f"scribble image is {arr.shape[1]}x{arr.shape[0]} but the input is "
-                             f"{shape[1]}x{shape[0]}; scribbles must have the input's size")
+    arr, _ = _to_float(_open(path, "scribble image", shape=shape))
+    if arr.shape[2] == 4:
+        return arr   # already (H, W, 4) float32, contiguous
     rgb, alpha = _split(arr)
     if alpha is None:
         alpha = ((rgb.max(axis=2) - rgb.min(axis=2)) > 0.04).astype(np.float32)
@@ -117,13 +159,11 @@ def read_scribbles(path, shape):
 
 
 def read_mask(path, shape):
-    img = _open(path, "mask image")
+    img = _open(path, "mask image", shape=shape)
     if img.mode not in ("1", "L", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"):
         raise InvalidRequest(f"mask must be a single-channel gray image; {path} is {img.mode} "
                              "(save the mask as grayscale: white = colorize, black = keep)")
     arr, _ = _to_float(img)
-    if arr.shape[:2] != tuple(shape):
-        raise InvalidRequest(f"mask is {arr.shape[1]}x{arr.shape[0]} but the input is {shape[1]}x{shape[0]}")
     return np.ascontiguousarray(arr[..., 0], np.float32)
 
 
@@ -172,21 +212,33 @@ def _atomic_write(path, write):
             os.unlink(tmp)
 
 
+def _quantized(channels, bits):
+    """Float channels in [0, 1] ((H, W) or (H, W, C) each) -> one (H, W, C) uint8/uint16 array, band by band,
+    so a 100 MP photo needs no full-size float temporaries on the way out."""
+    dtype, peak = (np.uint16, 65535.0) if bits == 16 else (np.uint8, 255.0)
+    planes = [c[..., None] if c.ndim == 2 else c for c in channels]
+    h, w = planes[0].shape[:2]
+    out = np.empty((h, w, sum(p.shape[2] for p in planes)), dtype)
+    for y0, y1 in row_strips(h, w):
+        band = np.concatenate([p[y0:y1] for p in planes], axis=2)
+        np.clip(band, 0, 1, out=band)
+        band *= np.float32(peak)
+        out[y0:y1] = np.rint(band)
+    return out
+
+
 def write_png(path, rgb, bits=8, alpha=None):
     import cv2
     from PIL import Image
-    chans = [rgb] if alpha is None else [rgb, alpha[..., None]]
-    arr = np.clip(np.concatenate(chans, axis=2), 0, 1)
+    data = _quantized([rgb] if alpha is None else [rgb, alpha], bits)
     if bits == 16:
-        data = np.round(arr * 65535).astype(np.uint16)
-        bgr = data[..., [2, 1, 0, 3][:data.shape[2]]]
+        cv2.cvtColor(data, cv2.COLOR_RGBA2BGRA if data.shape[2] == 4 else cv2.COLOR_RGB2BGR, dst=data)
 
         def write(tmp):
-            if not cv2.imwrite(tmp, bgr):
+            if not cv2.imwrite(tmp, data):
                 raise OSError(f"could not write {path}")
         _atomic_write(path, write)
     else:
-        data = np.round(arr * 255).astype(np.uint8)
         _atomic_write(path, lambda tmp: Image.fromarray(data).save(tmp, format="PNG"))
 
 
@@ -200,7 +252,7 @@ def write_uncertainty(path, radius, alpha):
     """16-bit gray PNG, white = `scale` Delta E; the scale and alpha go into PNG text chunks."""
     from PIL import Image, PngImagePlugin
     scale = uncertainty_scale(radius)
-    data = np.round(np.clip(radius / scale, 0, 1) * 65535).astype(np.uint16)
+    data = _quantized([radius / np.float32(scale)], 16)[..., 0]
     meta = PngImagePlugin.PngInfo()
     meta.add_text(UNCERTAINTY_SCALE_KEY, f"{scale:.4f}")
     meta.add_text(UNCERTAINTY_ALPHA_KEY, f"{alpha:g}")

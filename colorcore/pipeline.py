@@ -1,16 +1,21 @@
 """The pipeline every run goes through, whatever the backend.
 
-validate -> run the backend -> put the input L back -> composite outside the mask -> calibrated radius.
+validate -> (reduce a very large photo) -> run the backend -> put the input L back -> composite outside the mask
+-> calibrated radius, the full-size steps in bands of rows.
 """
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
+import cv2
 import numpy as np
 
 from . import color
 from .contract import BackendOutput, ColorizeRequest, ColorizeResult, validate_request
 from .errors import BackendFailed, BackendUnavailable, ColorcoreError
+from .strips import row_strips
+from .upsample import bilinear_rows, joint_bilateral_upsample
 
 
 def _chroma(output: BackendOutput, shape):
@@ -27,51 +32,97 @@ def _chroma(output: BackendOutput, shape):
     return ab if output.ab is not None else color.rgb_to_lab(np.clip(ab, 0, 1))[..., 1:]
 
 
+# Backends see at most this many pixels. None of them predicts chroma anywhere near this fine (the GAN works
+# at a few hundred px, propagation at a fraction of a megapixel), so a larger photo loses nothing visible by
+# being colorized at this size and brought back to full size along its own lightness; it keeps a 100 MP scan
+# within a few GB.
+CHROMA_MAX_PIXELS = 12_000_000
+def _shrunk(arr, size):
+    return cv2.resize(arr, size, interpolation=cv2.INTER_AREA)
+
+
+def chroma_request(request: ColorizeRequest, max_pixels: int | None = None) -> ColorizeRequest:
+    """The request the backend runs on: `request` itself, or for a photo above max_pixels a copy area-reduced
+    to max_pixels (default CHROMA_MAX_PIXELS; scribble colours premultiplied by their alpha, so a thin stroke keeps its colour and
+    becomes a lighter hint instead of a darker one)."""
+    H, W = request.shape
+    max_pixels = max_pixels or CHROMA_MAX_PIXELS
+    if H * W <= max_pixels:
+        return request
+    s = (max_pixels / (H * W)) ** 0.5
+    size = (max(1, int(W * s)), max(1, int(H * s)))
+    scribbles = None
+    if request.scribbles is not None:
+        alpha = _shrunk(request.scribbles[..., 3], size)
+        premultiplied = _shrunk(request.scribbles[..., :3] * request.scribbles[..., 3:], size)
+        rgb = np.clip(premultiplied / np.maximum(alpha, 1e-8)[..., None], 0, 1)
+        scribbles = np.ascontiguousarray(np.dstack([rgb, alpha]), np.float32)
+    return replace(request, image=np.clip(_shrunk(request.image, size), 0, 1), scribbles=scribbles,
+                   mask=None if request.mask is None else np.clip(_shrunk(request.mask, size), 0, 1))
+
+
+def _compose(request, work, ab, raw_score, lam):
+    """Full-size result, band by band: the input's own L with the backend's chroma (upsampled along L when the
+    backend ran smaller), gamut-mapped; the input bit for bit outside the mask; radius = lam * score."""
+    H, W = request.shape
+    same = work is request
+    rgb = np.empty((H, W, 3), np.float32)
+    radius = np.zeros((H, W), np.float32)
+    L_work = None if same else work.lightness()
+    for y0, y1 in row_strips(H, W):
+        L = request.lightness()[y0:y1] if same else color.lightness(request.image[y0:y1])
+        ab_s = ab[y0:y1] if same else joint_bilateral_upsample(ab, L_work, L, height=H, row0=y0)
+        out = color.with_lightness(L, ab_s)
+        if request.mask is not None:
+            image, mask = request.image[y0:y1], request.mask[y0:y1]
+            out = np.where(mask[..., None] > 0, out, image)   # outside: the input, bit for bit
+            soft = (mask > 0) & (mask < 1)
+            if soft.any():   # a feathered edge blends chroma, not RGB, so the lightness stays the input's
+                m = mask[soft][:, None]
+                ab_in = color.rgb_to_lab(image[soft])[:, 1:]
+                out[soft] = color.with_lightness(L[soft], m * ab_s[soft] + (1 - m) * ab_in)
+        rgb[y0:y1] = out
+        if raw_score is not None:
+            score = raw_score[y0:y1] if same else bilinear_rows(raw_score, H, W, y0, y1 - y0)
+            radius[y0:y1] = lam * score * (1 if request.mask is None else request.mask[y0:y1])
+    return rgb, radius
+
+
 def run_backend(backend, request: ColorizeRequest) -> ColorizeResult:
     """Run one request through one backend and return a result that honours the contract."""
     reason = backend.unavailable_reason()
     if reason is not None:
         raise BackendUnavailable(f"backend {backend.name!r} is not available: {reason}")
     request = validate_request(request, backend)
-    shape = request.shape
     cal = backend.calibration()
     if cal is not None:
         cal.check_alpha(request.alpha)   # before the (possibly long) run
+    work = chroma_request(request)
     t0 = time.perf_counter()
     try:
-        output = backend.run(request)
+        output = backend.run(work)
     except ColorcoreError:
         raise
     except Exception as exc:
         raise BackendFailed(f"backend {backend.name!r} failed: {type(exc).__name__}: {exc}") from exc
     t_backend = time.perf_counter() - t0
-    ab = _chroma(output, shape)
+    ab = _chroma(output, work.shape)
 
-    L = request.lightness()
-    rgb = color.with_lightness(L, ab)
-    mask = request.mask
-    if mask is not None:
-        rgb = np.where(mask[..., None] > 0, rgb, request.image)   # outside: the input, bit for bit
-        soft = (mask > 0) & (mask < 1)
-        if soft.any():   # a feathered edge blends chroma, not RGB, so the lightness stays the input's
-            m = mask[soft][:, None]
-            ab_in = color.rgb_to_lab(request.image[soft])[:, 1:]
-            rgb[soft] = color.with_lightness(L[soft], m * ab[soft] + (1 - m) * ab_in)
-
-    radius = np.zeros(shape, np.float32)
-    score = output.score
+    score, lam = output.score, 1.0
     if score is not None:
         score = np.asarray(score, np.float32)
-        if score.shape != shape or not np.isfinite(score).all() or (score < 0).any():
-            raise BackendFailed(f"backend uncertainty score must be finite, >= 0, shape {shape}; got {score.shape}")
-        group = output.info.get("calibration_group")
-        radius = cal.radius(score, request.alpha, group) if cal is not None else score.copy()
-    if mask is not None:
-        radius = radius * mask
+        if score.shape != work.shape or not np.isfinite(score).all() or (score < 0).any():
+            raise BackendFailed(f"backend uncertainty score must be finite, >= 0, shape {work.shape}; "
+                                f"got {score.shape}")
+        if cal is not None:
+            lam = cal.lam(request.alpha, output.info.get("calibration_group"))
+    rgb, radius = _compose(request, work, ab, score, lam)
     info = dict(output.info)
     info.update(backend=backend.name, alpha=request.alpha, calibrated=cal is not None and score is not None,
                 seconds_backend=round(t_backend, 4))
-    return ColorizeResult(rgb=np.ascontiguousarray(rgb, np.float32), uncertainty=radius.astype(np.float32), info=info)
+    if work is not request:
+        info["worked_at"] = f"{work.shape[1]}x{work.shape[0]}"
+    return ColorizeResult(rgb=rgb, uncertainty=radius, info=info)
 
 
 def colorize(request: ColorizeRequest, backend_name: str | None = None, registry=None) -> ColorizeResult:
@@ -84,4 +135,6 @@ def colorize(request: ColorizeRequest, backend_name: str | None = None, registry
             raise BackendUnavailable(f"no available backend serves mode {request.mode!r}; run `colorcore backends`")
     else:
         backend = registry.get(backend_name)
+    if request.scribbles is not None:
+        registry.refuse_ignored_scribbles(backend)
     return run_backend(backend, request)

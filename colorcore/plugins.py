@@ -16,7 +16,7 @@ import pluggy
 
 from . import protocol
 from .contract import MODES, Backend
-from .errors import PluginError, UnknownBackend
+from .errors import InvalidRequest, PluginError, UnknownBackend
 from .hooks import PROJECT, ColorcoreSpec
 
 ENTRY_POINT_GROUP = "colorcore"
@@ -48,6 +48,15 @@ class Registry:
         if name not in self.backends:
             raise UnknownBackend(name, self.backends)
         return self.backends[name]
+
+    def refuse_ignored_scribbles(self, backend):
+        """Scribbles were given: refuse a backend that would ignore them (the user painted them to be used)."""
+        if protocol.uses_scribbles(backend.needs_scribbles, backend.modes):
+            return
+        takers = [b.name for b in self.backends.values() if protocol.uses_scribbles(b.needs_scribbles, b.modes)]
+        raise InvalidRequest(f"backend {backend.name!r} ignores scribbles (it serves {', '.join(backend.modes)}); "
+                             "drop the scribbles, or choose a backend that uses them"
+                             + (f": {' or '.join(takers)}" if takers else ""))
 
     def for_mode(self, mode):
         return [b for b in self.backends.values() if mode in b.modes]

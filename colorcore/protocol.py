@@ -57,6 +57,35 @@ def default_backend(rows, mode):
     return available[0]["name"] if available else None
 
 
+def uses_scribbles(needs_scribbles, modes):
+    """Whether a backend uses painted scribbles: it needs them, or it serves Scribble. Scribbles given to any
+    other backend would be silently ignored, so both sides refuse them (the CLI) or do not send them (the
+    plug-in, unless the user chose the layer: then it says so)."""
+    return bool(needs_scribbles) or "scribble" in (modes or ())
+
+
+ALPHA_RANGE = (0.01, 0.5)   # the dialog's alpha range when the engine reports no calibrated levels
+
+
+def alpha_range(rows, mode):
+    """(lowest, highest) alpha the dialog offers for a mode, from the calibrated levels the engine reports
+    (`colorcore backends --json`): from the smallest level every calibrated backend of the mode can promise
+    (per group too: the engine refuses an alpha below a group's smallest level) to the largest level any has
+    (a larger alpha would get that level's radius anyway)."""
+    lows, highs = [], []
+    for r in rows:
+        cal = r.get("calibration") if mode in (r.get("modes") or []) else None
+        if not cal or not cal.get("lambdas"):
+            continue
+        tables = [cal["lambdas"]] + list((cal.get("groups") or {}).values())
+        lows.append(max(min(float(a) for a in t) for t in tables if t))
+        highs.append(max(float(a) for a in cal["lambdas"]))
+    if not lows:
+        return ALPHA_RANGE
+    low, high = max(lows), max(highs)
+    return (low, high) if low < high else ALPHA_RANGE
+
+
 # --------------------------------------------------------------------------- manifest
 def buffer_bytes(field, width, height):
     """Size in bytes of the buffer named by manifest field `field` for a width x height job."""

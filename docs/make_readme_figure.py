@@ -9,9 +9,10 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from colorcore import ColorizeRequest, load_registry, run_backend
+from colorcore.shared_data import shared_data
 
 ROOT = Path(__file__).resolve().parents[1]
-PHOTO = ROOT.parent / "shared" / "data" / "oldphotos_v1" / "DeOldify_test_images" / "1870Girl.jpg"
+PHOTO = shared_data(ROOT) / "oldphotos_v1" / "DeOldify_test_images" / "1870Girl.jpg"
 OUT = ROOT / "docs" / "images" / "scribble_before_after.jpg"
 
 SKY, TREES, GRASS, DRY = (150, 185, 225), (55, 85, 45), (120, 140, 60), (170, 150, 90)

@@ -109,6 +109,8 @@ def CASES(d, unwritable):
         "scribbles to a backend that ignores them": (
             ["gray.png", "--backend", "gan", "--scribbles", "hints.png", "-o", "o.png"],
             "backend 'gan' ignores scribbles"),
+        "huge image (the limit stubbed down to 0.001 MP)": (["gray.png", "--max-megapixels", "0.001", "-o", "o.png"],
+                                                            "64x48 = 0.00307 megapixels, above the limit of 0.001 megapixels; pass --max-megapixels 1"),
         "unknown backend": (["gray.png", "--backend", "magic", "-o", "o.png"], "known backends: gan, variational"),
         "bad option": (["gray.png", "--scribbles", "hints.png", "--set", "edge_sensitivity=hot", "-o", "o.png"],
                        "expects a float"),

@@ -106,3 +106,45 @@ def test_no_other_module_spells_the_protocol_out_again():
     found = [f"{p.relative_to(REPO)}:{n}" for p in sources if p.name != "protocol.py"
              for n, line in enumerate(p.read_text().splitlines(), 1) if spelled.search(line)]
     assert found == []
+
+
+def test_the_dialogs_alpha_range_is_what_the_engine_can_promise(registry):
+    """Every alpha the dialog offers for a mode is accepted by every calibrated backend of that mode, and just
+    below the range some backend would refuse: the range comes from the calibrated levels, not a guess."""
+    from colorcore.errors import InvalidRequest
+    rows = [b.describe() for b in registry.backends.values()]
+    for mode in P.MODES:
+        lo, hi = P.alpha_range(rows, mode)
+        cals = [b.calibration() for b in registry.for_mode(mode) if b.unavailable_reason() is None]
+        cals = [c for c in cals if c is not None]
+        if not cals:
+            assert (lo, hi) == P.ALPHA_RANGE
+            continue
+        assert 0 < lo < hi < 1, mode
+        for cal in cals:
+            for group in [None, *cal.groups]:
+                cal.check_alpha(lo, group)            # no backend refuses the lowest offered level
+        refused = 0
+        for cal in cals:
+            for group in [None, *cal.groups]:
+                try:
+                    cal.check_alpha(lo * 0.99, group)
+                except InvalidRequest:
+                    refused += 1
+        assert refused, mode                          # ... and the range starts where refusals begin
+        assert hi == max(max(c.lambdas) for c in cals)
+    assert P.alpha_range([{"name": "x", "modes": ["auto"], "calibration": None}], "auto") == P.ALPHA_RANGE
+
+
+def test_only_backends_that_use_scribbles_get_them(registry, photo):
+    from colorcore import ColorizeRequest, colorize
+    from colorcore.errors import InvalidRequest
+    assert P.uses_scribbles(False, ["scribble", "partial"]) and P.uses_scribbles(True, ["partial"])
+    assert not P.uses_scribbles(False, ["auto", "partial"])
+    hints = np.zeros(photo.shape[:2] + (4,), np.float32)
+    hints[5:8, 5:20] = [0.9, 0.1, 0.1, 1.0]
+    mask = np.ones(photo.shape[:2], np.float32)
+    with pytest.raises(InvalidRequest, match="backend 'gan' ignores scribbles"):   # the GIMP bridge's entry point
+        colorize(ColorizeRequest(image=photo, mode="partial", scribbles=hints, mask=mask), "gan", registry)
+    res = colorize(ColorizeRequest(image=photo, mode="partial", scribbles=hints, mask=mask), "variational", registry)
+    assert res.info["backend"] == "variational"

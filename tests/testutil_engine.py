@@ -3,8 +3,10 @@ import os
 import sys
 from pathlib import Path
 
+from colorcore.shared_data import shared_data
+
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
+SHARED_DATA = shared_data()
 
 
 def gray(rgb):

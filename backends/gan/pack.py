@@ -19,10 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
+from colorcore.shared_data import shared_data
+
 from . import data
 
 REPO = Path(__file__).resolve().parents[2]
-DEFAULT_DATA = REPO.parent / "shared" / "data"
+DEFAULT_DATA = shared_data()
 
 
 def parse_args(argv):

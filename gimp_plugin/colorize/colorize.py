@@ -140,7 +140,13 @@ def gather(image, source, mode, config, binfo):
     """Decide the inputs; returns dict or raises H.PluginError (calling=True for bad input)."""
     job = {'scribble_layer': None, 'mask_drawable': None}
     needs = mode == 'scribble' or bool(binfo.get('needs_scribbles'))
-    if mode in ('scribble', 'partial'):
+    uses = mode == 'scribble' or not binfo or H.P.uses_scribbles(binfo.get('needs_scribbles'), binfo.get('modes'))
+    if mode == 'partial' and not uses:
+        # a backend that ignores hints: a layer found by name is left alone; one the user chose is refused
+        if config.get_property('scribble-layer') is not None:
+            raise H.PluginError('the backend "%s" ignores scribbles: clear the scribble layer option, or choose '
+                                'a backend that uses them' % binfo['name'], calling=True)
+    elif mode in ('scribble', 'partial'):
         scr = find_scribbles(image, source, config)
         if scr is None and needs:
             raise H.PluginError('there is no scribble layer: add a transparent layer named "Scribbles" above '
@@ -401,9 +407,11 @@ class Colorize(Gimp.PlugIn):
             default = 'none'
         procedure.add_choice_argument('backend', '_Backend', 'Colorization backend (engine plugin)',
                                       choice, default, RW)
+        lo, hi = H.P.alpha_range(backends, mode)   # the levels the engine is calibrated for
         procedure.add_double_argument('alpha', 'Uncertainty _level \u03b1',
                                       'Allowed share of pixels whose true colour lies outside the uncertainty '
-                                      'radius (0.1 = 90% coverage)', 0.01, 0.5, H.DEFAULT_ALPHA, RW)
+                                      'radius (0.1 = 90%% coverage; calibrated from %g to %g)' % (lo, hi),
+                                      lo, hi, min(max(H.DEFAULT_ALPHA, lo), hi), RW)
         procedure.add_boolean_argument('uncertainty-layer', 'Add _uncertainty layer',
                                        'Add the "Uncertainty (<backend>)" layer', True, RW)
         procedure.add_int_argument('seed', 'Ran_dom seed', 'Seed for reproducible results (-1: random)',

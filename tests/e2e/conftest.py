@@ -145,15 +145,23 @@ def gimp3():
     import fcntl
     lock = open(CACHE / ".install.lock", "w")
     fcntl.flock(lock, fcntl.LOCK_EX)   # two test sessions must not pip into the same venv at once
+    # a home of its own: install.py links the CLI into ~/.local/bin and records itself under ~/.local/share,
+    # which must not land in the home of whoever runs the tests (pip's settings come from /etc and the
+    # environment, and the venv is cached, so nothing else depends on HOME)
+    fake_home = host_profile / "home"
+    fake_home.mkdir()
+    inst_env = {k: v for k, v in os.environ.items() if not k.startswith("XDG_")}
+    inst_env["HOME"] = str(fake_home)
     inst = subprocess.run([base_py, str(REPO / "install.py"), "--venv", venv,
                            "--gimp-dir", str(host_profile / "plug-ins"), "--python", base_py],
-                          capture_output=True, text=True, timeout=1500, cwd=str(REPO))
+                          capture_output=True, text=True, timeout=1500, cwd=str(REPO), env=inst_env)
     fcntl.flock(lock, fcntl.LOCK_UN)
     lock.close()
     t_install = time.time() - t1
     ctx = Gimp3(root, profile, venv, base_py, base_prefix)
     ctx.install_output = inst.stdout + inst.stderr
     ctx.install_rc = inst.returncode
+    ctx.install_home = fake_home
     ctx.timings.update(setup_sh=t_setup, install_py=t_install)
     sys.stderr.write("\n[gimp3 e2e] setup.sh %.1f s, install.py %.1f s (rc %d)\n" % (t_setup, t_install,
                                                                                      inst.returncode))

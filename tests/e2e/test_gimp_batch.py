@@ -5,16 +5,19 @@ report and the raw pixels it dumped, on the host, with numpy.
 """
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from colorcore.shared_data import shared_data
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 PROCS = ["plug-in-colorize-auto", "plug-in-colorize-scribble", "plug-in-colorize-partial"]
 
-SHARED = REPO.parent / "shared" / "data" / "oldphotos_v1"
+SHARED = shared_data(REPO) / "oldphotos_v1"
 RGB_PHOTO = SHARED / "DeOldify_test_images" / "1892WaterLillies.jpg"
 GRAY_PHOTO = SHARED / "RNI6_real_gray" / "Marilyn.jpg"
 FALLBACK = HERE.parents[1] / "examples" / "sample" / "cottage.png"   # our own synthetic scene
@@ -48,6 +51,8 @@ def photos(work):
     """(rgb photo path, gray photo path, size of each), converted to PNG in the work folder."""
     from PIL import Image
     srcs = (RGB_PHOTO, GRAY_PHOTO) if RGB_PHOTO.exists() and GRAY_PHOTO.exists() else (FALLBACK, FALLBACK)
+    sys.stderr.write("\n[gimp3 e2e] photos: %s%s\n" % (", ".join(map(str, srcs)), "" if srcs[0] != FALLBACK else
+                     " (the synthetic fallback: no %s; set COLORCORE_SHARED_DATA)" % SHARED))
     out = []
     for i, src in enumerate(srcs):
         im = Image.open(src)
@@ -230,6 +235,7 @@ def test_install_py_succeeded(gimp3):
     assert (gimp3.plugin_dir / "colorize.py").exists() and (gimp3.plugin_dir / "engine.json").exists()
     eng = json.loads((gimp3.plugin_dir / "engine.json").read_text())
     assert eng["python"] == gimp3.engine_py
+    assert (gimp3.install_home / ".local" / "bin" / "colorcore").exists()   # the CLI link, in the test's own home
 
 
 def test_registered_with_menu_path_and_labels(batch):
