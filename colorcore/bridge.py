@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,28 +36,50 @@ def _write_f32(path, arr):
     tmp.replace(path)
 
 
-def load_job(manifest_path):
-    """Manifest -> (ColorizeRequest, backend name, output paths, wants uncertainty)."""
+@dataclass
+class Job:
+    """A job from the plug-in: the request (for an animation: its first frame with the scribbles, mask and
+    settings), the backend asked for, where the results go, and an animation's composited frames."""
+
+    request: object
+    backend: str | None
+    output: Path
+    uncertainty_output: Path
+    wants_uncertainty: bool
+    clip: object = None              # colorcore.frames.Clip for an animation, else None
+    output_alpha: Path | None = None
+
+
+def load_job(manifest_path) -> Job:
     from .contract import ColorizeRequest
+    from .frames import Clip, composite_layers
     manifest_path = Path(manifest_path)
     try:
         job = protocol.read_manifest(manifest_path)
     except protocol.ProtocolError as exc:
         raise InvalidRequest(str(exc)) from None
     folder = manifest_path.parent
-    w, h = job["width"], job["height"]
+    w, h, n = job["width"], job["height"], job["frames"]
 
     def buffer(field):
         if job[field] is None:
             return None
-        shape = (h, w) if protocol.CHANNELS[field] == 1 else (h, w, protocol.CHANNELS[field])
-        return _read_f32(folder, job[field], shape, field)
-    rgba = buffer("image")
-    request = ColorizeRequest(image=np.ascontiguousarray(rgba[..., :3]), mode=job["mode"],
-                              scribbles=buffer("scribbles"), mask=buffer("mask"),
+        c = protocol.CHANNELS[field]
+        shape = (n if field in protocol.PER_FRAME else 1, h, w) + ((c,) if c > 1 else ())
+        arr = _read_f32(folder, job[field], shape, field)
+        return arr if n > 1 and field in protocol.PER_FRAME else arr[0]
+    layers = buffer("image")
+    clip = None
+    if n > 1:
+        rgb, alpha = composite_layers(layers, job["combine"])
+        clip = Clip(frames=rgb, alpha=alpha)
+        first = rgb[0]
+    else:
+        first = np.ascontiguousarray(layers[..., :3])
+    request = ColorizeRequest(image=first, mode=job["mode"], scribbles=buffer("scribbles"), mask=buffer("mask"),
                               options=job["options"], seed=job["seed"], alpha=job["alpha"])
-    outputs = (folder / job["output"], folder / job["uncertainty_output"])
-    return request, job["backend"], outputs, job["uncertainty"]
+    return Job(request, job["backend"], folder / job["output"], folder / job["uncertainty_output"],
+               job["uncertainty"], clip, folder / job["output_alpha"] if job["output_alpha"] else None)
 
 
 _finished = threading.Event()
@@ -75,6 +98,20 @@ def exit_when_stdin_closes():
     threading.Thread(target=watch, name="stdin-watch", daemon=True).start()
 
 
+def _colorize_frames(job):
+    """An animation: colour that follows the motion (colorcore.animation). Returns the frames' RGB, their
+    uncertainty (divided by the clip-wide scale) or None, that scale and the info for the result line."""
+    from .animation import colorize_clip
+    from .pipeline import pick_backend
+    from .plugins import load_registry
+    r = job.request
+    backend = pick_backend(load_registry(), job.backend, r.mode, r.scribbles is not None)
+    rgb, unc, info = colorize_clip(job.clip, backend, r.mode, scribbles=r.scribbles, mask=r.mask, options=r.options,
+                                   seed=r.seed or 0, alpha=r.alpha, progress=r.progress)
+    info = dict(info, key_frames=len(info["key_frames"]), cuts=len(info["cuts"]), trusted=None, settings=None)
+    return rgb.frames, unc.frames[..., 0] if job.wants_uncertainty else None, info["uncertainty_scale"], info
+
+
 def run_manifest(manifest_path, out=None, exit_with_stdin=False):
     from .imageio import uncertainty_scale
     from .pipeline import colorize
@@ -83,18 +120,24 @@ def run_manifest(manifest_path, out=None, exit_with_stdin=False):
     if exit_with_stdin:
         exit_when_stdin_closes()
     try:
-        request, backend, (rgb_path, unc_path), want_unc = load_job(manifest_path)
+        job = load_job(manifest_path)
+        request = job.request
         request.progress = StreamProgress(out, interval=0.2, fmt=protocol.format_progress)
         request.progress(0.0, "starting")
-        result = colorize(request, backend)
-        _write_f32(rgb_path, result.rgb)
-        scale = uncertainty_scale(result.uncertainty)
-        if want_unc:
-            _write_f32(unc_path, np.clip(result.uncertainty / scale, 0, 1))
+        if job.clip is None:
+            result = colorize(request, job.backend)
+            rgb, scale, info = result.rgb, uncertainty_scale(result.uncertainty), result.info
+            unc = np.clip(result.uncertainty / scale, 0, 1) if job.wants_uncertainty else None
+        else:
+            rgb, unc, scale, info = _colorize_frames(job)
+            _write_f32(job.output_alpha, job.clip.alpha)
+        _write_f32(job.output, rgb)
+        if unc is not None:
+            _write_f32(job.uncertainty_output, unc)
         request.progress(1.0, "done")
-        info = {k: v for k, v in result.info.items() if isinstance(v, (int, float, str, bool, type(None)))}
+        info = {k: v for k, v in info.items() if isinstance(v, (int, float, str, bool, type(None)))}
         _finished.set()
-        print(protocol.format_result(result.info.get("backend"), scale, request.alpha, info), file=out, flush=True)
+        print(protocol.format_result(info.get("backend"), scale, request.alpha, info), file=out, flush=True)
         if exit_with_stdin:
             os._exit(protocol.EXIT_OK)   # the plug-in has what it needs: skip the interpreter's teardown (~1 s with torch)
         return protocol.EXIT_OK

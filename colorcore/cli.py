@@ -77,7 +77,7 @@ def pick_backend(registry, args):
 
 
 def cmd_colorize(args):
-    from . import imageio
+    from . import frames, imageio
     from .contract import ColorizeRequest
     from .paths import check_distinct
     from .pipeline import run_backend
@@ -89,8 +89,11 @@ def cmd_colorize(args):
     check_distinct(outputs=[("output (-o)", args.output), ("uncertainty output (--uncertainty)", args.uncertainty)],
                    inputs=[("input image", args.input), ("scribble image (--scribbles)", args.scribbles),
                            ("mask (--mask)", args.mask)])
+    animated = frames.is_animation(args.input)
     for target in filter(None, (args.output, args.uncertainty)):
-        imageio.check_writable(target)
+        imageio.check_writable(target, animation=animated)
+    if animated:
+        return colorize_animation(args, options)
     loaded = imageio.read_image(args.input, max_megapixels=args.max_megapixels)
     shape = loaded.rgb.shape[:2]
     scribbles = imageio.read_scribbles(args.scribbles, shape) if args.scribbles else None
@@ -109,6 +112,35 @@ def cmd_colorize(args):
     if args.uncertainty:
         scale = imageio.write_uncertainty(args.uncertainty, result.uncertainty, args.alpha)
         msg += f"; uncertainty {args.uncertainty}: white = {scale:.1f} Delta E at alpha={args.alpha:g}"
+    print(msg)
+    return 0
+
+
+def colorize_animation(args, options):
+    """An animated GIF/APNG, a multi-page TIFF or a folder of frames -> the same kind of animation, colour
+    following the motion (colorcore.animation); the uncertainty too becomes an animation."""
+    from . import frames, imageio
+    from .animation import colorize_clip
+    from .plugins import load_registry
+    from .progress import StreamProgress
+    clip = frames.read_frames(args.input, max_megapixels=args.max_megapixels)
+    shape = clip.frames.shape[1:3]
+    scribbles = imageio.read_scribble_frames(args.scribbles, shape, len(clip)) if args.scribbles else None
+    mask = imageio.read_mask(args.mask, shape) if args.mask else None
+    backend = pick_backend(load_registry(), args)
+    mode = choose_mode(backend, scribbles is not None, mask is not None)
+    rgb, unc, info = colorize_clip(clip, backend, mode, scribbles=scribbles, mask=mask, options=options,
+                                   seed=args.seed or 0, consistent=not args.frame_by_frame, alpha=args.alpha,
+                                   progress=StreamProgress(interval=0.5 if not args.quiet else 1e9))
+    frames.write_frames(rgb, args.output)
+    msg = (f"wrote {args.output} ({len(clip)} frames, {backend.name}, {mode}, "
+           f"{'frame by frame' if args.frame_by_frame else 'colour following the motion'}, {info['seconds']:.2f} s, "
+           f"{info['frames_per_second']:.1f} frames/s, backend on {len(info['key_frames'])} frames, "
+           f"{len(info['cuts'])} scene cut(s))")
+    if args.uncertainty:
+        frames.write_frames(unc, args.uncertainty)
+        msg += (f"; uncertainty {args.uncertainty}: white = {info['uncertainty_scale']:.1f} Delta E at "
+                f"alpha={args.alpha:g}")
     print(msg)
     return 0
 
@@ -143,11 +175,15 @@ def build_parser():
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
     p = add("colorize", help="colorize one image file")
-    p.add_argument("input", help="input image (any format Pillow reads; gray, RGB, sepia, 8 or 16 bit)")
-    p.add_argument("-o", "--output", required=True, help="output PNG (same bit depth as the input)")
+    p.add_argument("input", help="input image (any format Pillow reads; gray, RGB, sepia, 8 or 16 bit), or an "
+                                 "animation: animated GIF/APNG, multi-page TIFF, or a folder of frames")
+    p.add_argument("-o", "--output", required=True, help="output PNG (same bit depth as the input); for an "
+                                                         "animation .gif, .png (APNG), .tif or a folder")
     p.add_argument("--backend", help="backend name (default: the first available one for the mode)")
     p.add_argument("--scribbles", help="RGBA image of painted colour hints, same size as the input "
-                                       "(refused by a backend that would ignore them)")
+                                       "(refused by a backend that would ignore them); for an animation, painted "
+                                       "on its first frame and carried along the motion, or a folder of one "
+                                       "per frame")
     p.add_argument("--mask", help="gray image: white = colorize, black = keep (soft edges blend)")
     p.add_argument("--uncertainty", help="write the uncertainty radius as a 16-bit gray PNG here")
     p.add_argument("--alpha", type=float, default=protocol.DEFAULT_ALPHA,
@@ -155,6 +191,8 @@ def build_parser():
     p.add_argument("--seed", type=int, help="random seed, for reproducible results")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="backend option (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--frame-by-frame", action="store_true",
+                   help="animations: colorize every frame on its own (flickers; for comparison)")
     p.add_argument("--max-megapixels", type=float, default=imageio.DEFAULT_MAX_MEGAPIXELS,
                    help="refuse larger inputs (default %(default)g; peak memory is about 50 bytes per pixel)")
 

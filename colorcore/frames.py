@@ -73,6 +73,23 @@ def clip_from_frames(frames, durations=None, loop=0, alpha=None):
                 alpha=None if alpha is None else np.stack(alpha))
 
 
+def composite_layers(layers, combine):
+    """Full frames from animation layers as GIMP holds an optimised GIF: layers (N, H, W, 4) RGBA in play order;
+    combine[i] true when layer i is drawn over frame i-1 ("(combine)"), false when it replaces it. Returns rgb
+    (N, H, W, 3) and alpha (N, H, W), "over" compositing with straight alpha."""
+    layers = np.asarray(layers, np.float32)
+    rgb, alpha = np.empty(layers.shape[:3] + (3,), np.float32), np.empty(layers.shape[:3], np.float32)
+    for i, layer in enumerate(layers):
+        c, a = layer[..., :3], layer[..., 3]
+        if i and combine[i]:
+            below = alpha[i - 1] * (1 - a)
+            alpha[i] = a + below
+            rgb[i] = (c * a[..., None] + rgb[i - 1] * below[..., None]) / np.maximum(alpha[i], 1e-8)[..., None]
+        else:
+            rgb[i], alpha[i] = c, a
+    return rgb, alpha
+
+
 def _same_size(sizes, names):
     first = tuple(sizes[0])
     for size, name in zip(sizes, names):
@@ -101,10 +118,39 @@ def _plays(img):
     return int(loop or 0)
 
 
-def _read_file(path):
-    from PIL import Image, UnidentifiedImageError
+def _open(path):
+    from PIL import Image
+    Image.MAX_IMAGE_PIXELS = None   # the size limit is ours (max_megapixels), with a message that says how to raise it
+    return Image.open(path)
+
+
+def is_animation(path) -> bool:
+    """A folder (of frames), or a file with several frames (an animated GIF/APNG/WebP, a multi-page TIFF; a
+    camera's MPO JPEG, whose second picture is a preview, is one photo). An unreadable file is not: reading it
+    as a photo then says what is wrong with it."""
+    from PIL import UnidentifiedImageError
+    path = Path(path)
+    if path.is_dir():
+        return True
     try:
-        img = Image.open(path)
+        with _open(path) as img:
+            return img.format != "MPO" and int(getattr(img, "n_frames", 1) or 1) > 1
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
+        return False
+
+
+def _check_size(path, count, size, max_megapixels):
+    total = count * size[0] * size[1] / 1e6
+    if max_megapixels is not None and total > max_megapixels:
+        raise InvalidRequest(f"animation {path} is {count} frames of {size[0]}x{size[1]} = {total:.3g} megapixels in "
+                             f"all, above the limit of {max_megapixels:g} megapixels; pass --max-megapixels "
+                             f"{int(np.ceil(total))} to colorize it anyway, or use fewer or smaller frames")
+
+
+def _read_file(path, max_megapixels=None):
+    from PIL import UnidentifiedImageError
+    try:
+        img = _open(path)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise InvalidRequest(f"{path} is not an animation Pillow can read ({exc})") from None
     kind = {"GIF": "gif", "PNG": "apng", "TIFF": "tiff"}.get(img.format)
@@ -115,6 +161,7 @@ def _read_file(path):
     if count < 2:
         raise InvalidRequest(f"{path} has a single frame, not an animation; colorize it as a photo, or give an "
                              "animated GIF/APNG, a multi-page TIFF or a folder of frames")
+    _check_size(path, count, img.size, max_megapixels)
     rgbs, alphas, durations, disposal, sizes = [], [], [], [], []
     try:
         for i in range(count):
@@ -134,17 +181,23 @@ def _read_file(path):
                  None if any(d is None for d in disposal) else [int(d) for d in disposal], kind, path)
 
 
-def _read_folder(path):
-    from PIL import Image
-    files = sorted((p for p in path.iterdir() if p.suffix.lower() in FRAME_EXTENSIONS and p.is_file()),
-                   key=_natural_key)
+def frame_files(folder):
+    """The frame images of a folder, in natural name order (frame2 before frame10)."""
+    return sorted((p for p in Path(folder).iterdir() if p.suffix.lower() in FRAME_EXTENSIONS and p.is_file()),
+                  key=_natural_key)
+
+
+def _read_folder(path, max_megapixels=None):
+    files = frame_files(path)
     if len(files) < 2:
         raise InvalidRequest(f"folder {path} holds {len(files)} frame image(s); an animation needs at least 2 "
                              f"({', '.join(FRAME_EXTENSIONS)}, taken in name order)")
     rgbs, alphas, sizes = [], [], []
-    for f in files:
+    for i, f in enumerate(files):
         try:
-            with Image.open(f) as img:
+            with _open(f) as img:
+                if i == 0:
+                    _check_size(path, len(files), img.size, max_megapixels)
                 rgb, alpha = _as_float(img)
         except (OSError, SyntaxError, ValueError) as exc:
             raise InvalidRequest(f"frame {f} is not an image Pillow can read ({exc})") from None
@@ -162,17 +215,17 @@ def _clip(rgbs, alphas, durations, loop, disposal, kind, path):
     return Clip(np.stack(rgbs), durations, loop, alpha, disposal, kind, Path(path))
 
 
-def read_frames(path) -> Clip:
+def read_frames(path, max_megapixels=None) -> Clip:
     """Read an animated GIF, an APNG, a multi-page TIFF, or a folder of frames (taken in natural name order:
-    frame2 before frame10) into a Clip. Refuses a missing path, a single-frame file, an empty folder and frames
-    of different sizes with InvalidRequest."""
+    frame2 before frame10) into a Clip. Refuses a missing path, a single-frame file, an empty folder, frames
+    of different sizes and (from the header) more than max_megapixels in all with InvalidRequest."""
     path = Path(path)
     if path.is_dir():
-        return _read_folder(path)
+        return _read_folder(path, max_megapixels)
     if not path.is_file():
         raise InvalidRequest(f"animation not found: {path} (give an animated GIF/APNG, a multi-page TIFF or a "
                              "folder of frames)")
-    return _read_file(path)
+    return _read_file(path, max_megapixels)
 
 
 def output_format(path) -> str:

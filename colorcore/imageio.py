@@ -61,9 +61,10 @@ def _open(path, what, max_megapixels=None, shape=None, load=True):
             img.load()
     except (OSError, SyntaxError, ValueError, EOFError) as exc:   # broken pixel data
         raise _damaged(what, path, exc) from None
-    if frames > 1:
-        raise InvalidRequest(f"{what} {path} has {frames} frames (an animation or a multi-page file); only "
-                             "single images are supported for now: save the frame you want as a PNG")
+    if frames > 1:   # an animated input goes to colorcore.animation before this; its scribbles come as a folder
+        raise InvalidRequest(f"{what} {path} has {frames} frames; {what.split()[0]}s for a photo are one image "
+                             "(for an animation, give scribbles as one image for its first frame or a folder of "
+                             "one per frame)")
     return img
 
 
@@ -147,6 +148,19 @@ def read_image(path, max_megapixels=DEFAULT_MAX_MEGAPIXELS) -> LoadedImage:
     return LoadedImage(rgb, alpha, bits)
 
 
+def read_scribble_frames(path, shape, count):
+    """Scribbles for an animation: one image (painted on the first frame; carried along the motion) -> (H, W, 4),
+    or a folder of one image per frame (natural name order) -> (N, H, W, 4)."""
+    from .frames import frame_files
+    if not Path(path).is_dir():
+        return read_scribbles(path, shape)
+    files = frame_files(path)
+    if len(files) != count:
+        raise InvalidRequest(f"scribble folder {path} holds {len(files)} images but the animation has {count} "
+                             "frames; give one scribble image per frame (transparent where there are none)")
+    return np.stack([read_scribbles(f, shape) for f in files])
+
+
 def read_scribbles(path, shape):
     """RGBA scribbles; an image without alpha marks its coloured (non-gray) pixels as hints."""
     arr, _ = _to_float(_open(path, "scribble image", shape=shape))
@@ -167,15 +181,22 @@ def read_mask(path, shape):
     return np.ascontiguousarray(arr[..., 0], np.float32)
 
 
-def check_writable(path):
-    """Refuse, before the work, an output that could not be written (so no run is lost at its end)."""
+def check_writable(path, animation=False):
+    """Refuse, before the work, an output that could not be written (so no run is lost at its end). A photo's
+    output is a .png file; an animation's is a .gif, .png (APNG), .tif or a folder of frames."""
     path = Path(path)
     folder = path.parent
+    if animation:
+        from .frames import output_format
+        if output_format(path) == "folder" and path.is_dir():
+            folder = path
     if not folder.is_dir():
         raise InvalidRequest(f"output folder does not exist: {folder} (create it, or choose another -o path)")
-    if path.suffix.lower() != ".png":
-        raise InvalidRequest(f"output must be a .png file; got {path.name}")
-    if path.is_dir():
+    if not animation and path.suffix.lower() != ".png":
+        raise InvalidRequest(f"output must be a .png file; got {path.name}"
+                             + (" (an animation's output may be .gif, .png, .tif or a folder)" if
+                                path.suffix.lower() in (".gif", ".tif", ".tiff") else ""))
+    if not animation and path.is_dir():
         raise InvalidRequest(f"output {path} is a folder; give a file name ending in .png")
     try:   # try it for real: os.access says yes to root even on a read-only disk or in /sys
         fd, probe = tempfile.mkstemp(suffix=".png", dir=folder, prefix=".colorcore-")

@@ -125,16 +125,21 @@ def run_backend(backend, request: ColorizeRequest) -> ColorizeResult:
     return ColorizeResult(rgb=rgb, uncertainty=radius, info=info)
 
 
+def pick_backend(registry, backend_name, mode, scribbles_given=False):
+    """The backend named, or the mode's default; refuses one that would ignore scribbles that were given."""
+    if backend_name is None:
+        backend = registry.default_for(mode)
+        if backend is None:
+            raise BackendUnavailable(f"no available backend serves mode {mode!r}; run `colorcore backends`")
+    else:
+        backend = registry.get(backend_name)
+    if scribbles_given:
+        registry.refuse_ignored_scribbles(backend)
+    return backend
+
+
 def colorize(request: ColorizeRequest, backend_name: str | None = None, registry=None) -> ColorizeResult:
     """Public entry point: pick the backend by name (or the default for the mode) and run it."""
     from .plugins import load_registry
     registry = registry or load_registry()
-    if backend_name is None:
-        backend = registry.default_for(request.mode)
-        if backend is None:
-            raise BackendUnavailable(f"no available backend serves mode {request.mode!r}; run `colorcore backends`")
-    else:
-        backend = registry.get(backend_name)
-    if request.scribbles is not None:
-        registry.refuse_ignored_scribbles(backend)
-    return run_backend(backend, request)
+    return run_backend(pick_backend(registry, backend_name, request.mode, request.scribbles is not None), request)

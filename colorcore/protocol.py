@@ -27,8 +27,12 @@ SCRIBBLES_FILE = "scribbles.f32"          # RGBA; alpha > 0 marks a hint
 MASK_FILE = "mask.f32"                    # 1 = colorize, 0 = keep
 RESULT_FILE = "result.f32"                # RGB, sRGB in [0, 1]
 UNCERTAINTY_FILE = "uncertainty.f32"      # radius / RESULT's uncertainty_scale, in [0, 1]
+RESULT_ALPHA_FILE = "result_alpha.f32"    # animations only: each output frame's opacity
 # floats per pixel of each buffer, by the manifest field that names it
-CHANNELS = {"image": 4, "scribbles": 4, "mask": 1, "output": 3, "uncertainty_output": 1}
+CHANNELS = {"image": 4, "scribbles": 4, "mask": 1, "output": 3, "uncertainty_output": 1, "output_alpha": 1}
+# An animation ("frames": N > 1) sends N image layers and gets N frames back, one after the other in each of
+# these buffers (play order); scribbles (painted on the first frame) and the mask are one.
+PER_FRAME = ("image", "output", "uncertainty_output", "output_alpha")
 
 # the engine's lines: PROGRESS and RESULT on stdout, ERROR on stderr; the CLI's error lines on stderr
 PROGRESS_TAG = "PROGRESS"        # PROGRESS <fraction in [0, 1]> <message>
@@ -87,17 +91,21 @@ def alpha_range(rows, mode):
 
 
 # --------------------------------------------------------------------------- manifest
-def buffer_bytes(field, width, height):
-    """Size in bytes of the buffer named by manifest field `field` for a width x height job."""
-    return int(width) * int(height) * CHANNELS[field] * 4
+def buffer_bytes(field, width, height, frames=1):
+    """Size in bytes of the buffer named by manifest field `field` for a width x height job of `frames` frames."""
+    return int(width) * int(height) * CHANNELS[field] * 4 * (int(frames) if field in PER_FRAME else 1)
 
 
 def write_manifest(folder, mode, backend, width, height, options=None, seed=None, alpha=DEFAULT_ALPHA,
-                   uncertainty=True, has_scribbles=False, has_mask=False):
+                   uncertainty=True, has_scribbles=False, has_mask=False, frames=1, combine=None):
     """Write the job's manifest.json into `folder` (the buffers go beside it); returns its path.
-    A negative seed means "random" (the plug-in's dialog uses -1)."""
+    A negative seed means "random" (the plug-in's dialog uses -1). An animation: frames = N layers in play
+    order; combine[i] true when layer i is drawn over the frame before it (GIMP's "(combine)" frames of an
+    optimised GIF) instead of replacing it."""
     if mode not in MODES:
         raise ValueError("mode must be one of %s, got %r" % (", ".join(MODES), mode))
+    if combine is not None and len(combine) != frames:
+        raise ValueError("combine needs one flag per frame (%d); got %d" % (frames, len(combine)))
     manifest = {
         "version": VERSION, "mode": mode, "backend": backend,
         "width": int(width), "height": int(height),
@@ -108,6 +116,8 @@ def write_manifest(folder, mode, backend, width, height, options=None, seed=None
         "seed": None if seed is None or seed < 0 else int(seed),
         "alpha": float(alpha), "uncertainty": bool(uncertainty),
         "output": RESULT_FILE, "uncertainty_output": UNCERTAINTY_FILE,
+        "frames": int(frames), "combine": [bool(c) for c in combine] if combine is not None else None,
+        "output_alpha": RESULT_ALPHA_FILE if frames > 1 else None,
     }
     path = os.path.join(folder, MANIFEST_FILE)
     with open(path, "w", encoding="utf-8") as f:
@@ -157,12 +167,19 @@ def read_manifest(path):
         raise ProtocolError("manifest options must be a JSON object; got %r" % (options,))
     if _plain_name(job, "image", None) is None:
         raise ProtocolError("manifest names no image buffer")
+    frames, combine = job.get("frames", 1), job.get("combine")
+    if isinstance(frames, bool) or not isinstance(frames, int) or frames < 1:
+        raise ProtocolError("manifest frames must be a positive integer; got %r" % (frames,))
+    if combine is not None and (not isinstance(combine, list) or len(combine) != frames):
+        raise ProtocolError("manifest combine must list one flag per frame (%d); got %r" % (frames, combine))
     return {"version": VERSION, "mode": mode, "backend": job.get("backend"), "width": width, "height": height,
             "image": _plain_name(job, "image", None), "scribbles": _plain_name(job, "scribbles", None),
             "mask": _plain_name(job, "mask", None), "options": options, "seed": seed, "alpha": alpha,
             "uncertainty": bool(job.get("uncertainty", True)),
             "output": _plain_name(job, "output", RESULT_FILE),
-            "uncertainty_output": _plain_name(job, "uncertainty_output", UNCERTAINTY_FILE)}
+            "uncertainty_output": _plain_name(job, "uncertainty_output", UNCERTAINTY_FILE),
+            "frames": frames, "combine": [bool(c) for c in combine] if combine is not None else [False] * frames,
+            "output_alpha": _plain_name(job, "output_alpha", RESULT_ALPHA_FILE if frames > 1 else None)}
 
 
 # --------------------------------------------------------------------------- lines

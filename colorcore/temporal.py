@@ -34,7 +34,7 @@ class MotionSettings:
     fb_beta: float = 0.5
     photometric: float = 8.0    # L units: a warped pixel further from the frame's own lightness is occluded
     feather: float = 2.0        # px: soft edge of the trust weight, so carried and fresh colour meet without seam
-    cut_unreliable: float = 0.5  # a frame with less than this fraction of trusted pixels starts a new scene
+    cut_unreliable: float = 0.1  # a frame with less than this fraction of trusted pixels starts a new scene
     cut_residual: float = 12.0   # ... and so does one whose median warped lightness error (L units) is above this
 
 

@@ -71,6 +71,8 @@ def files(tmp_path, photo):
     frames = [Image.fromarray(g), Image.fromarray(255 - g)]
     for name in ("animated.gif", "animated.png", "pages.tif"):
         frames[0].save(d / name, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    (d / "scribble_frames").mkdir()
+    Image.fromarray(hints, "RGBA").save(d / "scribble_frames" / "0001.png")   # one, for a 2-frame clip
     Image.fromarray(g).save(d / "previous_output.png")   # an earlier result: overwriting it is allowed
     os.symlink("gray.png", d / "link_to_gray.png")
     os.link(d / "gray.png", d / "hardlink_to_gray.png")
@@ -78,12 +80,12 @@ def files(tmp_path, photo):
 
 
 def snapshot(folder):
-    """Every file under folder -> (bytes, mtime in ns, mode); symlinks by their target."""
+    """Every file and folder under folder -> (bytes, mtime in ns, mode); symlinks by their target."""
     out = {}
     for p in sorted(Path(folder).rglob("*")):
         st = os.lstat(p)
-        out[p.relative_to(folder).as_posix()] = (os.readlink(p) if p.is_symlink() else p.read_bytes(),
-                                                 st.st_mtime_ns, st.st_mode)
+        content = os.readlink(p) if p.is_symlink() else "<folder>" if p.is_dir() else p.read_bytes()
+        out[p.relative_to(folder).as_posix()] = (content, st.st_mtime_ns, st.st_mode)
     return out
 
 
@@ -95,9 +97,15 @@ def CASES(d, unwritable):
         "not an image": (["notes.png", "-o", "o.png"], "is not an image Pillow can read"),
         "truncated JPEG": (["truncated.jpg", "-o", "o.png"], "truncated.jpg is damaged or incomplete"),
         "JPEG cut in its header": (["cut_header.jpg", "-o", "o.png"], "cut_header.jpg is damaged or incomplete"),
-        "animated GIF": (["animated.gif", "-o", "o.png"], "has 2 frames"),
-        "animated PNG": (["animated.png", "-o", "o.png"], "only single images are supported"),
-        "multi-page TIFF": (["pages.tif", "-o", "o.png"], "has 2 frames"),
+        "animated GIF to a JPEG": (["animated.gif", "-o", "o.jpg"], "cannot write an animation as .jpg"),
+        "animation to a missing folder": (["animated.png", "-o", "no/such/o.png"], "output folder does not exist"),
+        "animated scribbles": (["gray.png", "--scribbles", "animated.png", "-o", "o.png"],
+                               "scribble image animated.png has 2 frames; scribbles for a photo are one image"),
+        "animated mask": (["gray.png", "--mask", "pages.tif", "-o", "o.png"], "mask image pages.tif has 2 frames"),
+        "scribble folder of the wrong length": (["animated.gif", "--scribbles", "scribble_frames", "-o", "o.gif"],
+                                                "holds 1 images but the animation has 2 frames"),
+        "animation above the size limit": (["pages.tif", "--max-megapixels", "0.005", "-o", "o.tif"],
+                                           "2 frames of 64x48 = 0.00614 megapixels in all, above the limit"),
         "wrong-size scribbles": (["gray.png", "--scribbles", "small_hints.png", "-o", "o.png"],
                                  "scribble image is 10x10 but the input is 64x48"),
         "RGB mask": (["gray.png", "--scribbles", "hints.png", "--mask", "rgb_mask.png", "-o", "o.png"],

@@ -39,15 +39,47 @@ def test_a_manifest_written_by_the_plugin_is_read_by_the_engine(installed):
     helpers.write_buffer(str(job), helpers.P.MASK_FILE, struct.pack("<%df" % (w * h), *([0.5] * (w * h))))
     manifest = helpers.write_manifest(str(job), "partial", "partial-gan", w, h, options={"n": 2}, seed=7,
                                       alpha=0.2, uncertainty=False, has_mask=True)
-    request, backend, (rgb_out, unc_out), want_unc = load_job(manifest)
-    assert backend == "partial-gan" and request.mode == "partial" and request.options == {"n": 2}
-    assert request.seed == 7 and request.alpha == pytest.approx(0.2) and want_unc is False
+    loaded = load_job(manifest)
+    request = loaded.request
+    assert loaded.backend == "partial-gan" and request.mode == "partial" and request.options == {"n": 2}
+    assert request.seed == 7 and request.alpha == pytest.approx(0.2) and loaded.wants_uncertainty is False
     assert request.scribbles is None and request.mask.shape == (h, w) and np.all(request.mask == 0.5)
     assert np.allclose(request.image.reshape(-1, 3), np.array(pixels, np.float32)[:, :3])
-    assert rgb_out.name == P.RESULT_FILE and unc_out.name == P.UNCERTAINTY_FILE and rgb_out.parent == job
+    assert loaded.output.name == P.RESULT_FILE and loaded.uncertainty_output.name == P.UNCERTAINTY_FILE
+    assert loaded.output.parent == job and loaded.clip is None
     # a random seed in the dialog (-1) reaches the engine as "no seed"
-    request, *_ = load_job(helpers.write_manifest(str(job), "auto", None, w, h, seed=-1))
+    request = load_job(helpers.write_manifest(str(job), "auto", None, w, h, seed=-1)).request
     assert request.seed is None and request.alpha == P.DEFAULT_ALPHA and request.mask is None
+
+
+def test_an_animation_job_goes_through_the_engine_frame_by_frame_and_back(installed, tmp_path):
+    """Three layers as GIMP holds an optimised GIF (the second drawn over the first): the engine composites
+    them, colorizes the clip and returns one opaque full frame per layer, and their uncertainty."""
+    from colorcore.bridge import run_manifest
+    _, helpers = installed
+    w, h, n = 16, 12, 3
+    layers = []
+    for i in range(n):
+        px = [(0.3 + 0.05 * i, 0.3 + 0.05 * i, 0.3 + 0.05 * i, 1.0)] * (w * h)
+        if i == 1:   # a "(combine)" layer: only its left half is drawn, the rest shows frame 0 through
+            px = [p if k % w < w // 2 else (0, 0, 0, 0) for k, p in enumerate(px)]
+        layers.append(b"".join(struct.pack("<4f", *p) for p in px))
+    helpers.write_buffer(str(tmp_path), helpers.P.IMAGE_FILE, b"".join(layers))
+    manifest = helpers.write_manifest(str(tmp_path), "auto", "gan", w, h, frames=n, combine=[False, True, False])
+    lines = []
+    out = type("Out", (), {"write": lambda self, t: lines.append(t), "flush": lambda self: None})()
+    assert run_manifest(manifest, out=out) == P.EXIT_OK
+    result = [P.parse_line(l) for l in "".join(lines).splitlines()][-1]
+    assert result[0] == "result" and result[1]["info"]["frames"] == n
+    rgb = helpers.read_buffer(str(tmp_path), P.RESULT_FILE, P.buffer_bytes("output", w, h, n))
+    alpha = np.frombuffer(helpers.read_buffer(str(tmp_path), P.RESULT_ALPHA_FILE,
+                                              P.buffer_bytes("output_alpha", w, h, n)), "<f4")
+    unc = helpers.read_buffer(str(tmp_path), P.UNCERTAINTY_FILE, P.buffer_bytes("uncertainty_output", w, h, n))
+    frames = np.frombuffer(rgb, "<f4").reshape(n, h, w, 3)
+    assert np.all(alpha == 1.0) and len(unc) == 4 * n * w * h          # full, opaque frames
+    L = frames.mean(axis=3)
+    assert abs(L[1, :, w - 1].mean() - L[0, :, w - 1].mean()) < 0.02  # frame 0 shows through frame 1's hole
+    assert L[1, :, 0].mean() > L[0, :, 0].mean() + 0.02                # ... and frame 1's own pixels are its own
 
 
 def test_engine_lines_are_read_by_the_plugin(installed):

@@ -99,7 +99,7 @@ def run_dialog(procedure, config, mode, backends):
         except Exception as exc:  # older 3.0.x: all frames stay editable
             log('set_sensitive_if_in:', exc)
         names.append(frame_id)
-    names += ['alpha', 'uncertainty-layer', 'seed']
+    names += ['alpha', 'uncertainty-layer', 'seed', 'frames']
     dialog.fill(names)
     if os.environ.get('COLORIZE_TEST_DIALOG'):   # tests/e2e only: screenshot, then OK
         _test_autoclose(dialog, os.environ['COLORIZE_TEST_DIALOG'], mode)
@@ -128,15 +128,17 @@ def _test_autoclose(dialog, folder, mode):
 
 
 # ----------------------------------------------------------------------------- the work
-def find_scribbles(image, source, config):
+def find_scribbles(image, source, config, frames=None):
     scr = config.get_property('scribble-layer')
-    if scr is None:
+    if scr is None and frames:   # an animation: every other layer is a frame, so only the named one
+        scr = next((l for l in image.get_layers() if l.get_name() == H.SCRIBBLE_LAYER_NAME), None)
+    elif scr is None:
         lid = H.pick_scribble_layer(layer_list(image), source.get_id())
         scr = Gimp.Layer.get_by_id(lid) if lid is not None else None
     return scr
 
 
-def gather(image, source, mode, config, binfo):
+def gather(image, source, mode, config, binfo, frames=None):
     """Decide the inputs; returns dict or raises H.PluginError (calling=True for bad input)."""
     job = {'scribble_layer': None, 'mask_drawable': None}
     needs = mode == 'scribble' or bool(binfo.get('needs_scribbles'))
@@ -147,7 +149,7 @@ def gather(image, source, mode, config, binfo):
             raise H.PluginError('the backend "%s" ignores scribbles: clear the scribble layer option, or choose '
                                 'a backend that uses them' % binfo['name'], calling=True)
     elif mode in ('scribble', 'partial'):
-        scr = find_scribbles(image, source, config)
+        scr = find_scribbles(image, source, config, frames)
         if scr is None and needs:
             raise H.PluginError('there is no scribble layer: add a transparent layer named "Scribbles" above '
                                 'the photo, paint colours on it, and run %s again' % mode.capitalize(),
@@ -174,7 +176,28 @@ def gather(image, source, mode, config, binfo):
     return job
 
 
-def colorize(procedure, run_mode, image, source, config, mode, backends):
+def animation_frames(image, config, mode):
+    """The layers to colorize as an animation's frames, in play order, or None for the selected layer only
+    (the "frames" option: auto = when the layers are named like GIMP names a GIF's or APNG's frames)."""
+    choice = config.get_property('frames') or 'auto'
+    if choice == 'selected-layer':
+        return None
+    rows = layer_list(image)
+    exclude = {lid for lid, name, _ in rows if name == H.SCRIBBLE_LAYER_NAME}
+    chosen = config.get_property('scribble-layer') if mode in ('scribble', 'partial') else None
+    if chosen is not None:
+        exclude.add(chosen.get_id())
+    if choice == 'auto' and not H.looks_like_animation(rows, exclude):
+        return None
+    frames = [Gimp.Layer.get_by_id(lid) for lid, _ in H.frame_layers(rows, exclude)]
+    if len(frames) < 2:
+        raise H.PluginError('"All layers are frames" needs at least two layers besides the scribbles; this image '
+                            'has %d: choose "The selected layer only"' % len(frames), calling=True)
+    return frames
+
+
+def colorize(procedure, run_mode, image, source, config, mode, backends, frames=None):
+    """Colorize the selected layer (new layers above it), or with `frames` an animation (new images)."""
     t_call = time.monotonic()
     timing = {'mode': mode}
     backend = config.get_property('backend') or H.default_backend(backends, mode)
@@ -184,19 +207,31 @@ def colorize(procedure, run_mode, image, source, config, mode, backends):
     want_unc = config.get_property('uncertainty-layer')
     seed = config.get_property('seed')
     binfo = next((b for b in backends if b['name'] == backend), {})
-    job = gather(image, source, mode, config, binfo)       # bad input first: CALLING_ERROR
+    job = gather(image, source, mode, config, binfo, frames)       # bad input first: CALLING_ERROR
     python = H.find_engine(config.get_property('engine-python') or None)
     options = H.collect_options(backends, mode, backend, config.get_property)
 
-    W, H_ = source.get_width(), source.get_height()
-    _, ox, oy = source.get_offsets()
-    timing.update(backend=backend, width=W, height=H_, megapixels=round(W * H_ / 1e6, 3))
+    n = len(frames) if frames else 1
+    if frames:   # every frame at the image's size and place
+        W, H_, ox, oy = image.get_width(), image.get_height(), 0, 0
+    else:
+        W, H_ = source.get_width(), source.get_height()
+        _, ox, oy = source.get_offsets()
+    timing.update(backend=backend, width=W, height=H_, frames=n, megapixels=round(W * H_ / 1e6, 3))
     Gimp.progress_init('Colorizing (%s)\u2026' % (backend or mode))
     H.cleanup_stale_workdirs()
-    work = H.make_workdir(W * H_ * (16 + (16 if mode != 'auto' else 0) + 16))
+    work = H.make_workdir(W * H_ * (36 * n + (20 if mode != 'auto' else 0)))
     try:
         t0 = time.monotonic()
-        src = read_pixels(source, RGBA)
+        if frames:
+            layers = []
+            for lay in frames:
+                _, lx, ly = lay.get_offsets()
+                layers.append(read_pixels(lay, RGBA, -lx, -ly, W, H_))
+            src = b''.join(layers)
+            del layers
+        else:
+            src = read_pixels(source, RGBA)
         timing['read_source'] = time.monotonic() - t0
         H.write_buffer(work, H.P.IMAGE_FILE, src)
         has_scr = job['scribble_layer'] is not None
@@ -220,7 +255,8 @@ def colorize(procedure, run_mode, image, source, config, mode, backends):
                                     '"%s": select part of that layer' % source.get_name(), calling=True)
             H.write_buffer(work, H.P.MASK_FILE, mask)
         manifest = H.write_manifest(work, mode, backend, W, H_, options=options, seed=seed, alpha=alpha,
-                                    uncertainty=want_unc, has_scribbles=has_scr, has_mask=has_mask)
+                                    uncertainty=want_unc, has_scribbles=has_scr, has_mask=has_mask, frames=n,
+                                    combine=[H.draws_over_previous(l.get_name()) for l in frames] if frames else None)
         timing['transfer_in'] = time.monotonic() - t0
 
         def on_progress(frac, msg):
@@ -232,20 +268,30 @@ def colorize(procedure, run_mode, image, source, config, mode, backends):
         backend = result.get('backend') or backend or 'engine'
         timing['backend'] = backend
 
-        t0 = time.monotonic()
-        rgb = H.read_buffer(work, H.P.RESULT_FILE, H.P.buffer_bytes('output', W, H_))
-        unc = H.read_buffer(work, H.P.UNCERTAINTY_FILE, H.P.buffer_bytes('uncertainty_output', W, H_)) \
+        t_out = time.monotonic()
+        rgb = H.read_buffer(work, H.P.RESULT_FILE, H.P.buffer_bytes('output', W, H_, n))
+        unc = H.read_buffer(work, H.P.UNCERTAINTY_FILE, H.P.buffer_bytes('uncertainty_output', W, H_, n)) \
             if want_unc else None
-        with_alpha = source.has_alpha()
-        if with_alpha:   # keep the source's alpha in both new layers
-            rgb = H.interleave(rgb, src, 3)
-            if unc is not None:
-                unc = H.interleave(unc, src, 1)
-        rgb_fmt, unc_fmt = (RGBA, GRAYA) if with_alpha else (RGB, GRAY)
-        timing['transfer_out_prepare'] = time.monotonic() - t0
-        timing['read_results'] = timing['transfer_out_prepare']
+        if frames:
+            opacity = H.read_buffer(work, H.P.RESULT_ALPHA_FILE, H.P.buffer_bytes('output_alpha', W, H_, n))
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    if frames:
+        open_frames(run_mode, frames, rgb, unc, opacity, W, H_, result, alpha, backend)
+        Gimp.progress_end()
+        timing['transfer_out'] = time.monotonic() - t_out
+        timing['transfer'] = timing['transfer_in'] + timing['transfer_out']
+        timing['total'] = time.monotonic() - t_call
+        H.log_timing({k: (round(v, 4) if isinstance(v, float) else v) for k, v in timing.items()})
+        return
+    with_alpha = source.has_alpha()
+    if with_alpha:   # keep the source's alpha in both new layers
+        rgb = H.interleave(rgb, src, 3)
+        if unc is not None:
+            unc = H.interleave(unc, src, 1)
+    rgb_fmt, unc_fmt = (RGBA, GRAYA) if with_alpha else (RGB, GRAY)
+    timing['transfer_out_prepare'] = time.monotonic() - t_out
+    timing['read_results'] = timing['transfer_out_prepare']
 
     # Everything that can fail for a reason of its own happened above; now change the image,
     # in one undo group, with the layers filled before they are inserted.
@@ -307,6 +353,41 @@ def colorize(procedure, run_mode, image, source, config, mode, backends):
         Gimp.message(H.uncertainty_message(result, alpha, backend))
 
 
+def open_frames(run_mode, frames, rgb, unc, opacity, W, H_, result, alpha, backend):
+    """An animation's results as new images, one layer per frame with the source layer's name and timing, so
+    that File > Export As GIF gives the colorized animation. (GIMP 3.0's GIF export writes hidden layers as
+    frames too and refuses layer groups, so results added to the source image could not be exported as an
+    animation; the source image stays as it was.)"""
+    made = []
+    for kind, data, channels, fmt in (('colorized', rgb, 3, RGBA), ('uncertainty', unc, 1, GRAYA)):
+        if data is None:
+            continue
+        base = Gimp.ImageBaseType.RGB if channels == 3 else Gimp.ImageBaseType.GRAY
+        ltype = Gimp.ImageType.RGBA_IMAGE if channels == 3 else Gimp.ImageType.GRAYA_IMAGE
+        new = Gimp.Image.new(W, H_, base)
+        made.append(new)
+        new.undo_disable()
+        step, astep = W * H_ * channels * 4, W * H_ * 4
+        for k, layer in enumerate(frames):   # play order: each frame goes on top, as GIMP stacks a loaded GIF
+            lay = Gimp.Layer.new(new, H.colorized_frame_name(layer.get_name()), W, H_, ltype, 100.0,
+                                 Gimp.LayerMode.NORMAL)
+            write_pixels(lay, fmt, H.interleave(data[k * step:(k + 1) * step], opacity[k * astep:(k + 1) * astep],
+                                                channels))
+            new.insert_layer(lay, None, 0)
+        if kind == 'uncertainty':
+            text = H.uncertainty_parasite_text(result, alpha, backend)
+            new.attach_parasite(Gimp.Parasite.new(H.PARASITE_NAME, 1, list(text.encode('utf-8'))))
+        new.undo_enable()
+        if run_mode == Gimp.RunMode.INTERACTIVE:
+            Gimp.Display.new(new)
+    Gimp.displays_flush()
+    if run_mode == Gimp.RunMode.INTERACTIVE:
+        Gimp.message('The colorized animation (%d frames) opened as a new image%s: export it with File > Export '
+                     'As... (GIF keeps the frame times from the layer names).'
+                     % (len(frames), ', its uncertainty as another' if unc is not None else ''))
+    return made
+
+
 def add_scribble_layer(image, source):
     """Interactive Scribble without a scribble layer: add an empty one for the user to paint on."""
     image.undo_group_start()
@@ -351,7 +432,7 @@ def run(procedure, run_mode, image, drawables, config, mode):
                     return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())
             if not run_dialog(procedure, config, mode, backends):
                 return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
-        colorize(procedure, run_mode, image, source, config, mode, backends)
+        colorize(procedure, run_mode, image, source, config, mode, backends, animation_frames(image, config, mode))
     except H.Cancelled:
         Gimp.progress_end()
         return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
@@ -416,6 +497,12 @@ class Colorize(Gimp.PlugIn):
                                        'Add the "Uncertainty (<backend>)" layer', True, RW)
         procedure.add_int_argument('seed', 'Ran_dom seed', 'Seed for reproducible results (-1: random)',
                                    -1, 2 ** 31 - 1, -1, RW)
+        frames = Gimp.Choice.new()
+        for i, (value, label) in enumerate(H.FRAMES_CHOICES):
+            frames.add(value, i, label, '')
+        procedure.add_choice_argument('frames', '_Frames', 'Colorize every layer as a frame of an animation (its '
+                                      'results open as new images, ready to export as GIF), or only the selected '
+                                      'layer', frames, 'auto', RW)
         procedure.add_string_argument('engine-python', 'Engine interpreter',
                                       'Python of the colorcore engine (empty: the one recorded by install.py)',
                                       '', RW)

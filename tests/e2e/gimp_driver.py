@@ -67,6 +67,9 @@ def _build(ops):
             image = Gimp.file_load(NI, Gio.File.new_for_path(args[0]))
             source = image.get_layers()[0]
             source.set_name('Photo')
+        elif kind == 'load_animation':   # one layer per frame, GIMP's names ("Frame 2 (120ms) (combine)") kept
+            image = Gimp.file_load(NI, Gio.File.new_for_path(args[0]))
+            source = image.get_layers()[0]
         elif kind == 'gray':
             image.convert_grayscale()
         elif kind == 'precision':
@@ -137,6 +140,17 @@ def _kill_plugin_when_engine_runs(rec):
         time.sleep(0.1)
 
 
+def _export_gif(image, path):
+    """File > Export As GIF, as an animation that loops (frame times come from the layer names)."""
+    proc = Gimp.get_pdb().lookup_procedure('file-gif-export')
+    cfg = proc.create_config()
+    cfg.set_property('image', image)
+    cfg.set_property('file', Gio.File.new_for_path(path))
+    cfg.set_property('as-animation', True)
+    cfg.set_property('loop', True)
+    return proc.run(cfg).index(0).value_nick
+
+
 def _run_case(pdb, case, out):
     rec = {'name': case['name']}
     image, source = _build(case['ops'])
@@ -162,6 +176,7 @@ def _run_case(pdb, case, out):
     if case.get('kill_plugin'):   # what GIMP does when the user cancels: SIGKILL the plug-in
         watcher = threading.Thread(target=_kill_plugin_when_engine_runs, args=(rec,), daemon=True)
         watcher.start()
+    images_before = {im.get_id() for im in Gimp.get_images()}
     t0 = time.time()
     res = proc.run(cfg)
     rec['seconds'] = round(time.time() - t0, 3)
@@ -178,6 +193,14 @@ def _run_case(pdb, case, out):
                 break
             time.sleep(0.1)
         rec['engine_alive_after'] = bool(pid and os.path.exists('/proc/%d' % pid) and not _zombie(pid))
+    rec['new_images'] = []
+    for im in Gimp.get_images():   # an animation's results open as new images
+        if im.get_id() in images_before:
+            continue
+        rec['new_images'].append(_state(im))
+        if case.get('export_gif') and im.get_base_type() == Gimp.ImageBaseType.RGB:
+            rec['exported'] = _export_gif(im, os.path.join(out, case['name'] + '.gif'))
+        im.delete()
     rec['after'] = _state(image)
     _dump(source, os.path.join(out, case['name'] + '.src_after.f32'))
     for lay in image.get_layers():

@@ -63,6 +63,21 @@ def photos(work):
     return out
 
 
+ANIMATION_MS = [80, 120, 160, 200]
+
+
+def animated_gif(work, photo, size=(200, 150), step=6):
+    """A gray GIF that pans across the photo, one frame time per frame, looping forever."""
+    from PIL import Image
+    im = Image.open(photo).convert("L")
+    im = im.resize((size[0] + step * len(ANIMATION_MS), round(im.height * (size[0] + step * len(ANIMATION_MS))
+                                                             / im.width)))
+    frames = [im.crop((step * i, 0, step * i + size[0], size[1])) for i in range(len(ANIMATION_MS))]
+    path = work / "animation.gif"
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=ANIMATION_MS, loop=0)
+    return str(path)
+
+
 def scribble_png(path, w, h, dx=0, dy=0, cw=None, ch=None):
     """Strokes at photo positions, drawn on a canvas of (cw, ch) where the photo sits at (dx, dy)."""
     from PIL import Image
@@ -150,6 +165,8 @@ def batch(gimp3, tmp_path_factory):
                           args={"backend": "partial-gan", "seed": 1}))
     if ab:
         cases += [
+            dict(name="auto_animation_gif", proc=A, ops=[["load_animation", animated_gif(work, gray_path)]],
+                 args={"backend": ab, "seed": 1}, export_gif=True),
             dict(name="auto_rgb8", proc=A, ops=[["load", rgb_path]], args={"backend": ab, "seed": 1}),
             dict(name="auto_gray16", proc=A, ops=[["load", gray_path], ["precision", "u16"]],
                  args={"backend": ab, "seed": 1}),
@@ -438,3 +455,35 @@ def test_timings_logged(batch):
                 t["total"]) for t in ok]
     (batch["work"] / "timings.txt").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+def test_an_animated_gif_colorized_with_auto_exports_as_a_gif_with_its_timing(batch):
+    """GIMP opens the GIF as one layer per frame; Auto (frames: auto) colorizes them as an animation into a new
+    image, which exports as a GIF that plays with the original frame times, and the source image is untouched."""
+    from PIL import Image
+    rec = case(batch, "auto_animation_gif")
+    assert rec["status"] == "success", rec.get("error")
+    assert rec["after"]["layers"] == rec["before"]["layers"]           # the source image as it was
+    colour = [im for im in rec["new_images"] if im["base_type"] == "rgb"]
+    assert len(colour) == 1 and len(rec["new_images"]) == 2             # colorized and uncertainty images
+    names = [l["name"] for l in reversed(colour[0]["layers"])]
+    assert names == [l["name"] + " (replace)" for l in reversed(rec["before"]["layers"])]   # whole frames now
+    assert rec["exported"] == "success"
+    gif = Image.open(batch["out"] / "auto_animation_gif.gif")
+    source = Image.open(batch["work"] / "animation.gif")
+    assert gif.n_frames == source.n_frames == len(ANIMATION_MS)
+    times, frames = [], []
+    for i in range(gif.n_frames):
+        gif.seek(i)
+        source.seek(i)
+        times.append(gif.info["duration"])
+        rgb = np.asarray(gif.convert("RGB"), np.float64) / 255
+        gray = np.asarray(source.convert("L"), np.float64) / 255
+        lab = srgb_to_lab(rgb)
+        assert np.hypot(lab[..., 1], lab[..., 2]).mean() > 3            # in colour
+        assert np.abs(lab[..., 0] - srgb_to_lab(np.repeat(gray[..., None], 3, 2))[..., 0]).mean() < 4   # its tones
+        frames.append(lab)
+    steady = [np.abs(a[..., 1:] - b[..., 1:]).mean() for a, b in zip(frames, frames[1:])]
+    assert max(steady) < 6, steady                                      # colour follows the pan, no re-guessing
+    assert times == ANIMATION_MS and gif.info.get("loop") == 0
+    sys.stderr.write("\n[gimp3 e2e] animation: %d frames exported, %s ms\n" % (gif.n_frames, times))
