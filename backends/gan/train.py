@@ -63,14 +63,31 @@ def generator_config(args, out: Path, in_ch: int) -> dict:
                 dropout_levels=2)
 
 
-def build_models(args, out: Path, partial: bool, device):
+# extra generator input channels after L, per task: a region mask, or hint ab + hint mask
+CONDITION_CHANNELS = {"auto": 0, "partial": 1, "hints": 3}
+
+
+def task_condition(task, rng, rgb, ab_true, device):
+    """The generator's extra input for a batch: None (auto), random selections (partial) or hints drawn from
+    the true colours (hints)."""
+    import torch
+    if task == "partial":
+        from .masks import batch_masks
+        return torch.from_numpy(batch_masks(rng, rgb)).to(device)
+    if task == "hints":
+        from .hints import batch_hints
+        return torch.from_numpy(batch_hints(rng, ab_true.float().cpu().numpy())).to(device)
+    return None
+
+
+def build_models(args, out: Path, cond_channels: int, device):
     """Generator, discriminator (gan loss only) and their Adam optimisers; a pretrained encoder learns at
     --encoder-lr-mult times the rate (param group 'lr_mult', applied by the loop's schedule)."""
     import torch
     from .nets import PatchD, build_generator
-    gen_cfg = generator_config(args, out, 2 if partial else 1)
+    gen_cfg = generator_config(args, out, 1 + cond_channels)
     G = build_generator(gen_cfg).to(device)
-    D = PatchD(in_ch=4 if partial else 3).to(device) if args.loss == "gan" else None
+    D = PatchD(in_ch=3 + cond_channels).to(device) if args.loss == "gan" else None
     enc = list(G.encoder.parameters()) if hasattr(G, "encoder") else []
     enc_ids = {id(p_) for p_ in enc}
     rest = [p_ for p_ in G.parameters() if id(p_) not in enc_ids]
@@ -90,7 +107,6 @@ def main(argv=None) -> int:
     from .losses import (ab_prior_weights, adversarial_loss, discriminator_loss, error_scale_nll,
                          lookup_weights)
     from .nets import AB_SCALE, generator_forward, generator_input
-    from .masks import batch_masks
     from .validation import evaluate, save_grid
     from .weights_io import init_generator, save_atomic
 
@@ -135,7 +151,7 @@ def main(argv=None) -> int:
         f"device {device}, world {world}, precision {amp_dtype or torch.float32}")
 
     torch.manual_seed(args.seed)
-    G, D, optG, optD, gen_cfg = build_models(args, out, partial, device)
+    G, D, optG, optD, gen_cfg = build_models(args, out, CONDITION_CHANNELS[args.task], device)
     # loss scaling only for fp16; bf16 has fp32's exponent range
     scalerG = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
     scalerD = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
@@ -202,7 +218,7 @@ def main(argv=None) -> int:
         rgb = data.sample_batch(train_cache, rng, args.batch, crop, sample_p)
         lab = uint8_batch_to_lab(rgb, device)
         L, ab_true = lab[:, :1], lab[:, 1:] / AB_SCALE
-        m = torch.from_numpy(batch_masks(rng, rgb)).to(device) if partial else None
+        m = task_condition(args.task, rng, rgb, ab_true, device)
         x = generator_input(L, m)   # the discriminator's condition: what the generator sees
         # partial: the discriminator judges the colours inside the selection (gray outside) and sees the mask
         d_ab = (lambda ab: ab * m) if partial else (lambda ab: ab)
@@ -263,12 +279,12 @@ def main(argv=None) -> int:
                 with open(metrics_path, "a") as f:
                     f.write(json.dumps(rec) + "\n")
         if rank == 0 and (step % args.val_every == 0 or step == args.steps):
-            ev = evaluate(G, lab_val, device, val_masks)
+            ev = evaluate(G, lab_val, device, val_masks, composite=partial)
             ev.update(step=step, elapsed_s=round(elapsed, 1), kind="val")
             log(f"validation step {step}: " + json.dumps(ev))
             with open(metrics_path, "a") as f:
                 f.write(json.dumps(ev) + "\n")
-            save_grid(G, lab_val, device, run_dir / f"{out.stem}_samples_{step:06d}.png", val_masks)
+            save_grid(G, lab_val, device, run_dir / f"{out.stem}_samples_{step:06d}.png", val_masks, composite=partial)
         if time.time() - t_last_ckpt >= args.ckpt_every_s:
             checkpoint()
             t_last_ckpt = time.time()

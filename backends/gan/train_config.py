@@ -14,9 +14,10 @@ def parse_args(argv, doc: str = ""):
     p.add_argument("--out", required=True, help="training checkpoint path; logs/samples go beside it")
     p.add_argument("--loss", choices=["gan", "mse"], default="gan",
                    help="gan: L1 + adversarial (pix2pix); mse: plain L2 encoder-decoder baseline")
-    p.add_argument("--task", choices=["auto", "partial"], default="auto",
+    p.add_argument("--task", choices=["auto", "partial", "hints"], default="auto",
                    help="partial: the generator also gets a region mask (random selections, "
-                        "backends/gan/masks.py) and the discriminator judges the masked colours")
+                        "backends/gan/masks.py) and the discriminator judges the masked colours; hints: it gets "
+                        "sparse colour hints, points and strokes drawn from the photo (backends/gan/hints.py)")
     p.add_argument("--init", default=None,
                    help="shipped generator weights, or a training checkpoint (then its discriminator too), "
                         "to start from (a fresh run only); input channels the weights lack (the mask) start "

@@ -23,7 +23,7 @@ class TrainData:
     cache: np.ndarray          # (N, S, S, 3) uint8 training photos (memory-mapped)
     sample_p: np.ndarray | None   # per-photo sampling probability (None: uniform)
     lab_val: torch.Tensor      # (V, 3, crop, crop) validation batch in Lab
-    val_masks: torch.Tensor | None   # partial: one fixed selection per validation photo
+    val_masks: torch.Tensor | None   # the condition per validation photo: a selection (partial), hints (hints)
     crop: int
     splits_file: Path
     n_train: int
@@ -96,6 +96,10 @@ def prepare_data(args, out: Path, rank: int, use_ddp: bool, log) -> TrainData:
     if args.task == "partial":
         from .masks import batch_masks
         val_masks = torch.from_numpy(batch_masks(np.random.default_rng([args.seed, 7]), val_rgb))
+    elif args.task == "hints":   # ten 3x3 points per photo, fixed: validation PSNR with few hints
+        from .hints import fixed_points
+        from .nets import AB_SCALE
+        val_masks = torch.from_numpy(fixed_points(lab_val[:, 1:].numpy() / AB_SCALE, 10, seed=args.seed))
     else:
         val_masks = None
     return TrainData(train_cache, sample_p, lab_val, val_masks, crop, splits_file, len(train_rels), len(val_rels),

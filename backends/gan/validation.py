@@ -7,9 +7,10 @@ import torch
 from .nets import run_generator
 
 
-def evaluate(G, lab_val, device, masks=None):
-    """Validation PSNR (uint8 RGB), colourfulness ratio, mean ab error.  With masks (partial-gan):
-    the prediction and the truth are both composited through the mask (gray outside)."""
+def evaluate(G, lab_val, device, masks=None, composite=True):
+    """Validation PSNR (uint8 RGB), colourfulness ratio, mean ab error. masks: the generator's condition per
+    photo; with composite (partial-gan's selections) the prediction and the truth are both composited
+    through it (gray outside); hints are only given, not composited."""
     from .labtorch import lab_to_rgb
     from colorcore.evaluation import colourfulness, psnr as psnr_uint8
     G.eval()
@@ -19,7 +20,7 @@ def evaluate(G, lab_val, device, masks=None):
             lab = lab_val[s:s + 25].to(device)
             m = masks[s:s + 25].to(device) if masks is not None else None
             ab, _ = run_generator(G, lab[:, :1], mask=m)
-            if m is not None:
+            if m is not None and composite:
                 ab, lab = ab * m, torch.cat([lab[:, :1], lab[:, 1:] * m], 1)
             pred = lab_to_rgb(torch.cat([lab[:, :1], ab], 1).float()).cpu().permute(0, 2, 3, 1).numpy()
             true = lab_to_rgb(lab).cpu().permute(0, 2, 3, 1).numpy()
@@ -33,7 +34,7 @@ def evaluate(G, lab_val, device, masks=None):
                 val_ab_err=float(np.mean(err)))
 
 
-def save_grid(G, lab_val, device, path, masks=None):
+def save_grid(G, lab_val, device, path, masks=None, composite=True):
     from PIL import Image
     from .labtorch import lab_to_rgb
     G.eval()
@@ -41,7 +42,7 @@ def save_grid(G, lab_val, device, path, masks=None):
         lab = lab_val[:8].to(device)
         m = masks[:8].to(device) if masks is not None else None
         ab, _ = run_generator(G, lab[:, :1], mask=m)
-        if m is not None:
+        if m is not None and composite:
             ab = ab * m
         gray = torch.cat([lab[:, :1], torch.zeros_like(ab)], 1)
         rows = [lab_to_rgb(t.float()) for t in (gray, torch.cat([lab[:, :1], ab], 1), lab)]

@@ -84,10 +84,17 @@ def init_generator(G, weights_path, D=None):
     loaded_d = False
     if "G" in sd:   # a training checkpoint: its discriminator is reused when it has the same shape
         own_d = D.state_dict() if D is not None else {}
-        if sd.get("D") is not None and own_d and set(sd["D"]) == set(own_d) and all(
-                sd["D"][k].shape == v.shape for k, v in own_d.items()):
-            D.load_state_dict(sd["D"])
-            loaded_d = True
+        theirs = sd.get("D")
+        if theirs is not None and own_d and set(theirs) == set(own_d):
+            first = "net.0.weight"   # D sees (L, condition channels..., a, b): new condition channels start at 0
+            if first in theirs and theirs[first].shape[1] < own_d[first].shape[1]:
+                old, new = theirs[first], torch.zeros_like(own_d[first])
+                new[:, :1], new[:, -2:] = old[:, :1], old[:, -2:]
+                new[:, 1:old.shape[1] - 2] = old[:, 1:-2]
+                theirs = dict(theirs, **{first: new})
+            if all(theirs[k].shape == v.shape for k, v in own_d.items()):
+                D.load_state_dict(theirs)
+                loaded_d = True
         sd = sd["G"]
     own = G.state_dict()
     for k, v in sd.items():

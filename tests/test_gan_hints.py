@@ -1,0 +1,87 @@
+"""The hint-conditioned generator's training side (the Scribble prior): simulated hints and the hints task."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from colorcore.evaluation import to_uint8  # noqa: E402
+from backends.gan import hints, infer, nets, train, weights_io  # noqa: E402
+from test_partial_gan import TINY, photo  # noqa: E402
+
+
+def regions_ab():
+    """Network-unit ab of three flat regions (top red, bottom-left green, bottom-right blue)."""
+    ab = np.zeros((2, 64, 64), np.float32)
+    ab[:, :32] = [[[0.4]], [[0.3]]]
+    ab[:, 32:, :32] = [[[-0.4]], [[0.3]]]
+    ab[:, 32:, 32:] = [[[0.1]], [[-0.5]]]
+    return ab
+
+
+def test_points_follow_zhangs_protocol_and_carry_the_patch_colour():
+    ab = regions_ab()
+    counts, sizes = [], []
+    for seed in range(400):
+        h = hints.sample_hints(np.random.default_rng(seed), ab, stroke_p=0.0)
+        painted = h[2] > 0
+        counts.append(painted.any())
+        assert set(np.unique(h[2])) <= {0.0, 1.0}
+        for c in range(2 if painted.any() else 0):   # a hint's colour: a mean of the truth under it
+            assert h[c][painted].min() >= ab[c].min() - 1e-6 and h[c][painted].max() <= ab[c].max() + 1e-6
+        sizes.append(painted.sum())
+    none = 1 - np.mean(counts)
+    assert 0.07 < none < 0.2                          # P(no hint) = 1/8
+    assert 20 < np.mean(sizes) < 250                   # about 7 patches of 1-9 px a side
+
+
+def test_strokes_stay_in_the_region_where_they_start_with_its_colour_and_soft_edges():
+    ab = regions_ab()
+    seen_soft = painted_any = False
+    for seed in range(60):
+        h = np.zeros((3, 64, 64), np.float32)
+        hints._strokes(np.random.default_rng(seed), ab, h)
+        m = h[2] > 0
+        if not m.any():
+            continue
+        painted_any = True
+        # each painted pixel carries its own region's colour: no stroke crosses into another region
+        np.testing.assert_allclose(h[:2][:, m], ab[:, m], atol=1e-5)
+        seen_soft |= bool(((h[2] > 0) & (h[2] < 1)).any())
+    assert painted_any and seen_soft
+
+
+def test_hints_training_runs_from_auto_weights_and_keeps_the_discriminator(tmp_path):
+    from PIL import Image
+    data = tmp_path / "photos"
+    data.mkdir()
+    for k in range(6):
+        Image.fromarray(to_uint8(photo(72, 72, seed=k))).save(data / f"p{k}.png")
+    auto_run = tmp_path / "auto" / "gan.pt"
+    common = ["--data", str(data), "--widths", "4,8,8", "--batch", "2", "--crop", "64", "--cache-size", "72",
+              "--calib-count", "1", "--val-count", "1", "--val-every", "2", "--log-every", "1"]
+    assert train.main(common + ["--out", str(auto_run), "--steps", "1"]) == 0
+    out = tmp_path / "hints" / "h.pt"
+    assert train.main(common + ["--out", str(out), "--task", "hints", "--init", str(auto_run), "--steps", "2"]) == 0
+    ck, before = torch.load(out, weights_only=True), torch.load(auto_run, weights_only=True)
+    assert ck["G"]["stem.0.weight"].shape[1] == 4 and ck["D"]["net.0.weight"].shape[1] == 6
+    assert "generator and discriminator initialised" in (out.parent / "h.log").read_text()
+    val = [json.loads(line) for line in (out.parent / "h.jsonl").read_text().splitlines() if '"val"' in line]
+    assert val and np.isfinite(val[-1]["val_psnr"])
+    assert weights_io.generator_config_of(out)["in_ch"] == 4
+
+
+def test_a_discriminator_gains_condition_channels_at_zero(tmp_path):
+    torch.manual_seed(0)
+    old, new = nets.PatchD(in_ch=3), nets.PatchD(in_ch=6)
+    G = nets.UNetG(in_ch=4, **TINY)
+    ck = {"G": nets.UNetG(in_ch=1, **TINY).state_dict(), "D": old.state_dict()}
+    torch.save(ck, tmp_path / "ck.pt")
+    assert weights_io.init_generator(G, tmp_path / "ck.pt", new)
+    old.eval(), new.eval()
+    L, ab = torch.rand(2, 1, 16, 16), torch.rand(2, 2, 16, 16)
+    cond = torch.rand(2, 3, 16, 16)
+    assert torch.allclose(new(torch.cat([L, cond], 1), ab), old(L, ab), atol=1e-5)
