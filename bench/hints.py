@@ -1,10 +1,15 @@
 """Hint-protocol benchmark: PSNR against the number of hint points, backends side by side with Levin 2004.
 
-    python bench/hints.py [--data ../shared/data/dev_eval] [--backends variational] [--limit N]
+    python bench/hints.py [--backends variational,prior] [--per-source-limit 10] [--limit N]
+    python bench/hints.py --data DIR          # one folder only
 
-Each image is resized to 256x256; for each point count the same Gaussian-placed 6x6 hints (mean ab
-of the patch) go to every method. Prints a table, writes JSON and a PSNR-vs-points plot to --out.
-Also reports the uncertainty's coverage and mean radius against a constant radius calibrated alike.
+By default on dev_eval and on the fixed held-out (validation) slice of every training source, the photos no
+model here trained on (bench/auto.py's sources). Each image is resized to 256x256; for each point count the same
+Gaussian-placed 6x6 hints (mean ab of the patch) go to every method. 0 points: Levin and `variational` have
+nothing to spread (the gray photo); a backend with a learned prior gives its guess. Prints per source and
+overall the PSNR and the difference to Levin, checks the targets of the Scribble-prior issue, writes JSON and a
+PSNR-vs-points plot (with Zhang et al. 2017's published ImageNet curve for reference) to --out. Also reports the
+uncertainty's coverage and mean radius against a constant radius calibrated alike.
 """
 from __future__ import annotations
 
@@ -16,11 +21,17 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.common import SHARED_DATA, out_dir, print_table, pyplot, save_json  # noqa: E402
+from bench.common import out_dir, print_table, pyplot, save_json  # noqa: E402
 from colorcore import ColorizeRequest, color, load_registry, run_backend  # noqa: E402
-from colorcore.evaluation import (POINT_COUNTS, chroma_error, gray_of, hint_positions, hint_scribbles,  # noqa: E402
+from colorcore.evaluation import (chroma_error, gray_of, hint_positions, hint_scribbles,  # noqa: E402
                                   list_images, load_rgb, psnr)
 
+POINTS = (0, 1, 2, 5, 10, 20, 50, 100, 200)
+# Zhang et al. 2017, "Real-Time User-Guided Image Colorization with Learned Deep Priors": PSNR on ImageNet ctest10k
+ZHANG_2017 = dict(zip(POINTS, (24.43, 25.37, 26.20, 27.39, 28.42, 29.34, 30.42, 31.13, 31.70)))
+# the issue's targets, over Levin on every source: (points, dB)
+TARGET_OVER_LEVIN = {1: 1.0, 2: 1.0, 5: 1.0, 10: 1.0, 100: 0.3, 200: 0.3}
+OVERALL = "overall"
 REFERENCE = "levin2004"
 
 
@@ -42,91 +53,162 @@ def constant_radius(backend, group, alpha="0.1"):
     return float(table[alpha])
 
 
+def sources(args):
+    """{source: [image paths]}: --data alone, or dev_eval and every training source's held-out slice."""
+    if args.data:
+        return {Path(args.data).name: list_images(args.data, args.limit)}
+    from bench.auto import eval_sources
+    return {k: v for k, v in eval_sources(args).items() if v}
+
+
+def run_method(method, backends, gray, scribbles, points):
+    """One method on one image and hint set -> (rgb, result or None)."""
+    if method == REFERENCE:
+        return (gray if points == 0 else levin(gray, scribbles)), None
+    backend = backends[method]
+    if points == 0:   # the pipeline refuses an empty scribble layer; a learned prior still has a guess
+        if not getattr(backend, "guesses_without_hints", False):
+            return gray, None
+        req = ColorizeRequest(image=gray, mode="scribble", scribbles=scribbles, options=backend.validate_options({}))
+        return color.with_lightness(req.lightness(), backend.run(req).ab), None
+    res = run_backend(backend, ColorizeRequest(image=gray, mode="scribble", scribbles=scribbles))
+    return res.rgb, res
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=str(SHARED_DATA / "dev_eval"))
-    parser.add_argument("--backends", default="variational", help="comma-separated backend names")
-    parser.add_argument("--points", default=",".join(map(str, POINT_COUNTS)))
-    parser.add_argument("--limit", type=int, help="use only the first N images")
+    parser.add_argument("--data", help="one folder of colour photos instead of dev_eval + the held-out slices")
+    parser.add_argument("--backends", default="variational,prior", help="comma-separated backend names")
+    parser.add_argument("--points", default=",".join(map(str, POINTS)))
+    parser.add_argument("--limit", type=int, default=0, help="at most N dev_eval (or --data) images (0 = all)")
+    parser.add_argument("--per-source-limit", type=int, default=10, help="images per held-out slice (0 = all)")
     parser.add_argument("--no-reference", action="store_true", help=f"skip {REFERENCE}")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="bench/out/hints")
     args = parser.parse_args(argv)
-    paths = list_images(args.data, args.limit)
-    if not paths:
-        sys.exit(f"no images under {args.data} (the shared data folder is needed for this benchmark)")
+    groups = sources(args)
+    if not groups:
+        sys.exit("no images found (the shared data folder is needed for this benchmark)")
     registry = load_registry()
-    backends = [registry.get(n.strip()) for n in args.backends.split(",") if n.strip()]
-    methods = [b.name for b in backends] + ([] if args.no_reference else [REFERENCE])
+    backends = {}
+    for name in (n.strip() for n in args.backends.split(",") if n.strip()):
+        b = registry.get(name)
+        if b.unavailable_reason():
+            print(f"note: {name} skipped: {b.unavailable_reason()}", file=sys.stderr)
+        else:
+            backends[name] = b
+    methods = list(backends) + ([] if args.no_reference else [REFERENCE])
     points = [int(p) for p in args.points.split(",")]
-    psnrs = {m: {p: [] for p in points} for m in methods}
+    psnrs = {g: {m: {p: [] for p in points} for m in methods} for g in groups}
     secs = {m: 0.0 for m in methods}
-    unc = {b.name: {p: {"covered": [], "radius": [], "const_covered": [], "const_radius": []} for p in points}
+    unc = {b: {p: {"covered": [], "radius": [], "const_covered": [], "const_radius": []} for p in points}
            for b in backends}
-    for i, path in enumerate(paths):
-        rgb = load_rgb(path)
-        gray = gray_of(rgb)
-        for p in points:
-            rng = np.random.default_rng(args.seed * 100003 + i * 1009 + p)
-            scribbles = hint_scribbles(rgb, hint_positions(rgb.shape[:2], p, rng))
-            for backend in backends:
-                t0 = time.perf_counter()
-                res = run_backend(backend, ColorizeRequest(image=gray, mode="scribble", scribbles=scribbles))
-                secs[backend.name] += time.perf_counter() - t0
-                psnrs[backend.name][p].append(psnr(res.rgb, rgb))
-                err = chroma_error(res.rgb, rgb)
-                u = unc[backend.name][p]
-                u["covered"].append(float(np.mean(err <= res.uncertainty)))
-                u["radius"].append(float(res.uncertainty.mean()))
-                const = constant_radius(backend, res.info.get("calibration_group"))
-                if const is not None:
-                    u["const_covered"].append(float(np.mean(err <= const)))
-                    u["const_radius"].append(const)
-            if not args.no_reference:
-                t0 = time.perf_counter()
-                psnrs[REFERENCE][p].append(psnr(levin(gray, scribbles), rgb))
-                secs[REFERENCE] += time.perf_counter() - t0
-        print(f"\r{i + 1}/{len(paths)} images", end="", file=sys.stderr, flush=True)
+    done, total = 0, sum(len(v) for v in groups.values())
+    for source, paths in groups.items():
+        for i, path in enumerate(paths):
+            rgb = load_rgb(path)
+            gray = gray_of(rgb)
+            for p in points:
+                rng = np.random.default_rng(args.seed * 100003 + i * 1009 + p)
+                scribbles = hint_scribbles(rgb, hint_positions(rgb.shape[:2], p, rng))
+                for m in methods:
+                    t0 = time.perf_counter()
+                    out, res = run_method(m, backends, gray, scribbles, p)
+                    secs[m] += time.perf_counter() - t0
+                    psnrs[source][m][p].append(psnr(out, rgb))
+                    if res is None or m not in unc:
+                        continue
+                    err = chroma_error(res.rgb, rgb)
+                    u = unc[m][p]
+                    u["covered"].append(float(np.mean(err <= res.uncertainty)))
+                    u["radius"].append(float(res.uncertainty.mean()))
+                    const = constant_radius(backends[m], res.info.get("calibration_group"))
+                    if const is not None:
+                        u["const_covered"].append(float(np.mean(err <= const)))
+                        u["const_radius"].append(const)
+            done += 1
+            print(f"\r{done}/{total} images", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
 
-    table = {m: {p: float(np.mean(v)) for p, v in psnrs[m].items()} for m in methods}
-    rows = [[m] + [f"{table[m][p]:.2f}" for p in points] + [f"{1000 * secs[m] / (len(paths) * len(points)):.0f}"]
-            for m in methods]
-    print(f"\nPSNR (dB) on {len(paths)} images of {args.data} at 256x256")
-    print_table(["method"] + [f"{p} pts" for p in points] + ["ms/img"], rows)
-    if not args.no_reference:
-        for b in backends:
-            print(f"{b.name} - {REFERENCE}: " + ", ".join(f"{p}: {table[b.name][p] - table[REFERENCE][p]:+.2f}"
-                                                         for p in points))
+    table = {g: {m: {p: float(np.mean(v)) for p, v in psnrs[g][m].items()} for m in methods} for g in groups}
+    table[OVERALL] = {m: {p: float(np.mean([x for g in groups for x in psnrs[g][m][p]])) for p in points}
+                      for m in methods}
+    for g in list(groups) + [OVERALL]:
+        n = sum(len(v) for v in groups.values()) if g == OVERALL else len(groups[g])
+        print(f"\nPSNR (dB), {g} ({n} images at 256x256)")
+        rows = [[m] + [f"{table[g][m][p]:.2f}" for p in points] for m in methods]
+        if not args.no_reference:
+            rows += [[f"{b} - {REFERENCE}"] + [f"{table[g][b][p] - table[g][REFERENCE][p]:+.2f}" for p in points]
+                     for b in backends]
+        print_table(["method"] + [f"{p} pts" for p in points], rows)
+    print("\nms per image and hint set: " + ", ".join(f"{m} {1000 * secs[m] / (total * len(points)):.0f}"
+                                                    for m in methods))
+    checks = targets(table, groups, backends, points) if not args.no_reference else {}
+    for b, lines in checks.items():
+        print(f"\ntargets for {b}:")
+        for line in lines:
+            print("  " + line)
     unc_rows = []
     for b in backends:
         for p in points:
-            u = unc[b.name][p]
+            u = unc[b][p]
+            if not u["covered"]:
+                continue
             cc = f"{np.mean(u['const_covered']):.3f}" if u["const_covered"] else "-"
             cr = f"{np.mean(u['const_radius']):.2f}" if u["const_radius"] else "-"
-            unc_rows.append([b.name, p, f"{np.mean(u['covered']):.3f}", f"{np.mean(u['radius']):.2f}", cc, cr])
+            unc_rows.append([b, p, f"{np.mean(u['covered']):.3f}", f"{np.mean(u['radius']):.2f}", cc, cr])
     print("\nUncertainty at alpha=0.1 (coverage = fraction of pixels whose true chroma is within the radius)")
     print_table(["backend", "points", "coverage", "mean radius", "const coverage", "const radius"], unc_rows)
 
     out = out_dir(args.out)
-    save_json(out / "hints.json", {"data": args.data, "images": len(paths), "psnr": table,
-                                   "ms_per_image": {m: 1000 * secs[m] / (len(paths) * len(points)) for m in methods},
+    save_json(out / "hints.json", {"sources": {g: len(v) for g, v in groups.items()}, "psnr": table,
+                                   "targets": checks,
+                                   "ms_per_image": {m: 1000 * secs[m] / (total * len(points)) for m in methods},
                                    "uncertainty": {b: {str(p): {k: float(np.mean(v)) if v else None
                                                                 for k, v in d.items()} for p, d in pp.items()}
                                                    for b, pp in unc.items()}})
+    plot(table, methods, points, out / "hints.png", total)
+    print(f"\nwrote {out / 'hints.json'} and {out / 'hints.png'}")
+
+
+def targets(table, groups, backends, points):
+    """Per backend: a line per target, met or not, over every source."""
+    out = {}
+    for b in backends:
+        lines = []
+        for p, need in TARGET_OVER_LEVIN.items():
+            if p not in points:
+                continue
+            gains = {g: table[g][b][p] - table[g][REFERENCE][p] for g in groups}
+            worst = min(gains, key=gains.get)
+            lines.append(f"{'met ' if gains[worst] >= need else 'MISSED'} {p} pts: >= +{need} dB over Levin on every "
+                         f"source (worst {worst}: {gains[worst]:+.2f})")
+        if "variational" in backends and b != "variational":
+            gaps = {(g, p): table[g][b][p] - table[g]["variational"][p] for g in groups for p in points}
+            (g, p) = min(gaps, key=gaps.get)
+            lines.append(f"{'met ' if gaps[(g, p)] >= 0 else 'MISSED'} never below variational (worst {g}, {p} pts: "
+                         f"{gaps[(g, p)]:+.2f})")
+        out[b] = lines
+    return out
+
+
+def plot(table, methods, points, path, total):
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    x = [max(p, 0.5) for p in points]   # 0 points drawn at 0.5 on the log axis
     for m in methods:
-        ax.plot(points, [table[m][p] for p in points], marker="o", label=m)
+        ax.plot(x, [table[OVERALL][m][p] for p in points], marker="o", label=m)
+    ax.plot([max(p, 0.5) for p in ZHANG_2017], list(ZHANG_2017.values()), ls="--", color="gray",
+            label="Zhang et al. 2017 (ImageNet ctest10k, published)")
     ax.set_xscale("log")
+    ax.set_xticks(x, [str(p) for p in points])
     ax.set_xlabel("hint points")
     ax.set_ylabel("PSNR (dB)")
-    ax.set_title(f"Hint propagation, {Path(args.data).name} ({len(paths)} images, 256x256)")
+    ax.set_title(f"Hints: dev_eval + held-out slices ({total} images, 256x256)")
     ax.grid(True, alpha=0.3)
-    ax.legend()
+    ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(out / "hints.png", dpi=110)
-    print(f"\nwrote {out / 'hints.json'} and {out / 'hints.png'}")
+    fig.savefig(path, dpi=110)
 
 
 if __name__ == "__main__":

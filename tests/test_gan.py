@@ -268,8 +268,12 @@ def test_init_from_training_checkpoint_takes_generator_and_discriminator(tmp_pat
     assert weights_io.init_generator(G, first, D)
     assert all(torch.equal(v, src["G"][k]) for k, v in G.state_dict().items())
     assert all(torch.equal(v, src["D"][k]) for k, v in D.state_dict().items())
-    # a discriminator of another shape (partial-gan's sees the mask) is left as it is
-    assert not weights_io.init_generator(nets.UNetG(in_ch=2, widths=(4, 8, 8)), first, nets.PatchD(in_ch=4))
+    # a discriminator that also sees a condition (partial-gan's mask) takes the weights, the new channel at zero
+    D2 = nets.PatchD(in_ch=4)
+    assert weights_io.init_generator(nets.UNetG(in_ch=2, widths=(4, 8, 8)), first, D2)
+    w_old, w_new = src["D"]["net.0.weight"], D2.state_dict()["net.0.weight"]
+    assert torch.equal(w_new[:, [0, 2, 3]], w_old) and not w_new[:, 1].any()
+    assert not weights_io.init_generator(nets.UNetG(in_ch=2, widths=(4, 8, 8)), first, nets.PatchD(in_ch=4, width=8))
     second = tmp_path / "b" / "ck.pt"
     assert train.main(common + ["--out", str(second), "--steps", "1", "--init", str(first),
                                 "--group-weights", "groupB=0.9"]) == 0

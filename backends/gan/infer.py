@@ -63,10 +63,14 @@ def shrink_chroma(ab, s_head, gain: float = 1.0, tau: float = 0.0):
 
 def predict_lowres(G: nn.Module, L_lo: np.ndarray, samples: int = 0, seed: int | None = 0, post: dict | None = None,
                    mask_lo: np.ndarray | None = None):
-    """L_lo (h, w) in 0..100 [+ region mask (h, w) for partial-gan] -> ab (h, w, 2), raw score (h, w) in ab units."""
+    """L_lo (h, w) in 0..100 [+ the condition: a region mask (h, w) for partial-gan, or (C, h, w) channels such as
+    hints] -> ab (h, w, 2), raw score (h, w) in ab units."""
     with torch.inference_mode():
         L = torch.from_numpy(np.ascontiguousarray(L_lo, np.float32))[None, None]
-        m = torch.from_numpy(np.ascontiguousarray(mask_lo, np.float32))[None, None] if mask_lo is not None else None
+        m = None
+        if mask_lo is not None:
+            m = torch.from_numpy(np.ascontiguousarray(mask_lo, np.float32))
+            m = m[None, None] if m.ndim == 2 else m[None]
         ab, logs = run_generator(G, L, m)
         ab, s_head = ab[0], torch.exp(logs[0, 0]) * AB_SCALE
         if post:

@@ -30,6 +30,9 @@ class GanBackend(Backend):
     gives_uncertainty = True
     default_weights = DEFAULT_WEIGHTS
     env_weights = ENV_WEIGHTS
+    condition_channels = 0   # generator inputs after L: partial-gan's mask, the prior's hints
+    condition_text = ""      # what they are, for the message when the weights do not fit
+    train_hint = ""          # the --task of `colorcore train gan` that makes such weights
     options = (
         Option("size", int, 0, minimum=0, maximum=512,
                help="longer side (px) at which colours are predicted (16-512); chroma is then upsampled guided "
@@ -53,16 +56,16 @@ class GanBackend(Backend):
     def unavailable_reason(self) -> str | None:
         w = self.weights_path
         if not w.is_file():
-            task = " --task partial" if self.takes_mask else ""
+            task = f" --task {self.train_hint}" if self.train_hint else ""
             return (f"weights not found at {w}; restore them from the repository (git checkout -- {w.parent}) "
                     f"or train your own with `colorcore train gan{task} --data DIR --out CKPT` and export them "
                     f"with `python -m backends.gan.export CKPT {w}`")
         if not w.with_suffix(".json").is_file():
             return f"network config {w.with_suffix('.json')} is missing beside the weights"
         in_ch = json.loads(w.with_suffix(".json").read_text())["generator"]["in_ch"]
-        if in_ch != 1 + self.takes_mask:
+        if in_ch != 1 + self.condition_channels:
             return (f"{w.name} is a generator for {in_ch} input channel(s); the {self.name} backend needs "
-                    f"{1 + self.takes_mask} (lightness{' and the mask' if self.takes_mask else ''})")
+                    f"{1 + self.condition_channels} (lightness{self.condition_text})")
         try:
             import torch  # noqa: F401
         except ImportError:

@@ -87,7 +87,8 @@ def init_generator(G, weights_path, D=None):
         theirs = sd.get("D")
         if theirs is not None and own_d and set(theirs) == set(own_d):
             first = "net.0.weight"   # D sees (L, condition channels..., a, b): new condition channels start at 0
-            if first in theirs and theirs[first].shape[1] < own_d[first].shape[1]:
+            if first in theirs and theirs[first].shape[0] == own_d[first].shape[0] \
+                    and theirs[first].shape[1] < own_d[first].shape[1]:
                 old, new = theirs[first], torch.zeros_like(own_d[first])
                 new[:, :1], new[:, -2:] = old[:, :1], old[:, -2:]
                 new[:, 1:old.shape[1] - 2] = old[:, 1:-2]

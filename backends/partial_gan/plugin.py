@@ -22,6 +22,9 @@ class PartialGanBackend(GanBackend):
     label = "Selection (mask-conditioned GAN)"
     modes = ("partial",)
     takes_mask = True
+    condition_channels = 1
+    condition_text = " and the mask"
+    train_hint = "partial"
     default_weights = WEIGHTS_DIR / "partial_gan.pt"
     env_weights = "COLORCORE_PARTIAL_GAN_WEIGHTS"
 

@@ -10,7 +10,8 @@ def scribble_hints(scribbles):
     alpha = np.ascontiguousarray(scribbles[..., 3], np.float32)
     ab = np.zeros(alpha.shape + (2,), np.float32)
     painted = alpha > 0
-    ab[painted] = color.rgb_to_lab(scribbles[painted, :3])[..., 1:]   # only painted pixels: cheap at 12 MP
+    if painted.any():   # only painted pixels: cheap at 12 MP
+        ab[painted] = color.rgb_to_lab(scribbles[painted, :3])[..., 1:]
     return alpha, ab
 
 

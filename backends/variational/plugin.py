@@ -70,8 +70,16 @@ def _no_progress(fraction, message=""):
     pass
 
 
-def propagate_scribbles(L, scribbles, opts, progress=_no_progress, score_params=(40.0, 1.0)):
-    """The whole method on one image's lightness L (H, W): hints -> working size -> solve -> full size."""
+def propagate_scribbles(L, scribbles, opts, progress=_no_progress, score_params=(40.0, 1.0), prior=None,
+                        prior_weight=0.0):
+    """The whole method on one image's lightness L (H, W): hints -> working size -> solve -> full size.
+
+    prior: optional function of the working-size lightness giving a chroma guess (h, w, 2) everywhere (the
+    `prior` backend's hint-conditioned network). Then what is propagated is the hints' disagreement with the
+    guess (hint - guess at the hint pixels), added back to the guess: the hints hold exactly where painted and
+    correct their surroundings along the edges, and away from them the guess keeps its detail. prior_weight
+    (a scribble pixel weighs 1) pulls that correction back to zero away from the hints (0: it spreads over the
+    whole photo, as the hints themselves would)."""
     from colorcore.upsample import joint_bilateral_upsample
     from .hints import resize_hints, scribble_hints
     from .solver import SolverSettings, propagate
@@ -87,11 +95,19 @@ def propagate_scribbles(L, scribbles, opts, progress=_no_progress, score_params=
         weight, ab = resize_hints(weight, ab, size)
     else:
         L_work = L
-    values = np.dstack([ab, np.sum(ab * ab, axis=2)])  # a, b and |ab|^2 for the spread of hints
+    data_weight, data_ab, guess = weight, ab, None
+    if prior is not None:
+        guess = prior(L_work)
+        data_ab = np.where(weight[..., None] > 0, ab - guess, 0).astype(np.float32)   # the hints' corrections
+        data_weight = weight * (1.0 + np.float32(prior_weight)) + np.float32(prior_weight)
+        data_ab *= (weight / np.maximum(data_weight, 1e-12))[..., None] * (1.0 + np.float32(prior_weight))
+    values = np.dstack([data_ab, np.sum(data_ab * data_ab, axis=2)])  # a, b and |ab|^2 for the spread of hints
     settings = SolverSettings(sigma=opts["edge_sensitivity"], nonlocal_k=8 if opts["nonlocal"] else 0)
-    u = propagate(L_work, weight, values, settings, progress=lambda f, m: progress(0.1 + 0.7 * f, m))
+    u = propagate(L_work, data_weight, values, settings, progress=lambda f, m: progress(0.1 + 0.7 * f, m))
     progress(0.85, "estimating uncertainty")
     variance = np.maximum(u[..., 2] - np.sum(u[..., :2] ** 2, axis=2), 0)
+    if guess is not None:
+        u[..., :2] += guess
     distance = geodesic_distance(L_work, weight > 0)
     score = raw_score(distance, variance, *score_params)
     ab = u[..., :2]

@@ -1,0 +1,72 @@
+"""The `prior` backend (Scribble with a learned prior): hint-conditioned network + edge-aware solve."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from colorcore import ColorizeRequest, color, load_registry, run_backend  # noqa: E402
+from backends.gan import infer, nets  # noqa: E402
+from backends.prior.plugin import PriorBackend, hint_condition  # noqa: E402
+from backends.variational.hints import scribble_hints  # noqa: E402
+from test_partial_gan import TINY, photo  # noqa: E402
+
+
+@pytest.fixture
+def tiny_prior(tmp_path):
+    torch.manual_seed(0)
+    G = nets.UNetG(in_ch=4, **TINY)
+    return infer.save_weights(G.state_dict(), G.config, tmp_path / "prior.pt", {"loss": "test", "size": 64})
+
+
+def strokes(shape):
+    s = np.zeros(shape + (4,), np.float32)
+    s[10:13, 8:40] = [0.85, 0.2, 0.15, 1.0]     # red on the top region
+    s[70:73, 8:40] = [0.2, 0.6, 0.3, 1.0]       # green on the bottom-left one
+    return s
+
+
+def test_the_solve_spreads_the_hints_corrections_to_the_guess():
+    """A gray guess gives plain propagation; a guess that is right everywhere is kept as it is."""
+    from backends.variational.plugin import VariationalBackend, propagate_scribbles
+    rgb = photo()
+    L = color.lightness(rgb)
+    s = strokes(L.shape)
+    opts = VariationalBackend().validate_options({})
+    plain = propagate_scribbles(L, s, opts)
+    zero = propagate_scribbles(L, s, opts, prior=lambda L_work: np.zeros(L_work.shape + (2,), np.float32))
+    np.testing.assert_allclose(zero.ab, plain.ab, atol=1e-4)
+    truth = color.rgb_to_lab(rgb)[..., 1:]
+    s_true = np.dstack([rgb, s[..., 3:]])          # hints that agree with the guess: nothing to correct
+    kept = propagate_scribbles(L, s_true, opts, prior=lambda L_work: truth)
+    np.testing.assert_allclose(kept.ab, truth, atol=0.05)
+
+
+def test_the_painted_colours_hold_where_painted_and_the_result_is_whole(tiny_prior):
+    gray = np.repeat(photo().mean(axis=2, keepdims=True), 3, axis=2)
+    s = strokes(gray.shape[:2])
+    res = run_backend(PriorBackend(tiny_prior), ColorizeRequest(image=gray, mode="scribble", scribbles=s))
+    lab, want = color.rgb_to_lab(res.rgb), color.rgb_to_lab(s[..., :3])
+    painted = s[..., 3] > 0
+    assert np.median(np.hypot(*(lab[painted][:, 1:] - want[painted][:, 1:]).T)) < 6
+    np.testing.assert_allclose(lab[..., 0], color.lightness(gray), atol=0.05)
+    assert res.uncertainty.shape == gray.shape[:2] and (res.uncertainty >= 0).all()
+    assert res.info["calibration_group"] == "1-2 scribbles"
+
+
+def test_a_thin_stroke_stays_a_hint_at_the_networks_size():
+    s = np.zeros((200, 200, 4), np.float32)
+    s[100, 20:180] = [0.9, 0.1, 0.1, 1.0]
+    cond = hint_condition(*scribble_hints(s), (50, 50))
+    assert cond.shape == (3, 50, 50) and (cond[2] > 0).sum() >= 35
+    a = cond[0][cond[2] > 0] * nets.AB_SCALE
+    assert np.allclose(a, a[0], atol=0.5) and a[0] > 40        # the stroke's own red, everywhere it survives
+
+
+def test_missing_weights_say_how_to_make_them(tmp_path):
+    reason = PriorBackend(tmp_path / "none.pt").unavailable_reason()
+    assert "--task hints" in reason
+    wrong = infer.save_weights(nets.UNetG(in_ch=1, **TINY).state_dict(), nets.UNetG(in_ch=1, **TINY).config,
+                               tmp_path / "auto.pt")
+    assert "needs 4 (lightness and the hints' a, b and mask)" in PriorBackend(wrong).unavailable_reason()
