@@ -86,14 +86,20 @@ def cmd_colorize(args):
 
     # everything that can be refused is refused before the backend runs, and before any file is touched
     options = _parse_sets(args.set)
-    check_distinct(outputs=[("output (-o)", args.output), ("uncertainty output (--uncertainty)", args.uncertainty)],
+    lo_hi = args.intervals or (None, None)
+    check_distinct(outputs=[("output (-o)", args.output), ("uncertainty output (--uncertainty)", args.uncertainty),
+                            ("lower interval (--intervals LO)", lo_hi[0]), ("upper interval (--intervals HI)", lo_hi[1])],
                    inputs=[("input image", args.input), ("scribble image (--scribbles)", args.scribbles),
                            ("mask (--mask)", args.mask)])
     animated = frames.is_animation(args.input)
     for target in filter(None, (args.output, args.uncertainty)):
         imageio.check_writable(target, animation=animated)
     if animated:
+        if args.intervals:
+            raise InvalidRequest("--intervals is for single photos; leave it out for an animation")
         return colorize_animation(args, options)
+    for target in filter(None, lo_hi):
+        imageio.check_writable(target)
     loaded = imageio.read_image(args.input, max_megapixels=args.max_megapixels)
     shape = loaded.rgb.shape[:2]
     scribbles = imageio.read_scribbles(args.scribbles, shape) if args.scribbles else None
@@ -101,7 +107,8 @@ def cmd_colorize(args):
     backend = pick_backend(load_registry(), args)
     request = ColorizeRequest(image=loaded.rgb, mode=choose_mode(backend, scribbles is not None, mask is not None),
                               scribbles=scribbles, mask=mask, options=options, seed=args.seed, alpha=args.alpha,
-                              progress=StreamProgress(interval=0.5 if not args.quiet else 1e9))
+                              progress=StreamProgress(interval=0.5 if not args.quiet else 1e9),
+                              intervals=bool(args.intervals))
     t0 = time.perf_counter()
     result = run_backend(backend, request)
     mode = request.mode
@@ -112,6 +119,11 @@ def cmd_colorize(args):
     if args.uncertainty:
         scale = imageio.write_uncertainty(args.uncertainty, result.uncertainty, args.alpha)
         msg += f"; uncertainty {args.uncertainty}: white = {scale:.1f} Delta E at alpha={args.alpha:g}"
+    if args.intervals:
+        for path, bound in zip(args.intervals, result.intervals):
+            imageio.write_png(path, bound, bits=loaded.bits, alpha=loaded.alpha)
+        msg += (f"; RGB intervals {args.intervals[0]} .. {args.intervals[1]} hold each true channel value with "
+                f"probability {1 - args.alpha:g}")
     print(msg)
     return 0
 
@@ -186,6 +198,9 @@ def build_parser():
                                        "per frame")
     p.add_argument("--mask", help="gray image: white = colorize, black = keep (soft edges blend)")
     p.add_argument("--uncertainty", help="write the uncertainty radius as a 16-bit gray PNG here")
+    p.add_argument("--intervals", nargs=2, metavar=("LO.png", "HI.png"),
+                   help="also write per-channel RGB intervals: two images whose R, G, B at each pixel bound the "
+                        "true value with probability 1 - alpha (lo <= output <= hi)")
     p.add_argument("--alpha", type=float, default=protocol.DEFAULT_ALPHA,
                    help="allowed miscoverage of the uncertainty (default %(default)s)")
     p.add_argument("--seed", type=int, help="random seed, for reproducible results")

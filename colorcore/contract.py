@@ -119,6 +119,7 @@ class ColorizeRequest:
     seed: int | None = None
     alpha: float = DEFAULT_ALPHA           # allowed miscoverage of the uncertainty radius
     progress: Callable[[float, str], None] = _no_progress
+    intervals: bool = False                # also per-channel RGB intervals (colorcore.intervals)
 
     @property
     def shape(self):
@@ -149,6 +150,7 @@ class ColorizeResult:
     rgb: np.ndarray                        # (H, W, 3) sRGB in [0, 1]
     uncertainty: np.ndarray                # (H, W) radius in Delta E_ab units, >= 0
     info: dict = field(default_factory=dict)
+    intervals: tuple | None = None         # (lo, hi), each (H, W, 3) in [0, 1], lo <= rgb <= hi, when asked
 
 
 def _float_array(name, value, ndim, channels=None):
@@ -208,4 +210,4 @@ def validate_request(request: ColorizeRequest, backend: Backend) -> ColorizeRequ
     options = backend.validate_options(dict(request.options or {}))
     return ColorizeRequest(image=image, mode=request.mode, scribbles=scribbles, mask=mask, options=options,
                            seed=None if request.seed is None else int(request.seed), alpha=float(request.alpha),
-                           progress=request.progress or _no_progress)
+                           progress=request.progress or _no_progress, intervals=bool(request.intervals))

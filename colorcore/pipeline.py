@@ -14,6 +14,7 @@ import numpy as np
 from . import color
 from .contract import BackendOutput, ColorizeRequest, ColorizeResult, validate_request
 from .errors import BackendFailed, BackendUnavailable, ColorcoreError
+from .intervals import intervals, lambdas_for
 from .strips import row_strips
 from .upsample import bilinear_rows, joint_bilateral_upsample
 
@@ -61,13 +62,15 @@ def chroma_request(request: ColorizeRequest, max_pixels: int | None = None) -> C
                    mask=None if request.mask is None else np.clip(_shrunk(request.mask, size), 0, 1))
 
 
-def _compose(request, work, ab, raw_score, lam):
+def _compose(request, work, ab, raw_score, lam, interval_lams=None):
     """Full-size result, band by band: the input's own L with the backend's chroma (upsampled along L when the
-    backend ran smaller), gamut-mapped; the input bit for bit outside the mask; radius = lam * score."""
+    backend ran smaller), gamut-mapped; the input bit for bit outside the mask; radius = lam * score; with
+    interval_lams the per-channel RGB intervals (colorcore.intervals; empty outside the mask)."""
     H, W = request.shape
     same = work is request
     rgb = np.empty((H, W, 3), np.float32)
     radius = np.zeros((H, W), np.float32)
+    bounds = (np.empty((H, W, 3), np.float32), np.empty((H, W, 3), np.float32)) if interval_lams is not None else None
     L_work = None if same else work.lightness()
     for y0, y1 in row_strips(H, W):
         L = request.lightness()[y0:y1] if same else color.lightness(request.image[y0:y1])
@@ -84,8 +87,12 @@ def _compose(request, work, ab, raw_score, lam):
         rgb[y0:y1] = out
         if raw_score is not None:
             score = raw_score[y0:y1] if same else bilinear_rows(raw_score, H, W, y0, y1 - y0)
-            radius[y0:y1] = lam * score * (1 if request.mask is None else request.mask[y0:y1])
-    return rgb, radius
+            if request.mask is not None:
+                score = score * request.mask[y0:y1]
+            radius[y0:y1] = lam * score
+            if bounds is not None:
+                bounds[0][y0:y1], bounds[1][y0:y1] = intervals(out, L, ab_s, score, interval_lams)
+    return rgb, radius, bounds
 
 
 def run_backend(backend, request: ColorizeRequest) -> ColorizeResult:
@@ -97,6 +104,7 @@ def run_backend(backend, request: ColorizeRequest) -> ColorizeResult:
     cal = backend.calibration()
     if cal is not None:
         cal.check_alpha(request.alpha)   # before the (possibly long) run
+    interval_lams = lambdas_for(cal, request.alpha, backend.name) if request.intervals else None
     work = chroma_request(request)
     t0 = time.perf_counter()
     try:
@@ -116,13 +124,15 @@ def run_backend(backend, request: ColorizeRequest) -> ColorizeResult:
                                 f"got {score.shape}")
         if cal is not None:
             lam = cal.lam(request.alpha, output.info.get("calibration_group"))
-    rgb, radius = _compose(request, work, ab, score, lam)
+    if interval_lams is not None and score is None:
+        raise BackendFailed(f"backend {backend.name!r} gave no uncertainty score, so no RGB intervals")
+    rgb, radius, bounds = _compose(request, work, ab, score, lam, interval_lams)
     info = dict(output.info)
     info.update(backend=backend.name, alpha=request.alpha, calibrated=cal is not None and score is not None,
                 seconds_backend=round(t_backend, 4))
     if work is not request:
         info["worked_at"] = f"{work.shape[1]}x{work.shape[0]}"
-    return ColorizeResult(rgb=rgb, uncertainty=radius, info=info)
+    return ColorizeResult(rgb=rgb, uncertainty=radius, info=info, intervals=bounds)
 
 
 def pick_backend(registry, backend_name, mode, scribbles_given=False):

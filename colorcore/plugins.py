@@ -27,6 +27,7 @@ BUILTIN_PLUGINS = {
     "variational": "backends.variational.plugin",
     "gan": "backends.gan.plugin",
     "partial-gan": "backends.partial_gan.plugin",
+    "prior": "backends.prior.plugin",
 }
 
 

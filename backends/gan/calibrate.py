@@ -7,8 +7,8 @@ Runs the backend exactly as the engine does (full-resolution image, chroma predi
 --size, guided upsampling) on each calibration image, takes the chroma error
 |ab_pred - ab_true| per pixel, and fits lambda(alpha) by conformal risk control
 (colorcore.calibration.fit_calibration). A constant radius (score = 1) is calibrated on the
-same images and stored too, as the baseline the per-pixel radius has to beat. Writes
-calibration.json beside the weights.
+same images and stored too, as the baseline the per-pixel radius has to beat; so are the per-channel
+RGB intervals (colorcore.intervals). Writes calibration.json beside the weights.
 
 Weights trained with --group-weights are calibrated for the mixture they were trained on: the
 risk is weighted by each group's (top-level folder's) share of the training samples
@@ -78,6 +78,7 @@ def main(argv=None) -> int:
 
     from colorcore import ColorizeRequest, color
     from colorcore.calibration import coverage, fit_calibration
+    from colorcore.intervals import KEY, channel_errors, fit_intervals
     from .masks import random_mask
 
     from .infer import native_size
@@ -92,7 +93,7 @@ def main(argv=None) -> int:
     rng = np.random.default_rng(1234)
     if backend.unavailable_reason():
         sys.exit(backend.unavailable_reason())
-    scores, errors = [], []
+    scores, errors, rgb_errors = [], [], []
     t0 = time.time()
     for i, rel in enumerate(rels):
         rgb = load_rgb(data.resolve(splits["data"], rel))
@@ -104,6 +105,8 @@ def main(argv=None) -> int:
         inside = mask > 0.5 if mask is not None else np.ones(rgb.shape[:2], bool)
         errors.append(np.linalg.norm(out.ab - ab_true, axis=-1)[inside].astype(np.float32))
         scores.append(out.score[inside])
+        L = color.lightness(rgb)   # per-channel RGB intervals: the output as the pipeline makes it
+        rgb_errors.append([e[inside] for e in channel_errors(color.with_lightness(L, out.ab), rgb, L, out.ab)])
         if i % 50 == 0:
             print(f"{i}/{len(rels)} ({time.time() - t0:.0f}s)", flush=True)
     source = (f"{len(rels)} held-out images of {data.roots_name(splits['data'])} (never trained on), "
@@ -117,6 +120,7 @@ def main(argv=None) -> int:
                           samples=args.samples,
                           constant_radius={str(a): v for a, v in const.lambdas.items()},
                           mean_score=float(np.mean([s.mean() for s in scores])))
+    cal.extra[KEY] = fit_intervals(scores, rgb_errors, groups=groups, shares=shares)
     if shares:   # kept for comparison: what the split's own proportions would give
         ones = [np.ones_like(s) for s in scores]
         cal.extra["split_proportions"] = {

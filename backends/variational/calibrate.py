@@ -18,6 +18,7 @@ import numpy as np
 from colorcore import color
 from colorcore.calibration import crc_lambda, fit_calibration
 from colorcore.evaluation import POINT_COUNTS, chroma_error, hint_positions, hint_scribbles, list_images, load_rgb
+from colorcore.intervals import KEY, channel_errors, fit_intervals
 
 from .plugin import CALIBRATION_FILE, VariationalBackend, propagate_scribbles, scribble_group
 from .uncertainty import raw_score
@@ -27,7 +28,7 @@ FLOORS = (1.0, 2.0, 4.0, 6.0, 9.0, 13.0)
 
 
 def sample_cases(paths, seed):
-    """(distance, variance, chroma error) per image, with a random hint count per image."""
+    """(distance, variance, chroma error, group, per-channel RGB errors) per image, a random hint count each."""
     rng = np.random.default_rng(seed)
     opts = VariationalBackend().validate_options({})
     cases = []
@@ -36,15 +37,17 @@ def sample_cases(paths, seed):
         n = int(rng.choice(POINT_COUNTS))
         scribbles = hint_scribbles(rgb, hint_positions(rgb.shape[:2], n, rng))
         prop = propagate_scribbles(color.lightness(rgb), scribbles, opts)   # 256x256: working size = full size
-        pred = color.with_lightness(color.lightness(rgb), prop.ab)
-        cases.append((prop.distance, prop.variance, chroma_error(pred, rgb), scribble_group(prop.strokes)))
+        L = color.lightness(rgb)
+        pred = color.with_lightness(L, prop.ab)
+        cases.append((prop.distance, prop.variance, chroma_error(pred, rgb), scribble_group(prop.strokes),
+                      channel_errors(pred, rgb, L, prop.ab)))
         print(f"\r{i + 1}/{len(paths)} images", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
     return cases
 
 
 def mean_radius(cases, gain, floor, alpha=0.1):
-    scores = [raw_score(d, v, gain, floor) for d, v, _, _ in cases]
+    scores = [raw_score(d, v, gain, floor) for d, v, *_ in cases]
     lam = crc_lambda(scores, [c[2] for c in cases], alpha)
     return lam * float(np.mean([s.mean() for s in scores]))
 
@@ -66,14 +69,15 @@ def main(argv=None):
     best = min(((mean_radius(fit_cases, g, f), g, f) for g in GAINS for f in FLOORS))
     _, gain, floor = best
     print(f"score: distance_gain={gain} floor={floor} (mean radius at alpha=0.1 on the fit half: {best[0]:.2f})")
-    scores = [raw_score(d, v, gain, floor) for d, v, _, _ in cal_cases]
+    scores = [raw_score(d, v, gain, floor) for d, v, *_ in cal_cases]
     errors = [c[2] for c in cal_cases]
     groups = [c[3] for c in cal_cases]
     # the baseline: one constant radius, calibrated the same way (per group too)
     constant = fit_calibration([np.ones_like(e) for e in errors], errors, groups=groups)
     source = f"{Path(args.data).name}: {len(cal_cases)} images, hint counts {POINT_COUNTS}, seed {args.seed}"
     cal = fit_calibration(scores, errors, groups=groups, score={"distance_gain": gain, "floor": floor},
-                          source=source, constant_radius=constant.describe())
+                          source=source, constant_radius=constant.describe(),
+                          **{KEY: fit_intervals(scores, [c[4] for c in cal_cases])})
     cal.save(args.out)
     print(f"wrote {args.out}: lambdas {cal.lambdas}")
     return 0

@@ -1,0 +1,81 @@
+"""Conformal calibration of the `prior` backend's uncertainty, per scribble-count group (as `variational`).
+
+    python -m backends.prior.calibrate [--weights backends/prior/weights/prior.pt] [--per-source 30]
+
+Photos: the calibration slice of every training source (backends.gan.data.split_per_source: never trained on,
+never benchmarked on), resized to 256x256. Hints follow the benchmark protocol (6x6 patches of mean ab at
+Gaussian positions), the number drawn from the protocol's counts, one set per photo; the backend runs as the
+engine runs it. lambda(alpha) by conformal risk control on the chroma error, overall and per group
+(colorcore.calibration.fit_calibration); a constant radius calibrated alike is stored as the baseline to beat.
+Writes calibration.json beside the weights.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from colorcore import ColorizeRequest, color
+from colorcore.calibration import fit_calibration
+from colorcore.contract import validate_request
+from colorcore.intervals import KEY, channel_errors, fit_intervals
+from colorcore.evaluation import POINT_COUNTS, chroma_error, gray_of, hint_positions, hint_scribbles
+from colorcore.shared_data import shared_data
+
+from .plugin import PriorBackend
+
+
+def calibration_photos(per_source):
+    from backends.gan import data
+    roots = [shared_data() / r for r in data.TRAIN_ROOTS if (shared_data() / r).is_dir()]
+    rels, where = data.list_sources(roots)
+    _, _, calib = data.split_per_source(rels, data.HELD_OUT_CALIB, data.HELD_OUT_VAL)
+    by_source = {}
+    for rel in calib:
+        by_source.setdefault(data.group_of(rel), []).append(data.resolve(where, rel))
+    return [p for files in by_source.values() for p in files[:per_source]]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--weights", help="prior weights (default: the shipped ones)")
+    parser.add_argument("--per-source", type=int, default=30, help="calibration photos per training source")
+    parser.add_argument("--seed", type=int, default=11)
+    args = parser.parse_args(argv)
+    from bench.auto import load_rgb
+    backend = PriorBackend(args.weights)
+    if backend.unavailable_reason():
+        sys.exit(backend.unavailable_reason())
+    paths = calibration_photos(args.per_source)
+    if len(paths) < 20:
+        sys.exit(f"need at least 20 calibration photos; found {len(paths)} under {shared_data()}")
+    rng = np.random.default_rng(args.seed)
+    scores, errors, groups, rgb_errors = [], [], [], []
+    for i, path in enumerate(paths):
+        rgb = load_rgb(path, 256)
+        n = int(rng.choice(POINT_COUNTS))
+        scribbles = hint_scribbles(rgb, hint_positions(rgb.shape[:2], n, rng))
+        req = ColorizeRequest(image=gray_of(rgb), mode="scribble", scribbles=scribbles)
+        out = backend.run(validate_request(req, backend))   # the raw score, before any calibration
+        L = color.lightness(rgb)
+        pred = color.with_lightness(L, out.ab)
+        rgb_errors.append(channel_errors(pred, rgb, L, out.ab))
+        scores.append(out.score)
+        errors.append(chroma_error(pred, rgb))
+        groups.append(out.info["calibration_group"])
+        print(f"\r{i + 1}/{len(paths)} photos", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    constant = fit_calibration([np.ones_like(e) for e in errors], errors, groups=groups)
+    source = f"calibration slices of {len(paths)} photos, hint counts {POINT_COUNTS}, seed {args.seed}"
+    cal = fit_calibration(scores, errors, groups=groups, source=source, constant_radius=constant.describe(),
+                          **{KEY: fit_intervals(scores, rgb_errors)})
+    path = backend.weights_path.parent / "calibration.json"
+    cal.save(path)
+    print(f"wrote {path}: lambdas {cal.lambdas}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
