@@ -48,6 +48,7 @@ class Job:
     wants_uncertainty: bool
     clip: object = None              # colorcore.frames.Clip for an animation, else None
     output_alpha: Path | None = None
+    intervals: tuple | None = None   # (lo path, hi path) when the plug-in asks for RGB intervals
 
 
 def load_job(manifest_path) -> Job:
@@ -76,10 +77,14 @@ def load_job(manifest_path) -> Job:
         first = rgb[0]
     else:
         first = np.ascontiguousarray(layers[..., :3])
+    wants_intervals = bool(job["intervals_lo"] and job["intervals_hi"])
+    if wants_intervals and clip is not None:
+        raise InvalidRequest("RGB intervals are for single photos; leave that option off for an animation")
     request = ColorizeRequest(image=first, mode=job["mode"], scribbles=buffer("scribbles"), mask=buffer("mask"),
-                              options=job["options"], seed=job["seed"], alpha=job["alpha"])
+                              options=job["options"], seed=job["seed"], alpha=job["alpha"], intervals=wants_intervals)
     return Job(request, job["backend"], folder / job["output"], folder / job["uncertainty_output"],
-               job["uncertainty"], clip, folder / job["output_alpha"] if job["output_alpha"] else None)
+               job["uncertainty"], clip, folder / job["output_alpha"] if job["output_alpha"] else None,
+               (folder / job["intervals_lo"], folder / job["intervals_hi"]) if wants_intervals else None)
 
 
 _finished = threading.Event()
@@ -128,6 +133,8 @@ def run_manifest(manifest_path, out=None, exit_with_stdin=False):
             result = colorize(request, job.backend)
             rgb, scale, info = result.rgb, uncertainty_scale(result.uncertainty), result.info
             unc = np.clip(result.uncertainty / scale, 0, 1) if job.wants_uncertainty else None
+            for path, bound in zip(job.intervals or (), result.intervals or ()):
+                _write_f32(path, bound)
         else:
             rgb, unc, scale, info = _colorize_frames(job)
             _write_f32(job.output_alpha, job.clip.alpha)

@@ -28,8 +28,11 @@ MASK_FILE = "mask.f32"                    # 1 = colorize, 0 = keep
 RESULT_FILE = "result.f32"                # RGB, sRGB in [0, 1]
 UNCERTAINTY_FILE = "uncertainty.f32"      # radius / RESULT's uncertainty_scale, in [0, 1]
 RESULT_ALPHA_FILE = "result_alpha.f32"    # animations only: each output frame's opacity
+INTERVALS_LO_FILE = "intervals_lo.f32"    # when asked: per-channel RGB intervals, lower bound, sRGB in [0, 1]
+INTERVALS_HI_FILE = "intervals_hi.f32"    # ... and upper bound (colorcore.intervals)
 # floats per pixel of each buffer, by the manifest field that names it
-CHANNELS = {"image": 4, "scribbles": 4, "mask": 1, "output": 3, "uncertainty_output": 1, "output_alpha": 1}
+CHANNELS = {"image": 4, "scribbles": 4, "mask": 1, "output": 3, "uncertainty_output": 1, "output_alpha": 1,
+            "intervals_lo": 3, "intervals_hi": 3}
 # An animation ("frames": N > 1) sends N image layers and gets N frames back, one after the other in each of
 # these buffers (play order); scribbles (painted on the first frame) and the mask are one.
 PER_FRAME = ("image", "output", "uncertainty_output", "output_alpha")
@@ -97,7 +100,7 @@ def buffer_bytes(field, width, height, frames=1):
 
 
 def write_manifest(folder, mode, backend, width, height, options=None, seed=None, alpha=DEFAULT_ALPHA,
-                   uncertainty=True, has_scribbles=False, has_mask=False, frames=1, combine=None):
+                   uncertainty=True, has_scribbles=False, has_mask=False, frames=1, combine=None, intervals=False):
     """Write the job's manifest.json into `folder` (the buffers go beside it); returns its path.
     A negative seed means "random" (the plug-in's dialog uses -1). An animation: frames = N layers in play
     order; combine[i] true when layer i is drawn over the frame before it (GIMP's "(combine)" frames of an
@@ -118,6 +121,8 @@ def write_manifest(folder, mode, backend, width, height, options=None, seed=None
         "output": RESULT_FILE, "uncertainty_output": UNCERTAINTY_FILE,
         "frames": int(frames), "combine": [bool(c) for c in combine] if combine is not None else None,
         "output_alpha": RESULT_ALPHA_FILE if frames > 1 else None,
+        "intervals_lo": INTERVALS_LO_FILE if intervals else None,
+        "intervals_hi": INTERVALS_HI_FILE if intervals else None,
     }
     path = os.path.join(folder, MANIFEST_FILE)
     with open(path, "w", encoding="utf-8") as f:
@@ -179,7 +184,8 @@ def read_manifest(path):
             "output": _plain_name(job, "output", RESULT_FILE),
             "uncertainty_output": _plain_name(job, "uncertainty_output", UNCERTAINTY_FILE),
             "frames": frames, "combine": [bool(c) for c in combine] if combine is not None else [False] * frames,
-            "output_alpha": _plain_name(job, "output_alpha", RESULT_ALPHA_FILE if frames > 1 else None)}
+            "output_alpha": _plain_name(job, "output_alpha", RESULT_ALPHA_FILE if frames > 1 else None),
+            "intervals_lo": _plain_name(job, "intervals_lo", None), "intervals_hi": _plain_name(job, "intervals_hi", None)}
 
 
 # --------------------------------------------------------------------------- lines

@@ -68,7 +68,8 @@ def test_manifest_matches_the_bridge_contract(tmp_path):
     assert m == {"version": 1, "mode": "partial", "backend": "variational", "width": 7, "height": 4,
                  "image": "image.f32", "scribbles": "scribbles.f32", "mask": "mask.f32", "options": {"a": 1},
                  "seed": None, "alpha": 0.2, "uncertainty": False, "output": "result.f32",
-                 "uncertainty_output": "uncertainty.f32", "frames": 1, "combine": None, "output_alpha": None}
+                 "uncertainty_output": "uncertainty.f32", "frames": 1, "combine": None, "output_alpha": None,
+                 "intervals_lo": None, "intervals_hi": None}
     with pytest.raises(ValueError):
         H.write_manifest(str(tmp_path), "bogus", "x", 1, 1)
 

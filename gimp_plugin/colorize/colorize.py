@@ -67,7 +67,7 @@ def layer_list(image):
 
 
 def is_result_layer(layer):
-    return layer.get_name().startswith((H.COLORIZED_PREFIX, H.UNCERTAINTY_PREFIX))
+    return layer.get_name().startswith(H.RESULT_PREFIXES)
 
 
 # ----------------------------------------------------------------------------- dialog
@@ -99,7 +99,7 @@ def run_dialog(procedure, config, mode, backends):
         except Exception as exc:  # older 3.0.x: all frames stay editable
             log('set_sensitive_if_in:', exc)
         names.append(frame_id)
-    names += ['alpha', 'uncertainty-layer', 'seed', 'frames']
+    names += ['alpha', 'uncertainty-layer', 'interval-layers', 'seed', 'frames']
     dialog.fill(names)
     if os.environ.get('COLORIZE_TEST_DIALOG'):   # tests/e2e only: screenshot, then OK
         _test_autoclose(dialog, os.environ['COLORIZE_TEST_DIALOG'], mode)
@@ -205,6 +205,7 @@ def colorize(procedure, run_mode, image, source, config, mode, backends, frames=
         backend = None
     alpha = config.get_property('alpha')
     want_unc = config.get_property('uncertainty-layer')
+    want_iv = bool(config.get_property('interval-layers')) and not frames   # photos only
     seed = config.get_property('seed')
     binfo = next((b for b in backends if b['name'] == backend), {})
     job = gather(image, source, mode, config, binfo, frames)       # bad input first: CALLING_ERROR
@@ -256,6 +257,7 @@ def colorize(procedure, run_mode, image, source, config, mode, backends, frames=
             H.write_buffer(work, H.P.MASK_FILE, mask)
         manifest = H.write_manifest(work, mode, backend, W, H_, options=options, seed=seed, alpha=alpha,
                                     uncertainty=want_unc, has_scribbles=has_scr, has_mask=has_mask, frames=n,
+                                    intervals=want_iv,
                                     combine=[H.draws_over_previous(l.get_name()) for l in frames] if frames else None)
         timing['transfer_in'] = time.monotonic() - t0
 
@@ -274,6 +276,8 @@ def colorize(procedure, run_mode, image, source, config, mode, backends, frames=
             if want_unc else None
         if frames:
             opacity = H.read_buffer(work, H.P.RESULT_ALPHA_FILE, H.P.buffer_bytes('output_alpha', W, H_, n))
+        bounds = [H.read_buffer(work, f, H.P.buffer_bytes(field, W, H_)) for f, field in
+                  ((H.P.INTERVALS_LO_FILE, 'intervals_lo'), (H.P.INTERVALS_HI_FILE, 'intervals_hi'))] if want_iv else []
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if frames:
@@ -285,10 +289,11 @@ def colorize(procedure, run_mode, image, source, config, mode, backends, frames=
         H.log_timing({k: (round(v, 4) if isinstance(v, float) else v) for k, v in timing.items()})
         return
     with_alpha = source.has_alpha()
-    if with_alpha:   # keep the source's alpha in both new layers
+    if with_alpha:   # keep the source's alpha in the new layers
         rgb = H.interleave(rgb, src, 3)
         if unc is not None:
             unc = H.interleave(unc, src, 1)
+        bounds = [H.interleave(b, src, 3) for b in bounds]
     rgb_fmt, unc_fmt = (RGBA, GRAYA) if with_alpha else (RGB, GRAY)
     timing['transfer_out_prepare'] = time.monotonic() - t_out
     timing['read_results'] = timing['transfer_out_prepare']
@@ -319,6 +324,13 @@ def colorize(procedure, run_mode, image, source, config, mode, backends, frames=
             ulayer.attach_parasite(Gimp.Parasite.new(H.PARASITE_NAME, 1, list(text.encode('utf-8'))))
             ulayer.set_visible(False)   # shown on demand: eye icon in the Layers dialog
             layers.insert(0, ulayer)
+        for which, data in zip(('low', 'high'), bounds):   # hidden too, above the uncertainty layer
+            ilayer = Gimp.Layer.new(image, '%s%s (%s)' % (H.INTERVAL_PREFIX, which, backend), W, H_, ltype, 100.0,
+                                    Gimp.LayerMode.NORMAL)
+            made.append(ilayer)
+            write_pixels(ilayer, rgb_fmt, data)
+            ilayer.set_visible(False)
+            layers.insert(0, ilayer)
         for lay in reversed(layers):    # colorized directly above the source, uncertainty above it
             image.insert_layer(lay, parent, pos)
             lay.set_offsets(ox, oy)
@@ -495,6 +507,10 @@ class Colorize(Gimp.PlugIn):
                                       lo, hi, min(max(H.DEFAULT_ALPHA, lo), hi), RW)
         procedure.add_boolean_argument('uncertainty-layer', 'Add _uncertainty layer',
                                        'Add the "Uncertainty (<backend>)" layer', True, RW)
+        procedure.add_boolean_argument('interval-layers', 'Add RGB _interval layers',
+                                       'Add two hidden layers, "RGB interval low/high (<backend>)": at each pixel '
+                                       'their R, G and B bound the true value with probability 1 - alpha '
+                                       '(photos only, backends with calibrated intervals)', False, RW)
         procedure.add_int_argument('seed', 'Ran_dom seed', 'Seed for reproducible results (-1: random)',
                                    -1, 2 ** 31 - 1, -1, RW)
         frames = Gimp.Choice.new()

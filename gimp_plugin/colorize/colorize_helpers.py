@@ -51,6 +51,8 @@ ENV_TIMING_LOG = "COLORIZE_TIMING_LOG"
 TMP_PREFIX = "gimp-colorize-"
 COLORIZED_PREFIX = "Colorized ("
 UNCERTAINTY_PREFIX = "Uncertainty ("
+INTERVAL_PREFIX = "RGB interval "   # "RGB interval low (gan)", "RGB interval high (gan)"
+RESULT_PREFIXES = (COLORIZED_PREFIX, UNCERTAINTY_PREFIX, INTERVAL_PREFIX)
 SCRIBBLE_LAYER_NAME = "Scribbles"
 PARASITE_NAME = "colorize-uncertainty"
 
@@ -515,7 +517,7 @@ def pick_scribble_layer(layers, source_id):
     for lid, name, has_alpha in layers:
         if lid == source_id or not has_alpha:
             continue
-        if name.startswith((COLORIZED_PREFIX, UNCERTAINTY_PREFIX)):
+        if name.startswith(RESULT_PREFIXES):
             continue
         return lid
     return None
@@ -549,7 +551,7 @@ def frame_layers(layers, exclude=()):
     """layers: [(id, name, has_alpha)] top to bottom (GIMP's order). The frames in play order (the bottom layer
     is the first frame): every layer but the excluded ones (the scribble layer) and our result layers."""
     return [(lid, name) for lid, name, _ in reversed(layers)
-            if lid not in exclude and not name.startswith((COLORIZED_PREFIX, UNCERTAINTY_PREFIX))]
+            if lid not in exclude and not name.startswith(RESULT_PREFIXES)]
 
 
 def looks_like_animation(layers, exclude=()):

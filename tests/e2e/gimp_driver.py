@@ -204,7 +204,8 @@ def _run_case(pdb, case, out):
     rec['after'] = _state(image)
     _dump(source, os.path.join(out, case['name'] + '.src_after.f32'))
     for lay in image.get_layers():
-        for prefix, tag in (('Colorized (', 'colorized'), ('Uncertainty (', 'uncertainty')):
+        for prefix, tag in (('Colorized (', 'colorized'), ('Uncertainty (', 'uncertainty'),
+                            ('RGB interval low (', 'interval_low'), ('RGB interval high (', 'interval_high')):
             if lay.get_name().startswith(prefix):
                 _dump(lay, os.path.join(out, '%s.%s.f32' % (case['name'], tag)))
     image.delete()

@@ -168,6 +168,8 @@ def batch(gimp3, tmp_path_factory):
             dict(name="auto_animation_gif", proc=A, ops=[["load_animation", animated_gif(work, gray_path)]],
                  args={"backend": ab, "seed": 1}, export_gif=True),
             dict(name="auto_rgb8", proc=A, ops=[["load", rgb_path]], args={"backend": ab, "seed": 1}),
+            dict(name="auto_interval_layers", proc=A, ops=[["load", rgb_path]],
+                 args={"backend": ab, "seed": 1, "interval-layers": True}),
             dict(name="auto_gray16", proc=A, ops=[["load", gray_path], ["precision", "u16"]],
                  args={"backend": ab, "seed": 1}),
         ]
@@ -487,3 +489,18 @@ def test_an_animated_gif_colorized_with_auto_exports_as_a_gif_with_its_timing(ba
     assert max(steady) < 6, steady                                      # colour follows the pan, no re-guessing
     assert times == ANIMATION_MS and gif.info.get("loop") == 0
     sys.stderr.write("\n[gimp3 e2e] animation: %d frames exported, %s ms\n" % (gif.n_frames, times))
+
+
+def test_rgb_interval_layers_bound_the_colorized_layer(batch):
+    """Add RGB interval layers: two hidden layers above the uncertainty layer, low <= colorized <= high."""
+    rec, _ = succeeded(batch, "auto_interval_layers")
+    W, H = batch["size"]
+    names = [l["name"] for l in rec["after"]["layers"]]
+    backend = batch["cases"]["auto_interval_layers"]["expect_backend"]
+    low, high = "RGB interval low (%s)" % backend, "RGB interval high (%s)" % backend
+    assert names[:4] == [high, low, "Uncertainty (%s)" % backend, "Colorized (%s)" % backend], names
+    assert not any(l["visible"] for l in rec["after"]["layers"] if l["name"] in (low, high))
+    out = batch["out"]
+    rgb, lo, hi = (load(out, "auto_interval_layers", t, W, H)[..., :3] for t in ("colorized", "interval_low",
+                                                                              "interval_high"))
+    assert (lo <= rgb + 1e-4).all() and (rgb <= hi + 1e-4).all() and (hi - lo).mean() > 0.01
