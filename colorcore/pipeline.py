@@ -38,14 +38,16 @@ def _chroma(output: BackendOutput, shape):
 # being colorized at this size and brought back to full size along its own lightness; it keeps a 100 MP scan
 # within a few GB.
 CHROMA_MAX_PIXELS = 12_000_000
+
+
 def _shrunk(arr, size):
     return cv2.resize(arr, size, interpolation=cv2.INTER_AREA)
 
 
 def chroma_request(request: ColorizeRequest, max_pixels: int | None = None) -> ColorizeRequest:
-    """The request the backend runs on: `request` itself, or for a photo above max_pixels a copy area-reduced
-    to max_pixels (default CHROMA_MAX_PIXELS; scribble colours premultiplied by their alpha, so a thin stroke keeps its colour and
-    becomes a lighter hint instead of a darker one)."""
+    """The request the backend runs on: `request` itself, or for a photo above max_pixels (default
+    CHROMA_MAX_PIXELS) a copy area-reduced to that size; scribble colours are premultiplied by their alpha, so a
+    thin stroke keeps its colour and becomes a lighter hint instead of a darker one."""
     H, W = request.shape
     max_pixels = max_pixels or CHROMA_MAX_PIXELS
     if H * W <= max_pixels:

@@ -27,8 +27,8 @@ def strokes(shape):
     return s
 
 
-def test_the_solve_spreads_the_hints_corrections_to_the_guess():
-    """A gray guess gives plain propagation; a guess that is right everywhere is kept as it is."""
+def test_the_solve_adds_the_guesss_detail_away_from_the_strokes():
+    """A gray guess gives plain propagation; a right guess is kept; with a reach, the strokes rule near them."""
     from backends.variational.plugin import VariationalBackend, propagate_scribbles
     rgb = photo()
     L = color.lightness(rgb)
@@ -38,9 +38,13 @@ def test_the_solve_spreads_the_hints_corrections_to_the_guess():
     zero = propagate_scribbles(L, s, opts, prior=lambda L_work: np.zeros(L_work.shape + (2,), np.float32))
     np.testing.assert_allclose(zero.ab, plain.ab, atol=1e-4)
     truth = color.rgb_to_lab(rgb)[..., 1:]
-    s_true = np.dstack([rgb, s[..., 3:]])          # hints that agree with the guess: nothing to correct
+    s_true = np.dstack([rgb, s[..., 3:]])          # strokes that agree with the guess: the guess stays
     kept = propagate_scribbles(L, s_true, opts, prior=lambda L_work: truth)
     np.testing.assert_allclose(kept.ab, truth, atol=0.05)
+    near = propagate_scribbles(L, s, opts, prior=lambda L_work: truth, prior_distance=1e-6)
+    far = propagate_scribbles(L, s, opts, prior=lambda L_work: truth, prior_distance=1e4)
+    np.testing.assert_allclose(far.ab, plain.ab, atol=0.5)         # a huge reach: propagation everywhere
+    assert np.abs(near.ab - truth).mean() < np.abs(plain.ab - truth).mean()
 
 
 def test_the_painted_colours_hold_where_painted_and_the_result_is_whole(tiny_prior):

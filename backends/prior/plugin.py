@@ -5,10 +5,12 @@ Two steps (issue "Scribble with a learned prior"):
    (points as Zhang et al. 2017 draw them, and one-colour strokes: backends/gan/hints.py) from the Auto weights:
        python -m backends.gan.train --task hints --init backends/gan/weights/mse_baseline.pt --loss mse ...
    predicts every pixel's chroma from the photo and the hints at its working size (a few hundred px);
-2. that guess enters the `variational` edge-aware solve as a soft data term, the scribbles as hard ones
-   (backends/variational/plugin.py, propagate_scribbles(prior=...)): with few hints the learned prior fills
-   the photo (the rest of the sky is blue too), with many the propagation keeps its precision, and a scribble's
-   colour always holds where it was painted.
+2. the `variational` edge-aware solve combines it with the strokes (propagate_scribbles(prior=...)): the guess
+   shapes the graph along with the lightness (a step in the guessed chroma cuts an edge, and pixels it guesses
+   alike are non-local neighbours, so a stroke on one piece of sky reaches the others and stops at a weak
+   lightness edge between sky and roof); the strokes' colours spread along it, plus the guess's own detail,
+   which takes over with the distance to the nearest stroke. With few strokes the learned prior fills the
+   photo; with many, propagation keeps its precision; a stroke's colour always holds where it was painted.
 Uncertainty: the network's predicted error scale combined with the spread of the colours the solve mixed,
 calibrated per scribble-count group as `variational` is (backends/prior/calibrate.py).
 Weights: backends/prior/weights/prior.pt (+ .json, calibration.json); COLORCORE_PRIOR_WEIGHTS=/path overrides.
@@ -23,7 +25,9 @@ from backends.gan.plugin import GanBackend
 from backends.variational.plugin import VariationalBackend, scribble_group
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
-PRIOR_WEIGHT = 0.0   # see propagate_scribbles: how fast the hints' corrections fade away from them
+# chosen on the calibration slices (14 photos, 1-100 points; never the benchmark's photos)
+PRIOR_DISTANCE = 0.3    # image diagonals: see propagate_scribbles
+GUIDE_SIGMA = 5.0       # ab units: a step this size in the guess cuts the graph like a 2-L step in lightness
 
 
 class PriorBackend(GanBackend):
@@ -38,9 +42,12 @@ class PriorBackend(GanBackend):
     default_weights = WEIGHTS_DIR / "prior.pt"
     env_weights = "COLORCORE_PRIOR_WEIGHTS"
     guesses_without_hints = True   # its run() gives the network's guess for an empty scribble layer (bench/hints.py)
-    options = (Option("prior_weight", float, PRIOR_WEIGHT, minimum=0.0, maximum=10.0,
-                      help="how much the learned guess counts in the solve against a painted pixel (1): 0 is "
-                           "plain propagation, larger trusts the network more far from the strokes"),
+    options = (Option("prior_distance", float, PRIOR_DISTANCE, minimum=0.0, maximum=2.0,
+                      help="how far from a stroke (fraction of the image diagonal, along the photo) the learned "
+                           "guess's own detail takes over from the strokes' spread colours; 0: everywhere"),
+               Option("guide_sensitivity", float, GUIDE_SIGMA, minimum=0.5, maximum=100.0,
+                      help="chroma step (ab units) of the learned guess that stops a stroke's colour, as lightness "
+                           "edges do; larger = the guess shapes the spreading less"),
                ) + VariationalBackend.options
 
     def run(self, request) -> BackendOutput:
@@ -60,7 +67,8 @@ class PriorBackend(GanBackend):
         ab_lo, s_lo = infer.predict_lowres(G, L_lo, mask_lo=hint_condition(*scribble_hints(request.scribbles), (w, h)))
         prop = propagate_scribbles(L, request.scribbles, request.options, request.progress,
                                    prior=lambda L_work: infer.guided_upsample(L_lo, ab_lo, L_work),
-                                   prior_weight=float(request.options["prior_weight"]))
+                                   prior_distance=float(request.options["prior_distance"]), guide_with_prior=True,
+                                   guide_sigma=float(request.options["guide_sensitivity"]))
         s_head = cv2.resize(s_lo, (W, H), interpolation=cv2.INTER_LINEAR)
         spread = cv2.resize(prop.variance, (W, H), interpolation=cv2.INTER_LINEAR)
         score = np.sqrt(np.maximum(s_head, 0) ** 2 + np.maximum(spread, 0)).astype(np.float32)

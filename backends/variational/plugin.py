@@ -71,15 +71,17 @@ def _no_progress(fraction, message=""):
 
 
 def propagate_scribbles(L, scribbles, opts, progress=_no_progress, score_params=(40.0, 1.0), prior=None,
-                        prior_weight=0.0):
+                        prior_distance=0.0, guide_with_prior=False, guide_sigma=10.0):
     """The whole method on one image's lightness L (H, W): hints -> working size -> solve -> full size.
 
     prior: optional function of the working-size lightness giving a chroma guess (h, w, 2) everywhere (the
-    `prior` backend's hint-conditioned network). Then what is propagated is the hints' disagreement with the
-    guess (hint - guess at the hint pixels), added back to the guess: the hints hold exactly where painted and
-    correct their surroundings along the edges, and away from them the guess keeps its detail. prior_weight
-    (a scribble pixel weighs 1) pulls that correction back to zero away from the hints (0: it spreads over the
-    whole photo, as the hints themselves would)."""
+    `prior` backend's hint-conditioned network). The solve then also spreads the guess's own values at the
+    hint pixels, which the solve is linear in, so one solve gives both the hints' spread colours P and the
+    guess's spread G: the result is P + w (guess - G), the hints' colours plus the guess's detail, where
+    w = 1 - exp(-d / prior_distance) grows with the edge-aware distance d to the nearest hint (image
+    diagonals). Far from the strokes the network's guess holds (shifted to agree with them); next to them,
+    and wherever strokes are dense, propagation's precision does. prior_distance 0: w = 1 everywhere.
+    guide_with_prior: the guess also shapes the graph (solver.propagate's guide, at scale guide_sigma ab)."""
     from colorcore.upsample import joint_bilateral_upsample
     from .hints import resize_hints, scribble_hints
     from .solver import SolverSettings, propagate
@@ -95,22 +97,22 @@ def propagate_scribbles(L, scribbles, opts, progress=_no_progress, score_params=
         weight, ab = resize_hints(weight, ab, size)
     else:
         L_work = L
-    data_weight, data_ab, guess = weight, ab, None
-    if prior is not None:
-        guess = prior(L_work)
-        data_ab = np.where(weight[..., None] > 0, ab - guess, 0).astype(np.float32)   # the hints' corrections
-        data_weight = weight * (1.0 + np.float32(prior_weight)) + np.float32(prior_weight)
-        data_ab *= (weight / np.maximum(data_weight, 1e-12))[..., None] * (1.0 + np.float32(prior_weight))
-    values = np.dstack([data_ab, np.sum(data_ab * data_ab, axis=2)])  # a, b and |ab|^2 for the spread of hints
-    settings = SolverSettings(sigma=opts["edge_sensitivity"], nonlocal_k=8 if opts["nonlocal"] else 0)
-    u = propagate(L_work, data_weight, values, settings, progress=lambda f, m: progress(0.1 + 0.7 * f, m))
+    values = np.dstack([ab, np.sum(ab * ab, axis=2)])  # a, b and |ab|^2 for the spread of hints
+    guess = prior(L_work) if prior is not None else None
+    if guess is not None:   # the guess where the hints are: its spread G comes out of the same solve
+        values = np.dstack([values, np.where(weight[..., None] > 0, guess, 0)])
+    settings = SolverSettings(sigma=opts["edge_sensitivity"], nonlocal_k=8 if opts["nonlocal"] else 0,
+                              guide_sigma=guide_sigma)
+    u = propagate(L_work, weight, values, settings, progress=lambda f, m: progress(0.1 + 0.7 * f, m),
+                  guide=guess if guide_with_prior else None)
     progress(0.85, "estimating uncertainty")
     variance = np.maximum(u[..., 2] - np.sum(u[..., :2] ** 2, axis=2), 0)
-    if guess is not None:
-        u[..., :2] += guess
     distance = geodesic_distance(L_work, weight > 0)
     score = raw_score(distance, variance, *score_params)
     ab = u[..., :2]
+    if guess is not None:
+        w = 1.0 - np.exp(-distance / prior_distance) if prior_distance > 0 else np.ones_like(distance)
+        ab = ab + w[..., None] * (guess - u[..., 3:5])
     if scale < 1.0:
         progress(0.9, "upsampling along edges")
         # Edge-aware up to twice the working size per side, then plain resize: chroma needs less

@@ -37,14 +37,19 @@ class SolverSettings:
     nonlocal_weight: float = 1.0
     nonlocal_spatial: float = 0.3  # feature-space scale of position, as a fraction of the image size
     nonlocal_lightness: float = 5.0  # feature-space scale of lightness, L units
+    guide_sigma: float = 10.0     # ab units: the scale of a guide's (learned chroma guess's) steps and features
 
 
-def edge_weights(L, sigma, floor=1e-4):
-    """Horizontal and vertical edge weights for lightness L in [0, 100]."""
+def edge_weights(L, sigma, floor=1e-4, guide=None, guide_sigma=None):
+    """Horizontal and vertical edge weights for lightness L in [0, 100]; with a guide (H, W, C) (a learned chroma
+    guess) a step in it cuts the edge too, at scale guide_sigma."""
     inv = np.float32(-0.5 / (sigma * sigma))
-    wx = np.exp(np.square(L[:, 1:] - L[:, :-1]) * inv) + np.float32(floor)
-    wy = np.exp(np.square(L[1:, :] - L[:-1, :]) * inv) + np.float32(floor)
-    return wx, wy
+    dx, dy = np.square(L[:, 1:] - L[:, :-1]) * inv, np.square(L[1:, :] - L[:-1, :]) * inv
+    if guide is not None:
+        ginv = np.float32(-0.5 / (guide_sigma * guide_sigma))
+        dx = dx + np.sum(np.square(guide[:, 1:] - guide[:, :-1]), axis=2) * ginv
+        dy = dy + np.sum(np.square(guide[1:, :] - guide[:-1, :]), axis=2) * ginv
+    return np.exp(dx) + np.float32(floor), np.exp(dy) + np.float32(floor)
 
 
 def _graph_laplacian(rows, cols, vals, n):
@@ -61,13 +66,15 @@ def grid_laplacian(wx, wy):
     return _graph_laplacian(rows, cols, np.concatenate([wx.ravel(), wy.ravel()]), H * W)
 
 
-def nonlocal_laplacian(L, s: SolverSettings):
-    """Laplacian of k-nearest-neighbour edges in (lightness, local mean lightness, position) space."""
+def nonlocal_laplacian(L, s: SolverSettings, guide=None):
+    """Laplacian of k-nearest-neighbour edges in (lightness, local mean lightness, position[, guide]) space."""
     H, W = L.shape
     yy, xx = np.mgrid[0:H, 0:W]
     local_mean = cv2.blur(L, (3, 3))
     feats = np.stack([L.ravel() / s.nonlocal_lightness, local_mean.ravel() / s.nonlocal_lightness,
                       yy.ravel() / (s.nonlocal_spatial * H), xx.ravel() / (s.nonlocal_spatial * W)], axis=1)
+    if guide is not None:   # a learned chroma guess: pixels it thinks alike are neighbours (the other piece of sky)
+        feats = np.concatenate([feats, guide.reshape(H * W, -1) / s.guide_sigma], axis=1)
     k = min(s.nonlocal_k, H * W - 1)
     dist, nbr = cKDTree(feats).query(feats, k + 1)
     rows = np.repeat(np.arange(H * W), k)
@@ -166,8 +173,9 @@ def pyramid(L, c, ch, coarsest_pixels):
     return levels[::-1]
 
 
-def propagate(L, hint_weight, hint_values, settings=SolverSettings(), progress=None):
-    """L (H, W) in [0, 100], hint_weight (H, W) >= 0, hint_values (H, W, K) -> propagated (H, W, K)."""
+def propagate(L, hint_weight, hint_values, settings=SolverSettings(), progress=None, guide=None):
+    """L (H, W) in [0, 100], hint_weight (H, W) >= 0, hint_values (H, W, K) -> propagated (H, W, K). guide:
+    optional (H, W, C) features (a learned chroma guess) that shape the graph along with L."""
     s = settings
     L = np.ascontiguousarray(L, np.float32)
     c = np.ascontiguousarray(hint_weight * s.hint_weight, np.float32)
@@ -177,12 +185,13 @@ def propagate(L, hint_weight, hint_values, settings=SolverSettings(), progress=N
     u = None
     for k, (L_k, c_k, ch_k) in enumerate(levels):
         H, W = L_k.shape
-        wx, wy = edge_weights(L_k, s.sigma)
+        g_k = None if guide is None else cv2.resize(guide, (W, H), interpolation=cv2.INTER_AREA).reshape(H, W, -1)
+        wx, wy = edge_weights(L_k, s.sigma, guide=g_k, guide_sigma=s.guide_sigma)
         B = ch_k.reshape(-1, K)
         if u is None:
             A = grid_laplacian(wx, wy) + sp.diags(c_k.ravel())
             if s.nonlocal_k > 0 and H * W > 1:
-                A = A + nonlocal_laplacian(L_k, s)
+                A = A + nonlocal_laplacian(L_k, s, g_k)
             # CG converges fast on this small, well-connected graph; start from the hints' mean colour
             mean = B.sum(axis=0) / max(float(c_k.sum()), 1e-12)
             X0 = np.tile(mean, (H * W, 1)).astype(np.float32)
