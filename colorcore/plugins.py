@@ -23,11 +23,11 @@ ENTRY_POINT_GROUP = "colorcore"
 # COLORCORE_PLUGINS=variational,my-plugin loads only those plugins (names as listed by `colorcore backends`).
 ENV_SWITCH = "COLORCORE_PLUGINS"
 KEBAB_CASE = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
-BUILTIN_PLUGINS = {
+BUILTIN_PLUGINS = {   # in this order: the first available backend made for a mode is its default (protocol.py)
+    "prior": "backends.prior.plugin",
     "variational": "backends.variational.plugin",
     "gan": "backends.gan.plugin",
     "partial-gan": "backends.partial_gan.plugin",
-    "prior": "backends.prior.plugin",
 }
 
 

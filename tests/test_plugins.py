@@ -42,9 +42,11 @@ def test_builtins_register_through_the_same_hook(registry):
 
 
 def test_each_mode_defaults_to_the_backend_made_for_it(registry):
-    """Partial defaults to partial-gan (no scribbles needed), though variational is listed first for it."""
-    assert [b.name for b in registry.for_mode("partial")][0] == "variational"
-    want = {"auto": "gan", "scribble": "variational", "partial": "partial-gan"}
+    """Partial defaults to partial-gan (no scribbles needed), though the scribble backends are listed first for it;
+    Scribble to the learned prior, or to variational where the prior's weights are missing."""
+    assert [b.name for b in registry.for_mode("partial")][:2] == ["prior", "variational"]
+    scribble = "prior" if registry.get("prior").unavailable_reason() is None else "variational"
+    want = {"auto": "gan", "scribble": scribble, "partial": "partial-gan"}
     for mode, name in want.items():
         if registry.get(name).unavailable_reason() is None:
             assert registry.default_for(mode).name == name

@@ -74,3 +74,16 @@ def test_missing_weights_say_how_to_make_them(tmp_path):
     wrong = infer.save_weights(nets.UNetG(in_ch=1, **TINY).state_dict(), nets.UNetG(in_ch=1, **TINY).config,
                                tmp_path / "auto.pt")
     assert "needs 4 (lightness and the hints' a, b and mask)" in PriorBackend(wrong).unavailable_reason()
+
+
+def test_the_solve_takes_more_than_four_channels_at_any_size():
+    """OpenCV resizes at most 4 channels at once; the prior's solve spreads 5 (a, b, |ab|^2 and the guess's a, b)."""
+    from backends.variational.solver import SolverSettings, propagate
+    rng = np.random.default_rng(0)
+    L = rng.uniform(20, 80, (97, 161)).astype(np.float32)
+    w = np.zeros(L.shape, np.float32)
+    w[10:13, 20:25] = 1.0
+    values = np.zeros(L.shape + (5,), np.float32)
+    values[10:13, 20:25] = [1, 2, 5, 3, 4]
+    u = propagate(L, w, values, SolverSettings(coarsest_pixels=256))
+    assert u.shape == (97, 161, 5) and np.allclose(u[11, 22], [1, 2, 5, 3, 4], atol=0.05)

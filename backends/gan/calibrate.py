@@ -56,15 +56,15 @@ def mixture_mean(values, groups, shares):
     return float(sum(v / total * values[groups == g].mean() for g, v in shares.items() if (groups == g).any()))
 
 
-def backend_for(weights, takes_mask: bool):
-    """The registered GAN backend (found through the plugin registry, as the engine finds it) that takes a
-    mask or not, pointed at these weights."""
+def backend_for(weights, in_ch: int):
+    """The registered GAN backend (found through the plugin registry, as the engine finds it) whose generator
+    takes in_ch input channels (1: gan, 2: partial-gan's mask), pointed at these weights."""
     from colorcore import load_registry
     from .plugin import GanBackend
     for b in load_registry().backends.values():
-        if isinstance(b, GanBackend) and b.takes_mask == takes_mask:
+        if isinstance(b, GanBackend) and 1 + b.condition_channels == in_ch:
             return type(b)(weights)
-    raise SystemExit(f"no registered GAN backend {'with' if takes_mask else 'without'} a mask input")
+    raise SystemExit(f"no registered GAN backend takes {in_ch} input channel(s)")
 
 
 def main(argv=None) -> int:
@@ -89,7 +89,7 @@ def main(argv=None) -> int:
     in_ch = meta["generator"]["in_ch"]
     groups = [group_of(r) for r in rels]
     shares = training_shares(splits["train"], meta.get("train_args", {}).get("group_weights"), groups)
-    backend = backend_for(args.weights, takes_mask=in_ch == 2)
+    backend = backend_for(args.weights, in_ch)
     rng = np.random.default_rng(1234)
     if backend.unavailable_reason():
         sys.exit(backend.unavailable_reason())

@@ -160,6 +160,13 @@ def jacobi(A, B, X, iters):
     return X
 
 
+def _resize(arr, size):
+    """cv2.resize (INTER_AREA) of an (H, W[, K]) array with any number of channels (OpenCV takes at most 4)."""
+    if arr.ndim == 2 or arr.shape[2] <= 4:
+        return cv2.resize(arr, size, interpolation=cv2.INTER_AREA).reshape(size[1], size[0], *arr.shape[2:])
+    return np.concatenate([_resize(arr[..., k:k + 4], size) for k in range(0, arr.shape[2], 4)], axis=2)
+
+
 def pyramid(L, c, ch, coarsest_pixels):
     """Lightness, hint weight and weighted hint values, halved until small; coarsest first."""
     levels = [(L, c, ch)]
@@ -167,9 +174,7 @@ def pyramid(L, c, ch, coarsest_pixels):
         L_, c_, ch_ = levels[-1]
         size = ((L_.shape[1] + 1) // 2, (L_.shape[0] + 1) // 2)
         scale = L_.size / (size[0] * size[1])   # hint weights are summed, not averaged
-        levels.append((cv2.resize(L_, size, interpolation=cv2.INTER_AREA),
-                       cv2.resize(c_, size, interpolation=cv2.INTER_AREA) * scale,
-                       cv2.resize(ch_, size, interpolation=cv2.INTER_AREA) * scale))
+        levels.append((_resize(L_, size), _resize(c_, size) * scale, _resize(ch_, size) * scale))
     return levels[::-1]
 
 
