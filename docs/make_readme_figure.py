@@ -1,5 +1,7 @@
 """Rebuilds docs/images/scribble_before_after.jpg: a real historical photo from ../shared/data/oldphotos_v1,
-scribbled by hand (the strokes below), colorized by the `variational` backend, with its uncertainty layer.
+scribbled by hand (the strokes below), colorized by the `variational` backend, with its uncertainty layer; and
+docs/images/scribble_few_strokes.jpg: the same photo with only a handful of those strokes (FEW), colorized by
+`variational` and by `prior`, side by side.
 
     python docs/make_readme_figure.py
 """
@@ -14,6 +16,7 @@ from colorcore.shared_data import shared_data
 ROOT = Path(__file__).resolve().parents[1]
 PHOTO = shared_data(ROOT) / "oldphotos_v1" / "DeOldify_test_images" / "1870Girl.jpg"
 OUT = ROOT / "docs" / "images" / "scribble_before_after.jpg"
+OUT_FEW = ROOT / "docs" / "images" / "scribble_few_strokes.jpg"
 
 SKY, TREES, GRASS, DRY = (150, 185, 225), (55, 85, 45), (120, 140, 60), (170, 150, 90)
 SKIN, HAIR, WHITE, DARK = (225, 175, 150), (225, 195, 125), (248, 246, 240), (45, 45, 45)
@@ -31,37 +34,58 @@ STROKES = [  # (x0, y0, x1, y1), colour: painted by hand while looking at the ph
 ]
 
 
-def scribble_layer(size):
+FEW = [STROKES[i] for i in (0, 3, 6, 14, 18, 21)]   # one each: sky, trees, grass, skin, hair, the white dress
+
+
+def scribble_layer(size, strokes=STROKES):
     colour, alpha = Image.new("RGB", size), Image.new("L", size, 0)
     dc, da = ImageDraw.Draw(colour), ImageDraw.Draw(alpha)
-    for (x0, y0, x1, y1), rgb in STROKES:
+    for (x0, y0, x1, y1), rgb in strokes:
         dc.rectangle([x0 - 2, y0 - 2, x1 + 2, y1 + 2], fill=rgb)
         da.rounded_rectangle([x0, y0, x1, y1], radius=3, fill=255)
     colour.putalpha(alpha.filter(ImageFilter.GaussianBlur(1.0)))
     return colour
 
 
+def strip(panels, path, h=300):
+    panels = [p.resize((round(p.width * h / p.height), h), Image.LANCZOS) for p in panels]
+    out = Image.new("RGB", (sum(p.width for p in panels) + 6 * (len(panels) - 1), h), "white")
+    x = 0
+    for p in panels:
+        out.paste(p, (x, 0))
+        x += p.width + 6
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out.save(path, quality=85, optimize=True)
+    print(f"wrote {path} ({path.stat().st_size // 1024} KB)")
+
+
+def colorize(photo, scr, backend):
+    req = ColorizeRequest(image=np.asarray(photo, np.float32) / 255, mode="scribble",
+                          scribbles=np.asarray(scr, np.float32) / 255)
+    return run_backend(load_registry().get(backend), req)
+
+
+def painted(photo, scr):
+    out = photo.copy()
+    out.paste(scr, (0, 0), scr)
+    return out
+
+
+def as_image(rgb):
+    return Image.fromarray(np.round(rgb * 255).astype(np.uint8))
+
+
 def main():
     photo = Image.open(PHOTO).convert("RGB")
     scr = scribble_layer(photo.size)
-    req = ColorizeRequest(image=np.asarray(photo, np.float32) / 255, mode="scribble",
-                          scribbles=np.asarray(scr, np.float32) / 255)
-    res = run_backend(load_registry().get("variational"), req)
-    painted = photo.copy()
-    painted.paste(scr, (0, 0), scr)
+    res = colorize(photo, scr, "variational")
     unc = res.uncertainty / max(float(res.uncertainty.max()), 1e-6)
-    panels = [photo, painted, Image.fromarray(np.round(res.rgb * 255).astype(np.uint8)),
-              Image.fromarray(np.round(unc * 255).astype(np.uint8)).convert("RGB")]
-    h = 300
-    panels = [p.resize((round(p.width * h / p.height), h), Image.LANCZOS) for p in panels]
-    strip = Image.new("RGB", (sum(p.width for p in panels) + 6 * (len(panels) - 1), h), "white")
-    x = 0
-    for p in panels:
-        strip.paste(p, (x, 0))
-        x += p.width + 6
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    strip.save(OUT, quality=85, optimize=True)
-    print(f"wrote {OUT} ({OUT.stat().st_size // 1024} KB); uncertainty white = {res.uncertainty.max():.1f} dE")
+    strip([photo, painted(photo, scr), as_image(res.rgb),
+           Image.fromarray(np.round(unc * 255).astype(np.uint8)).convert("RGB")], OUT)
+    print(f"uncertainty white = {res.uncertainty.max():.1f} dE")
+    few = scribble_layer(photo.size, FEW)
+    strip([painted(photo, few), as_image(colorize(photo, few, "variational").rgb),
+           as_image(colorize(photo, few, "prior").rgb)], OUT_FEW)
 
 
 if __name__ == "__main__":
