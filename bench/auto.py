@@ -81,16 +81,6 @@ def list_images(folder):
 
 # ---- sources
 
-def slices_by_source(rels, where, limit=0):
-    """{source: [file, ...]} of relative 'source/…' paths (in the given order), at most `limit` per source
-    (0 = all); `where` is list_sources' {source: root}."""
-    from backends.gan import data
-    out = {}
-    for rel in rels:
-        out.setdefault(data.group_of(rel), []).append(data.resolve(where, rel))
-    return {g: files[:limit or None] for g, files in out.items()}
-
-
 def held_out_sources(limit=0):
     """The fixed validation slice of every training source, the one training and calibration never use."""
     from backends.gan import data
@@ -100,7 +90,7 @@ def held_out_sources(limit=0):
             print(f"note: training root {r} not found; its sources are skipped")
     rels, where = data.list_sources([r for r in roots if r.is_dir()])
     _, val, _ = data.split_per_source(rels, data.HELD_OUT_CALIB, data.HELD_OUT_VAL)
-    return slices_by_source(val, where, limit)
+    return data.slices_by_source(val, where, limit)
 
 
 def eval_sources(args):

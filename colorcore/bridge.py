@@ -113,7 +113,7 @@ def _colorize_frames(job):
     backend = pick_backend(load_registry(), job.backend, r.mode, r.scribbles is not None)
     rgb, unc, info = colorize_clip(job.clip, backend, r.mode, scribbles=r.scribbles, mask=r.mask, options=r.options,
                                    seed=r.seed or 0, alpha=r.alpha, progress=r.progress)
-    info = dict(info, key_frames=len(info["key_frames"]), cuts=len(info["cuts"]), trusted=None, settings=None)
+    info = dict(info, key_frames=len(info["key_frames"]), cuts=len(info["cuts"]))   # counts for the result line
     return rgb.frames, unc.frames[..., 0] if job.wants_uncertainty else None, info["uncertainty_scale"], info
 
 

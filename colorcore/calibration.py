@@ -71,6 +71,13 @@ class _RiskCurve:
         return float(self.ratios[np.argmax(ok)]) if ok.any() else float(self.ratios[-1])
 
 
+def at_or_below(table, alpha):
+    """The value of `table` (alpha -> value) at the largest calibrated alpha at or below `alpha` (never less
+    conservative than asked), or None when every calibrated alpha is larger."""
+    below = [a for a in table if a <= alpha + 1e-12]
+    return table[max(below)] if below else None
+
+
 @dataclass
 class Calibration:
     """lambda per alpha for one backend's raw score, and where it came from.
@@ -89,8 +96,7 @@ class Calibration:
     def lam(self, alpha, group=None):
         """lambda for the largest calibrated alpha <= the one asked (never less conservative)."""
         self.check_alpha(alpha, group)
-        table = self._table(group)
-        return table[max(a for a in table if a <= alpha + 1e-12)]
+        return at_or_below(self._table(group), alpha)
 
     def _table(self, group):
         """alpha -> lambda for the group, or the overall one."""

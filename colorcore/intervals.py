@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import color
+from .calibration import at_or_below, fit_calibration
 from .errors import InvalidRequest
 
 CHANNELS = ("R", "G", "B")
@@ -42,7 +43,6 @@ def channel_errors(rgb_out, rgb_true, L, ab):
 def fit_intervals(scores, errors_per_image, **kw):
     """{channel: {alpha: lam}} from per-image raw scores and channel_errors (kw: fit_calibration's groups,
     shares); a plain JSON-able dict for Calibration.extra."""
-    from .calibration import fit_calibration
     return {name: {str(a): v for a, v in fit_calibration(scores, [e[c] for e in errors_per_image], **kw)
                    .lambdas.items()} for c, name in enumerate(CHANNELS)}
 
@@ -56,11 +56,11 @@ def lambdas_for(calibration, alpha, backend_name):
     lams = []
     for name in CHANNELS:
         levels = {float(a): v for a, v in table[name].items()}
-        below = [a for a in levels if a <= alpha + 1e-12]
-        if not below:
+        lam = at_or_below(levels, alpha)
+        if lam is None:
             raise InvalidRequest(f"RGB intervals of backend {backend_name!r} are calibrated from alpha="
                                  f"{min(levels):g}; choose that or larger")
-        lams.append(levels[max(below)])
+        lams.append(lam)
     return np.float32(lams)
 
 

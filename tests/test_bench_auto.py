@@ -101,11 +101,12 @@ def test_old_gan_is_skipped_when_it_is_the_new_gan_file(tmp_path, capsys):
 
 
 def test_validation_slices_grouped_by_source_and_capped(tmp_path):
+    from backends.gan import data
     where = {"a": tmp_path / "r1", "b": tmp_path / "r2"}
     rels = ["a/1.jpg", "a/2.jpg", "a/3.jpg", "b/x/1.png"]
-    assert auto.slices_by_source(rels, where, limit=2) == {"a": [tmp_path / "r1/a/1.jpg", tmp_path / "r1/a/2.jpg"],
+    assert data.slices_by_source(rels, where, limit=2) == {"a": [tmp_path / "r1/a/1.jpg", tmp_path / "r1/a/2.jpg"],
                                                            "b": [tmp_path / "r2/b/x/1.png"]}
-    assert len(auto.slices_by_source(rels, where)["a"]) == 3
+    assert len(data.slices_by_source(rels, where)["a"]) == 3
 
 
 def test_printed_tables_have_a_row_per_source_and_method():

@@ -168,6 +168,15 @@ def group_of(rel: str) -> str:
     return rel.split("/")[0] if "/" in rel else ""
 
 
+def slices_by_source(rels, where, limit=0):
+    """{source: [file, ...]} of relative 'source/…' paths (in the given order), at most `limit` per source
+    (0 = all); `where` is list_sources' {source: root}."""
+    out = {}
+    for rel in rels:
+        out.setdefault(group_of(rel), []).append(resolve(where, rel))
+    return {g: files[:limit or None] for g, files in out.items()}
+
+
 def group_shares(rels: list[str], weights: dict[str, float]) -> dict[str, float]:
     """Each top-level folder's share of the samples: its weight, or for folders not named, the weight they
     have under uniform sampling (their share of the images), so a single 'bsds=0.2' only moves

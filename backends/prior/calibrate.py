@@ -21,7 +21,7 @@ from colorcore import ColorizeRequest, color
 from colorcore.calibration import fit_calibration
 from colorcore.contract import validate_request
 from colorcore.intervals import KEY, channel_errors, fit_intervals
-from colorcore.evaluation import POINT_COUNTS, chroma_error, gray_of, hint_positions, hint_scribbles
+from colorcore.evaluation import POINT_COUNTS, chroma_error, gray_of, hint_positions, hint_scribbles, load_rgb
 from colorcore.shared_data import shared_data
 
 from .plugin import PriorBackend
@@ -32,10 +32,7 @@ def calibration_photos(per_source):
     roots = [shared_data() / r for r in data.TRAIN_ROOTS if (shared_data() / r).is_dir()]
     rels, where = data.list_sources(roots)
     _, _, calib = data.split_per_source(rels, data.HELD_OUT_CALIB, data.HELD_OUT_VAL)
-    by_source = {}
-    for rel in calib:
-        by_source.setdefault(data.group_of(rel), []).append(data.resolve(where, rel))
-    return [p for files in by_source.values() for p in files[:per_source]]
+    return [p for files in data.slices_by_source(calib, where, per_source).values() for p in files]
 
 
 def main(argv=None):
@@ -44,7 +41,6 @@ def main(argv=None):
     parser.add_argument("--per-source", type=int, default=30, help="calibration photos per training source")
     parser.add_argument("--seed", type=int, default=11)
     args = parser.parse_args(argv)
-    from bench.auto import load_rgb
     backend = PriorBackend(args.weights)
     if backend.unavailable_reason():
         sys.exit(backend.unavailable_reason())
