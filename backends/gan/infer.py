@@ -4,6 +4,8 @@ upsampling to full resolution, and a raw uncertainty score.
 Raw score (Delta E_ab units, before conformal calibration) = sqrt(s_head^2 + s_drop^2):
 s_head is the generator's predicted expected chroma error (its error-scale head) and s_drop the
 spread of `samples` dropout samples around the deterministic prediction.
+With "flip": true in the weights' postprocess, the deterministic prediction is the mean of the photo's and its
+mirror image's (mirrored back): a test-time ensemble of two views, tuned and calibrated with it (backends.gan.tune).
 """
 from __future__ import annotations
 
@@ -61,6 +63,13 @@ def shrink_chroma(ab, s_head, gain: float = 1.0, tau: float = 0.0):
     return ab * f
 
 
+def mirrored_mean(G: nn.Module, L: torch.Tensor, m: torch.Tensor | None):
+    """run_generator's (ab, log error scale), averaged over the photo and its mirror image (mirrored back):
+    one batch of two, so the second view costs less than a second call."""
+    ab, logs = run_generator(G, torch.cat([L, L.flip(-1)]), None if m is None else torch.cat([m, m.flip(-1)]))
+    return (ab[:1] + ab[1:].flip(-1)) / 2, (logs[:1] + logs[1:].flip(-1)) / 2
+
+
 def predict_lowres(G: nn.Module, L_lo: np.ndarray, samples: int = 0, seed: int | None = 0, post: dict | None = None,
                    mask_lo: np.ndarray | None = None):
     """L_lo (h, w) in 0..100 [+ the condition: a region mask (h, w) for partial-gan, or (C, h, w) channels such as
@@ -71,10 +80,10 @@ def predict_lowres(G: nn.Module, L_lo: np.ndarray, samples: int = 0, seed: int |
         if mask_lo is not None:
             m = torch.from_numpy(np.ascontiguousarray(mask_lo, np.float32))
             m = m[None, None] if m.ndim == 2 else m[None]
-        ab, logs = run_generator(G, L, m)
+        ab, logs = mirrored_mean(G, L, m) if post and post.get("flip") else run_generator(G, L, m)
         ab, s_head = ab[0], torch.exp(logs[0, 0]) * AB_SCALE
         if post:
-            ab = shrink_chroma(ab, s_head, **post)
+            ab = shrink_chroma(ab, s_head, post.get("gain", 1.0), post.get("tau", 0.0))
         var = torch.zeros_like(s_head)
         if samples > 0:
             with torch.random.fork_rng(devices=[]):
@@ -84,7 +93,8 @@ def predict_lowres(G: nn.Module, L_lo: np.ndarray, samples: int = 0, seed: int |
                     o_ab, o_logs = run_generator(G, L.expand(n, -1, -1, -1), None if m is None else
                                                  m.expand(n, -1, -1, -1), sample=True)
                     if post:
-                        o_ab = shrink_chroma(o_ab, torch.exp(o_logs) * AB_SCALE, **post)
+                        o_ab = shrink_chroma(o_ab, torch.exp(o_logs) * AB_SCALE, post.get("gain", 1.0),
+                                             post.get("tau", 0.0))
                     var += ((o_ab - ab) ** 2).sum(1).sum(0)
             var /= samples
         score = torch.sqrt(s_head ** 2 + var)
@@ -154,4 +164,5 @@ def load_postprocess(weights_path) -> dict | None:
     """The chroma post-processing stored in the JSON beside the weights (written by backends.gan.tune)."""
     meta = json.loads(Path(weights_path).with_suffix(".json").read_text())
     post = meta.get("postprocess")
-    return {"gain": float(post.get("gain", 1.0)), "tau": float(post.get("tau", 0.0))} if post else None
+    return {"gain": float(post.get("gain", 1.0)), "tau": float(post.get("tau", 0.0)),
+            "flip": bool(post.get("flip", False))} if post else None

@@ -29,6 +29,9 @@ def main(argv=None) -> int:
                         "one is written as the weights' \"size\"")
     p.add_argument("--eval-size", type=int, default=256, help="images resized to this square size first")
     p.add_argument("--min-colourfulness", type=float, default=0.75)
+    p.add_argument("--flip", action="store_true",
+                   help="average each prediction with that of the mirrored photo (stored as the postprocess's "
+                        "\"flip\", so the backend does the same)")
     p.add_argument("--write", action="store_true")
     args = p.parse_args(argv)
     from PIL import Image
@@ -57,7 +60,7 @@ def main(argv=None) -> int:
         col_gt.append(colourfulness(rgb))
         psnr_gray.append(psnr_uint8(color.with_lightness(L, np.zeros(L.shape + (2,), np.float32)), rgb))
         for z, size in enumerate(sizes):
-            ab, s = infer.colorize_L(G, L, size=size, samples=0, mask=full)
+            ab, s = infer.colorize_L(G, L, size=size, samples=0, mask=full, post={"flip": args.flip})
             s = s[..., None]
             for a, g in enumerate(gains):
                 for b, t in enumerate(taus):
@@ -79,7 +82,7 @@ def main(argv=None) -> int:
     if best is None:
         best = np.unravel_index(np.argmax(cr), cr.shape)
     size, g, t = sizes[best[0]], gains[best[1]], taus[best[2]]
-    post = {"gain": g, "tau": t, "tuned_on": f"{len(splits['val'])} validation images (held out from training)",
+    post = {"gain": g, "tau": t, "flip": args.flip, "tuned_on": f"{len(splits['val'])} validation images (held out from training)",
             "val_psnr": round(float(mp[best]), 3), "val_colourfulness_ratio": round(float(cr[best]), 3),
             "val_gray_psnr": round(float(np.mean(psnr_gray)), 3),
             "val_psnr_no_post": round(float(mp[best[0], gains.index(1.0), 0]), 3)}
