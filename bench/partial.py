@@ -222,7 +222,8 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--limit", type=int, default=0)
     p.add_argument("--size", type=int, default=256)
-    p.add_argument("--gan-size", type=int, default=128)
+    p.add_argument("--gan-size", type=int, default=0,
+                   help="prediction size of both backends (0: each one's own, recorded with its weights)")
     p.add_argument("--samples", type=int, default=8)
     p.add_argument("--seed", type=int, default=5)
     p.add_argument("--gan-weights", default=None)
