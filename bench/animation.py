@@ -26,7 +26,8 @@ in [0, 1] between output t and output t-1 warped along the true flow, on pixels 
 ratio to frame-by-frame's, mean PSNR against the true colour frames, and frames per second (engine warm,
 model loaded). The row `input (gray)` is the warping error of the gray input itself: the floor left by
 resampling, noise and flow errors, which no colorizer that keeps the input's lightness goes far under; the row
-`truth (colour)` is the true colour frames' own: how steady the real colours are along this flow. Targets: ratio <= 0.5, PSNR within 0.2 dB, >= 4 frames/s at 256x256.
+`truth (colour)` is the true colour frames' own: how steady the real colours are along this flow.
+Targets: ratio <= 0.5, PSNR within 0.2 dB, >= 4 frames/s at 256x256.
 Writes bench/out/animation.json, bench/out/animation.png and bench/out/animation_strip.jpg (the first clip,
 one row per method).
 """

@@ -82,7 +82,8 @@ def main(argv=None) -> int:
     if best is None:
         best = np.unravel_index(np.argmax(cr), cr.shape)
     size, g, t = sizes[best[0]], gains[best[1]], taus[best[2]]
-    post = {"gain": g, "tau": t, "flip": args.flip, "tuned_on": f"{len(splits['val'])} validation images (held out from training)",
+    post = {"gain": g, "tau": t, "flip": args.flip,
+            "tuned_on": f"{len(splits['val'])} validation images (held out from training)",
             "val_psnr": round(float(mp[best]), 3), "val_colourfulness_ratio": round(float(cr[best]), 3),
             "val_gray_psnr": round(float(np.mean(psnr_gray)), 3),
             "val_psnr_no_post": round(float(mp[best[0], gains.index(1.0), 0]), 3)}
