@@ -97,17 +97,26 @@ def bands(mask):
     return (inside > 0) & (dist <= BAND_PX), dist > BAND_PX, dist > AGREE_PX
 
 
+def photos(args):
+    """[(source, path)]: dev_eval, plus --held-out photos of each training source's held-out validation slice."""
+    from bench.auto import held_out_sources
+    files = [("dev_eval", p) for p in list_images(DATA / "dev_eval")[:args.limit or None]]
+    if not files:
+        sys.exit(f"no images under {DATA / 'dev_eval'}; set {DATA_ENV} to the shared data folder")
+    if args.held_out:
+        files += [(src, p) for src, paths in held_out_sources(args.held_out).items() for p in paths]
+    return files
+
+
 def evaluate(args, backends):
     from colorcore import ColorizeRequest, color, run_backend
     from colorcore.evaluation import to_uint8
-    files = list_images(DATA / "dev_eval")[:args.limit or None]
-    if not files:
-        sys.exit(f"no images under {DATA / 'dev_eval'}; set {DATA_ENV} to the shared data folder")
-    stats = {(f, b): dict(outside=0, sq=[], n=[], band=[], inner=[], cov=[], rad=[]) for f in FAMILIES for b in backends}
+    files = photos(args)
+    stats = {}
     agree = {f: [] for f in FAMILIES}
     examples = []
     t0 = time.time()
-    for i, path in enumerate(files):
+    for i, (source, path) in enumerate(files):
         gt = load_rgb(path, args.size)
         lab = color.rgb_to_lab(gt)
         L, ab_true = lab[..., 0], lab[..., 1:]
@@ -120,45 +129,58 @@ def evaluate(args, backends):
             ref8 = to_uint8(ref)
             ref_ab = color.rgb_to_lab(ref8.astype(np.float32) / 255)[..., 1:]
             band, inner, deep = bands(mask)
-            sel = mask > 0
             out_ab, out_rgb8 = {}, {}
             for name, backend in backends.items():
                 res = run_backend(backend, ColorizeRequest(image=gray, mode="partial", mask=mask, seed=0,
                                                            options={"size": args.gan_size, "samples": args.samples}))
                 out8 = out_rgb8[name] = to_uint8(res.rgb)
-                s = stats[(fam, name)]
-                s["outside"] = max(s["outside"], int(np.abs(out8.astype(int) - gray8)[~sel].max(initial=0)))
-                d = (out8.astype(np.float64) - ref8)[sel]
-                s["sq"].append(float((d ** 2).sum()))
-                s["n"].append(d.size)
-                ab = color.rgb_to_lab(out8.astype(np.float32) / 255)[..., 1:]
-                out_ab[name] = ab
-                err = np.linalg.norm(ab - ref_ab, axis=-1)
-                s["band"].append(err[band])
-                s["inner"].append(err[inner])
-                if res.uncertainty is not None:
-                    s["cov"].append(float(np.mean(err[mask >= 0.5] <= res.uncertainty[mask >= 0.5])))
-                    s["rad"].append(float(res.uncertainty[mask >= 0.5].mean()))
+                keys = (("overall", fam, name), (source, fam, name)) if args.held_out else (("overall", fam, name),)
+                for key in keys:
+                    add_photo(stats.setdefault(key, empty_stats()), out8, gray8, ref8, ref_ab, mask, band, inner, res)
+                out_ab[name] = color.rgb_to_lab(out8.astype(np.float32) / 255)[..., 1:]
             if i < 6 and fam == FAMILIES[i % 3]:   # example rows: input with the selection outlined, outputs, truth
                 examples.append([outlined(gray, mask)] + [out_rgb8[n] for n in backends] + [to_uint8(gt)])
             if "gan" in out_ab and "partial-gan" in out_ab and deep.any():
                 agree[fam].append(float(np.linalg.norm(out_ab["gan"] - out_ab["partial-gan"], axis=-1)[deep].mean()))
         if i % 10 == 0:
             print(f"  {i}/{len(files)} images ({time.time() - t0:.0f}s)", flush=True)
-    res = {}
-    for (fam, name), s in stats.items():
-        mse = sum(s["sq"]) / max(sum(s["n"]), 1)
-        band_e = float(np.concatenate(s["band"]).mean())
-        inner_e = float(np.concatenate(s["inner"]).mean())
-        res.setdefault(fam, {})[name] = dict(
-            outside_max_diff=s["outside"], inside_psnr=float(10 * np.log10(255.0 ** 2 / max(mse, 1e-12))),
-            band_error=band_e, interior_error=inner_e, band_ratio=band_e / inner_e,
-            coverage=float(np.mean(s["cov"])) if s["cov"] else None,
-            mean_radius=float(np.mean(s["rad"])) if s["rad"] else None)
+    res, per_source = {}, {}
+    for (source, fam, name), s in stats.items():
+        (res if source == "overall" else per_source.setdefault(source, {})).setdefault(fam, {})[name] = summary(s)
     for fam in FAMILIES:
         if agree[fam]:
             res[fam]["agreement_deltaE"] = float(np.mean(agree[fam]))
-    return res, len(files), examples
+    return res, per_source, len(files), examples
+
+
+def empty_stats():
+    return dict(outside=0, sq=[], n=[], band=[], inner=[], cov=[], rad=[])
+
+
+def add_photo(s, out8, gray8, ref8, ref_ab, mask, band, inner, res):
+    """One photo's contribution to one (source, family, backend) cell."""
+    from colorcore import color
+    sel = mask > 0
+    s["outside"] = max(s["outside"], int(np.abs(out8.astype(int) - gray8)[~sel].max(initial=0)))
+    d = (out8.astype(np.float64) - ref8)[sel]
+    s["sq"].append(float((d ** 2).sum()))
+    s["n"].append(d.size)
+    err = np.linalg.norm(color.rgb_to_lab(out8.astype(np.float32) / 255)[..., 1:] - ref_ab, axis=-1)
+    s["band"].append(err[band])
+    s["inner"].append(err[inner])
+    if res.uncertainty is not None:
+        s["cov"].append(float(np.mean(err[mask >= 0.5] <= res.uncertainty[mask >= 0.5])))
+        s["rad"].append(float(res.uncertainty[mask >= 0.5].mean()))
+
+
+def summary(s):
+    mse = sum(s["sq"]) / max(sum(s["n"]), 1)
+    band_e = float(np.concatenate(s["band"]).mean())
+    inner_e = float(np.concatenate(s["inner"]).mean())
+    return dict(outside_max_diff=s["outside"], inside_psnr=float(10 * np.log10(255.0 ** 2 / max(mse, 1e-12))),
+                band_error=band_e, interior_error=inner_e, band_ratio=band_e / inner_e,
+                coverage=float(np.mean(s["cov"])) if s["cov"] else None,
+                mean_radius=float(np.mean(s["rad"])) if s["rad"] else None)
 
 
 def timing(args, backends):
@@ -230,6 +252,9 @@ def main(argv=None):
     p.add_argument("--partial-weights", default=None)
     p.add_argument("--no-timing", action="store_true")
     p.add_argument("--tag", default="partial", help="output file stem under bench/out/")
+    p.add_argument("--held-out", type=int, default=0,
+                   help="also this many photos of each training source's held-out validation slice (as bench/auto.py "
+                        "uses), reported per source and pooled (default: dev_eval only)")
     args = p.parse_args(argv)
     from backends.gan.plugin import GanBackend
     from backends.partial_gan.plugin import PartialGanBackend
@@ -237,7 +262,7 @@ def main(argv=None):
     for b in backends.values():
         if b.unavailable_reason():
             sys.exit(f"{b.name}: {b.unavailable_reason()}")
-    res, n, examples = evaluate(args, backends)
+    res, per_source, n, examples = evaluate(args, backends)
     out_dir(OUT)
     rows = []
     for fam in FAMILIES:
@@ -248,10 +273,17 @@ def main(argv=None):
                          f"{r['coverage']:.3f}" if r["coverage"] is not None else "",
                          f"{r['mean_radius']:.1f}" if r["mean_radius"] is not None else "",
                          f"{res[fam].get('agreement_deltaE', float('nan')):.2f}" if name == "partial-gan" else ""])
-    print(f"\ndev_eval: {n} images at {args.size}x{args.size}, backend size {args.gan_size}, seed {args.seed}")
+    what = "dev_eval" + (f" + {args.held_out} held-out photos of each training source" if args.held_out else "")
+    print(f"\n{what}: {n} images at {args.size}x{args.size}, backend size {args.gan_size}, seed {args.seed}")
     print_table(["masks", "backend", "outside max diff", "inside PSNR", "band ΔE", "interior ΔE", "band/interior",
                  "coverage@0.1", "radius", "ΔE to gan (deep)"], rows)
-    result = dict(results=res, images=n, size=args.size, gan_size=args.gan_size, samples=args.samples, seed=args.seed)
+    if per_source:
+        print("\ninside PSNR per source (" + " / ".join(FAMILIES) + ")")
+        print_table(["source"] + list(backends),
+                    [[src] + [" / ".join(f"{r[f][name]['inside_psnr']:.2f}" for f in FAMILIES) for name in backends]
+                     for src, r in per_source.items()])
+    result = dict(results=res, per_source=per_source, images=n, size=args.size, gan_size=args.gan_size,
+                  samples=args.samples, seed=args.seed)
     if not args.no_timing:
         result["timing"] = timing(args, backends)
         print_table(["timing", "seconds"], [[k, f"{v:.3f}"] for k, v in result["timing"].items()])

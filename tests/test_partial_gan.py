@@ -166,3 +166,31 @@ def test_bench_seam_measure_and_held_out_mask_families():
         assert m.shape == (128, 128) and 0 < m.mean() < 1 and m.min() >= 0 and m.max() <= 1, name
         soft = ((m > 0.02) & (m < 0.98)).mean()
         assert (soft > 0.02) == (name == "ellipses"), (name, soft)
+
+
+def test_bench_pools_photos_by_their_squared_errors_and_catches_changes_outside():
+    """bench/partial.py's cell statistics: inside PSNR pools squared errors over every selected pixel (not a mean
+    of per-photo PSNRs), and one changed pixel outside the selection shows as the outside difference."""
+    import sys
+    from pathlib import Path
+    from types import SimpleNamespace
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from bench import partial as bp
+    gray8 = np.full((20, 20, 3), 128, np.uint8)
+    mask = np.zeros((20, 20), np.float32)
+    mask[5:15, 5:15] = 1
+    band, inner, _ = bp.bands(mask)
+    ref_ab = np.zeros((20, 20, 2), np.float32)
+    s = bp.empty_stats()
+    no_radius = SimpleNamespace(uncertainty=None)
+    for error in (2, 6):   # two photos, red off by 2 and by 6 levels inside the selection
+        out8 = gray8.copy()
+        out8[5:15, 5:15, 0] += np.uint8(error)
+        bp.add_photo(s, out8, gray8, gray8, ref_ab, mask, band, inner, no_radius)
+    cell = bp.summary(s)
+    assert cell["outside_max_diff"] == 0 and cell["coverage"] is None
+    assert cell["inside_psnr"] == pytest.approx(10 * np.log10(255.0 ** 2 / ((4 + 36) / 2 / 3)))
+    out8 = gray8.copy()
+    out8[0, 0] = 140
+    bp.add_photo(s, out8, gray8, gray8, ref_ab, mask, band, inner, no_radius)
+    assert bp.summary(s)["outside_max_diff"] == 12
