@@ -134,10 +134,12 @@ def evaluate(args, backends):
                 res = run_backend(backend, ColorizeRequest(image=gray, mode="partial", mask=mask, seed=0,
                                                            options={"size": args.gan_size, "samples": args.samples}))
                 out8 = out_rgb8[name] = to_uint8(res.rgb)
+                ab = out_ab[name] = color.rgb_to_lab(out8.astype(np.float32) / 255)[..., 1:]
+                record = photo_record(out8, gray8, ref8, np.linalg.norm(ab - ref_ab, axis=-1), mask, band, inner,
+                                      res)
                 keys = (("overall", fam, name), (source, fam, name)) if args.held_out else (("overall", fam, name),)
-                for key in keys:
-                    add_photo(stats.setdefault(key, empty_stats()), out8, gray8, ref8, ref_ab, mask, band, inner, res)
-                out_ab[name] = color.rgb_to_lab(out8.astype(np.float32) / 255)[..., 1:]
+                for key in keys:   # one photo's numbers, counted in the pooled cell and in its source's
+                    add_photo(stats.setdefault(key, empty_stats()), record)
             if i < 6 and fam == FAMILIES[i % 3]:   # example rows: input with the selection outlined, outputs, truth
                 examples.append([outlined(gray, mask)] + [out_rgb8[n] for n in backends] + [to_uint8(gt)])
             if "gan" in out_ab and "partial-gan" in out_ab and deep.any():
@@ -157,20 +159,24 @@ def empty_stats():
     return dict(outside=0, sq=[], n=[], band=[], inner=[], cov=[], rad=[])
 
 
-def add_photo(s, out8, gray8, ref8, ref_ab, mask, band, inner, res):
-    """One photo's contribution to one (source, family, backend) cell."""
-    from colorcore import color
+def photo_record(out8, gray8, ref8, err, mask, band, inner, res):
+    """One photo's numbers for one family and backend: err is its chroma error (Delta E_ab) against the reference."""
     sel = mask > 0
-    s["outside"] = max(s["outside"], int(np.abs(out8.astype(int) - gray8)[~sel].max(initial=0)))
     d = (out8.astype(np.float64) - ref8)[sel]
-    s["sq"].append(float((d ** 2).sum()))
-    s["n"].append(d.size)
-    err = np.linalg.norm(color.rgb_to_lab(out8.astype(np.float32) / 255)[..., 1:] - ref_ab, axis=-1)
-    s["band"].append(err[band])
-    s["inner"].append(err[inner])
+    record = dict(outside=int(np.abs(out8.astype(int) - gray8)[~sel].max(initial=0)), sq=float((d ** 2).sum()),
+                  n=d.size, band=err[band], inner=err[inner])
     if res.uncertainty is not None:
-        s["cov"].append(float(np.mean(err[mask >= 0.5] <= res.uncertainty[mask >= 0.5])))
-        s["rad"].append(float(res.uncertainty[mask >= 0.5].mean()))
+        record.update(cov=float(np.mean(err[mask >= 0.5] <= res.uncertainty[mask >= 0.5])),
+                      rad=float(res.uncertainty[mask >= 0.5].mean()))
+    return record
+
+
+def add_photo(s, record):
+    """Count one photo_record in a (source, family, backend) cell."""
+    s["outside"] = max(s["outside"], record["outside"])
+    for key in ("sq", "n", "band", "inner", "cov", "rad"):
+        if key in record:
+            s[key].append(record[key])
 
 
 def summary(s):

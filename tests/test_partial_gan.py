@@ -174,6 +174,7 @@ def test_bench_pools_photos_by_their_squared_errors_and_catches_changes_outside(
     import sys
     from pathlib import Path
     from types import SimpleNamespace
+    from colorcore import color
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from bench import partial as bp
     gray8 = np.full((20, 20, 3), 128, np.uint8)
@@ -183,14 +184,18 @@ def test_bench_pools_photos_by_their_squared_errors_and_catches_changes_outside(
     ref_ab = np.zeros((20, 20, 2), np.float32)
     s = bp.empty_stats()
     no_radius = SimpleNamespace(uncertainty=None)
+
+    def add(out8):
+        err = np.linalg.norm(color.rgb_to_lab(out8.astype(np.float32) / 255)[..., 1:] - ref_ab, axis=-1)
+        bp.add_photo(s, bp.photo_record(out8, gray8, gray8, err, mask, band, inner, no_radius))
     for error in (2, 6):   # two photos, red off by 2 and by 6 levels inside the selection
         out8 = gray8.copy()
         out8[5:15, 5:15, 0] += np.uint8(error)
-        bp.add_photo(s, out8, gray8, gray8, ref_ab, mask, band, inner, no_radius)
+        add(out8)
     cell = bp.summary(s)
     assert cell["outside_max_diff"] == 0 and cell["coverage"] is None
     assert cell["inside_psnr"] == pytest.approx(10 * np.log10(255.0 ** 2 / ((4 + 36) / 2 / 3)))
     out8 = gray8.copy()
     out8[0, 0] = 140
-    bp.add_photo(s, out8, gray8, gray8, ref_ab, mask, band, inner, no_radius)
+    add(out8)
     assert bp.summary(s)["outside_max_diff"] == 12

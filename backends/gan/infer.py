@@ -82,8 +82,9 @@ def predict_lowres(G: nn.Module, L_lo: np.ndarray, samples: int = 0, seed: int |
             m = m[None, None] if m.ndim == 2 else m[None]
         ab, logs = mirrored_mean(G, L, m) if post and post.get("flip") else run_generator(G, L, m)
         ab, s_head = ab[0], torch.exp(logs[0, 0]) * AB_SCALE
-        if post:
-            ab = shrink_chroma(ab, s_head, post.get("gain", 1.0), post.get("tau", 0.0))
+        shrink = (post.get("gain", 1.0), post.get("tau", 0.0)) if post else None
+        if shrink:
+            ab = shrink_chroma(ab, s_head, *shrink)
         var = torch.zeros_like(s_head)
         if samples > 0:
             with torch.random.fork_rng(devices=[]):
@@ -92,9 +93,8 @@ def predict_lowres(G: nn.Module, L_lo: np.ndarray, samples: int = 0, seed: int |
                     n = min(4, samples - s0)
                     o_ab, o_logs = run_generator(G, L.expand(n, -1, -1, -1), None if m is None else
                                                  m.expand(n, -1, -1, -1), sample=True)
-                    if post:
-                        o_ab = shrink_chroma(o_ab, torch.exp(o_logs) * AB_SCALE, post.get("gain", 1.0),
-                                             post.get("tau", 0.0))
+                    if shrink:
+                        o_ab = shrink_chroma(o_ab, torch.exp(o_logs) * AB_SCALE, *shrink)
                     var += ((o_ab - ab) ** 2).sum(1).sum(0)
             var /= samples
         score = torch.sqrt(s_head ** 2 + var)

@@ -190,7 +190,7 @@ def propagate(L, hint_weight, hint_values, settings=SolverSettings(), progress=N
     u = None
     for k, (L_k, c_k, ch_k) in enumerate(levels):
         H, W = L_k.shape
-        g_k = None if guide is None else cv2.resize(guide, (W, H), interpolation=cv2.INTER_AREA).reshape(H, W, -1)
+        g_k = None if guide is None else _resize(guide, (W, H))
         wx, wy = edge_weights(L_k, s.sigma, guide=g_k, guide_sigma=s.guide_sigma)
         B = ch_k.reshape(-1, K)
         if u is None:
