@@ -11,7 +11,7 @@ from dataclasses import replace
 import cv2
 import numpy as np
 
-from . import color
+from . import color, novelty
 from .contract import BackendOutput, ColorizeRequest, ColorizeResult, validate_request
 from .errors import BackendFailed, BackendUnavailable, ColorcoreError
 from .intervals import intervals, lambdas_for
@@ -132,6 +132,8 @@ def run_backend(backend, request: ColorizeRequest) -> ColorizeResult:
     info = dict(output.info)
     info.update(backend=backend.name, alpha=request.alpha, calibrated=cal is not None and score is not None,
                 seconds_backend=round(t_backend, 4))
+    if cal is not None and score is not None and novelty.KEY in cal.extra:
+        info.update(novelty.assess(cal.extra[novelty.KEY], work.image, score))
     if work is not request:
         info["worked_at"] = f"{work.shape[1]}x{work.shape[0]}"
     return ColorizeResult(rgb=rgb, uncertainty=radius, info=info, intervals=bounds)

@@ -198,6 +198,16 @@ def format_result(backend, uncertainty_scale, alpha, info=None):
                                                "alpha": alpha, "info": dict(info or {})}))
 
 
+def unlike_calibration_note(info):
+    """The sentence the CLI prints and the plug-in shows when a result's info says the photo lies beyond every
+    calibration photo (colorcore.novelty); None otherwise."""
+    if not (info or {}).get("unlike_calibration"):
+        return None
+    return ("This photo is unlike every photo the uncertainty was calibrated on (distance %.1f > %.1f), so the "
+            "promised coverage is less certain here." % (info["calibration_distance"],
+                                                          info["calibration_distance_limit"]))
+
+
 def format_error(message):
     """One line, whatever the message holds: the plug-in shows it in a message box."""
     return "%s %s" % (ERROR_TAG, " ".join(str(message).split()))

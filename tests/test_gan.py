@@ -300,6 +300,7 @@ def test_calibration_is_weighted_to_the_training_mixture(tmp_path):
     assert calibrate.main(["--weights", str(w), "--splits", str(splits), "--size", "32", "--samples", "2"]) == 0
     cal = Calibration.load(w.parent / "calibration.json")
     assert cal.extra["shares"] == {"a": 0.75, "b": 0.25}            # not the split's 1:1 proportions
+    assert cal.extra["novelty"]["n_photos"] == 10 and cal.extra["novelty"]["threshold"] > 0
     # alphas at or below the finite-sample floor (0.75/6 + 0.25/6) are left out, the rest calibrated
     assert set(cal.groups) == {"a", "b"} and sorted(cal.lambdas) == [0.2, 0.3]
     assert calibrate.mixture_mean([1.0, 1.0, 1.0, 5.0], ["a", "a", "a", "b"], {"a": 0.5, "b": 0.5}) == 3.0

@@ -76,7 +76,7 @@ def main(argv=None) -> int:
     p.add_argument("--limit", type=int, default=0)
     args = p.parse_args(argv)
 
-    from colorcore import ColorizeRequest, color
+    from colorcore import ColorizeRequest, color, novelty
     from colorcore.calibration import coverage, fit_calibration
     from colorcore.intervals import KEY, channel_errors, fit_intervals
     from .masks import random_mask
@@ -93,7 +93,7 @@ def main(argv=None) -> int:
     rng = np.random.default_rng(1234)
     if backend.unavailable_reason():
         sys.exit(backend.unavailable_reason())
-    scores, errors, rgb_errors = [], [], []
+    scores, errors, rgb_errors, features = [], [], [], []
     t0 = time.time()
     for i, rel in enumerate(rels):
         rgb = load_rgb(data.resolve(splits["data"], rel))
@@ -105,6 +105,7 @@ def main(argv=None) -> int:
         inside = mask > 0.5 if mask is not None else np.ones(rgb.shape[:2], bool)
         errors.append(np.linalg.norm(out.ab - ab_true, axis=-1)[inside].astype(np.float32))
         scores.append(out.score[inside])
+        features.append(novelty.photo_features(rgb, out.score))
         L = color.lightness(rgb)   # per-channel RGB intervals: the output as the pipeline makes it
         rgb_errors.append([e[inside] for e in channel_errors(color.with_lightness(L, out.ab), rgb, L, out.ab)])
         if i % 50 == 0:
@@ -121,6 +122,7 @@ def main(argv=None) -> int:
                           constant_radius={str(a): v for a, v in const.lambdas.items()},
                           mean_score=float(np.mean([s.mean() for s in scores])))
     cal.extra[KEY] = fit_intervals(scores, rgb_errors, groups=groups, shares=shares)
+    cal.extra[novelty.KEY] = novelty.fit_novelty(features)
     if shares:   # kept for comparison: what the split's own proportions would give
         ones = [np.ones_like(s) for s in scores]
         cal.extra["split_proportions"] = {

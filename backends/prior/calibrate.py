@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import numpy as np
 
-from colorcore import ColorizeRequest, color
+from colorcore import ColorizeRequest, color, novelty
 from colorcore.calibration import fit_calibration
 from colorcore.contract import validate_request
 from colorcore.intervals import KEY, channel_errors, fit_intervals
@@ -48,7 +47,7 @@ def main(argv=None):
     if len(paths) < 20:
         sys.exit(f"need at least 20 calibration photos; found {len(paths)} under {shared_data()}")
     rng = np.random.default_rng(args.seed)
-    scores, errors, groups, rgb_errors = [], [], [], []
+    scores, errors, groups, rgb_errors, features = [], [], [], [], []
     for i, path in enumerate(paths):
         rgb = load_rgb(path, 256)
         n = int(rng.choice(POINT_COUNTS))
@@ -59,6 +58,7 @@ def main(argv=None):
         pred = color.with_lightness(L, out.ab)
         rgb_errors.append(channel_errors(pred, rgb, L, out.ab))
         scores.append(out.score)
+        features.append(novelty.photo_features(rgb, out.score))
         errors.append(chroma_error(pred, rgb))
         groups.append(out.info["calibration_group"])
         print(f"\r{i + 1}/{len(paths)} photos", end="", file=sys.stderr, flush=True)
@@ -66,7 +66,7 @@ def main(argv=None):
     constant = fit_calibration([np.ones_like(e) for e in errors], errors, groups=groups)
     source = f"calibration slices of {len(paths)} photos, hint counts {POINT_COUNTS}, seed {args.seed}"
     cal = fit_calibration(scores, errors, groups=groups, source=source, constant_radius=constant.describe(),
-                          **{KEY: fit_intervals(scores, rgb_errors)})
+                          **{KEY: fit_intervals(scores, rgb_errors), novelty.KEY: novelty.fit_novelty(features)})
     path = backend.weights_path.parent / "calibration.json"
     cal.save(path)
     print(f"wrote {path}: lambdas {cal.lambdas}")

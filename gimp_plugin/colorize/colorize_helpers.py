@@ -502,9 +502,12 @@ def uncertainty_parasite_text(result, alpha, backend):
 def uncertainty_message(result, alpha, backend):
     scale = result.get("uncertainty_scale")
     if scale is None:
-        return "Uncertainty (%s): brighter = less sure." % backend
-    return ("Uncertainty (%s): white = %.1f \u0394E (radius that holds the true colour for %d%% of pixels); "
-            "black = 0." % (backend, float(scale), round(100 * (1 - float(result.get("alpha", alpha))))))
+        msg = "Uncertainty (%s): brighter = less sure." % backend
+    else:
+        msg = ("Uncertainty (%s): white = %.1f \u0394E (radius that holds the true colour for %d%% of pixels); "
+               "black = 0." % (backend, float(scale), round(100 * (1 - float(result.get("alpha", alpha))))))
+    note = P.unlike_calibration_note(result.get("info"))
+    return msg + " " + note if note else msg
 
 
 # --------------------------------------------------------------------------- layers, pure logic
