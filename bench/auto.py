@@ -13,6 +13,8 @@ Sources, each photo resized to 256x256 with only its lightness given to the meth
   <source>   - the fixed held-out validation slice of every training source (top-level folder of
                backends.gan.data.TRAIN_ROOTS, data.split_per_source: never trained on, disjoint from the
                calibration slice); --per-source-limit caps each. A missing folder is skipped with a note.
+               Settings are chosen on the calibration slice (backends.gan.tune); weights up to gan v4 had
+               their chroma gain and soup chosen on this slice, so their figures here lean optimistic.
   overall    - all evaluated images of all sources pooled.
 Per source and overall, for every method: PSNR on the whole uint8 RGB image (mean ± sem), PSNR vs predict-gray,
 and colourfulness (Hasler & Suesstrunk) as mean predicted over mean ground truth. For `gan`, if its weights have

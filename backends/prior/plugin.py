@@ -5,7 +5,7 @@ Two steps (issue "Scribble with a learned prior"):
    (points as Zhang et al. 2017 draw them, and one-colour strokes: backends/gan/hints.py) from the Auto weights:
        python -m backends.gan.train --task hints --init backends/gan/weights/mse_baseline.pt --loss mse ...
    predicts every pixel's chroma from the photo and the hints at its working size (a few hundred px);
-2. the `variational` edge-aware solve combines it with the strokes (propagate_scribbles(prior=...)): the guess
+2. the `variational` edge-aware solve combines it with the strokes (propagate_hints(prior=...)): the guess
    shapes the graph along with the lightness (a step in the guessed chroma cuts an edge, and pixels it guesses
    alike are non-local neighbours, so a stroke on one piece of sky reaches the others and stops at a weak
    lightness edge between sky and roof); the strokes' colours spread along it, plus the guess's own detail,
@@ -26,7 +26,7 @@ from backends.variational.plugin import VariationalBackend, scribble_group
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 # chosen on the calibration slices (14 photos, 1-100 points; never the benchmark's photos)
-PRIOR_DISTANCE = 0.3    # image diagonals: see propagate_scribbles
+PRIOR_DISTANCE = 0.3    # image diagonals: see propagate_hints
 GUIDE_SIGMA = 5.0       # ab units: a step this size in the guess cuts the graph like a 2-L step in lightness
 
 
@@ -55,7 +55,7 @@ class PriorBackend(GanBackend):
         import numpy as np
         from backends.gan import infer
         from backends.variational.hints import scribble_hints
-        from backends.variational.plugin import propagate_scribbles
+        from backends.variational.plugin import propagate_hints
         t0 = time.perf_counter()
         request.progress(0.0, "loading the prior")
         G = infer.load_generator(self.weights_path)
@@ -64,11 +64,12 @@ class PriorBackend(GanBackend):
         h, w = infer.work_size(H, W, infer.native_size(self.weights_path))
         L_lo = cv2.resize(L, (w, h), interpolation=cv2.INTER_AREA)
         request.progress(0.05, "predicting colours from the hints")
-        ab_lo, s_lo = infer.predict_lowres(G, L_lo, mask_lo=hint_condition(*scribble_hints(request.scribbles), (w, h)))
-        prop = propagate_scribbles(L, request.scribbles, request.options, request.progress,
-                                   prior=lambda L_work: infer.guided_upsample(L_lo, ab_lo, L_work),
-                                   prior_distance=float(request.options["prior_distance"]), guide_with_prior=True,
-                                   guide_sigma=float(request.options["guide_sensitivity"]))
+        hints = scribble_hints(request.scribbles)   # read once: the network and the solve both take them
+        ab_lo, s_lo = infer.predict_lowres(G, L_lo, mask_lo=hint_condition(*hints, (w, h)))
+        prop = propagate_hints(L, hints, request.options, request.progress,
+                               prior=lambda L_work: infer.guided_upsample(L_lo, ab_lo, L_work),
+                               prior_distance=float(request.options["prior_distance"]), guide_with_prior=True,
+                               guide_sigma=float(request.options["guide_sensitivity"]))
         s_head = cv2.resize(s_lo, (W, H), interpolation=cv2.INTER_LINEAR)
         spread = cv2.resize(prop.variance, (W, H), interpolation=cv2.INTER_LINEAR)
         score = np.sqrt(np.maximum(s_head, 0) ** 2 + np.maximum(spread, 0)).astype(np.float32)

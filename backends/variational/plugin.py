@@ -70,9 +70,16 @@ def _no_progress(fraction, message=""):
     pass
 
 
-def propagate_scribbles(L, scribbles, opts, progress=_no_progress, score_params=(40.0, 1.0), prior=None,
-                        prior_distance=0.0, guide_with_prior=False, guide_sigma=10.0):
-    """The whole method on one image's lightness L (H, W): hints -> working size -> solve -> full size.
+def propagate_scribbles(L, scribbles, opts, progress=_no_progress, **kw):
+    """propagate_hints with the hints read off an RGBA scribble layer (H, W, 4)."""
+    from .hints import scribble_hints
+    return propagate_hints(L, scribble_hints(scribbles), opts, progress, **kw)
+
+
+def propagate_hints(L, hints, opts, progress=_no_progress, score_params=(40.0, 1.0), prior=None,
+                    prior_distance=0.0, guide_with_prior=False, guide_sigma=10.0):
+    """The whole method on one image's lightness L (H, W) and hints (weight (H, W), ab (H, W, 2); see
+    hints.scribble_hints): hints -> working size -> solve -> full size.
 
     prior: optional function of the working-size lightness giving a chroma guess (h, w, 2) everywhere (the
     `prior` backend's hint-conditioned network). The solve then also spreads the guess's own values at the
@@ -83,12 +90,12 @@ def propagate_scribbles(L, scribbles, opts, progress=_no_progress, score_params=
     and wherever strokes are dense, propagation's precision does. prior_distance 0: w = 1 everywhere.
     guide_with_prior: the guess also shapes the graph (solver.propagate's guide, at scale guide_sigma ab)."""
     from colorcore.upsample import joint_bilateral_upsample
-    from .hints import resize_hints, scribble_hints
+    from .hints import resize_hints
     from .solver import SolverSettings, propagate
     from .uncertainty import geodesic_distance, raw_score
 
     H, W = L.shape
-    weight, ab = scribble_hints(scribbles)
+    weight, ab = hints
     progress(0.05, "reading scribbles")
     scale = min(1.0, np.sqrt(opts["work_megapixels"] * 1e6 / (H * W)))
     if scale < 1.0:
