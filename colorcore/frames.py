@@ -140,11 +140,10 @@ def is_animation(path) -> bool:
 
 
 def _check_size(path, count, size, max_megapixels):
-    total = count * size[0] * size[1] / 1e6
-    if max_megapixels is not None and total > max_megapixels:
-        raise InvalidRequest(f"animation {path} is {count} frames of {size[0]}x{size[1]} = {total:.3g} megapixels in "
-                             f"all, above the limit of {max_megapixels:g} megapixels; pass --max-megapixels "
-                             f"{int(np.ceil(total))} to colorize it anyway, or use fewer or smaller frames")
+    from .imageio import refuse_above_limit
+    refuse_above_limit(count * size[0] * size[1] / 1e6, max_megapixels,
+                       f"animation {path} is {count} frames of {size[0]}x{size[1]} = {{mp}} megapixels in all",
+                       ", or use fewer or smaller frames")
 
 
 def _read_file(path, max_megapixels=None):

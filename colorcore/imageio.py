@@ -33,6 +33,15 @@ def _damaged(what, path, exc):
                           "and save it again, or use the original file")
 
 
+def refuse_above_limit(megapixels, max_megapixels, what, advice):
+    """The one size limit of photos and animations: `what` (with {mp} for the size) is refused above
+    max_megapixels, saying how to raise the limit, and `advice` (what else to do)."""
+    if max_megapixels is not None and megapixels > max_megapixels:
+        raise InvalidRequest(what.replace("{mp}", f"{megapixels:.3g}") + f", above the limit of {max_megapixels:g} "
+                             f"megapixels; pass --max-megapixels {int(np.ceil(megapixels))} to colorize it anyway"
+                             + advice)
+
+
 def _open(path, what, max_megapixels=None, shape=None, load=True):
     """Open an image file; its size is checked from the header (against `shape`, or the megapixel limit) before
     any pixel is decoded, so a huge or mismatched file is refused at once."""
@@ -50,11 +59,8 @@ def _open(path, what, max_megapixels=None, shape=None, load=True):
     w, h = img.size
     if shape is not None and (h, w) != tuple(shape):
         raise InvalidRequest(f"{what} is {w}x{h} but the input is {shape[1]}x{shape[0]}; it must have the input's size")
-    if max_megapixels is not None and w * h > max_megapixels * 1e6:
-        raise InvalidRequest(f"{what} {path} is {w}x{h} = {w * h / 1e6:.3g} megapixels, above the limit of "
-                             f"{max_megapixels:g} megapixels; pass --max-megapixels {int(np.ceil(w * h / 1e6))} to "
-                             f"colorize it anyway (it needs about {50 * w * h / 2**30:.1f} GB of memory), or scale "
-                             "it down first")
+    refuse_above_limit(w * h / 1e6, max_megapixels, f"{what} {path} is {w}x{h} = {{mp}} megapixels",
+                       f" (it needs about {50 * w * h / 2**30:.1f} GB of memory), or scale it down first")
     try:
         frames = _frame_count(img)
         if load:
