@@ -120,3 +120,24 @@ def test_levin_reference_reproduces_hints_and_interpolates():
     u = levin_colorize(Y, mask, vals)[..., 0]
     assert np.allclose(u[:, 0], 10) and np.allclose(u[:, -1], 30)
     assert np.all(np.diff(u[8]) >= -1e-4) and 10 < u[8, 16] < 30
+
+
+def test_calibration_fits_the_score_the_lambdas_and_the_novelty_check(tmp_path):
+    """backends.variational.calibrate on 24 small photos: half fit the score's mix, half calibrate; the file
+    holds the lambdas, the RGB intervals and the "unlike the calibration photos" check of those photos."""
+    from PIL import Image
+    from backends.variational import calibrate
+    from colorcore.calibration import Calibration
+    rng = np.random.default_rng(0)
+    for i in range(24):
+        yy, xx = np.mgrid[0:48, 0:64] / 64.0
+        rgb = np.stack([0.2 + 0.6 * xx, 0.3 + 0.5 * yy, np.full_like(xx, rng.uniform(0.1, 0.9))], -1)
+        rgb[10:30, 20:40] = rng.uniform(0, 1, 3)
+        Image.fromarray((rgb * 255).astype(np.uint8)).save(tmp_path / f"p{i:02d}.png")
+    out = tmp_path / "cal.json"
+    assert calibrate.main(["--data", str(tmp_path), "--images", "24", "--out", str(out)]) == 0
+    cal = Calibration.load(out)
+    assert cal.lambdas and all(v > 0 for v in cal.lambdas.values())
+    assert cal.extra["novelty"]["n_photos"] == 12 and cal.extra["novelty"]["threshold"] > 0
+    from colorcore.intervals import KEY
+    assert KEY in cal.extra

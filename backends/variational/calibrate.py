@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from colorcore import color
+from colorcore import color, novelty
 from colorcore.calibration import crc_lambda, fit_calibration
 from colorcore.evaluation import POINT_COUNTS, chroma_error, hint_positions, hint_scribbles, list_images, load_rgb
 from colorcore.intervals import KEY, channel_errors, fit_intervals
@@ -40,7 +40,7 @@ def sample_cases(paths, seed):
         L = color.lightness(rgb)
         pred = color.with_lightness(L, prop.ab)
         cases.append((prop.distance, prop.variance, chroma_error(pred, rgb), scribble_group(prop.strokes),
-                      channel_errors(pred, rgb, L, prop.ab)))
+                      channel_errors(pred, rgb, L, prop.ab), path))
         print(f"\r{i + 1}/{len(paths)} images", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
     return cases
@@ -77,7 +77,9 @@ def main(argv=None):
     source = f"{Path(args.data).name}: {len(cal_cases)} images, hint counts {POINT_COUNTS}, seed {args.seed}"
     cal = fit_calibration(scores, errors, groups=groups, score={"distance_gain": gain, "floor": floor},
                           source=source, constant_radius=constant.describe(),
-                          **{KEY: fit_intervals(scores, [c[4] for c in cal_cases])})
+                          **{KEY: fit_intervals(scores, [c[4] for c in cal_cases]),
+                             novelty.KEY: novelty.fit_novelty([novelty.photo_features(load_rgb(c[5]), s)
+                                                               for c, s in zip(cal_cases, scores)])})
     cal.save(args.out)
     print(f"wrote {args.out}: lambdas {cal.lambdas}")
     return 0
