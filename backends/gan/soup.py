@@ -38,7 +38,7 @@ def soup(paths, out, mix=None):
     mean = {k: sum(w * widen_stem(k, sd[k].float(), v.shape) for w, sd in zip(mix, sds))
             if v.is_floating_point() else v for k, v in first.items()}
     meta = {k: v for k, v in metas[0].items() if k not in ("generator", "postprocess")}
-    meta["soup"] = [{"weights": Path(p).name, "share": round(w, 4), "step": m.get("step"),
+    meta["soup"] = [{"weights": str(p), "share": round(w, 4), "step": m.get("step"),
                      "train_seconds": m.get("train_seconds")} for p, w, m in zip(paths, mix, metas)]
     return save_weights(mean, metas[0]["generator"], out, meta)
 

@@ -81,7 +81,7 @@ def main(argv=None) -> int:
     for z, size in enumerate(sizes):
         print(f"size {size}:")
         for a, g in enumerate(gains):
-            print(" ".join(f"g={g:.1f},tau={t:>4.0f}: {mp[z, a, b]:.2f} dB c={cr[z, a, b]:.2f} |"
+            print(" ".join(f"g={g:.2f},tau={t:>4.0f}: {mp[z, a, b]:.2f} dB c={cr[z, a, b]:.2f} |"
                            for b, t in enumerate(taus)))
             for b, t in enumerate(taus):
                 if cr[z, a, b] >= args.min_colourfulness and (best is None or mp[z, a, b] > mp[best]):
