@@ -29,7 +29,7 @@ def photo_features(rgb: np.ndarray, score: np.ndarray) -> np.ndarray:
         rgb = cv2.resize(rgb, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
     L = lightness(rgb).astype(np.float32)
     grain = np.abs(L - cv2.GaussianBlur(L, (0, 0), 1.0)).mean()
-    gy, gx = np.gradient(L)
+    gy, gx = np.gradient(np.pad(L, ((0, max(0, 2 - L.shape[0])), (0, max(0, 2 - L.shape[1]))), mode="edge"))
     edges = (np.hypot(gx, gy) > EDGE).mean()
     score = np.asarray(score, np.float32)
     live = score[score > 0]   # Partial's score is zero outside the selection, whatever its size

@@ -53,6 +53,8 @@ def test_no_calibration_photo_is_flagged_and_the_check_ignores_the_photos_size(f
     d_small = novelty.assess(fitted, small, score_of(rng, 64, 96))["calibration_distance"]
     d_big = novelty.assess(fitted, big, score_of(rng, 256, 384))["calibration_distance"]
     assert d_big == pytest.approx(d_small, rel=0.5) and d_big > fitted["threshold"]
+    for h, w in ((1, 7), (5, 1), (1, 1)):   # a one-pixel-wide photo has statistics too
+        assert np.isfinite(novelty.photo_features(np.full((h, w, 3), 0.5, np.float32), np.ones((h, w)))).all()
     with pytest.raises(ValueError, match="more than 5 rows"):
         novelty.fit_novelty([novelty.photo_features(*p) for p in photos[:3]])
 
