@@ -118,8 +118,9 @@ def cmd_colorize(args):
         msg += (f"; RGB intervals {args.intervals[0]} .. {args.intervals[1]} hold each true channel value with "
                 f"probability {1 - args.alpha:g}")
     print(msg)
-    if protocol.unlike_calibration_note(result.info):
-        print("note: " + protocol.unlike_calibration_note(result.info))
+    note = protocol.unlike_calibration_note(result.info)
+    if note:
+        print("note: " + note)
     return 0
 
 

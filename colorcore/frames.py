@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InvalidRequest
+from .imageio import refuse_above_limit
 
 FRAME_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 DEFAULT_DURATION_MS = 100   # what browsers show for a frame without timing
@@ -140,7 +141,6 @@ def is_animation(path) -> bool:
 
 
 def _check_size(path, count, size, max_megapixels):
-    from .imageio import refuse_above_limit
     refuse_above_limit(count * size[0] * size[1] / 1e6, max_megapixels,
                        f"animation {path} is {count} frames of {size[0]}x{size[1]} = {{mp}} megapixels in all",
                        ", or use fewer or smaller frames")

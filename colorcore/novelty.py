@@ -21,6 +21,11 @@ KEY = "novelty"   # where a calibration stores the fitted check (Calibration.ext
 def photo_features(rgb: np.ndarray, score: np.ndarray) -> np.ndarray:
     """FEATURES of one photo: the input RGB (H, W, 3) in 0..1 (only its lightness counts) and the backend's raw
     score (H, W)."""
+    return np.append(input_features(rgb), score_feature(score))
+
+
+def input_features(rgb: np.ndarray) -> np.ndarray:
+    """The FEATURES of the input alone (all but the last), for a caller that has the photo before its score."""
     from .color import lightness
     rgb = np.asarray(rgb, np.float32)
     h, w = rgb.shape[:2]
@@ -31,10 +36,15 @@ def photo_features(rgb: np.ndarray, score: np.ndarray) -> np.ndarray:
     grain = np.abs(L - cv2.GaussianBlur(L, (0, 0), 1.0)).mean()
     gy, gx = np.gradient(np.pad(L, ((0, max(0, 2 - L.shape[0])), (0, max(0, 2 - L.shape[1]))), mode="edge"))
     edges = (np.hypot(gx, gy) > EDGE).mean()
+    return np.array([L.mean() / 100, L.std() / 100, grain, edges], np.float64)
+
+
+def score_feature(score: np.ndarray) -> float:
+    """The last of FEATURES: the log mean of the backend's raw score where it is positive (Partial's score is zero
+    outside the selection, whatever its size)."""
     score = np.asarray(score, np.float32)
-    live = score[score > 0]   # Partial's score is zero outside the selection, whatever its size
-    return np.array([L.mean() / 100, L.std() / 100, grain, edges,
-                     np.log(float(live.mean() if live.size else 0.0) + 1e-3)], np.float64)
+    live = score[score > 0]
+    return float(np.log(float(live.mean() if live.size else 0.0) + 1e-3))
 
 
 def fit_novelty(rows) -> dict:
@@ -67,4 +77,3 @@ def assess(fitted: dict, rgb: np.ndarray, score: np.ndarray) -> dict:
     d = float(_distance(photo_features(rgb, score), np.asarray(fitted["mean"]), np.asarray(fitted["inv_cov"]))[0])
     return {"unlike_calibration": d > fitted["threshold"], "calibration_distance": round(d, 2),
             "calibration_distance_limit": round(float(fitted["threshold"]), 2)}
-

@@ -28,7 +28,8 @@ FLOORS = (1.0, 2.0, 4.0, 6.0, 9.0, 13.0)
 
 
 def sample_cases(paths, seed):
-    """(distance, variance, chroma error, group, per-channel RGB errors) per image, a random hint count each."""
+    """(distance, variance, chroma error, group, per-channel RGB errors, novelty.input_features) per image, a
+    random hint count each."""
     rng = np.random.default_rng(seed)
     opts = VariationalBackend().validate_options({})
     cases = []
@@ -40,7 +41,7 @@ def sample_cases(paths, seed):
         L = color.lightness(rgb)
         pred = color.with_lightness(L, prop.ab)
         cases.append((prop.distance, prop.variance, chroma_error(pred, rgb), scribble_group(prop.strokes),
-                      channel_errors(pred, rgb, L, prop.ab), path))
+                      channel_errors(pred, rgb, L, prop.ab), novelty.input_features(rgb)))
         print(f"\r{i + 1}/{len(paths)} images", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
     return cases
@@ -78,7 +79,7 @@ def main(argv=None):
     cal = fit_calibration(scores, errors, groups=groups, score={"distance_gain": gain, "floor": floor},
                           source=source, constant_radius=constant.describe(),
                           **{KEY: fit_intervals(scores, [c[4] for c in cal_cases]),
-                             novelty.KEY: novelty.fit_novelty([novelty.photo_features(load_rgb(c[5]), s)
+                             novelty.KEY: novelty.fit_novelty([np.append(c[5], novelty.score_feature(s))
                                                                for c, s in zip(cal_cases, scores)])})
     cal.save(args.out)
     print(f"wrote {args.out}: lambdas {cal.lambdas}")
