@@ -64,6 +64,39 @@ def test_flip_postprocess_makes_the_prediction_mirror_symmetric(tmp_path):
     np.testing.assert_allclose(ab, (plain + plain_m[:, ::-1]) / 2, atol=1e-4)
 
 
+def test_work_size_snaps_to_the_generators_stride_so_the_network_sees_no_padding():
+    assert infer.work_size(300, 450, 160) == (107, 160)              # plain: aspect kept
+    assert infer.work_size(300, 450, 160, 32) == (96, 160)           # each side to the nearest multiple of 32
+    assert infer.work_size(450, 300, 176, 32) in ((160, 128), (192, 128))
+    assert infer.work_size(20, 900, 160, 32) == (32, 160)            # never below one stride
+    seen = []
+
+    class Spy(torch.nn.Module):   # records the input size the network gets, predicts gray
+        multiple = 32
+
+        def forward(self, x, sample=False):
+            seen.append(tuple(x.shape[-2:]))
+            return torch.zeros(x.shape[0], 3, *x.shape[-2:])
+    ab, _ = infer.colorize_L(Spy(), np.full((300, 450), 50, np.float32), size=160, samples=0)
+    assert seen == [(96, 160)] and ab.shape == (300, 450, 2)
+
+
+def test_scales_average_the_predictions_at_several_sizes(tmp_path):
+    torch.manual_seed(0)
+    G = nets.EffUNetG(**SMALL).eval()
+    w = infer.save_weights(G.state_dict(), G.config, tmp_path / "m.pt", {"postprocess": {"scales": [1.0, 2.0]}})
+    H = infer.load_generator(w)
+    assert infer.load_postprocess(w)["scales"] == [1.0, 2.0]   # what the backend reads from the weights' JSON
+    L = np.random.default_rng(1).uniform(0, 100, (96, 128)).astype(np.float32)
+    one, two = (infer.colorize_L(H, L, size=s, samples=0)[0] for s in (64, 128))
+    both, score = infer.colorize_L(H, L, size=64, samples=2, post={"scales": [1.0, 2.0]})
+    assert infer.scale_sizes(64, {"scales": [1.0, 2.0]}) == [64, 128] and infer.scale_sizes(64, None) == [64]
+    assert score.shape == L.shape and np.isfinite(score).all()
+    # the mean is taken on the larger grid, so it is the mean of the two views up to the upsampling of the small one
+    err = np.abs(both - (one + two) / 2).mean()
+    assert err < 0.25 * np.abs(one - two).mean(), err
+
+
 def test_a_soup_averages_the_weights_of_one_network_and_refuses_two(tmp_path):
     from backends.gan.soup import soup
     torch.manual_seed(0)

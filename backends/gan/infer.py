@@ -6,6 +6,8 @@ s_head is the generator's predicted expected chroma error (its error-scale head)
 spread of `samples` dropout samples around the deterministic prediction.
 With "flip": true in the weights' postprocess, the deterministic prediction is the mean of the photo's and its
 mirror image's (mirrored back): a test-time ensemble of two views, tuned and calibrated with it (backends.gan.tune).
+With "scales" (factors of the size), it is also the mean of the predictions at those sizes. Each size is rounded
+per side to the generator's stride (work_size), so the network never sees padding.
 """
 from __future__ import annotations
 
@@ -50,9 +52,15 @@ def native_size(weights_path) -> int:
     return int(size) if size else LEGACY_SIZE
 
 
-def work_size(h: int, w: int, size: int) -> tuple[int, int]:
-    """Processing size: longer side = size, aspect kept (at least 8 px a side)."""
+def work_size(h: int, w: int, size: int, multiple: int = 1) -> tuple[int, int]:
+    """Processing size: longer side = size, aspect kept (at least 8 px a side); with `multiple` (the generator's
+    total stride, G.multiple), each side is rounded to the nearest multiple of it instead (at least one). The
+    network then sees the whole photo, slightly stretched, rather than the photo plus a strip of replicated border
+    it never saw in training: at the 176 px used up to gan v5 that strip cost 0.1-0.2 dB against 160 or 192 px
+    (backends/gan/MODEL_CARD.md, v6)."""
     s = size / max(h, w)
+    if multiple > 1:
+        return (max(multiple, round(h * s / multiple) * multiple), max(multiple, round(w * s / multiple) * multiple))
     return max(8, round(h * s)), max(8, round(w * s))
 
 
@@ -70,35 +78,69 @@ def mirrored_mean(G: nn.Module, L: torch.Tensor, m: torch.Tensor | None):
     return (ab[:1] + ab[1:].flip(-1)) / 2, (logs[:1] + logs[1:].flip(-1)) / 2
 
 
+def _as_tensors(L_lo: np.ndarray, mask_lo: np.ndarray | None):
+    L = torch.from_numpy(np.ascontiguousarray(L_lo, np.float32))[None, None]
+    if mask_lo is None:
+        return L, None
+    m = torch.from_numpy(np.ascontiguousarray(mask_lo, np.float32))
+    return L, (m[None, None] if m.ndim == 2 else m[None])
+
+
+def _shrink_of(post: dict | None):
+    return (post.get("gain", 1.0), post.get("tau", 0.0)) if post else None
+
+
+def mean_prediction(G: nn.Module, L_lo: np.ndarray, post: dict | None = None, mask_lo: np.ndarray | None = None):
+    """The deterministic prediction at L_lo's size, before the chroma gain (flip-averaged if the postprocess
+    says so): ab (h, w, 2) and the error-scale head s_head (h, w) in ab units."""
+    with torch.inference_mode():
+        L, m = _as_tensors(L_lo, mask_lo)
+        ab, logs = mirrored_mean(G, L, m) if post and post.get("flip") else run_generator(G, L, m)
+        ab, s_head = ab[0], torch.exp(logs[0, 0]) * AB_SCALE
+    return ab.permute(1, 2, 0).numpy().astype(np.float32), s_head.numpy().astype(np.float32)
+
+
+def postprocessed(ab: np.ndarray, s_head: np.ndarray, post: dict | None) -> np.ndarray:
+    """ab (h, w, 2) after the postprocess's chroma gain and shrink."""
+    shrink = _shrink_of(post)
+    return shrink_chroma(ab, s_head[..., None], *shrink).astype(np.float32) if shrink else ab
+
+
+def dropout_variance(G: nn.Module, L_lo: np.ndarray, ab: np.ndarray, samples: int, seed: int | None = 0,
+                     post: dict | None = None, mask_lo: np.ndarray | None = None) -> np.ndarray:
+    """Mean squared distance (h, w) of `samples` dropout samples from the prediction ab (h, w, 2)."""
+    with torch.inference_mode():
+        L, m = _as_tensors(L_lo, mask_lo)
+        centre = torch.from_numpy(np.ascontiguousarray(ab.transpose(2, 0, 1)))[None]
+        shrink = _shrink_of(post)
+        var = torch.zeros(L.shape[-2:])
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0 if seed is None else int(seed))
+            for s0 in range(0, samples, 4):
+                n = min(4, samples - s0)
+                o_ab, o_logs = run_generator(G, L.expand(n, -1, -1, -1), None if m is None else
+                                             m.expand(n, -1, -1, -1), sample=True)
+                if shrink:
+                    o_ab = shrink_chroma(o_ab, torch.exp(o_logs) * AB_SCALE, *shrink)
+                var += ((o_ab - centre) ** 2).sum(1).sum(0)
+    return (var / max(samples, 1)).numpy().astype(np.float32)
+
+
 def predict_lowres(G: nn.Module, L_lo: np.ndarray, samples: int = 0, seed: int | None = 0, post: dict | None = None,
                    mask_lo: np.ndarray | None = None):
     """L_lo (h, w) in 0..100 [+ the condition: a region mask (h, w) for partial-gan, or (C, h, w) channels such as
     hints] -> ab (h, w, 2), raw score (h, w) in ab units."""
-    with torch.inference_mode():
-        L = torch.from_numpy(np.ascontiguousarray(L_lo, np.float32))[None, None]
-        m = None
-        if mask_lo is not None:
-            m = torch.from_numpy(np.ascontiguousarray(mask_lo, np.float32))
-            m = m[None, None] if m.ndim == 2 else m[None]
-        ab, logs = mirrored_mean(G, L, m) if post and post.get("flip") else run_generator(G, L, m)
-        ab, s_head = ab[0], torch.exp(logs[0, 0]) * AB_SCALE
-        shrink = (post.get("gain", 1.0), post.get("tau", 0.0)) if post else None
-        if shrink:
-            ab = shrink_chroma(ab, s_head, *shrink)
-        var = torch.zeros_like(s_head)
-        if samples > 0:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(0 if seed is None else int(seed))
-                for s0 in range(0, samples, 4):
-                    n = min(4, samples - s0)
-                    o_ab, o_logs = run_generator(G, L.expand(n, -1, -1, -1), None if m is None else
-                                                 m.expand(n, -1, -1, -1), sample=True)
-                    if shrink:
-                        o_ab = shrink_chroma(o_ab, torch.exp(o_logs) * AB_SCALE, *shrink)
-                    var += ((o_ab - ab) ** 2).sum(1).sum(0)
-            var /= samples
-        score = torch.sqrt(s_head ** 2 + var)
-    return ab.permute(1, 2, 0).numpy().astype(np.float32), score.numpy().astype(np.float32)
+    ab, s_head = mean_prediction(G, L_lo, post, mask_lo)
+    ab = postprocessed(ab, s_head, post)
+    var = dropout_variance(G, L_lo, ab, samples, seed, post, mask_lo) if samples > 0 else 0.0
+    return ab, np.sqrt(s_head ** 2 + var).astype(np.float32)
+
+
+def _resized(a: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+    if a.shape[:2] == hw:
+        return a
+    interp = cv2.INTER_AREA if hw[0] < a.shape[0] else cv2.INTER_LINEAR
+    return cv2.resize(a, (hw[1], hw[0]), interpolation=interp)
 
 
 def _box(x, r):
@@ -125,23 +167,45 @@ def guided_upsample(L_lo: np.ndarray, ab_lo: np.ndarray, L_full: np.ndarray, r: 
     return out
 
 
+def scale_sizes(size: int, post: dict | None) -> list[int]:
+    """The prediction sizes of the postprocess's multi-scale ensemble ("scales": factors of size), else [size]."""
+    scales = post.get("scales") if post else None
+    return [max(16, round(size * f)) for f in scales] if scales else [size]
+
+
 def colorize_L(G: nn.Module, L_full: np.ndarray, size: int = 256, samples: int = 8, seed: int | None = 0,
                progress=None, post: dict | None = None, mask: np.ndarray | None = None):
-    """Full-resolution L (H, W) [+ region mask (H, W) if the generator takes one] -> ab (H, W, 2), raw score."""
+    """Full-resolution L (H, W) [+ region mask (H, W) if the generator takes one] -> ab (H, W, 2), raw score.
+
+    With "scales" in the postprocess, the prediction is the mean of those taken at several sizes (a test-time
+    ensemble of views at different scales, each seeing objects at another size), averaged on the grid of the
+    largest; the dropout spread is measured at `size` around that mean."""
     H, W = L_full.shape
-    h, w = work_size(H, W, size)
-    interp = cv2.INTER_AREA if h < H else cv2.INTER_LINEAR
-    small = (lambda a: cv2.resize(a, (w, h), interpolation=interp)) if (h, w) != (H, W) else (lambda a: a)
-    L_lo = small(L_full)
-    mask_lo = small(np.asarray(mask, np.float32)) if mask is not None else None
+    sizes = scale_sizes(size, post)
+    multiple = getattr(G, "multiple", 1)
+    grid = work_size(H, W, max(sizes), multiple)
+    mask = None if mask is None else np.asarray(mask, np.float32)
     if progress:
         progress(0.1, "predicting colours")
-    ab_lo, score_lo = predict_lowres(G, L_lo, samples=samples, seed=seed, post=post, mask_lo=mask_lo)
+    views = []
+    for s in sizes:
+        hw = work_size(H, W, s, multiple)
+        ab_s, head_s = mean_prediction(G, _resized(L_full, hw), post, None if mask is None else _resized(mask, hw))
+        views.append((_resized(ab_s, grid), _resized(head_s, grid)))
+    ab_lo = np.mean([v[0] for v in views], axis=0) if len(views) > 1 else views[0][0]
+    s_head = np.mean([v[1] for v in views], axis=0) if len(views) > 1 else views[0][1]
+    ab_lo = postprocessed(ab_lo, s_head, post)
+    var = 0.0
+    if samples > 0:
+        hw = work_size(H, W, size, multiple)
+        var = _resized(dropout_variance(G, _resized(L_full, hw), _resized(ab_lo, hw), samples, seed, post,
+                                        None if mask is None else _resized(mask, hw)), grid)
+    score_lo = np.sqrt(s_head ** 2 + var).astype(np.float32)
     if progress:
         progress(0.8, "upsampling chroma")
-    if (h, w) == (H, W):
+    if grid == (H, W):
         return ab_lo, score_lo
-    ab = guided_upsample(L_lo, ab_lo, L_full)
+    ab = guided_upsample(_resized(L_full, grid), ab_lo, L_full)
     score = cv2.resize(score_lo, (W, H), interpolation=cv2.INTER_LINEAR)
     return ab, np.maximum(score, 0.0)
 
@@ -164,5 +228,7 @@ def load_postprocess(weights_path) -> dict | None:
     """The chroma post-processing stored in the JSON beside the weights (written by backends.gan.tune)."""
     meta = json.loads(Path(weights_path).with_suffix(".json").read_text())
     post = meta.get("postprocess")
+    if not post:
+        return None
     return {"gain": float(post.get("gain", 1.0)), "tau": float(post.get("tau", 0.0)),
-            "flip": bool(post.get("flip", False))} if post else None
+            "flip": bool(post.get("flip", False)), "scales": [float(f) for f in post.get("scales") or []]}

@@ -36,6 +36,9 @@ def main(argv=None) -> int:
     p.add_argument("--flip", action="store_true",
                    help="average each prediction with that of the mirrored photo (stored as the postprocess's "
                         "\"flip\", so the backend does the same)")
+    p.add_argument("--scales", default="",
+                   help="comma-separated factors of the size (e.g. 0.8182,1.2727): predict at each of those sizes "
+                        "and average (stored as the postprocess's \"scales\", so the backend does the same)")
     p.add_argument("--split", choices=("calib", "val"), default="calib",
                    help="the held-out split to tune on (default calib: bench/auto.py reports the val slices)")
     p.add_argument("--write", action="store_true")
@@ -45,12 +48,13 @@ def main(argv=None) -> int:
     from . import data, infer
     from colorcore.evaluation import colourfulness, psnr as psnr_uint8
 
+    scales = [float(v) for v in args.scales.split(",") if v]
     sizes = sorted({args.size or infer.native_size(args.weights)} | {int(v) for v in args.sizes.split(",") if v})
     G = infer.load_generator(args.weights)
     splits = json.loads(Path(args.splits).read_text())
     root = splits.get("val_root", splits["data"])
     photos = splits[args.split]
-    gains = [round(0.7 + 0.05 * k, 2) for k in range(15)]   # 0.7 .. 1.4
+    gains = [round(0.7 + 0.025 * k, 3) for k in range(29)]   # 0.7 .. 1.4
     taus = [0.0, 40.0, 25.0, 15.0]
     psnr = np.zeros((len(sizes), len(gains), len(taus), len(photos)))
     col = np.zeros_like(psnr)
@@ -67,7 +71,8 @@ def main(argv=None) -> int:
         col_gt.append(colourfulness(rgb))
         psnr_gray.append(psnr_uint8(color.with_lightness(L, np.zeros(L.shape + (2,), np.float32)), rgb))
         for z, size in enumerate(sizes):
-            ab, s = infer.colorize_L(G, L, size=size, samples=0, mask=full, post={"flip": args.flip})
+            ab, s = infer.colorize_L(G, L, size=size, samples=0, mask=full,
+                                     post={"flip": args.flip, "scales": scales})
             s = s[..., None]
             for a, g in enumerate(gains):
                 for b, t in enumerate(taus):
@@ -81,7 +86,7 @@ def main(argv=None) -> int:
     for z, size in enumerate(sizes):
         print(f"size {size}:")
         for a, g in enumerate(gains):
-            print(" ".join(f"g={g:.2f},tau={t:>4.0f}: {mp[z, a, b]:.2f} dB c={cr[z, a, b]:.2f} |"
+            print(" ".join(f"g={g:.3f},tau={t:>4.0f}: {mp[z, a, b]:.2f} dB c={cr[z, a, b]:.2f} |"
                            for b, t in enumerate(taus)))
             for b, t in enumerate(taus):
                 if cr[z, a, b] >= args.min_colourfulness and (best is None or mp[z, a, b] > mp[best]):
@@ -89,7 +94,7 @@ def main(argv=None) -> int:
     if best is None:
         best = np.unravel_index(np.argmax(cr), cr.shape)
     size, g, t = sizes[best[0]], gains[best[1]], taus[best[2]]
-    post = {"gain": g, "tau": t, "flip": args.flip,
+    post = {"gain": g, "tau": t, "flip": args.flip, **({"scales": scales} if scales else {}),
             "tuned_on": f"{len(photos)} {args.split} images (held out from training)",
             "psnr": round(float(mp[best]), 3), "colourfulness_ratio": round(float(cr[best]), 3),
             "gray_psnr": round(float(np.mean(psnr_gray)), 3),

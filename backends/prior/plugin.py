@@ -61,7 +61,7 @@ class PriorBackend(GanBackend):
         G = infer.load_generator(self.weights_path)
         L = request.lightness()
         H, W = L.shape
-        h, w = infer.work_size(H, W, infer.native_size(self.weights_path))
+        h, w = infer.work_size(H, W, infer.native_size(self.weights_path), G.multiple)
         L_lo = cv2.resize(L, (w, h), interpolation=cv2.INTER_AREA)
         request.progress(0.05, "predicting colours from the hints")
         hints = scribble_hints(request.scribbles)   # read once: the network and the solve both take them
