@@ -23,6 +23,10 @@ from pathlib import Path
 import numpy as np
 
 
+GAINS = [round(0.7 + 0.025 * k, 3) for k in range(29)]   # 0.7 .. 1.4
+TAUS = [0.0, 40.0, 25.0, 15.0]
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--weights", required=True)
@@ -54,8 +58,7 @@ def main(argv=None) -> int:
     splits = json.loads(Path(args.splits).read_text())
     root = splits.get("val_root", splits["data"])
     photos = splits[args.split]
-    gains = [round(0.7 + 0.025 * k, 3) for k in range(29)]   # 0.7 .. 1.4
-    taus = [0.0, 40.0, 25.0, 15.0]
+    gains, taus = GAINS, TAUS
     psnr = np.zeros((len(sizes), len(gains), len(taus), len(photos)))
     col = np.zeros_like(psnr)
     col_gt, psnr_gray = [], []
