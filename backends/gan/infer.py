@@ -185,12 +185,18 @@ def colorize_L(G: nn.Module, L_full: np.ndarray, size: int = 256, samples: int =
     multiple = getattr(G, "multiple", 1)
     grid = work_size(H, W, max(sizes), multiple)
     mask = None if mask is None else np.asarray(mask, np.float32)
+    inputs = {}   # (h, w) -> (L, mask) at that size: each full-resolution resize is done once
+
+    def inputs_at(hw):
+        if hw not in inputs:
+            inputs[hw] = (_resized(L_full, hw), None if mask is None else _resized(mask, hw))
+        return inputs[hw]
     if progress:
         progress(0.1, "predicting colours")
     views = []
     for s in sizes:
-        hw = work_size(H, W, s, multiple)
-        ab_s, head_s = mean_prediction(G, _resized(L_full, hw), post, None if mask is None else _resized(mask, hw))
+        L_s, mask_s = inputs_at(work_size(H, W, s, multiple))
+        ab_s, head_s = mean_prediction(G, L_s, post, mask_s)
         views.append((_resized(ab_s, grid), _resized(head_s, grid)))
     ab_lo = np.mean([v[0] for v in views], axis=0) if len(views) > 1 else views[0][0]
     s_head = np.mean([v[1] for v in views], axis=0) if len(views) > 1 else views[0][1]
@@ -198,14 +204,14 @@ def colorize_L(G: nn.Module, L_full: np.ndarray, size: int = 256, samples: int =
     var = 0.0
     if samples > 0:
         hw = work_size(H, W, size, multiple)
-        var = _resized(dropout_variance(G, _resized(L_full, hw), _resized(ab_lo, hw), samples, seed, post,
-                                        None if mask is None else _resized(mask, hw)), grid)
+        L_n, mask_n = inputs_at(hw)
+        var = _resized(dropout_variance(G, L_n, _resized(ab_lo, hw), samples, seed, post, mask_n), grid)
     score_lo = np.sqrt(s_head ** 2 + var).astype(np.float32)
     if progress:
         progress(0.8, "upsampling chroma")
     if grid == (H, W):
         return ab_lo, score_lo
-    ab = guided_upsample(_resized(L_full, grid), ab_lo, L_full)
+    ab = guided_upsample(inputs_at(grid)[0], ab_lo, L_full)
     score = cv2.resize(score_lo, (W, H), interpolation=cv2.INTER_LINEAR)
     return ab, np.maximum(score, 0.0)
 
