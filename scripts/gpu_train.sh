@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# One prepared training run of the `gan` generator on a single-GPU machine (the device tool's H200), or a
-# tiny one on the CPU to check it (GPU_TRAIN_TINY=1, as tests/test_gpu_train.py does).
+# One prepared training run of the `gan` generator (TASK=auto, the default) or of the `prior`'s hint-conditioned
+# network (TASK=hints) on a single-GPU machine (the device tool's H200), or a tiny one on the CPU to check it
+# (GPU_TRAIN_TINY=1, as tests/test_effunet.py does).
 #
 # Here, once:   .venv/bin/python -m backends.gan.pack --out runs/pack --group-weights "$GROUP_WEIGHTS"
 # There:        run(command="bash scripts/gpu_train.sh", carry=["runs/pack"], timeout_s=600)
 # Back here:    cp <files_at>/gan.resume.pt backends/gan/weights/effunet_gan.resume.pt   (if it validated better)
+# The prior:    run(command="TASK=hints bash scripts/gpu_train.sh", ...) continues the shipped prior.pt with the MSE
+#               loss (no discriminator) and returns hints.resume.pt; export it with
+#               python -m backends.gan.export <files_at>/hints.resume.pt runs/hints_gpu/prior.pt, then select it with
+#               bench/hints.py on the calibration slices before it replaces backends/prior/weights/prior.pt.
 #
 # It continues from the compact checkpoint in the repository (INIT), trains for MINUTES in bf16 on the
 # packed photos, and writes to $OUT: the compact checkpoint (fp16 G + D, no optimiser: < 16 MiB, what
@@ -14,7 +19,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-runs/gpu_out}
 PACK=${PACK:-runs/pack}
-INIT=${INIT:-backends/gan/weights/effunet_gan.resume.pt}
+TASK=${TASK:-auto}
+case "$TASK" in
+  # auto: the GAN continues its compact checkpoint (G and D); hints: the prior's network alone, MSE loss
+  auto)  NAME=gan;   INIT=${INIT:-backends/gan/weights/effunet_gan.resume.pt}
+         TASK_ARGS=(--arch effunet --loss gan --rebalance 0.7) ;;
+  hints) NAME=hints; INIT=${INIT:-backends/prior/weights/prior.pt}
+         TASK_ARGS=(--task hints --loss mse) ;;
+  *) echo "TASK must be auto or hints, not '$TASK'"; exit 2 ;;
+esac
 MINUTES=${MINUTES:-7.5}
 PY=${PY:-python3}
 export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
@@ -33,11 +46,11 @@ mkdir -p "$RUN" "$OUT"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null || true
 # the pack holds training photos only, already in the training mix's proportions and audited:
 # sampled uniformly; a few per source are held out to watch validation there
-"$PY" -m backends.gan.train --data "$PACK" --out "$RUN/gan.pt" --init "$INIT" --arch effunet --loss gan \
-  --val-per-source 8 --calib-per-source 0 --lr 1e-4 --encoder-lr-mult 0.5 --rebalance 0.7 \
+"$PY" -m backends.gan.train --data "$PACK" --out "$RUN/$NAME.pt" --init "$INIT" "${TASK_ARGS[@]}" \
+  --val-per-source 8 --calib-per-source 0 --lr 1e-4 --encoder-lr-mult 0.5 \
   --ckpt-every-s 60 --threads 16 --cache-dir "$RUN/cache" "${SIZE[@]}"
 "$PY" -c "import sys; from backends.gan.weights_io import compact_checkpoint as c; print(c(*sys.argv[1:]))" \
-  "$RUN/gan.pt" "$OUT/gan.resume.pt"
-cp "$RUN/gan.log" "$RUN/gan.jsonl" "$OUT/"
-last=$(ls "$RUN"/gan_samples_*.png 2>/dev/null | tail -n 1) && [ -n "$last" ] && cp "$last" "$OUT/samples_last.png"
+  "$RUN/$NAME.pt" "$OUT/$NAME.resume.pt"
+cp "$RUN/$NAME.log" "$RUN/$NAME.jsonl" "$OUT/"
+last=$(ls "$RUN"/${NAME}_samples_*.png 2>/dev/null | tail -n 1) && [ -n "$last" ] && cp "$last" "$OUT/samples_last.png"
 ls -la "$OUT"
