@@ -28,15 +28,25 @@ def strokes(shape):
 
 
 def test_the_solve_adds_the_guesss_detail_away_from_the_strokes():
-    """A gray guess gives plain propagation; a right guess is kept; with a reach, the strokes rule near them."""
-    from backends.variational.plugin import VariationalBackend, propagate_scribbles
+    """Far from the strokes a gray guess keeps far_residual_share of their spread colours (half for one stroke);
+    a right guess is kept; with a reach, the strokes rule near them."""
+    from backends.variational.plugin import VariationalBackend, far_residual_share, propagate_scribbles
     rgb = photo()
     L = color.lightness(rgb)
     s = strokes(L.shape)
     opts = VariationalBackend().validate_options({})
-    plain = propagate_scribbles(L, s, opts)
-    zero = propagate_scribbles(L, s, opts, prior=lambda L_work: np.zeros(L_work.shape + (2,), np.float32))
-    np.testing.assert_allclose(zero.ab, plain.ab, atol=1e-4)
+    gray_guess = lambda L_work: np.zeros(L_work.shape + (2,), np.float32)  # noqa: E731
+    assert [far_residual_share(n) for n in (1, 2, 10)] == [0.5, 0.75, 0.95]
+    for one_or_two in (s[:40], s):   # the top stroke alone, then both
+        plain = propagate_scribbles(L[:len(one_or_two)], one_or_two, opts)
+        zero = propagate_scribbles(L[:len(one_or_two)], one_or_two, opts, prior=gray_guess, prior_distance=1e-6)
+        painted = one_or_two[..., 3] > 0
+        share = far_residual_share(plain.strokes)
+        assert plain.strokes == (1 if one_or_two is not s else 2)
+        np.testing.assert_allclose(zero.ab[~painted], share * plain.ab[~painted], atol=1e-3)
+        np.testing.assert_allclose(zero.ab[painted], plain.ab[painted], atol=1e-3)   # the stroke holds
+    zero = propagate_scribbles(L, s, opts, prior=gray_guess, prior_distance=1e4)
+    np.testing.assert_allclose(zero.ab, plain.ab, atol=1e-2)        # a huge reach: propagation everywhere
     truth = color.rgb_to_lab(rgb)[..., 1:]
     s_true = np.dstack([rgb, s[..., 3:]])          # strokes that agree with the guess: the guess stays
     kept = propagate_scribbles(L, s_true, opts, prior=lambda L_work: truth)
