@@ -132,6 +132,9 @@ def test_two_step_training_writes_checkpoint_and_resumes(tmp_path, loss):
     assert "resumed from" in (out.parent / "ck.log").read_text()
     shipped = weights_io.export_generator(out, tmp_path / "w" / "g.pt")
     assert GanBackend(shipped).unavailable_reason() is None
+    # its default prediction size is the crop it was trained on (not the larger cache size the crops came from)
+    crop = int(TINY_TRAIN[TINY_TRAIN.index("--crop") + 1])
+    assert infer.native_size(shipped) == crop
 
 
 def test_bf16_training_on_cpu_autocasts_and_tracks_fp32(tmp_path):

@@ -33,9 +33,11 @@ def export_generator(ckpt_path, out_path, extra_info=None):
     ck = torch.load(ckpt_path, map_location="cpu", weights_only=True)
     cfg = ck["config"]
     a = cfg["args"]
-    # size: colours are predicted, by default, at the whole-photo scale the network was trained at
+    # size: colours are predicted, by default, at the size of the crops the network was trained on (whole crops,
+    # no border): on the calibration photos 160-px crops predicted best at 160 px, better than at their cache
+    # size 176 or at 192 (backends/gan/MODEL_CARD.md, v6); tune --sizes can choose another
     meta = dict(loss=a["loss"], step=int(ck["step"]), train_seconds=round(float(ck["elapsed"]), 1),
-                size=int(a["cache_size"]),
+                size=int(a["crop"]),
                 train_args={k: a[k] for k in RECORDED_ARGS if k in a},
                 data="+".join(os.path.basename(os.path.normpath(d)) for d in data_roots(a["data"])))
     meta.update(extra_info or {})
