@@ -54,6 +54,26 @@ def test_strokes_stay_in_the_region_where_they_start_with_its_colour_and_soft_ed
     assert painted_any and seen_soft
 
 
+def test_recolour_turns_a_photos_colours_and_its_hints_together_and_leaves_photos_without_hints():
+    ab = torch.from_numpy(np.stack([regions_ab(), regions_ab(), regions_ab()]))
+    cond = torch.from_numpy(hints.fixed_points(ab.numpy(), 5, seed=1))
+    cond[2] = 0.0                                   # the third photo has no hints
+    assert (cond[:2, 2] > 0).flatten(1).any(1).all()
+    new_ab, new_cond, picked = hints.recolour(np.random.default_rng(0), ab, cond, p=1.0)
+    assert picked.tolist() == [True, True, False]
+    torch.testing.assert_close(new_ab[2], ab[2])    # no hints: the photo's likely colours stay the target
+    for i in (0, 1):
+        assert not torch.allclose(new_ab[i], ab[i], atol=1e-3)
+        # one linear map per photo: the chroma ratio is one factor in [0.7, 1.3], the hints keep their patch's mean
+        ratio = new_ab[i].norm(dim=0) / ab[i].norm(dim=0)
+        assert 0.7 <= float(ratio.min()) and float(ratio.max()) <= 1.3 and float(ratio.max() - ratio.min()) < 1e-4
+        painted = cond[i, 2] > 0
+        torch.testing.assert_close(new_cond[i, :2][:, painted], new_ab[i][:, painted], atol=1e-5, rtol=0)
+        torch.testing.assert_close(new_cond[i, 2], cond[i, 2])
+    untouched = hints.recolour(np.random.default_rng(0), ab, cond, p=0.0)
+    assert not untouched[2].any() and torch.equal(untouched[0], ab)
+
+
 def test_hints_training_runs_from_auto_weights_and_keeps_the_discriminator(tmp_path):
     from PIL import Image
     data = tmp_path / "photos"
@@ -65,7 +85,8 @@ def test_hints_training_runs_from_auto_weights_and_keeps_the_discriminator(tmp_p
               "--calib-count", "1", "--val-count", "1", "--val-every", "2", "--log-every", "1"]
     assert train.main(common + ["--out", str(auto_run), "--steps", "1"]) == 0
     out = tmp_path / "hints" / "h.pt"
-    assert train.main(common + ["--out", str(out), "--task", "hints", "--init", str(auto_run), "--steps", "2"]) == 0
+    assert train.main(common + ["--out", str(out), "--task", "hints", "--init", str(auto_run), "--steps", "2",
+                                "--hint-recolour", "0.5"]) == 0
     ck, before = torch.load(out, weights_only=True), torch.load(auto_run, weights_only=True)
     assert ck["G"]["stem.0.weight"].shape[1] == 4 and ck["D"]["net.0.weight"].shape[1] == 6
     assert "generator and discriminator initialised" in (out.parent / "h.log").read_text()

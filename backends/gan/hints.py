@@ -77,6 +77,25 @@ def batch_hints(rng: np.random.Generator, ab: np.ndarray) -> np.ndarray:
     return np.stack([sample_hints(rng, a) for a in np.asarray(ab, np.float32)])
 
 
+def recolour(rng: np.random.Generator, ab, cond, p: float):
+    """With probability p per image that has hints, turn its true colours and its hints' colours by one random
+    hue angle and scale their chroma by one factor in [0.7, 1.3] (torch (N, 2, H, W) and (N, 3, H, W), in place
+    of neither: new tensors). The lightness stays, so such a photo's colours cannot be told from it: only the
+    hints can, which teaches a network that starts from Auto (and leans on the lightness) to read them. The
+    map is linear, so a hint, the mean true ab of its patch, stays the mean of the recoloured patch. Photos
+    without hints are left alone: their guess must stay the photo's likely colours."""
+    import torch
+    n = ab.shape[0]
+    has = (cond[:, 2].flatten(1).amax(1) > 0).cpu().numpy()
+    pick = (rng.random(n) < p) & has
+    theta = np.where(pick, rng.uniform(0, 2 * np.pi, n), 0.0)
+    scale = np.where(pick, rng.uniform(0.7, 1.3, n), 1.0)
+    c, s = scale * np.cos(theta), scale * np.sin(theta)
+    R = torch.from_numpy(np.stack([np.stack([c, -s], 1), np.stack([s, c], 1)], 1)).to(ab)   # (N, 2, 2)
+    turn = lambda x: torch.einsum("nij,njhw->nihw", R, x)  # noqa: E731
+    return turn(ab), torch.cat([turn(cond[:, :2]), cond[:, 2:]], 1), pick
+
+
 def fixed_points(ab: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
     """Validation hints: exactly `count` 3x3 points per image at fixed places, (N, 3, H, W)."""
     rng = np.random.default_rng(seed)

@@ -219,6 +219,9 @@ def main(argv=None) -> int:
         lab = uint8_batch_to_lab(rgb, device)
         L, ab_true = lab[:, :1], lab[:, 1:] / AB_SCALE
         m = task_condition(args.task, rng, rgb, ab_true, device)
+        if args.task == "hints" and args.hint_recolour > 0:
+            from .hints import recolour
+            ab_true, m, _ = recolour(rng, ab_true, m, args.hint_recolour)
         x = generator_input(L, m)   # the discriminator's condition: what the generator sees
         # partial: the discriminator judges the colours inside the selection (gray outside) and sees the mask
         d_ab = (lambda ab: ab * m) if partial else (lambda ab: ab)

@@ -22,6 +22,10 @@ def parse_args(argv, doc: str = ""):
                    help="shipped generator weights, or a training checkpoint (then its discriminator too), "
                         "to start from (a fresh run only); input channels the weights lack (the mask) start "
                         "at zero, so training starts from that model")
+    p.add_argument("--hint-recolour", type=float, default=0.0,
+                   help="hints: the share of photos with hints whose true and hint colours are turned by one random "
+                        "hue angle and chroma scale (backends/gan/hints.py, recolour), so that only the hints "
+                        "tell their colours")
     p.add_argument("--lambda-mask", type=float, default=2.0,
                    help="partial: extra L1 weight inside the mask (the L1 term covers the whole image)")
     p.add_argument("--steps", type=int, default=4000)
