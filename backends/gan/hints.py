@@ -78,9 +78,10 @@ def batch_hints(rng: np.random.Generator, ab: np.ndarray) -> np.ndarray:
 
 
 def recolour(rng: np.random.Generator, ab, cond, p: float):
-    """With probability p per image that has hints, turn its true colours and its hints' colours by one random
-    hue angle and scale their chroma by one factor in [0.7, 1.3] (torch (N, 2, H, W) and (N, 3, H, W), in place
-    of neither: new tensors). The lightness stays, so such a photo's colours cannot be told from it: only the
+    """ab (N, 2, H, W) and hints cond (N, 3, H, W), torch -> new ab, new cond, which photos were turned.
+
+    With probability p per image that has hints, turn its true colours and its hints' colours by one random
+    hue angle and scale their chroma by one factor in [0.7, 1.3]. The lightness stays, so such a photo's colours cannot be told from it: only the
     hints can, which teaches a network that starts from Auto (and leans on the lightness) to read them. The
     map is linear, so a hint, the mean true ab of its patch, stays the mean of the recoloured patch. Photos
     without hints are left alone: their guess must stay the photo's likely colours."""
