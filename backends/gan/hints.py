@@ -81,10 +81,11 @@ def recolour(rng: np.random.Generator, ab, cond, p: float):
     """ab (N, 2, H, W) and hints cond (N, 3, H, W), torch -> new ab, new cond, which photos were turned.
 
     With probability p per image that has hints, turn its true colours and its hints' colours by one random
-    hue angle and scale their chroma by one factor in [0.7, 1.3]. The lightness stays, so such a photo's colours cannot be told from it: only the
-    hints can, which teaches a network that starts from Auto (and leans on the lightness) to read them. The
-    map is linear, so a hint, the mean true ab of its patch, stays the mean of the recoloured patch. Photos
-    without hints are left alone: their guess must stay the photo's likely colours."""
+    hue angle and scale their chroma by one factor in [0.7, 1.3]. The lightness stays, so such a photo's
+    colours cannot be told from it: only the hints can, which teaches a network that starts from Auto (and
+    leans on the lightness) to read them. The map is linear, so a hint, the mean true ab of its patch, stays
+    the mean of the recoloured patch. Photos without hints are left alone: their guess must stay the photo's
+    likely colours."""
     import torch
     n = ab.shape[0]
     has = (cond[:, 2].flatten(1).amax(1) > 0).cpu().numpy()

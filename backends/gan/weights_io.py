@@ -21,9 +21,9 @@ def save_atomic(obj, path):
 
 # training arguments copied into the shipped weights' JSON (the model card's record of the run)
 RECORDED_ARGS = ("task", "hint_recolour", "init", "group_weights", "lambda_mask", "steps", "batch", "crop",
-                 "cache_size", "widths", "arch", "dec_widths", "encoder_lr_mult", "val_per_source", "calib_per_source", "audit",
-                 "dropout", "lr", "lambda_l1", "lambda_adv", "rebalance", "seed", "threads", "calib_count",
-                 "val_count", "device", "precision")
+                 "cache_size", "widths", "arch", "dec_widths", "encoder_lr_mult", "val_per_source",
+                 "calib_per_source", "audit", "dropout", "lr", "lambda_l1", "lambda_adv", "rebalance", "seed",
+                 "threads", "calib_count", "val_count", "device", "precision")
 
 
 def export_generator(ckpt_path, out_path, extra_info=None):

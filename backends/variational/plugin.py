@@ -132,8 +132,9 @@ def propagate_hints(L, hints, opts, progress=_no_progress, score_params=(40.0, 1
     strokes = cv2.connectedComponents((weight > 0).astype(np.uint8), connectivity=8)[0] - 1
     if guess is not None:
         w = 1.0 - np.exp(-distance / prior_distance) if prior_distance > 0 else np.ones_like(distance)
+        P, G = ab, u[..., 3:5]   # the strokes' spread colours, the guess's own colours spread from them
         # far from the strokes: the guess plus the share far_residual_share(n) of the strokes' correction P - G
-        ab = ab + w[..., None] * (guess - u[..., 3:5] - (1.0 - far_residual_share(strokes)) * (ab - u[..., 3:5]))
+        ab = P + w[..., None] * (guess - G - (1.0 - far_residual_share(strokes)) * (P - G))
     if scale < 1.0:
         progress(0.9, "upsampling along edges")
         # Edge-aware up to twice the working size per side, then plain resize: chroma needs less
