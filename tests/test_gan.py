@@ -360,3 +360,58 @@ def test_tune_chooses_size_gain_and_shrink_on_a_held_out_split(tmp_path, capsys)
     assert len(table) == 3 * len(tune.GAINS) * len(tune.TAUS) and post["psnr"] == pytest.approx(max(table), abs=0.006)
     assert post["tuned_on"].startswith(f"{len(rels)} calib images")
     assert infer.native_size(w) == meta["size"]
+
+
+def test_score_chroma_adds_a_share_of_the_predicted_chroma(tiny_weights):
+    """With "score_chroma": c in the postprocess the raw score is the plain one plus c * |ab| at every pixel,
+    at the photo's own size and when chroma is upsampled to a larger photo."""
+    G = infer.load_generator(tiny_weights)
+    L = np.random.default_rng(0).uniform(0, 100, (48, 72)).astype(np.float32)
+    for size in (72, 32):   # no upsampling, then guided upsampling to 48x72
+        ab0, s0 = infer.colorize_L(G, L, size=size, samples=2, post={"gain": 1.5})
+        ab1, s1 = infer.colorize_L(G, L, size=size, samples=2, post={"gain": 1.5, "score_chroma": 0.4})
+        np.testing.assert_array_equal(ab0, ab1)
+        assert np.linalg.norm(ab1, axis=-1).max() > 0.1
+        np.testing.assert_allclose(s1, s0 + 0.4 * np.linalg.norm(ab1, axis=-1), rtol=1e-5, atol=1e-5)
+
+
+def test_calibrate_chooses_the_score_chroma_with_the_narrowest_radius(tmp_path):
+    """Errors that grow with the predicted chroma are covered most tightly by a score with the matching chroma
+    share; calibrate --score-chroma stores the chosen share with the weights and calibrates that score."""
+    from backends.gan import calibrate
+    from colorcore.calibration import Calibration
+    rng = np.random.default_rng(0)
+    bases = [rng.uniform(1, 2, 500).astype(np.float32) for _ in range(20)]
+    chromas = [rng.uniform(0, 40, 500).astype(np.float32) for _ in range(20)]
+    errors = [(b + 0.5 * c) * rng.uniform(0, 1, 500) for b, c in zip(bases, chromas)]
+    best, widths = calibrate.narrowest_weight(bases, chromas, errors, [0.0, 0.5, 3.0])
+    assert best == 0.5 and widths[0.5] < min(widths[0.0], widths[3.0])
+
+    data = tmp_path / "photos"
+    _synthetic_photos(data / "a", n=12)
+    rels = sorted(str(p.relative_to(data)) for p in data.rglob("*.png"))
+    splits = tmp_path / "splits.json"
+    splits.write_text(json.dumps({"data": str(data), "train": rels[:2], "calib": rels[2:]}))
+    torch.manual_seed(0)
+    G = nets.UNetG(**TINY)
+    w = infer.save_weights(G.state_dict(), G.config, tmp_path / "w" / "g.pt", {"postprocess": {"gain": 2.0}})
+    args = ["--weights", str(w), "--splits", str(splits), "--size", "32", "--samples", "2"]
+    meta_path = w.with_suffix(".json")
+
+    def mean_score(extra_args=()):
+        assert calibrate.main(args + list(extra_args)) == 0
+        return Calibration.load(w.parent / "calibration.json").extra["mean_score"]
+    m0 = mean_score(["--score-chroma", "0"])
+    meta = json.loads(meta_path.read_text())
+    meta["postprocess"]["score_chroma"] = 1.0
+    meta_path.write_text(json.dumps(meta))
+    m1 = mean_score()                     # the stored share is part of the score the backend gives
+    assert m1 > m0
+    # choosing starts from the score without the stored share, so each candidate is calibrated as it would be
+    m = mean_score(["--score-chroma", "0,1"])
+    post = json.loads(meta_path.read_text())["postprocess"]
+    assert post["gain"] == 2.0 and "c=1: " in post["score_chroma_chosen_on"]
+    assert m == pytest.approx({0.0: m0, 1.0: m1}[post["score_chroma"]], rel=1e-5)
+    for bad in ("0,x", "-1"):
+        with pytest.raises(SystemExit, match="--score-chroma"):
+            calibrate.main(args + ["--score-chroma", bad])

@@ -14,6 +14,12 @@ Weights trained with --group-weights are calibrated for the mixture they were tr
 risk is weighted by each group's (top-level folder's) share of the training samples
 (colorcore.calibration.crc_lambda with shares), not by the calibration split's proportions.
 
+With --score-chroma C1,C2,..., the raw score's share of the predicted chroma (infer.chroma_weighted) is chosen
+first, on the same photos: the candidate whose radius at alpha = 0.1 is narrowest on average (each candidate's
+lambda gives the same coverage, so the narrowest is the most efficient). It is stored as the postprocess's
+"score_chroma" beside the weights; the calibration that follows is of that score. Like tune's gain, it is one
+number chosen on the calibration photos.
+
 Weights with a mask input (partial-gan) are calibrated on random selections of the training
 mask families, one per image (seeded), counting only the pixels inside the selection: outside it
 the radius is zero by construction.
@@ -56,6 +62,27 @@ def mixture_mean(values, groups, shares):
     return float(sum(v / total * values[groups == g].mean() for g, v in shares.items() if (groups == g).any()))
 
 
+def narrowest_weight(bases, chromas, errors, candidates, alpha=0.1, groups=None, shares=None):
+    """The candidate c whose radius lambda(alpha) * (base + c * chroma) is narrowest on average over these
+    photos (per-image arrays), and {c: that mean radius}."""
+    from colorcore.calibration import crc_lambda
+    widths = {}
+    for c in candidates:
+        scores = [b + c * ch for b, ch in zip(bases, chromas)]
+        lam = crc_lambda(scores, errors, alpha, groups, shares)
+        widths[c] = float(lam * mixture_mean([s.mean() for s in scores], groups, shares))
+    return min(widths, key=widths.get), widths
+
+
+def store_score_chroma(weights, weight: float, widths: dict, n: int):
+    meta_path = Path(weights).with_suffix(".json")
+    meta = json.loads(meta_path.read_text())
+    meta.setdefault("postprocess", {})["score_chroma"] = weight
+    meta["postprocess"]["score_chroma_chosen_on"] = (
+        f"{n} calib images: mean radius at alpha 0.1 " + ", ".join(f"c={c:g}: {w:.2f}" for c, w in widths.items()))
+    meta_path.write_text(json.dumps(meta, indent=1) + "\n")
+
+
 def backend_for(weights, in_ch: int):
     """The registered GAN backend (found through the plugin registry, as the engine finds it) whose generator
     takes in_ch input channels (1: gan, 2: partial-gan's mask), pointed at these weights."""
@@ -74,14 +101,24 @@ def main(argv=None) -> int:
     p.add_argument("--size", type=int, default=None, help="default: the backend's default size")
     p.add_argument("--samples", type=int, default=8)
     p.add_argument("--limit", type=int, default=0)
+    p.add_argument("--score-chroma", default="",
+                   help="comma-separated weights of the predicted chroma in the raw score to choose from (e.g. "
+                        "0,0.1,0.2,0.3,0.5): the narrowest at alpha 0.1 is stored with the weights; default: keep "
+                        "the weights' own")
     args = p.parse_args(argv)
+    try:
+        candidates = [float(v) for v in args.score_chroma.split(",") if v.strip()]
+    except ValueError:
+        sys.exit(f"--score-chroma: expected comma-separated numbers such as 0,0.2,0.4; got {args.score_chroma!r}")
+    if any(c < 0 for c in candidates):
+        sys.exit(f"--score-chroma: the weights must be >= 0; got {args.score_chroma!r}")
 
     from colorcore import ColorizeRequest, color, novelty
     from colorcore.calibration import coverage, fit_calibration
     from colorcore.intervals import KEY, channel_errors, fit_intervals
     from .masks import random_mask
 
-    from .infer import native_size
+    from .infer import load_postprocess, native_size
     args.size = args.size or native_size(args.weights)
     splits = json.loads(Path(args.splits).read_text())
     rels = splits["calib"][:args.limit or None]
@@ -93,7 +130,8 @@ def main(argv=None) -> int:
     rng = np.random.default_rng(1234)
     if backend.unavailable_reason():
         sys.exit(backend.unavailable_reason())
-    scores, errors, rgb_errors, features = [], [], [], []
+    current = (load_postprocess(args.weights) or {}).get("score_chroma", 0.0)
+    bases, chromas, errors, rgb_errors, inputs = [], [], [], [], []
     t0 = time.time()
     for i, rel in enumerate(rels):
         rgb = load_rgb(data.resolve(splits["data"], rel))
@@ -104,8 +142,10 @@ def main(argv=None) -> int:
         ab_true = color.rgb_to_lab(rgb)[..., 1:]
         inside = mask > 0.5 if mask is not None else np.ones(rgb.shape[:2], bool)
         errors.append(np.linalg.norm(out.ab - ab_true, axis=-1)[inside].astype(np.float32))
-        scores.append(out.score[inside])
-        features.append(novelty.photo_features(rgb, out.score))
+        chroma = np.linalg.norm(out.ab, axis=-1)[inside].astype(np.float32)
+        chromas.append(chroma)
+        bases.append(out.score[inside] - current * chroma)   # the score without its chroma share
+        inputs.append(novelty.input_features(rgb))
         L = color.lightness(rgb)   # per-channel RGB intervals: the output as the pipeline makes it
         rgb_errors.append([e[inside] for e in channel_errors(color.with_lightness(L, out.ab), rgb, L, out.ab)])
         if i % 50 == 0:
@@ -116,6 +156,14 @@ def main(argv=None) -> int:
     if shares:
         source += ", weighted to the training mixture of groups"
         print("group shares: " + ", ".join(f"{g} {v:.3f}" for g, v in shares.items()))
+    weight = current
+    if candidates:
+        weight, widths = narrowest_weight(bases, chromas, errors, candidates, groups=groups, shares=shares)
+        print("mean radius at alpha 0.1 by chroma weight: " + ", ".join(f"{c:g}: {w:.2f}" for c, w in widths.items())
+              + f"; chosen {weight:g}")
+        store_score_chroma(args.weights, weight, widths, len(rels))
+    scores = [b + weight * c for b, c in zip(bases, chromas)]
+    features = [np.append(f, novelty.score_feature(s)) for f, s in zip(inputs, scores)]
     const = fit_calibration([np.ones_like(s) for s in scores], errors, source=source, groups=groups, shares=shares)
     cal = fit_calibration(scores, errors, source=source, groups=groups, shares=shares, size=args.size,
                           samples=args.samples,

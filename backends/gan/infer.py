@@ -1,9 +1,10 @@
 """Inference for the `gan` backend: load shipped weights, predict chroma at <= 512 px, guided
 upsampling to full resolution, and a raw uncertainty score.
 
-Raw score (Delta E_ab units, before conformal calibration) = sqrt(s_head^2 + s_drop^2):
-s_head is the generator's predicted expected chroma error (its error-scale head) and s_drop the
-spread of `samples` dropout samples around the deterministic prediction.
+Raw score (Delta E_ab units, before conformal calibration) = sqrt(s_head^2 + s_drop^2) + c |ab|:
+s_head is the generator's predicted expected chroma error (its error-scale head), s_drop the
+spread of `samples` dropout samples around the deterministic prediction, and c |ab| (with "score_chroma": c in
+the postprocess, chosen by backends.gan.calibrate) a share of the predicted chroma (see chroma_weighted).
 With "flip": true in the weights' postprocess, the deterministic prediction is the mean of the photo's and its
 mirror image's (mirrored back): a test-time ensemble of two views, tuned and calibrated with it (backends.gan.tune).
 With "scales" (factors of the size), it is also the mean of the predictions at those sizes. Each size is rounded
@@ -136,6 +137,16 @@ def predict_lowres(G: nn.Module, L_lo: np.ndarray, samples: int = 0, seed: int |
     return ab, np.sqrt(s_head ** 2 + var).astype(np.float32)
 
 
+def chroma_weighted(score: np.ndarray, ab: np.ndarray, weight: float) -> np.ndarray:
+    """score + weight * |ab|: a near-gray guess can only be wrong by as much colour as the truth has, a saturated
+    one whose hue is wrong by its own chroma and the truth's. The error head learnt its scale on photos the
+    generator was trained on, where saturated guesses are mostly right, so it under-weights this; on held-out
+    photos adding it ranks the errors better (backends/gan/MODEL_CARD.md, "uncertainty score")."""
+    if not weight:
+        return score
+    return (score + weight * np.linalg.norm(ab, axis=-1)).astype(np.float32)
+
+
 def _resized(a: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
     if a.shape[:2] == hw:
         return a
@@ -207,13 +218,14 @@ def colorize_L(G: nn.Module, L_full: np.ndarray, size: int = 256, samples: int =
         L_n, mask_n = inputs_at(hw)
         var = _resized(dropout_variance(G, L_n, _resized(ab_lo, hw), samples, seed, post, mask_n), grid)
     score_lo = np.sqrt(s_head ** 2 + var).astype(np.float32)
+    weight = post.get("score_chroma", 0.0) if post else 0.0
     if progress:
         progress(0.8, "upsampling chroma")
     if grid == (H, W):
-        return ab_lo, score_lo
+        return ab_lo, chroma_weighted(score_lo, ab_lo, weight)
     ab = guided_upsample(inputs_at(grid)[0], ab_lo, L_full)
-    score = cv2.resize(score_lo, (W, H), interpolation=cv2.INTER_LINEAR)
-    return ab, np.maximum(score, 0.0)
+    score = np.maximum(cv2.resize(score_lo, (W, H), interpolation=cv2.INTER_LINEAR), 0.0)
+    return ab, chroma_weighted(score, ab, weight)
 
 
 def save_weights(state_dict: dict, generator_config: dict, path, meta: dict | None = None) -> Path:
@@ -237,4 +249,5 @@ def load_postprocess(weights_path) -> dict | None:
     if not post:
         return None
     return {"gain": float(post.get("gain", 1.0)), "tau": float(post.get("tau", 0.0)),
-            "flip": bool(post.get("flip", False)), "scales": [float(f) for f in post.get("scales") or []]}
+            "flip": bool(post.get("flip", False)), "scales": [float(f) for f in post.get("scales") or []],
+            "score_chroma": float(post.get("score_chroma", 0.0))}
