@@ -106,3 +106,46 @@ def test_a_discriminator_gains_condition_channels_at_zero(tmp_path):
     L, ab = torch.rand(2, 1, 16, 16), torch.rand(2, 2, 16, 16)
     cond = torch.rand(2, 3, 16, 16)
     assert torch.allclose(new(torch.cat([L, cond], 1), ab), old(L, ab), atol=1e-5)
+
+
+def test_hint_spread_gives_every_pixel_the_colour_of_the_hints_around_it():
+    cond = torch.zeros(1, 3, 64, 64)
+    cond[0, :2, 10:13, 10:13] = torch.tensor([0.4, -0.2])[:, None, None]
+    cond[0, 2, 10:13, 10:13] = 1.0
+    s = nets.hint_spread(cond, [4, 40])
+    assert s.shape == (1, 6, 64, 64)
+    near, far = s[0, :3], s[0, 3:]
+    assert torch.allclose(near[:2, 11, 15], torch.tensor([0.4, -0.2]), atol=1e-5)   # within 4 px: the hint's ab
+    assert near[:, 11, 30].abs().max() == 0                                       # beyond it: nothing, no confidence
+    assert torch.allclose(far[:2, 50, 45], torch.tensor([0.4, -0.2]), atol=1e-5)  # the wide box still carries it
+    one_point = 1 - np.exp(-1.0)                     # the amount of hint within the box: one whole 3x3 point
+    assert near[2, 11, 11] == pytest.approx(one_point) and far[2, 50, 45] == pytest.approx(one_point)
+    assert 0 < near[2, 11, 15] < one_point                                         # two of its three columns
+
+
+def test_a_generator_with_hint_spread_starts_as_the_one_it_came_from(tmp_path):
+    """--hint-spread adds the spread hints as encoder inputs at zero weight: started from a hints generator it
+    predicts what that one did, records the radii, and refuses a generator without hint channels."""
+    small = dict(in_ch=4, dec_widths=(16, 8, 8, 8), dropout=0.5, dropout_levels=1)
+    torch.manual_seed(0)
+    w = infer.save_weights(nets.EffUNetG(**small).state_dict(), nets.EffUNetG(**small).config, tmp_path / "a.pt")
+    A = infer.load_generator(w)                       # as shipped: fp16 weights
+    B = nets.build_generator(dict(A.config, hint_spread=[3, 12])).eval()
+    weights_io.init_generator(B, w)
+    assert B.config["hint_spread"] == [3, 12] and B.encoder._conv_stem.weight.shape[1] == 4 + 6
+    x = torch.cat([torch.rand(2, 1, 64, 64) * 2 - 1, torch.zeros(2, 3, 64, 64)], 1)
+    x[:, 1:3, 20:23, 30:33], x[:, 3, 20:23, 30:33] = 0.3, 1.0
+    with torch.no_grad():
+        assert torch.allclose(A(x), B(x), atol=1e-6)
+    with pytest.raises(ValueError, match="hint channels"):
+        nets.EffUNetG(in_ch=1, hint_spread=[3])
+    with pytest.raises(ValueError, match="effunet"):
+        nets.build_generator({"arch": "unet", "in_ch": 4, "widths": [4, 8], "dropout": 0.5, "hint_spread": [3]})
+
+
+def test_hint_spread_is_refused_outside_the_hints_task(tmp_path, capsys):
+    base = ["--data", str(tmp_path), "--out", str(tmp_path / "x.pt")]
+    assert train.main(base + ["--hint-spread", "3,12"]) == 2
+    assert "--task hints" in capsys.readouterr().out
+    assert train.main(base + ["--task", "hints", "--arch", "effunet", "--hint-spread", "3,x"]) == 2
+    assert "comma-separated radii" in capsys.readouterr().out

@@ -88,19 +88,50 @@ class UNetG(nn.Module):
         return torch.cat([ab, logs], 1)
 
 
+HINT_CHANNELS = 3   # a hint-conditioned generator's condition: the hints' a, b (network units) and their mask
+
+
+def hint_spread(cond: torch.Tensor, radii) -> torch.Tensor:
+    """Sparse hints (N, 3, H, W: a, b, mask) -> their colours spread by normalised box filters, one per radius
+    (px): the mean hint ab within the box (2 channels, 0 where the box holds no hint) and how much hint it holds,
+    1 - exp(-pixels / 9) (1 channel: 0.63 for one 3x3 point). (N, 3 * len(radii), H, W).
+
+    Why: a hint is a few pixels; the encoder's first layer sees it at one place, and the network needs long
+    training to carry it across the photo. Spread, every pixel sees the colours of the hints around it at
+    several ranges, and the network only has to learn where they apply."""
+    m = cond[:, 2:3]
+    x = torch.cat([cond[:, :2] * m, m], 1)
+    outs = []
+    for r in radii:
+        k = 2 * int(r) + 1
+        box = F.avg_pool2d(x, (k, 1), 1, (int(r), 0))   # zero padding: times k*k, the sums within the box
+        box = F.avg_pool2d(box, (1, k), 1, (0, int(r)))
+        count = box[:, 2:3] * (k * k)                  # hint pixels within the box
+        outs += [box[:, :2] / box[:, 2:3].clamp(min=1e-12) * (count > 1e-3), 1 - torch.exp(-count / 9.0)]
+    return torch.cat(outs, 1)
+
+
 class EffUNetG(nn.Module):
     """U-Net generator on an ImageNet-pretrained EfficientNet-Lite0 encoder (effnet.py) and a light
     decoder that stops at stride 2 (chroma is predicted at half resolution, as in UNetG).
-    Same output as UNetG: (N, 3, H, W) = ab/110 in [-1, 1] and the log error scale."""
+    Same output as UNetG: (N, 3, H, W) = ab/110 in [-1, 1] and the log error scale.
+    hint_spread (radii in px, hint-conditioned generators only): the encoder also sees the hints spread
+    (hint_spread), computed inside, so callers still pass L and the three hint channels."""
 
     def __init__(self, in_ch: int = 1, dec_widths=(192, 96, 64, 32), dropout: float = 0.5,
-                 dropout_levels: int = 2):
+                 dropout_levels: int = 2, hint_spread=()):
         super().__init__()
         from .effnet import Lite0Encoder
         dec_widths = list(dec_widths)
         self.config = dict(arch="effunet", in_ch=in_ch, dec_widths=dec_widths, dropout=dropout,
                            dropout_levels=dropout_levels)
-        self.encoder = Lite0Encoder(in_ch)
+        self.hint_spread = [int(r) for r in hint_spread]
+        if self.hint_spread:
+            if in_ch != 1 + HINT_CHANNELS:
+                raise ValueError(f"hint_spread needs a generator of L and {HINT_CHANNELS} hint channels; "
+                                 f"this one takes {in_ch} input channel(s)")
+            self.config["hint_spread"] = self.hint_spread
+        self.encoder = Lite0Encoder(in_ch + HINT_CHANNELS * len(self.hint_spread))
         ch = self.encoder.channels
         cin = ch[-1]
         ups = []
@@ -112,6 +143,8 @@ class EffUNetG(nn.Module):
         self.multiple = 32
 
     def forward(self, x, sample: bool = False):
+        if self.hint_spread:
+            x = torch.cat([x, hint_spread(x[:, 1:1 + HINT_CHANNELS], self.hint_spread)], 1)
         feats = self.encoder(x)
         h = feats[-1]
         for up, skip in zip(self.ups, reversed(feats[:-1])):
@@ -128,6 +161,8 @@ def build_generator(config: dict) -> nn.Module:
     if arch == "effunet":
         return EffUNetG(**cfg)
     if arch == "unet":
+        if cfg.get("hint_spread"):
+            raise ValueError("hint_spread needs the effunet generator; the unet one has none")
         return UNetG(in_ch=cfg["in_ch"], widths=tuple(cfg["widths"]), dropout=cfg["dropout"],
                      dropout_levels=cfg.get("dropout_levels", 2))
     raise ValueError(f"unknown generator architecture {arch!r}: expected 'unet' or 'effunet'")

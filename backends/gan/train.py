@@ -50,15 +50,24 @@ def cpu_has_native_bf16() -> bool:
         return False
 
 
+def spread_radii(args) -> list[int]:
+    """--hint-spread as a list of radii (empty when not given)."""
+    return [int(v) for v in args.hint_spread.split(",") if v.strip()]
+
+
 def generator_config(args, out: Path, in_ch: int) -> dict:
     """The generator to train: a resumed run keeps its architecture, a run started from other weights
     continues theirs (with the mask channel added for partial), a fresh run takes --arch."""
     from . import weights_io
-    if out.exists() or args.init:
-        return dict(weights_io.generator_config_of(out if out.exists() else args.init), in_ch=in_ch)
+    if out.exists():
+        return dict(weights_io.generator_config_of(out), in_ch=in_ch)
+    if args.init:
+        cfg = dict(weights_io.generator_config_of(args.init), in_ch=in_ch)
+        return dict(cfg, hint_spread=spread_radii(args)) if spread_radii(args) else cfg
     if args.arch == "effunet":
         return dict(arch="effunet", in_ch=in_ch, dec_widths=[int(w) for w in args.dec_widths.split(",")],
-                    dropout=args.dropout, dropout_levels=2)
+                    dropout=args.dropout, dropout_levels=2, **({"hint_spread": spread_radii(args)}
+                                                               if spread_radii(args) else {}))
     return dict(arch="unet", in_ch=in_ch, widths=[int(w) for w in args.widths.split(",")], dropout=args.dropout,
                 dropout_levels=2)
 
@@ -100,6 +109,14 @@ def build_models(args, out: Path, cond_channels: int, device):
 
 def main(argv=None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv, __doc__)
+    try:
+        spread_radii(args)
+    except ValueError:
+        print(f"--hint-spread: expected comma-separated radii in px such as 3,12,48; got {args.hint_spread!r}")
+        return 2
+    if spread_radii(args) and (args.task != "hints" or (args.arch != "effunet" and not args.init)):
+        print("--hint-spread is for --task hints with the effunet generator (--arch effunet, or --init from one)")
+        return 2
     import torch
     from . import data
     from .labtorch import uint8_batch_to_lab

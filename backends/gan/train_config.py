@@ -26,6 +26,10 @@ def parse_args(argv, doc: str = ""):
                    help="hints: the share of photos with hints whose true and hint colours are turned by one random "
                         "hue angle and chroma scale (backends/gan/hints.py, recolour), so that only the hints "
                         "tell their colours")
+    p.add_argument("--hint-spread", default="",
+                   help="hints: comma-separated box radii (px at the crop size, e.g. 3,12,48): the generator also "
+                        "sees the hints spread over those ranges (nets.hint_spread); added to a generator started "
+                        "with --init at zero weight")
     p.add_argument("--lambda-mask", type=float, default=2.0,
                    help="partial: extra L1 weight inside the mask (the L1 term covers the whole image)")
     p.add_argument("--steps", type=int, default=4000)
