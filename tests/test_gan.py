@@ -415,3 +415,11 @@ def test_calibrate_chooses_the_score_chroma_with_the_narrowest_radius(tmp_path):
     for bad in ("0,x", "-1"):
         with pytest.raises(SystemExit, match="--score-chroma"):
             calibrate.main(args + ["--score-chroma", bad])
+
+
+def test_resized_averages_when_shrinking_and_interpolates_when_enlarging():
+    a = np.array([[0, 100], [0, 100]], np.float32)
+    up = infer.resized(a, (2, 8))
+    assert len(np.unique(up)) > 2 and np.all(np.diff(up[0]) >= 0)   # a ramp, not two blocks
+    down = infer.resized(np.tile(np.array([0, 100], np.float32), (4, 4)), (2, 4))
+    np.testing.assert_allclose(down, 50.0)                            # each output pixel the mean of its area

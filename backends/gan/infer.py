@@ -147,7 +147,8 @@ def chroma_weighted(score: np.ndarray, ab: np.ndarray, weight: float) -> np.ndar
     return (score + weight * np.linalg.norm(ab, axis=-1)).astype(np.float32)
 
 
-def _resized(a: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+def resized(a: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+    """a (h, w[, c]) at hw: area-averaged when shrinking, bilinear when enlarging (INTER_AREA enlarges in blocks)."""
     if a.shape[:2] == hw:
         return a
     interp = cv2.INTER_AREA if hw[0] < a.shape[0] else cv2.INTER_LINEAR
@@ -200,7 +201,7 @@ def colorize_L(G: nn.Module, L_full: np.ndarray, size: int = 256, samples: int =
 
     def inputs_at(hw):
         if hw not in inputs:
-            inputs[hw] = (_resized(L_full, hw), None if mask is None else _resized(mask, hw))
+            inputs[hw] = (resized(L_full, hw), None if mask is None else resized(mask, hw))
         return inputs[hw]
     if progress:
         progress(0.1, "predicting colours")
@@ -208,7 +209,7 @@ def colorize_L(G: nn.Module, L_full: np.ndarray, size: int = 256, samples: int =
     for s in sizes:
         L_s, mask_s = inputs_at(work_size(H, W, s, multiple))
         ab_s, head_s = mean_prediction(G, L_s, post, mask_s)
-        views.append((_resized(ab_s, grid), _resized(head_s, grid)))
+        views.append((resized(ab_s, grid), resized(head_s, grid)))
     ab_lo = np.mean([v[0] for v in views], axis=0) if len(views) > 1 else views[0][0]
     s_head = np.mean([v[1] for v in views], axis=0) if len(views) > 1 else views[0][1]
     ab_lo = postprocessed(ab_lo, s_head, post)
@@ -216,7 +217,7 @@ def colorize_L(G: nn.Module, L_full: np.ndarray, size: int = 256, samples: int =
     if samples > 0:
         hw = work_size(H, W, size, multiple)
         L_n, mask_n = inputs_at(hw)
-        var = _resized(dropout_variance(G, L_n, _resized(ab_lo, hw), samples, seed, post, mask_n), grid)
+        var = resized(dropout_variance(G, L_n, resized(ab_lo, hw), samples, seed, post, mask_n), grid)
     score_lo = np.sqrt(s_head ** 2 + var).astype(np.float32)
     weight = post.get("score_chroma", 0.0) if post else 0.0
     if progress:

@@ -62,7 +62,7 @@ class PriorBackend(GanBackend):
         L = request.lightness()
         H, W = L.shape
         h, w = infer.work_size(H, W, infer.native_size(self.weights_path), G.multiple)
-        L_lo = cv2.resize(L, (w, h), interpolation=cv2.INTER_AREA)
+        L_lo = infer.resized(L, (h, w))
         request.progress(0.05, "predicting colours from the hints")
         hints = scribble_hints(request.scribbles)   # read once: the network and the solve both take them
         ab_lo, s_lo = infer.predict_lowres(G, L_lo, mask_lo=hint_condition(*hints, (w, h)))
