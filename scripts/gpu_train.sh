@@ -10,6 +10,8 @@
 #               loss (no discriminator) and returns hints.resume.pt; export it with
 #               python -m backends.gan.export <files_at>/hints.resume.pt runs/hints_gpu/prior.pt, then select it with
 #               bench/hints.py on the calibration slices before it replaces backends/prior/weights/prior.pt.
+#               EXTRA_ARGS="--hint-spread 3,12,48" adds the spread hints as inputs (nets.hint_spread; the
+#               prior's model card says what 60 CPU-minutes of it gave).
 #
 # It continues from the compact checkpoint in the repository (INIT), trains for MINUTES in bf16 on the
 # packed photos, and writes to $OUT: the compact checkpoint (fp16 G + D, no optimiser: < 16 MiB, what
@@ -48,7 +50,7 @@ nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null || tr
 # sampled uniformly; a few per source are held out to watch validation there
 "$PY" -m backends.gan.train --data "$PACK" --out "$RUN/$NAME.pt" --init "$INIT" "${TASK_ARGS[@]}" \
   --val-per-source 8 --calib-per-source 0 --lr 1e-4 --encoder-lr-mult 0.5 \
-  --ckpt-every-s 60 --threads 16 --cache-dir "$RUN/cache" "${SIZE[@]}"
+  --ckpt-every-s 60 --threads 16 --cache-dir "$RUN/cache" "${SIZE[@]}" ${EXTRA_ARGS:-}
 "$PY" -c "import sys; from backends.gan.weights_io import compact_checkpoint as c; print(c(*sys.argv[1:]))" \
   "$RUN/$NAME.pt" "$OUT/$NAME.resume.pt"
 cp "$RUN/$NAME.log" "$RUN/$NAME.jsonl" "$OUT/"

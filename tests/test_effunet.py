@@ -296,10 +296,12 @@ def test_gpu_script_runs_tiny_on_the_cpu(tmp_path):
     # TASK=hints trains the prior's network (MSE, hint channels added to the Auto generator it starts from)
     hints_out = tmp_path / "hints_out"
     r = subprocess.run(["bash", str(REPO / "scripts" / "gpu_train.sh")], capture_output=True, text=True, timeout=600,
-                       env=dict(env, TASK="hints", OUT=str(hints_out), RUN=str(tmp_path / "hints_run")))
+                       env=dict(env, TASK="hints", OUT=str(hints_out), RUN=str(tmp_path / "hints_run"),
+                                EXTRA_ARGS="--hint-spread 2,8"))
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     ck = torch.load(hints_out / "hints.resume.pt", map_location="cpu", weights_only=True)
     assert ck["step"] == 3 and ck["config"]["generator"]["in_ch"] == 4 and ck["D"] is None
+    assert ck["config"]["generator"]["hint_spread"] == [2, 8]
     assert ck["config"]["args"]["task"] == "hints" and ck["config"]["args"]["loss"] == "mse"
     r = subprocess.run(["bash", str(REPO / "scripts" / "gpu_train.sh")], capture_output=True, text=True,
                        env=dict(env, TASK="scribble"))
