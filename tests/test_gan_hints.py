@@ -128,7 +128,8 @@ def test_a_generator_with_hint_spread_starts_as_the_one_it_came_from(tmp_path):
     predicts what that one did, records the radii, and refuses a generator without hint channels."""
     small = dict(in_ch=4, dec_widths=(16, 8, 8, 8), dropout=0.5, dropout_levels=1)
     torch.manual_seed(0)
-    w = infer.save_weights(nets.EffUNetG(**small).state_dict(), nets.EffUNetG(**small).config, tmp_path / "a.pt")
+    G0 = nets.EffUNetG(**small)
+    w = infer.save_weights(G0.state_dict(), G0.config, tmp_path / "a.pt")
     A = infer.load_generator(w)                       # as shipped: fp16 weights
     B = nets.build_generator(dict(A.config, hint_spread=[3, 12])).eval()
     weights_io.init_generator(B, w)

@@ -57,17 +57,17 @@ def spread_radii(args) -> list[int]:
 
 def generator_config(args, out: Path, in_ch: int) -> dict:
     """The generator to train: a resumed run keeps its architecture, a run started from other weights
-    continues theirs (with the mask channel added for partial), a fresh run takes --arch."""
+    continues theirs (with the mask channel added for partial, and the spread hints with --hint-spread), a fresh
+    run takes --arch."""
     from . import weights_io
     if out.exists():
         return dict(weights_io.generator_config_of(out), in_ch=in_ch)
+    spread = {"hint_spread": spread_radii(args)} if spread_radii(args) else {}
     if args.init:
-        cfg = dict(weights_io.generator_config_of(args.init), in_ch=in_ch)
-        return dict(cfg, hint_spread=spread_radii(args)) if spread_radii(args) else cfg
+        return {**weights_io.generator_config_of(args.init), "in_ch": in_ch, **spread}
     if args.arch == "effunet":
         return dict(arch="effunet", in_ch=in_ch, dec_widths=[int(w) for w in args.dec_widths.split(",")],
-                    dropout=args.dropout, dropout_levels=2, **({"hint_spread": spread_radii(args)}
-                                                               if spread_radii(args) else {}))
+                    dropout=args.dropout, dropout_levels=2, **spread)
     return dict(arch="unet", in_ch=in_ch, widths=[int(w) for w in args.widths.split(",")], dropout=args.dropout,
                 dropout_levels=2)
 
