@@ -348,7 +348,8 @@ def test_tune_chooses_size_gain_and_shrink_on_a_held_out_split(tmp_path, capsys)
     splits.write_text(json.dumps({"data": {"a": str(data)}, "train": [], "val": [], "calib": rels}))
     torch.manual_seed(0)
     G = nets.UNetG(**TINY)
-    w = infer.save_weights(G.state_dict(), G.config, tmp_path / "w" / "g.pt", {"loss": "test"})
+    w = infer.save_weights(G.state_dict(), G.config, tmp_path / "w" / "g.pt",
+                           {"loss": "test", "postprocess": {"gain": 3.0, "score_chroma": 0.2}})
     assert tune.main(["--weights", str(w), "--splits", str(splits), "--sizes", "32,48", "--eval-size", "48",
                       "--min-colourfulness", "0", "--write"]) == 0
     meta = json.loads(w.with_suffix(".json").read_text())
@@ -359,6 +360,7 @@ def test_tune_chooses_size_gain_and_shrink_on_a_held_out_split(tmp_path, capsys)
     table = [float(v.split(" dB")[0]) for v in printed.split(": ")[1:] if " dB c=" in v]
     assert len(table) == 3 * len(tune.GAINS) * len(tune.TAUS) and post["psnr"] == pytest.approx(max(table), abs=0.006)
     assert post["tuned_on"].startswith(f"{len(rels)} calib images")
+    assert post["score_chroma"] == 0.2 and post["gain"] in tune.GAINS   # calibrate's choice survives a new tune
     assert infer.native_size(w) == meta["size"]
 
 

@@ -106,7 +106,9 @@ def main(argv=None) -> int:
     if args.write:
         meta_path = Path(args.weights).with_suffix(".json")
         meta = json.loads(meta_path.read_text())
-        meta["postprocess"] = post
+        # the uncertainty score's chroma share is calibrate's choice, not tune's: kept (calibrate again after tuning)
+        kept = {k: v for k, v in (meta.get("postprocess") or {}).items() if k.startswith("score_chroma")}
+        meta["postprocess"] = dict(post, **kept)
         if len(sizes) > 1:
             meta["size"] = size
         meta_path.write_text(json.dumps(meta, indent=1) + "\n")
