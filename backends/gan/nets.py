@@ -12,6 +12,8 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
+from .hints import CHANNELS as HINT_CHANNELS   # a hint generator's condition: the hints' a, b and their mask
+
 AB_SCALE = 110.0
 
 
@@ -86,9 +88,6 @@ class UNetG(nn.Module):
         ab = torch.tanh(out[:, :2])
         logs = out[:, 2:3].clamp(-9.0, 3.0)
         return torch.cat([ab, logs], 1)
-
-
-HINT_CHANNELS = 3   # a hint-conditioned generator's condition: the hints' a, b (network units) and their mask
 
 
 def hint_spread(cond: torch.Tensor, radii) -> torch.Tensor:

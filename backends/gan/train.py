@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .hints import CHANNELS as HINT_CHANNELS
 from .train_config import parse_args
 
 
@@ -62,7 +63,8 @@ def generator_config(args, out: Path, in_ch: int) -> dict:
     from . import weights_io
     if out.exists():
         return dict(weights_io.generator_config_of(out), in_ch=in_ch)
-    spread = {"hint_spread": spread_radii(args)} if spread_radii(args) else {}
+    radii = spread_radii(args)
+    spread = {"hint_spread": radii} if radii else {}
     if args.init:
         return {**weights_io.generator_config_of(args.init), "in_ch": in_ch, **spread}
     if args.arch == "effunet":
@@ -73,7 +75,7 @@ def generator_config(args, out: Path, in_ch: int) -> dict:
 
 
 # extra generator input channels after L, per task: a region mask, or hint ab + hint mask
-CONDITION_CHANNELS = {"auto": 0, "partial": 1, "hints": 3}
+CONDITION_CHANNELS = {"auto": 0, "partial": 1, "hints": HINT_CHANNELS}
 
 
 def task_condition(task, rng, rgb, ab_true, device):
@@ -110,11 +112,11 @@ def build_models(args, out: Path, cond_channels: int, device):
 def main(argv=None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv, __doc__)
     try:
-        spread_radii(args)
+        radii = spread_radii(args)
     except ValueError:
         print(f"--hint-spread: expected comma-separated radii in px such as 3,12,48; got {args.hint_spread!r}")
         return 2
-    if spread_radii(args) and (args.task != "hints" or (args.arch != "effunet" and not args.init)):
+    if radii and (args.task != "hints" or (args.arch != "effunet" and not args.init)):
         print("--hint-spread is for --task hints with the effunet generator (--arch effunet, or --init from one)")
         return 2
     import torch
