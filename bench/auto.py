@@ -90,9 +90,7 @@ def held_out_sources(limit=0):
     for r in roots:
         if not r.is_dir():
             print(f"note: training root {r} not found; its sources are skipped")
-    rels, where = data.list_sources([r for r in roots if r.is_dir()])
-    _, val, _ = data.split_per_source(rels, data.HELD_OUT_CALIB, data.HELD_OUT_VAL)
-    return data.slices_by_source(val, where, limit)
+    return data.held_out_slices(DATA, "val", limit)
 
 
 def eval_sources(args):

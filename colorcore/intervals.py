@@ -7,7 +7,10 @@ differences). The backend's raw uncertainty score s then gives the half-width la
 the range the channel takes over a disc of chroma of radius lam_c * s. lam_c is calibrated per channel by
 conformal risk control on the share of true channel values outside [lo, hi], as the radius is
 (calibration.fit_calibration with "errors" |true_c - output_c| / g_c), and stored with the backend's
-calibration as extra["intervals"] = {"R": {alpha: lam}, "G": ..., "B": ...}.
+calibration as extra["intervals"] = {"R": {alpha: lam}, "G": ..., "B": ...}. Calibrated with groups (a
+Scribble backend's hint-count groups), it also holds "groups": {group: {"R": ..., "G": ..., "B": ...}}, each
+group calibrated alone as the radius is, and a request in that group uses its own (Mondrian: the coverage then
+holds at few strokes and at many, not only on average over them).
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ CHANNELS = ("R", "G", "B")
 STEP = 2.0          # ab units: the finite-difference step
 FLOOR = 1e-3        # sRGB per ab unit: a channel that barely moves with chroma still gets a (thin) interval
 KEY = "intervals"
+GROUPS = "groups"
 
 
 def sensitivity(L, ab):
@@ -42,17 +46,28 @@ def channel_errors(rgb_out, rgb_true, L, ab):
 
 def fit_intervals(scores, errors_per_image, **kw):
     """{channel: {alpha: lam}} from per-image raw scores and channel_errors (kw: fit_calibration's groups,
-    shares); a plain JSON-able dict for Calibration.extra."""
-    return {name: {str(a): v for a, v in fit_calibration(scores, [e[c] for e in errors_per_image], **kw)
-                   .lambdas.items()} for c, name in enumerate(CHANNELS)}
+    shares), plus {GROUPS: {group: {channel: {alpha: lam}}}} when groups are given; a plain JSON-able dict for
+    Calibration.extra."""
+    fits = [fit_calibration(scores, [e[c] for e in errors_per_image], **kw) for c in range(len(CHANNELS))]
+    table = {name: _json_levels(fit.lambdas) for name, fit in zip(CHANNELS, fits)}
+    if fits[0].groups:
+        table[GROUPS] = {g: {name: _json_levels(fit.groups[g]) for name, fit in zip(CHANNELS, fits)}
+                         for g in sorted(fits[0].groups)}
+    return table
 
 
-def lambdas_for(calibration, alpha, backend_name):
-    """(lam_R, lam_G, lam_B) for alpha: the largest calibrated alpha at or below it (never less conservative)."""
+def _json_levels(lambdas):
+    return {str(a): v for a, v in lambdas.items()}
+
+
+def lambdas_for(calibration, alpha, backend_name, group=None):
+    """(lam_R, lam_G, lam_B) for alpha: the largest calibrated alpha at or below it (never less conservative);
+    a request's group (BackendOutput.info["calibration_group"]) gets its own where that group was calibrated."""
     table = (calibration.extra.get(KEY) if calibration is not None else None) or {}
     if not table:
         raise InvalidRequest(f"backend {backend_name!r} has no calibrated RGB intervals; recalibrate it (its "
                              "calibrate command) or leave out --intervals")
+    table = table.get(GROUPS, {}).get(group) or table
     lams = []
     for name in CHANNELS:
         levels = {float(a): v for a, v in table[name].items()}

@@ -106,7 +106,8 @@ def run_backend(backend, request: ColorizeRequest) -> ColorizeResult:
     cal = backend.calibration()
     if cal is not None:
         cal.check_alpha(request.alpha)   # before the (possibly long) run
-    interval_lams = lambdas_for(cal, request.alpha, backend.name) if request.intervals else None
+    if request.intervals:
+        lambdas_for(cal, request.alpha, backend.name)   # before the run, as above; its group's come after it
     work = chroma_request(request)
     t0 = time.perf_counter()
     try:
@@ -126,6 +127,8 @@ def run_backend(backend, request: ColorizeRequest) -> ColorizeResult:
                                 f"got {score.shape}")
         if cal is not None:
             lam = cal.lam(request.alpha, output.info.get("calibration_group"))
+    interval_lams = lambdas_for(cal, request.alpha, backend.name, output.info.get("calibration_group")) \
+        if request.intervals else None
     if interval_lams is not None and score is None:
         raise BackendFailed(f"backend {backend.name!r} gave no uncertainty score, so no RGB intervals")
     rgb, radius, bounds = _compose(request, work, ab, score, lam, interval_lams)

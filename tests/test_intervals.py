@@ -5,17 +5,18 @@ from PIL import Image
 
 from colorcore import Backend, BackendOutput, Calibration, ColorizeRequest, color, run_backend
 from colorcore.errors import InvalidRequest
-from colorcore.intervals import CHANNELS, KEY, channel_errors, fit_intervals, intervals, sensitivity
+from colorcore.intervals import (CHANNELS, GROUPS, KEY, channel_errors, fit_intervals, intervals, lambdas_for,
+                                 sensitivity)
 
 
-def noisy_world(rng, n, size=24):
-    """Images whose true chroma = the prediction + Gaussian noise of the scale the score says."""
+def noisy_world(rng, n, size=24, noise=1.0):
+    """Images whose true chroma = the prediction + Gaussian noise of (noise x) the scale the score says."""
     cases = []
     for _ in range(n):
         L = rng.uniform(30, 80, (size, size)).astype(np.float32)
         ab = rng.uniform(-20, 20, (size, size, 2)).astype(np.float32)
         score = rng.uniform(1, 8, (size, size)).astype(np.float32)
-        truth_ab = ab + rng.normal(0, 1, ab.shape).astype(np.float32) * score[..., None]
+        truth_ab = ab + rng.normal(0, noise, ab.shape).astype(np.float32) * score[..., None]
         out = color.with_lightness(L, ab)
         truth = color.with_lightness(L, truth_ab)
         cases.append((out, truth, L, ab, score))
@@ -35,6 +36,31 @@ def test_calibrated_intervals_hold_the_true_values_at_the_promised_rate(alpha):
         inside.append(((truth >= lo - 1e-6) & (truth <= hi + 1e-6)).reshape(-1, 3).mean(axis=0))
     per_channel = np.mean(inside, axis=0)
     assert ((1 - alpha - 0.03 <= per_channel) & (per_channel <= 1 - alpha + 0.05)).all(), per_channel
+
+
+def test_each_group_gets_intervals_calibrated_on_its_own_images():
+    """Few strokes: the score understates the error; many: it overstates it. One pooled lambda would miss the
+    promise both ways; the group's own holds it in each (as the radius does, per hint-count group)."""
+    rng = np.random.default_rng(1)
+    worlds = {"few": 2.0, "many": 0.5}
+    calib = {g: noisy_world(rng, 80, noise=k) for g, k in worlds.items()}
+    cases = calib["few"] + calib["many"]
+    groups = ["few"] * 80 + ["many"] * 80
+    table = fit_intervals([c[4] for c in cases], [channel_errors(*c[:4]) for c in cases], groups=groups)
+    assert set(table[GROUPS]) == {"few", "many"}
+    cal = Calibration({0.1: 1.0}, extra={KEY: table})
+    pooled = lambdas_for(cal, 0.1, "test")
+    for g, k in worlds.items():
+        own = lambdas_for(cal, 0.1, "test", group=g)
+        assert ((own > pooled) if k > 1 else (own < pooled)).all(), (g, own, pooled)
+        inside_own, inside_pooled = [], []
+        for out, truth, L, ab, score in noisy_world(rng, 60, noise=k):
+            for lams, into in ((own, inside_own), (pooled, inside_pooled)):
+                lo, hi = intervals(out, L, ab, score, lams)
+                into.append(((truth >= lo - 1e-6) & (truth <= hi + 1e-6)).reshape(-1, 3).mean(axis=0))
+        assert (np.abs(np.mean(inside_own, axis=0) - 0.9) < 0.04).all(), (g, np.mean(inside_own, axis=0))
+        assert (np.abs(np.mean(inside_pooled, axis=0) - 0.9) > 0.04).all(), (g, np.mean(inside_pooled, axis=0))
+    assert (lambdas_for(cal, 0.1, "test", group="unknown") == pooled).all()   # not calibrated: the overall
 
 
 def test_sensitivity_is_how_far_a_channel_moves_with_chroma():
@@ -73,6 +99,27 @@ def test_the_pipeline_gives_intervals_around_the_output_and_none_outside_the_mas
                                                       alpha=0.2)).intervals
     assert (wide[1] - wide[0]).mean() < (hi - lo).mean()            # alpha 0.2: narrower than at 0.1
     assert run_backend(Steady(TABLE), ColorizeRequest(image=photo)).intervals is None   # only when asked
+
+
+class Grouped(Steady):
+    """Says which calibration group each request falls in, as the Scribble backends do."""
+    group = "narrow"
+
+    def run(self, request):
+        out = super().run(request)
+        out.info["calibration_group"] = self.group
+        return out
+
+
+def test_the_pipeline_uses_the_intervals_of_the_requests_group(photo):
+    table = dict(TABLE, **{GROUPS: {"narrow": {ch: {"0.1": 0.5} for ch in CHANNELS}}})
+    width = {}
+    for group in ("narrow", "other"):
+        backend = Grouped(table)
+        backend.group = group
+        lo, hi = run_backend(backend, ColorizeRequest(image=photo, intervals=True)).intervals
+        width[group] = float((hi - lo).mean())
+    assert width["narrow"] < 0.5 * width["other"]   # lambda 0.5 against the overall 2.0 (clipping aside)
 
 
 def test_a_backend_without_interval_calibration_says_so(photo):

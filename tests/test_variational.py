@@ -139,5 +139,5 @@ def test_calibration_fits_the_score_the_lambdas_and_the_novelty_check(tmp_path):
     cal = Calibration.load(out)
     assert cal.lambdas and all(v > 0 for v in cal.lambdas.values())
     assert cal.extra["novelty"]["n_photos"] == 12 and cal.extra["novelty"]["threshold"] > 0
-    from colorcore.intervals import KEY
-    assert KEY in cal.extra
+    from colorcore.intervals import GROUPS, KEY
+    assert KEY in cal.extra and set(cal.extra[KEY][GROUPS]) == set(cal.groups)   # intervals per hint-count group

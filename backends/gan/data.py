@@ -177,6 +177,18 @@ def slices_by_source(rels, where, limit=0):
     return {g: files[:limit or None] for g, files in out.items()}
 
 
+def held_out_slices(base, which: str, limit=0) -> dict:
+    """{source: [file, ...]}: the fixed 'val' (benchmarks) or 'calib' (conformal calibration) slice of every
+    training source under base (split_per_source: never trained on), at most `limit` per source (0 = all).
+    Training roots missing under base are skipped."""
+    kinds = ("val", "calib")
+    if which not in kinds:
+        raise ValueError(f"held-out slice: expected one of {kinds}, got {which!r}")
+    rels, where = list_sources([Path(base) / r for r in TRAIN_ROOTS if (Path(base) / r).is_dir()])
+    _, val, calib = split_per_source(rels, HELD_OUT_CALIB, HELD_OUT_VAL)
+    return slices_by_source(val if which == "val" else calib, where, limit)
+
+
 def group_shares(rels: list[str], weights: dict[str, float]) -> dict[str, float]:
     """Each top-level folder's share of the samples: its weight, or for folders not named, the weight they
     have under uniform sampling (their share of the images), so a single 'bsds=0.2' only moves

@@ -28,10 +28,7 @@ from .plugin import PriorBackend
 
 def calibration_photos(per_source):
     from backends.gan import data
-    roots = [shared_data() / r for r in data.TRAIN_ROOTS if (shared_data() / r).is_dir()]
-    rels, where = data.list_sources(roots)
-    _, _, calib = data.split_per_source(rels, data.HELD_OUT_CALIB, data.HELD_OUT_VAL)
-    return [p for files in data.slices_by_source(calib, where, per_source).values() for p in files]
+    return [p for files in data.held_out_slices(shared_data(), "calib", per_source).values() for p in files]
 
 
 def main(argv=None):
@@ -66,7 +63,8 @@ def main(argv=None):
     constant = fit_calibration([np.ones_like(e) for e in errors], errors, groups=groups)
     source = f"calibration slices of {len(paths)} photos, hint counts {POINT_COUNTS}, seed {args.seed}"
     cal = fit_calibration(scores, errors, groups=groups, source=source, constant_radius=constant.describe(),
-                          **{KEY: fit_intervals(scores, rgb_errors), novelty.KEY: novelty.fit_novelty(features)})
+                          **{KEY: fit_intervals(scores, rgb_errors, groups=groups),
+                             novelty.KEY: novelty.fit_novelty(features)})
     path = backend.weights_path.parent / "calibration.json"
     cal.save(path)
     print(f"wrote {path}: lambdas {cal.lambdas}")

@@ -1,7 +1,9 @@
 """Fit the variational backend's uncertainty: score mixing weights, then the conformal lambda.
 
-    python -m backends.variational.calibrate --data ../shared/data/train_mix_v1 [--images 180]
+    python -m backends.variational.calibrate [--data FOLDER] [--images 420]
 
+Photos: the calibration slice of every training source (backends.gan.data.held_out_slices: never trained on,
+never benchmarked on, the same photos the `prior` calibrates on), or a folder of colour photos (--data).
 Hint sets follow the benchmark protocol (6x6 patches of mean ab at Gaussian positions) with the number
 of points drawn from the protocol's counts. Images are split in two disjoint halves: the first picks the
 score's distance gain and floor (smallest mean radius at alpha = 0.1), the second calibrates lambda, so
@@ -19,6 +21,7 @@ from colorcore import color, novelty
 from colorcore.calibration import crc_lambda, fit_calibration
 from colorcore.evaluation import POINT_COUNTS, chroma_error, hint_positions, hint_scribbles, list_images, load_rgb
 from colorcore.intervals import KEY, channel_errors, fit_intervals
+from colorcore.shared_data import shared_data
 
 from .plugin import CALIBRATION_FILE, VariationalBackend, propagate_scribbles, scribble_group
 from .uncertainty import raw_score
@@ -55,14 +58,20 @@ def mean_radius(cases, gain, floor, alpha=0.1):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", required=True, help="folder of colour photos (train_mix_v1), searched recursively")
-    parser.add_argument("--images", type=int, default=360, help="images used in all (half to fit, half to calibrate)")
+    parser.add_argument("--data", help="a folder of colour photos to calibrate on instead, searched recursively "
+                                       "(default: the calibration slice of every training source)")
+    parser.add_argument("--images", type=int, default=420, help="images used in all (half to fit, half to calibrate)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", default=str(CALIBRATION_FILE))
     args = parser.parse_args(argv)
-    paths = list_images(args.data)
+    if args.data:
+        where, paths = args.data, list_images(args.data)
+    else:
+        from backends.gan import data
+        where = f"the calibration slices under {shared_data()}"
+        paths = [p for files in data.held_out_slices(shared_data(), "calib").values() for p in files]
     if len(paths) < 20:
-        parser.error(f"need at least 20 images under {args.data}; found {len(paths)}")
+        parser.error(f"need at least 20 images in {where}; found {len(paths)}")
     pick = np.random.default_rng(args.seed).permutation(len(paths))[:args.images]
     half = len(pick) // 2
     fit_cases = sample_cases([paths[i] for i in pick[:half]], args.seed)
@@ -75,10 +84,10 @@ def main(argv=None):
     groups = [c[3] for c in cal_cases]
     # the baseline: one constant radius, calibrated the same way (per group too)
     constant = fit_calibration([np.ones_like(e) for e in errors], errors, groups=groups)
-    source = f"{Path(args.data).name}: {len(cal_cases)} images, hint counts {POINT_COUNTS}, seed {args.seed}"
+    source = f"{Path(args.data).name if args.data else 'calibration slices'}: {len(cal_cases)} images, hint counts {POINT_COUNTS}, seed {args.seed}"
     cal = fit_calibration(scores, errors, groups=groups, score={"distance_gain": gain, "floor": floor},
                           source=source, constant_radius=constant.describe(),
-                          **{KEY: fit_intervals(scores, [c[4] for c in cal_cases]),
+                          **{KEY: fit_intervals(scores, [c[4] for c in cal_cases], groups=groups),
                              novelty.KEY: novelty.fit_novelty([np.append(c[5], novelty.score_feature(s))
                                                                for c, s in zip(cal_cases, scores)])})
     cal.save(args.out)
