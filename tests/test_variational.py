@@ -141,3 +141,14 @@ def test_calibration_fits_the_score_the_lambdas_and_the_novelty_check(tmp_path):
     assert cal.extra["novelty"]["n_photos"] == 12 and cal.extra["novelty"]["threshold"] > 0
     from colorcore.intervals import GROUPS, KEY
     assert KEY in cal.extra and set(cal.extra[KEY][GROUPS]) == set(cal.groups)   # intervals per hint-count group
+
+
+def test_every_calibration_photo_gets_one_hint_count_in_each_scribble_group():
+    from backends.variational.calibrate import hint_counts_per_group
+    from backends.variational.plugin import SCRIBBLE_GROUPS, scribble_group
+    from colorcore.evaluation import POINT_COUNTS
+    rng = np.random.default_rng(0)
+    drawn = [hint_counts_per_group(rng) for _ in range(200)]
+    names = [name for _, name in SCRIBBLE_GROUPS]
+    assert all([scribble_group(n) for n in counts] == names for counts in drawn)
+    assert {n for counts in drawn for n in counts} == set(POINT_COUNTS)   # every protocol count is drawn

@@ -2,10 +2,11 @@
 
     python -m backends.prior.calibrate [--weights backends/prior/weights/prior.pt] [--per-source 30]
 
-Photos: the calibration slice of every training source (backends.gan.data.split_per_source: never trained on,
+Photos: the calibration slice of every training source (backends.gan.data.held_out_slices: never trained on,
 never benchmarked on), resized to 256x256. Hints follow the benchmark protocol (6x6 patches of mean ab at
-Gaussian positions), the number drawn from the protocol's counts, one set per photo; the backend runs as the
-engine runs it. lambda(alpha) by conformal risk control on the chroma error, overall and per group
+Gaussian positions), one set per scribble-count group on every photo, its number drawn from the protocol's
+counts in that group (backends.variational.calibrate.hint_counts_per_group); the backend runs as the engine runs
+it. lambda(alpha) by conformal risk control on the chroma error, overall and per group
 (colorcore.calibration.fit_calibration); a constant radius calibrated alike is stored as the baseline to beat.
 Writes calibration.json beside the weights.
 """
@@ -22,6 +23,7 @@ from colorcore.contract import validate_request
 from colorcore.intervals import KEY, channel_errors, fit_intervals
 from colorcore.evaluation import POINT_COUNTS, chroma_error, gray_of, hint_positions, hint_scribbles, load_rgb
 from colorcore.shared_data import shared_data
+from backends.variational.calibrate import hint_counts_per_group
 
 from .plugin import PriorBackend
 
@@ -47,21 +49,23 @@ def main(argv=None):
     scores, errors, groups, rgb_errors, features = [], [], [], [], []
     for i, path in enumerate(paths):
         rgb = load_rgb(path, 256)
-        n = int(rng.choice(POINT_COUNTS))
-        scribbles = hint_scribbles(rgb, hint_positions(rgb.shape[:2], n, rng))
-        req = ColorizeRequest(image=gray_of(rgb), mode="scribble", scribbles=scribbles)
-        out = backend.run(validate_request(req, backend))   # the raw score, before any calibration
         L = color.lightness(rgb)
-        pred = color.with_lightness(L, out.ab)
-        rgb_errors.append(channel_errors(pred, rgb, L, out.ab))
-        scores.append(out.score)
-        features.append(novelty.photo_features(rgb, out.score))
-        errors.append(chroma_error(pred, rgb))
-        groups.append(out.info["calibration_group"])
+        for k, n in enumerate(hint_counts_per_group(rng)):   # every photo calibrates every group
+            scribbles = hint_scribbles(rgb, hint_positions(rgb.shape[:2], n, rng))
+            req = ColorizeRequest(image=gray_of(rgb), mode="scribble", scribbles=scribbles)
+            out = backend.run(validate_request(req, backend))   # the raw score, before any calibration
+            pred = color.with_lightness(L, out.ab)
+            rgb_errors.append(channel_errors(pred, rgb, L, out.ab))
+            scores.append(out.score)
+            if k == 0:
+                features.append(novelty.photo_features(rgb, out.score))
+            errors.append(chroma_error(pred, rgb))
+            groups.append(out.info["calibration_group"])
         print(f"\r{i + 1}/{len(paths)} photos", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
     constant = fit_calibration([np.ones_like(e) for e in errors], errors, groups=groups)
-    source = f"calibration slices of {len(paths)} photos, hint counts {POINT_COUNTS}, seed {args.seed}"
+    source = (f"calibration slices of {len(paths)} photos, one hint set per group from the counts {POINT_COUNTS}, "
+              f"seed {args.seed}")
     cal = fit_calibration(scores, errors, groups=groups, source=source, constant_radius=constant.describe(),
                           **{KEY: fit_intervals(scores, rgb_errors, groups=groups),
                              novelty.KEY: novelty.fit_novelty(features)})

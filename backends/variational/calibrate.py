@@ -23,28 +23,39 @@ from colorcore.evaluation import POINT_COUNTS, chroma_error, hint_positions, hin
 from colorcore.intervals import KEY, channel_errors, fit_intervals
 from colorcore.shared_data import shared_data
 
-from .plugin import CALIBRATION_FILE, VariationalBackend, propagate_scribbles, scribble_group
+from .plugin import CALIBRATION_FILE, SCRIBBLE_GROUPS, VariationalBackend, propagate_scribbles, scribble_group
 from .uncertainty import raw_score
 
 GAINS = (0.0, 20.0, 40.0, 80.0)
 FLOORS = (1.0, 2.0, 4.0, 6.0, 9.0, 13.0)
 
 
+def hint_counts_per_group(rng):
+    """One hint count for each scribble-count group (SCRIBBLE_GROUPS), drawn from the protocol's counts in it.
+    Every photo then calibrates every group, so a group's lambda rests on all the photos, not a third of them,
+    and its conformal finite-sample margin (a risk of 1/(n+1): about +0.013 coverage at 70 photos) shrinks."""
+    counts, low = [], 0
+    for top, _ in SCRIBBLE_GROUPS:
+        counts.append(int(rng.choice([c for c in POINT_COUNTS if c > low and (top is None or c <= top)])))
+        low = top
+    return counts
+
+
 def sample_cases(paths, seed):
-    """(distance, variance, chroma error, group, per-channel RGB errors, novelty.input_features) per image, a
-    random hint count each."""
+    """(distance, variance, chroma error, group, per-channel RGB errors, novelty.input_features or None) per hint
+    set: one per scribble-count group for each photo (the photo's novelty features on its first only)."""
     rng = np.random.default_rng(seed)
     opts = VariationalBackend().validate_options({})
     cases = []
     for i, path in enumerate(paths):
         rgb = load_rgb(path)
-        n = int(rng.choice(POINT_COUNTS))
-        scribbles = hint_scribbles(rgb, hint_positions(rgb.shape[:2], n, rng))
-        prop = propagate_scribbles(color.lightness(rgb), scribbles, opts)   # 256x256: working size = full size
         L = color.lightness(rgb)
-        pred = color.with_lightness(L, prop.ab)
-        cases.append((prop.distance, prop.variance, chroma_error(pred, rgb), scribble_group(prop.strokes),
-                      channel_errors(pred, rgb, L, prop.ab), novelty.input_features(rgb)))
+        for k, n in enumerate(hint_counts_per_group(rng)):
+            scribbles = hint_scribbles(rgb, hint_positions(rgb.shape[:2], n, rng))
+            prop = propagate_scribbles(L, scribbles, opts)   # 256x256: working size = full size
+            pred = color.with_lightness(L, prop.ab)
+            cases.append((prop.distance, prop.variance, chroma_error(pred, rgb), scribble_group(prop.strokes),
+                          channel_errors(pred, rgb, L, prop.ab), novelty.input_features(rgb) if k == 0 else None))
         print(f"\r{i + 1}/{len(paths)} images", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
     return cases
@@ -84,12 +95,14 @@ def main(argv=None):
     groups = [c[3] for c in cal_cases]
     # the baseline: one constant radius, calibrated the same way (per group too)
     constant = fit_calibration([np.ones_like(e) for e in errors], errors, groups=groups)
-    source = f"{Path(args.data).name if args.data else 'calibration slices'}: {len(cal_cases)} images, hint counts {POINT_COUNTS}, seed {args.seed}"
+    source = (f"{Path(args.data).name if args.data else 'calibration slices'}: {len(pick) - half} images, one hint "
+              f"set per group from the counts {POINT_COUNTS}, seed {args.seed}")
     cal = fit_calibration(scores, errors, groups=groups, score={"distance_gain": gain, "floor": floor},
                           source=source, constant_radius=constant.describe(),
                           **{KEY: fit_intervals(scores, [c[4] for c in cal_cases], groups=groups),
                              novelty.KEY: novelty.fit_novelty([np.append(c[5], novelty.score_feature(s))
-                                                               for c, s in zip(cal_cases, scores)])})
+                                                               for c, s in zip(cal_cases, scores)
+                                                               if c[5] is not None])})
     cal.save(args.out)
     print(f"wrote {args.out}: lambdas {cal.lambdas}")
     return 0
