@@ -4,10 +4,11 @@
 
 Photos: the calibration slice of every training source (backends.gan.data.held_out_slices: never trained on,
 never benchmarked on, the same photos the `prior` calibrates on), or a folder of colour photos (--data).
-Hint sets follow the benchmark protocol (6x6 patches of mean ab at Gaussian positions) with the number
-of points drawn from the protocol's counts. Images are split in two disjoint halves: the first picks the
-score's distance gain and floor (smallest mean radius at alpha = 0.1), the second calibrates lambda, so
-the conformal guarantee holds for the second half's distribution. Writes calibration.json beside the backend.
+Hint sets follow the benchmark protocol (6x6 patches of mean ab at Gaussian positions), one set per
+scribble-count group on every photo, its number of points drawn from the protocol's counts in that group.
+Images are split in two disjoint halves: the first picks the score's distance gain and floor (smallest mean
+radius at alpha = 0.1), the second calibrates lambda, so the conformal guarantee holds for the second half's
+distribution. Writes calibration.json beside the backend.
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ FLOORS = (1.0, 2.0, 4.0, 6.0, 9.0, 13.0)
 def hint_counts_per_group(rng):
     """One hint count for each scribble-count group (SCRIBBLE_GROUPS), drawn from the protocol's counts in it.
     Every photo then calibrates every group, so a group's lambda rests on all the photos, not a third of them,
-    and its conformal finite-sample margin (a risk of 1/(n+1): about +0.013 coverage at 70 photos) shrinks."""
+    and its conformal finite-sample margin (a risk of 1/(n+1): about +0.014 coverage at 70 photos) shrinks."""
     counts, low = [], 0
     for top, _ in SCRIBBLE_GROUPS:
         counts.append(int(rng.choice([c for c in POINT_COUNTS if c > low and (top is None or c <= top)])))
