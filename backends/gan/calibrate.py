@@ -75,10 +75,11 @@ def narrowest_weight(bases, chromas, errors, candidates, alpha=0.1, groups=None,
 
 
 def store_score_chroma(weights, weight: float, widths: dict, n: int):
+    from .infer import SCORE_CHROMA
     meta_path = Path(weights).with_suffix(".json")
     meta = json.loads(meta_path.read_text())
-    meta.setdefault("postprocess", {})["score_chroma"] = weight
-    meta["postprocess"]["score_chroma_chosen_on"] = (
+    meta.setdefault("postprocess", {})[SCORE_CHROMA] = weight
+    meta["postprocess"][f"{SCORE_CHROMA}_chosen_on"] = (
         f"{n} calib images: mean radius at alpha 0.1 " + ", ".join(f"c={c:g}: {w:.2f}" for c, w in widths.items()))
     meta_path.write_text(json.dumps(meta, indent=1) + "\n")
 
@@ -118,7 +119,7 @@ def main(argv=None) -> int:
     from colorcore.intervals import KEY, channel_errors, fit_intervals
     from .masks import random_mask
 
-    from .infer import load_postprocess, native_size
+    from .infer import SCORE_CHROMA, load_postprocess, native_size
     args.size = args.size or native_size(args.weights)
     splits = json.loads(Path(args.splits).read_text())
     rels = splits["calib"][:args.limit or None]
@@ -130,7 +131,7 @@ def main(argv=None) -> int:
     rng = np.random.default_rng(1234)
     if backend.unavailable_reason():
         sys.exit(backend.unavailable_reason())
-    current = (load_postprocess(args.weights) or {}).get("score_chroma", 0.0)
+    current = (load_postprocess(args.weights) or {}).get(SCORE_CHROMA, 0.0)
     bases, chromas, errors, rgb_errors, inputs = [], [], [], [], []
     t0 = time.time()
     for i, rel in enumerate(rels):

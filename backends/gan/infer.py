@@ -42,6 +42,7 @@ def load_generator(weights_path) -> nn.Module:
     return G
 
 
+SCORE_CHROMA = "score_chroma"   # postprocess key: the share c of the predicted |ab| in the score (chroma_weighted)
 LEGACY_SIZE = 128   # weights that record no size: the first models, trained on 128 px crops of 144 px scenes
 
 
@@ -219,7 +220,7 @@ def colorize_L(G: nn.Module, L_full: np.ndarray, size: int = 256, samples: int =
         L_n, mask_n = inputs_at(hw)
         var = resized(dropout_variance(G, L_n, resized(ab_lo, hw), samples, seed, post, mask_n), grid)
     score_lo = np.sqrt(s_head ** 2 + var).astype(np.float32)
-    weight = post.get("score_chroma", 0.0) if post else 0.0
+    weight = post.get(SCORE_CHROMA, 0.0) if post else 0.0
     if progress:
         progress(0.8, "upsampling chroma")
     if grid == (H, W):
@@ -251,4 +252,4 @@ def load_postprocess(weights_path) -> dict | None:
         return None
     return {"gain": float(post.get("gain", 1.0)), "tau": float(post.get("tau", 0.0)),
             "flip": bool(post.get("flip", False)), "scales": [float(f) for f in post.get("scales") or []],
-            "score_chroma": float(post.get("score_chroma", 0.0))}
+            SCORE_CHROMA: float(post.get(SCORE_CHROMA, 0.0))}

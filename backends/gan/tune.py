@@ -107,7 +107,7 @@ def main(argv=None) -> int:
         meta_path = Path(args.weights).with_suffix(".json")
         meta = json.loads(meta_path.read_text())
         # the uncertainty score's chroma share is calibrate's choice, not tune's: kept (calibrate again after tuning)
-        kept = {k: v for k, v in (meta.get("postprocess") or {}).items() if k.startswith("score_chroma")}
+        kept = {k: v for k, v in (meta.get("postprocess") or {}).items() if k.startswith(infer.SCORE_CHROMA)}
         meta["postprocess"] = dict(post, **kept)
         if len(sizes) > 1:
             meta["size"] = size
