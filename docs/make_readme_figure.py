@@ -1,7 +1,7 @@
 """Rebuilds docs/images/scribble_before_after.jpg: a real historical photo from ../shared/data/oldphotos_v1,
 scribbled by hand (the strokes below), colorized by the `variational` backend, with its uncertainty layer; and
 docs/images/scribble_few_strokes.jpg: the same photo with only a handful of those strokes (FEW), colorized by
-`variational` and by `prior`, side by side.
+`variational` and by `prior`, side by side, and `prior` with one more stroke (DRESS).
 
     python docs/make_readme_figure.py
 """
@@ -34,7 +34,8 @@ STROKES = [  # (x0, y0, x1, y1), colour: painted by hand while looking at the ph
 ]
 
 
-FEW = [STROKES[i] for i in (0, 3, 6, 14, 18, 21)]   # one each: sky, trees, grass, skin, hair, the white dress
+FEW = [STROKES[i] for i in (0, 3, 6, 14, 18, 21)]   # one each: sky, trees, grass, skin, hair, the white bow
+DRESS = STROKES[22]                                   # the one more stroke the last panel adds: white on the dress
 
 
 def scribble_layer(size, strokes=STROKES):
@@ -84,8 +85,9 @@ def main():
            Image.fromarray(np.round(unc * 255).astype(np.uint8)).convert("RGB")], OUT)
     print(f"uncertainty white = {res.uncertainty.max():.1f} dE")
     few = scribble_layer(photo.size, FEW)
+    more = scribble_layer(photo.size, FEW + [DRESS])
     strip([painted(photo, few), as_image(colorize(photo, few, "variational").rgb),
-           as_image(colorize(photo, few, "prior").rgb)], OUT_FEW)
+           as_image(colorize(photo, few, "prior").rgb), as_image(colorize(photo, more, "prior").rgb)], OUT_FEW)
 
 
 if __name__ == "__main__":

@@ -30,13 +30,15 @@ def strokes(shape):
 def test_the_solve_adds_the_guesss_detail_away_from_the_strokes():
     """Far from the strokes a gray guess keeps far_residual_share of their spread colours (half for one stroke);
     a right guess is kept; with a reach, the strokes rule near them."""
-    from backends.variational.plugin import VariationalBackend, far_residual_share, propagate_scribbles
+    from backends.variational.plugin import (VariationalBackend, far_residual_share, guess_gain,
+                                             propagate_scribbles)
     rgb = photo()
     L = color.lightness(rgb)
     s = strokes(L.shape)
     opts = VariationalBackend().validate_options({})
     gray_guess = lambda L_work: np.zeros(L_work.shape + (2,), np.float32)  # noqa: E731
     assert [far_residual_share(n) for n in (1, 2, 10)] == [0.5, 0.75, 0.95]
+    assert [guess_gain(n) for n in (0, 1, 2, 10)] == [0.8, 0.8, 0.9, 0.98]
     for one_or_two in (s[:40], s):   # the top stroke alone, then both
         plain = propagate_scribbles(L[:len(one_or_two)], one_or_two, opts)
         zero = propagate_scribbles(L[:len(one_or_two)], one_or_two, opts, prior=gray_guess, prior_distance=1e-6)
@@ -48,9 +50,17 @@ def test_the_solve_adds_the_guesss_detail_away_from_the_strokes():
     zero = propagate_scribbles(L, s, opts, prior=gray_guess, prior_distance=1e4)
     np.testing.assert_allclose(zero.ab, plain.ab, atol=1e-2)        # a huge reach: propagation everywhere
     truth = color.rgb_to_lab(rgb)[..., 1:]
-    s_true = np.dstack([rgb, s[..., 3:]])          # strokes that agree with the guess: the guess stays
-    kept = propagate_scribbles(L, s_true, opts, prior=lambda L_work: truth)
-    np.testing.assert_allclose(kept.ab, truth, atol=0.05)
+    s_true = np.dstack([rgb, s[..., 3:]])          # strokes that agree with the guess: the guess stays, paler
+    kept = propagate_scribbles(L, s_true, opts, prior=lambda L_work: truth, prior_distance=0.1)
+    k = guess_gain(kept.strokes)
+    assert k == 0.9
+    np.testing.assert_allclose(kept.ab[s[..., 3] > 0], truth[s[..., 3] > 0], atol=1.0)   # the strokes hold
+    coloured = (np.linalg.norm(truth, axis=-1) > 5) & (kept.guess_share > 0.9)   # where the guess makes it
+    assert coloured.mean() > 0.2
+    cos = np.sum(kept.ab * truth, -1) / (np.linalg.norm(kept.ab, axis=-1) * np.linalg.norm(truth, axis=-1) + 1e-6)
+    assert cos[coloured].min() > 0.98                                       # the guess's hues
+    gain = np.linalg.norm(kept.ab, axis=-1)[coloured] / np.linalg.norm(truth, axis=-1)[coloured]
+    assert k - 0.05 < np.median(gain) < 0.97                                # paler, by about k
     near = propagate_scribbles(L, s, opts, prior=lambda L_work: truth, prior_distance=1e-6)
     far = propagate_scribbles(L, s, opts, prior=lambda L_work: truth, prior_distance=1e4)
     np.testing.assert_allclose(far.ab, plain.ab, atol=0.5)         # a huge reach: propagation everywhere
@@ -97,3 +107,24 @@ def test_the_solve_takes_more_than_four_channels_at_any_size():
     values[10:13, 20:25] = [1, 2, 5, 3, 4]
     u = propagate(L, w, values, SolverSettings(coarsest_pixels=256))
     assert u.shape == (97, 161, 5) and np.allclose(u[11, 22], [1, 2, 5, 3, 4], atol=0.05)
+
+
+def test_the_score_counts_the_networks_error_where_its_guess_makes_the_result():
+    """Next to a stroke the result is the stroke's colour and only a share of the network's predicted error counts;
+    where the guess makes the result (the fusion's guess_share near 1) it counts in full."""
+    from backends.prior.plugin import SCORE_FLOOR, SCORE_NEAR, prior_score
+    from backends.variational.plugin import VariationalBackend, propagate_scribbles
+    rgb = photo()
+    L = color.lightness(rgb)
+    s = strokes(L.shape)
+    gray_guess = lambda L_work: np.zeros(L_work.shape + (2,), np.float32)  # noqa: E731
+    prop = propagate_scribbles(L, s, VariationalBackend().validate_options({}), prior=gray_guess, prior_distance=0.1)
+    share = prop.guess_share
+    assert share.shape == L.shape and share[s[..., 3] > 0].max() == 0 and share.max() > 0.5
+    s_head = np.full(L.shape, 20.0, np.float32)
+    score = prior_score(s_head, np.zeros(L.shape, np.float32), share)
+    np.testing.assert_allclose(score[s[..., 3] > 0], SCORE_NEAR * 20 + SCORE_FLOOR, rtol=1e-5)
+    far = share > 0.9
+    assert far.any()
+    np.testing.assert_allclose(score[far], 20 * (SCORE_NEAR + (1 - SCORE_NEAR) * share[far]) + SCORE_FLOOR, rtol=1e-5)
+    assert score[far].min() > score[s[..., 3] > 0].max()

@@ -2,10 +2,10 @@
 in each. The Scribble prior issue asks that the colour stay on its side (within 3 Delta E of its own stroke's
 colour beyond 8 px from the edge). `variational` does that once its edge_sensitivity is lowered to 1 L unit; at
 its default (2, chosen on the hint benchmark) the colours drift towards the edge by up to 9 Delta E. `prior` at its
-defaults fails it much more (99th percentile 61 / 32 Delta E on the left / right for the stage-3 weights, 33 / 21 for
-stage 2, measured 2026-12-01): far from the strokes its network's guess takes over, and on this flat synthetic
-photo the guess fades the strokes' colours towards the corners. The issue's test for a new default is this one at
-default settings."""
+defaults fails it much more (99th percentile 45 / 29 Delta E on the left / right, measured 2026-12-02; 61 / 32 when
+first measured): on this flat synthetic photo its network's guess fades the strokes' colours towards the edge and
+the corners, and as a non-local feature of the solve it joins pixels across the edge (backends/prior/MODEL_CARD.md,
+Limitations). The issue's test for a new default is this one at default settings."""
 import numpy as np
 
 from colorcore import ColorizeRequest, color, load_registry, run_backend

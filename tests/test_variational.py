@@ -152,3 +152,25 @@ def test_every_calibration_photo_gets_one_hint_count_in_each_scribble_group():
     names = [name for _, name in SCRIBBLE_GROUPS]
     assert all([scribble_group(n) for n in counts] == names for counts in drawn)
     assert {n for counts in drawn for n in counts} == set(POINT_COUNTS)   # every protocol count is drawn
+
+
+def test_a_stroke_holds_its_own_flat_region_and_fades_behind_an_edge_and_with_distance():
+    """stroke_hold, the weight of the strokes against a learned guess in the `prior` fusion: 1 at the stroke;
+    across the stroke's own region (walled by an edge) it stays higher than at the same distance in an open flat
+    photo, behind the edge it is nearly 0; it fades with the walk's length, and a longer reach holds more."""
+    from backends.variational.plugin import stroke_hold
+    from backends.variational.solver import SolverSettings
+    settings = SolverSettings()
+    L = color.lightness(two_regions(80, 160))
+    weight = np.zeros(L.shape, np.float32)
+    weight[35:45, 10:14] = 1.0                                   # a stroke in the left region
+    hold = stroke_hold(L, weight, 0.1, settings)
+    assert hold[weight > 0].min() > 0.99
+    assert hold[:, :80].min() > 0.3 and hold[:, 82:].max() < 0.05
+    flat = np.full((80, 160), 50.0, np.float32)
+    open_hold = stroke_hold(flat, weight, 0.1, settings)
+    assert (hold[:, 40:80] > open_hold[:, 40:80] + 0.05).all()
+    along = open_hold[40, 14:]
+    assert (np.diff(along) < 1e-4).all() and along[-1] < 0.5 * along[0]
+    longer = stroke_hold(flat, weight, 0.3, settings)[40, 14:]
+    assert (longer >= along - 1e-4).all() and longer[-1] > along[-1] + 0.1
