@@ -174,3 +174,19 @@ def test_a_stroke_holds_its_own_flat_region_and_fades_behind_an_edge_and_with_di
     assert (np.diff(along) < 1e-4).all() and along[-1] < 0.5 * along[0]
     longer = stroke_hold(flat, weight, 0.3, settings)[40, 14:]
     assert (longer >= along - 1e-4).all() and longer[-1] > along[-1] + 0.1
+
+
+def test_the_scores_unreached_term_is_low_at_the_strokes_and_high_behind_an_edge_at_any_size():
+    """unreached() works on a smaller copy above SCORE_PIXELS: a thin stroke must survive it, and the full-size
+    result must still say which side of an edge the stroke holds."""
+    from backends.variational.plugin import SCORE_PIXELS, unreached
+    from backends.variational.solver import SolverSettings
+    for h, w in ((60, 80), (240, 320)):
+        assert (h * w > SCORE_PIXELS) == (h == 240)
+        L = color.lightness(two_regions(h, w))
+        weight = np.zeros((h, w), np.float32)
+        weight[h // 2, w // 8:w // 4] = 1.0                   # a one-pixel stroke on the left
+        far = unreached(L, weight, SolverSettings())
+        assert far.shape == (h, w)
+        assert far[h // 2, w // 8:w // 4].max() < 0.2
+        assert far[:, w // 2 + 2:].min() > 0.9 and np.median(far[:, :w // 2 - 2]) < 0.8

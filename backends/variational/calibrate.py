@@ -6,7 +6,7 @@ Photos: the calibration slice of every training source (backends.gan.data.held_o
 never benchmarked on, the same photos the `prior` calibrates on), or a folder of colour photos (--data).
 Hint sets follow the benchmark protocol (6x6 patches of mean ab at Gaussian positions), one set per
 scribble-count group on every photo, its number of points drawn from the protocol's counts in that group.
-Images are split in two disjoint halves: the first picks the score's distance gain and floor (smallest mean
+Images are split in two disjoint halves: the first picks the score's unreached gain and floor (smallest mean
 radius at alpha = 0.1), the second calibrates lambda, so the conformal guarantee holds for the second half's
 distribution. Writes calibration.json beside the backend.
 """
@@ -27,7 +27,7 @@ from colorcore.shared_data import shared_data
 from .plugin import CALIBRATION_FILE, SCRIBBLE_GROUPS, VariationalBackend, propagate_scribbles, scribble_group
 from .uncertainty import raw_score
 
-GAINS = (0.0, 20.0, 40.0, 80.0)
+GAINS = (0.0, 5.0, 10.0, 20.0, 40.0)
 FLOORS = (1.0, 2.0, 4.0, 6.0, 9.0, 13.0)
 
 
@@ -43,7 +43,7 @@ def hint_counts_per_group(rng):
 
 
 def sample_cases(paths, seed):
-    """(distance, variance, chroma error, group, per-channel RGB errors, novelty.input_features or None) per hint
+    """(unreached, variance, chroma error, group, per-channel RGB errors, novelty.input_features or None) per hint
     set: one per scribble-count group for each photo (the photo's novelty features on its first only)."""
     rng = np.random.default_rng(seed)
     opts = VariationalBackend().validate_options({})
@@ -55,7 +55,7 @@ def sample_cases(paths, seed):
             scribbles = hint_scribbles(rgb, hint_positions(rgb.shape[:2], n, rng))
             prop = propagate_scribbles(L, scribbles, opts)   # 256x256: working size = full size
             pred = color.with_lightness(L, prop.ab)
-            cases.append((prop.distance, prop.variance, chroma_error(pred, rgb), scribble_group(prop.strokes),
+            cases.append((prop.unreached, prop.variance, chroma_error(pred, rgb), scribble_group(prop.strokes),
                           channel_errors(pred, rgb, L, prop.ab), novelty.input_features(rgb) if k == 0 else None))
         print(f"\r{i + 1}/{len(paths)} images", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
@@ -90,7 +90,7 @@ def main(argv=None):
     cal_cases = sample_cases([paths[i] for i in pick[half:]], args.seed + 1)
     best = min(((mean_radius(fit_cases, g, f), g, f) for g in GAINS for f in FLOORS))
     _, gain, floor = best
-    print(f"score: distance_gain={gain} floor={floor} (mean radius at alpha=0.1 on the fit half: {best[0]:.2f})")
+    print(f"score: unreached_gain={gain} floor={floor} (mean radius at alpha=0.1 on the fit half: {best[0]:.2f})")
     scores = [raw_score(d, v, gain, floor) for d, v, *_ in cal_cases]
     errors = [c[2] for c in cal_cases]
     groups = [c[3] for c in cal_cases]
@@ -98,7 +98,7 @@ def main(argv=None):
     constant = fit_calibration([np.ones_like(e) for e in errors], errors, groups=groups)
     source = (f"{Path(args.data).name if args.data else 'calibration slices'}: {len(pick) - half} images, one hint "
               f"set per group from the counts {POINT_COUNTS}, seed {args.seed}")
-    cal = fit_calibration(scores, errors, groups=groups, score={"distance_gain": gain, "floor": floor},
+    cal = fit_calibration(scores, errors, groups=groups, score={"unreached_gain": gain, "floor": floor},
                           source=source, constant_radius=constant.describe(),
                           **{KEY: fit_intervals(scores, [c[4] for c in cal_cases], groups=groups),
                              novelty.KEY: novelty.fit_novelty([np.append(c[5], novelty.score_feature(s))

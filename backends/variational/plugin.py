@@ -11,8 +11,10 @@ from colorcore import Backend, BackendOutput, Calibration, Option, hookimpl
 
 HERE = Path(__file__).parent
 CALIBRATION_FILE = HERE / "calibration.json"
-# Score mixing weights are fitted together with the calibration (bench/calibrate_variational.py).
-DEFAULT_SCORE = {"distance_gain": 40.0, "floor": 1.0}
+# Score mixing weights are fitted together with the calibration (python -m backends.variational.calibrate).
+DEFAULT_SCORE = {"unreached_gain": 10.0, "floor": 3.0}
+SCORE_REACH = 0.1        # image diagonals: the reach of the walk in the score's unreached()
+SCORE_PIXELS = 16384     # unreached() works at most at this size: it is smooth, and one more solve at full size costs
 
 
 class VariationalBackend(Backend):
@@ -40,7 +42,7 @@ class VariationalBackend(Backend):
     def run(self, request):
         p = self.score_params()
         prop = propagate_scribbles(request.lightness(), request.scribbles, request.options, request.progress,
-                                   score_params=(p["distance_gain"], p["floor"]))
+                                   score_params=(p["unreached_gain"], p["floor"]))
         request.progress(1.0, "done")
         return BackendOutput(ab=prop.ab, score=prop.score, info={"work_scale": round(prop.scale, 4),
                                                                  "scribbles": prop.strokes,
@@ -50,7 +52,7 @@ class VariationalBackend(Backend):
 @dataclass
 class Propagation:
     ab: np.ndarray          # (H, W, 2) propagated chroma
-    distance: np.ndarray    # edge-aware distance to the nearest scribble, in image diagonals (working size)
+    unreached: np.ndarray   # 1 - stroke_hold at SCORE_REACH: how little the scribbles hold each pixel (working size)
     variance: np.ndarray    # spread of the scribble colours reaching each pixel (working size)
     score: np.ndarray       # (H, W) raw uncertainty score, when score_params were given
     scale: float            # working resolution / full resolution
@@ -109,7 +111,20 @@ def stroke_hold(L, weight, reach, settings, guide=None):
     return np.clip(hold, 0.0, 1.0)
 
 
-def propagate_hints(L, hints, opts, progress=_no_progress, score_params=(40.0, 1.0), prior=None,
+def unreached(L, weight, settings):
+    """1 - stroke_hold(..., SCORE_REACH) without a guide, computed at most at SCORE_PIXELS: the score's term for
+    pixels the scribbles do not hold. On 84 photos of the calibration slices it ranks the error better than the
+    edge-aware distance to the nearest scribble it replaced (Spearman 0.40 -> 0.45 at 10 points)."""
+    H, W = L.shape
+    sub = max(1.0, np.sqrt(H * W / SCORE_PIXELS))
+    if sub == 1.0:
+        return 1.0 - stroke_hold(L, weight, SCORE_REACH, settings)
+    size = (max(1, round(W / sub)), max(1, round(H / sub)))
+    small = [cv2.resize(a, size, interpolation=cv2.INTER_AREA) for a in (L, weight)]   # a thin stroke stays
+    return cv2.resize(1.0 - stroke_hold(*small, SCORE_REACH, settings), (W, H), interpolation=cv2.INTER_LINEAR)
+
+
+def propagate_hints(L, hints, opts, progress=_no_progress, score_params=(10.0, 3.0), prior=None,
                     prior_distance=0.0, guide_with_prior=False, guide_sigma=10.0):
     """The whole method on one image's lightness L (H, W) and hints (weight (H, W), ab (H, W, 2); see
     hints.scribble_hints): hints -> working size -> solve -> full size.
@@ -128,7 +143,7 @@ def propagate_hints(L, hints, opts, progress=_no_progress, score_params=(40.0, 1
     from colorcore.upsample import joint_bilateral_upsample
     from .hints import resize_hints
     from .solver import SolverSettings, propagate
-    from .uncertainty import geodesic_distance, raw_score
+    from .uncertainty import raw_score
 
     H, W = L.shape
     weight, ab = hints
@@ -150,8 +165,8 @@ def propagate_hints(L, hints, opts, progress=_no_progress, score_params=(40.0, 1
                   guide=guess if guide_with_prior else None)
     progress(0.85, "estimating uncertainty")
     variance = np.maximum(u[..., 2] - np.sum(u[..., :2] ** 2, axis=2), 0)
-    distance = geodesic_distance(L_work, weight > 0)
-    score = raw_score(distance, variance, *score_params)
+    far = unreached(L_work, weight, settings)
+    score = raw_score(far, variance, *score_params)
     ab = u[..., :2]
     strokes = cv2.connectedComponents((weight > 0).astype(np.uint8), connectivity=8)[0] - 1
     if guess is not None:
@@ -159,7 +174,7 @@ def propagate_hints(L, hints, opts, progress=_no_progress, score_params=(40.0, 1
             hold = stroke_hold(L_work, weight, prior_distance, settings, guess if guide_with_prior else None)
             w = np.where(weight > 0, 0.0, 1.0 - hold)
         else:
-            w = np.ones_like(distance)
+            w = np.ones_like(far)
         k = guess_gain(strokes)  # the guess (and so its spread G) at a lower chroma when few strokes inform it
         P, G = ab, k * u[..., 3:5]   # the strokes' spread colours, the guess's own colours spread from them
         # far from the strokes: the guess plus the share far_residual_share(n) of the strokes' correction P - G
@@ -175,7 +190,7 @@ def propagate_hints(L, hints, opts, progress=_no_progress, score_params=(40.0, 1
         if chroma_scale < 1.0:
             ab = cv2.resize(ab, (W, H), interpolation=cv2.INTER_LINEAR)
         score = cv2.resize(score, (W, H), interpolation=cv2.INTER_LINEAR)
-    return Propagation(ab=np.ascontiguousarray(ab), distance=distance, variance=variance, score=score, scale=scale,
+    return Propagation(ab=np.ascontiguousarray(ab), unreached=far, variance=variance, score=score, scale=scale,
                        strokes=int(strokes), guess_share=None if guess is None else w.astype(np.float32))
 
 
