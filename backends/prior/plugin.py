@@ -75,7 +75,8 @@ class PriorBackend(GanBackend):
         prop = propagate_hints(L, hints, request.options, request.progress,
                                prior=lambda L_work: infer.guided_upsample(L_lo, ab_lo, L_work),
                                prior_distance=float(request.options["prior_distance"]), guide_with_prior=True,
-                               guide_sigma=float(request.options["guide_sensitivity"]))
+                               guide_sigma=float(request.options["guide_sensitivity"]),
+                               score_params=None)   # scored below, by prior_score
         s_head = cv2.resize(s_lo, (W, H), interpolation=cv2.INTER_LINEAR)
         spread = cv2.resize(prop.variance, (W, H), interpolation=cv2.INTER_LINEAR)
         share = cv2.resize(prop.guess_share, (W, H), interpolation=cv2.INTER_LINEAR)

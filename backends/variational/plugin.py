@@ -52,9 +52,10 @@ class VariationalBackend(Backend):
 @dataclass
 class Propagation:
     ab: np.ndarray          # (H, W, 2) propagated chroma
-    unreached: np.ndarray   # 1 - stroke_hold at SCORE_REACH: how little the scribbles hold each pixel (working size)
+    unreached: np.ndarray | None   # 1 - stroke_hold at SCORE_REACH: how little the scribbles hold each pixel
+                                   # (working size), when score_params were given
     variance: np.ndarray    # spread of the scribble colours reaching each pixel (working size)
-    score: np.ndarray       # (H, W) raw uncertainty score, when score_params were given
+    score: np.ndarray | None       # (H, W) raw uncertainty score, when score_params were given
     scale: float            # working resolution / full resolution
     strokes: int            # separate scribbles (connected painted areas)
     guess_share: np.ndarray | None = None   # with a prior: its share w of the result (working size; 0 at strokes)
@@ -125,7 +126,8 @@ def unreached(L, weight, settings):
     return cv2.resize(1.0 - stroke_hold(*small, SCORE_REACH, settings), (W, H), interpolation=cv2.INTER_LINEAR)
 
 
-def propagate_hints(L, hints, opts, progress=_no_progress, score_params=(10.0, 3.0), prior=None,
+def propagate_hints(L, hints, opts, progress=_no_progress,
+                    score_params=(DEFAULT_SCORE["unreached_gain"], DEFAULT_SCORE["floor"]), prior=None,
                     prior_distance=0.0, guide_with_prior=False, guide_sigma=10.0):
     """The whole method on one image's lightness L (H, W) and hints (weight (H, W), ab (H, W, 2); see
     hints.scribble_hints): hints -> working size -> solve -> full size.
@@ -140,7 +142,9 @@ def propagate_hints(L, hints, opts, progress=_no_progress, score_params=(10.0, 3
     the strokes do not reach, the network's guess holds, shifted by a share of the strokes' correction
     (far_residual_share); in a stroke's own region, and wherever strokes are dense, propagation's precision
     does. Painted pixels keep their colour. prior_distance 0: w = 1 everywhere.
-    guide_with_prior: the guess also shapes the graph (solver.propagate's guide, at scale guide_sigma ab)."""
+    guide_with_prior: the guess also shapes the graph (solver.propagate's guide, at scale guide_sigma ab).
+    score_params: (unreached gain, floor) of the raw score (uncertainty.raw_score); None: no score (a caller
+    that scores the result its own way)."""
     from colorcore.upsample import joint_bilateral_upsample
     from .hints import resize_hints
     from .solver import SolverSettings, propagate
@@ -166,8 +170,8 @@ def propagate_hints(L, hints, opts, progress=_no_progress, score_params=(10.0, 3
                   guide=guess if guide_with_prior else None)
     progress(0.85, "estimating uncertainty")
     variance = np.maximum(u[..., 2] - np.sum(u[..., :2] ** 2, axis=2), 0)
-    far = unreached(L_work, weight, settings)
-    score = raw_score(far, variance, *score_params)
+    far = unreached(L_work, weight, settings) if score_params is not None else None
+    score = raw_score(far, variance, *score_params) if score_params is not None else None
     ab = u[..., :2]
     strokes = cv2.connectedComponents((weight > 0).astype(np.uint8), connectivity=8)[0] - 1
     if guess is not None:
@@ -175,7 +179,7 @@ def propagate_hints(L, hints, opts, progress=_no_progress, score_params=(10.0, 3
             hold = stroke_hold(L_work, weight, prior_distance, settings, guess if guide_with_prior else None)
             w = np.where(weight > 0, 0.0, 1.0 - hold)
         else:
-            w = np.ones_like(far)
+            w = np.ones(weight.shape, np.float32)
         k = guess_gain(strokes)  # the guess (and so its spread G) at a lower chroma when few strokes inform it
         P, G = ab, k * u[..., 3:5]   # the strokes' spread colours, the guess's own colours spread from them
         # far from the strokes: the guess plus the share far_residual_share(n) of the strokes' correction P - G
@@ -190,7 +194,8 @@ def propagate_hints(L, hints, opts, progress=_no_progress, score_params=(10.0, 3
         ab = joint_bilateral_upsample(ab, L_work, L_chroma)
         if chroma_scale < 1.0:
             ab = cv2.resize(ab, (W, H), interpolation=cv2.INTER_LINEAR)
-        score = cv2.resize(score, (W, H), interpolation=cv2.INTER_LINEAR)
+        if score is not None:
+            score = cv2.resize(score, (W, H), interpolation=cv2.INTER_LINEAR)
     return Propagation(ab=np.ascontiguousarray(ab), unreached=far, variance=variance, score=score, scale=scale,
                        strokes=int(strokes), guess_share=None if guess is None else w.astype(np.float32))
 
