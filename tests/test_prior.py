@@ -155,8 +155,10 @@ def test_the_strokes_choose_how_far_to_trust_the_guess():
     hints = scribble_hints(dots(rgb, [(24, 40), (72, 20), (72, 60)]))
     opts = VariationalBackend().validate_options({})
     solve = dict(prior_distance=0.1, guide_with_prior=True, guide_sigma=5.0)
-    right = checked_mix(L, hints, lambda w, ab, L_work: infer.resized(truth, L_work.shape), opts, **solve)
-    wrong = checked_mix(L, hints, lambda w, ab, L_work: -infer.resized(truth, L_work.shape), opts, **solve)
+    right = checked_mix(L, hints, lambda sets, L_work: [infer.resized(truth, L_work.shape)] * len(sets), opts,
+                        **solve)
+    wrong = checked_mix(L, hints, lambda sets, L_work: [-infer.resized(truth, L_work.shape)] * len(sets), opts,
+                        **solve)
     n = 3
     assert right[0] > 0.98 > default_mix(n)[0]        # the guess's colour at full gain (the default pales it)
     assert wrong[0] < 0.15                             # hardly any of it
@@ -175,3 +177,12 @@ def test_the_strokes_choose_how_far_to_trust_the_guess():
     folds = folds_of(labels, 7)
     assert sorted(np.concatenate(folds)) == list(labels) and len(folds) == 4
     assert all((a == b).all() for a, b in zip(folds, folds_of(labels, 7)))          # the same every run
+
+
+def test_one_batch_of_hint_sets_predicts_as_one_call_each(tiny_prior):
+    G = infer.load_generator(tiny_prior)
+    L = color.lightness(photo(64, 64))
+    s = strokes((64, 64))
+    conditions = [hint_condition(*scribble_hints(x), (64, 64)) for x in (s, s[::-1].copy(), np.zeros_like(s))]
+    for cond, ab in zip(conditions, infer.mean_predictions(G, L, conditions)):
+        np.testing.assert_allclose(ab, infer.mean_prediction(G, L, mask_lo=cond)[0], atol=1e-4)

@@ -41,9 +41,9 @@ def folds_of(labels: np.ndarray, count: int, seed: int = 0) -> list[np.ndarray]:
 
 def checked_mix(L, hints, predict, opts, progress=None, **solve):
     """The mix (a, b, c) for blend_guess that the strokes themselves choose on this photo, or None (keep
-    default_mix) with fewer than two strokes or more than MOST_STROKES. L (H, W) and hints (weight, ab) at any one size; predict(weight, ab,
-    L_small) -> the network's guess (h, w, 2) at L_small's size from those hints; solve: propagate_hints' prior
-    settings (prior_distance, guide_with_prior, guide_sigma)."""
+    default_mix) with fewer than two strokes or more than MOST_STROKES. L (H, W) and hints (weight, ab) at any one
+    size; predict([(weight, ab), ...], L_small) -> the network's guesses (h, w, 2) at L_small's size, one from each
+    of those hint sets; solve: propagate_hints' prior settings (prior_distance, guide_with_prior, guide_sigma)."""
     H, W = L.shape
     sub = max(1.0, np.sqrt(H * W / CHECK_PIXELS))
     size = (max(1, round(W / sub)), max(1, round(H / sub)))
@@ -53,14 +53,15 @@ def checked_mix(L, hints, predict, opts, progress=None, **solve):
     count -= 1
     if not 2 <= count <= MOST_STROKES:
         return None
-    errors = np.zeros(len(CANDIDATES) + 1)
     folds = folds_of(labels, count)
-    for i, fold in enumerate(folds):
-        out = np.isin(labels, fold)
-        w_f = np.where(out, 0.0, weight).astype(np.float32)
-        ab_f = np.where(out[..., None], 0.0, ab).astype(np.float32)
-        parts = propagate_hints(L_small, (w_f, ab_f), opts, prior=lambda L_work: predict(w_f, ab_f, L_work),
-                                score_params=None, keep_parts=True, **solve).parts
+    left_out = [np.isin(labels, fold) for fold in folds]
+    kept = [(np.where(out, 0.0, weight).astype(np.float32), np.where(out[..., None], 0.0, ab).astype(np.float32))
+            for out in left_out]
+    guesses = predict(kept, L_small)   # one batch for all folds
+    errors = np.zeros(len(CANDIDATES) + 1)
+    for i, (fold, out, hints_f, guess_f) in enumerate(zip(folds, left_out, kept, guesses)):
+        parts = propagate_hints(L_small, hints_f, opts, prior=lambda L_work: guess_f, score_params=None,
+                                keep_parts=True, **solve).parts
         P, G, guess, w = (p[out] for p in parts)
         for j, mix in enumerate(CANDIDATES + (default_mix(count - len(fold)),)):
             errors[j] += np.sum((blend_guess(P, G, guess, w, mix) - ab[out]) ** 2)

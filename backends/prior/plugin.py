@@ -79,9 +79,9 @@ class PriorBackend(GanBackend):
         solve = dict(prior_distance=float(request.options["prior_distance"]), guide_with_prior=True,
                      guide_sigma=float(request.options["guide_sensitivity"]))
 
-        def predict(weight, ab, L_work):   # the network's guess from these hints, at L_work's size
-            return infer.guided_upsample(L_lo, infer.predict_lowres(G, L_lo, mask_lo=hint_condition(
-                weight, ab, (w, h)))[0], L_work)
+        def predict(hint_sets, L_work):   # the network's guesses from each of these hint sets, at L_work's size
+            conditions = [hint_condition(weight, ab, (w, h)) for weight, ab in hint_sets]
+            return [infer.guided_upsample(L_lo, ab, L_work) for ab in infer.mean_predictions(G, L_lo, conditions)]
 
         mix = (checked_mix(L, hints, predict, request.options, lambda f, m: request.progress(0.05 + 0.15 * f, m),
                            **solve) if request.options["check_guess"] else None)
