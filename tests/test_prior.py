@@ -77,10 +77,6 @@ def test_the_painted_colours_hold_where_painted_and_the_result_is_whole(tiny_pri
     np.testing.assert_allclose(lab[..., 0], color.lightness(gray), atol=0.05)
     assert res.uncertainty.shape == gray.shape[:2] and (res.uncertainty >= 0).all()
     assert res.info["calibration_group"] == "1-2 scribbles"
-    assert len(res.info["guess_mix"]) == 3          # two strokes: each checked the guess against the other
-    off = run_backend(PriorBackend(tiny_prior), ColorizeRequest(image=gray, mode="scribble", scribbles=s,
-                                                                 options={"check_guess": False}))
-    assert off.info["guess_mix"] is None and np.abs(off.rgb - res.rgb).max() > 0
 
 
 def test_a_thin_stroke_stays_a_hint_at_the_networks_size():
@@ -132,57 +128,3 @@ def test_the_score_counts_the_networks_error_where_its_guess_makes_the_result():
     assert far.any()
     np.testing.assert_allclose(score[far], 20 * (SCORE_NEAR + (1 - SCORE_NEAR) * share[far]) + SCORE_FLOOR, rtol=1e-5)
     assert score[far].min() > score[s[..., 3] > 0].max()
-
-
-def dots(rgb, centres):
-    """3x3 hint dots at these centres, each in the true mean colour there (as the hint benchmark paints them)."""
-    s = np.zeros(rgb.shape[:2] + (4,), np.float32)
-    for y, x in centres:
-        s[y - 1:y + 2, x - 1:x + 2] = [*rgb[y - 1:y + 2, x - 1:x + 2].reshape(-1, 3).mean(0), 1.0]
-    return s
-
-
-def test_the_strokes_choose_how_far_to_trust_the_guess():
-    """Strokes left out in turn are predicted by the others (one dot in each of three regions: each region's colour
-    is known only to its own dot and to the guess): a right guess earns its full colour and share, a wrong one
-    (every hue turned round) is mostly dropped for the strokes' own propagation, and either way the photo comes out
-    better than with the default trust."""
-    from backends.prior.crossval import MOST_STROKES, checked_mix, folds_of
-    from backends.variational.plugin import (VariationalBackend, blend_guess, default_mix, propagate_hints)
-    rgb = photo()
-    L = color.lightness(rgb)
-    truth = color.rgb_to_lab(rgb)[..., 1:]
-    hints = scribble_hints(dots(rgb, [(24, 40), (72, 20), (72, 60)]))
-    opts = VariationalBackend().validate_options({})
-    solve = dict(prior_distance=0.1, guide_with_prior=True, guide_sigma=5.0)
-    right = checked_mix(L, hints, lambda sets, L_work: [infer.resized(truth, L_work.shape)] * len(sets), opts,
-                        **solve)
-    wrong = checked_mix(L, hints, lambda sets, L_work: [-infer.resized(truth, L_work.shape)] * len(sets), opts,
-                        **solve)
-    n = 3
-    assert right[0] > 0.98 > default_mix(n)[0]        # the guess's colour at full gain (the default pales it)
-    assert wrong[0] < 0.15                             # hardly any of it
-    for guess, mix in ((truth, right), (-truth, wrong)):
-        parts = propagate_hints(L, hints, opts, prior=lambda L_work: guess, keep_parts=True, score_params=None,
-                                **solve).parts
-        checked, default = (np.abs(blend_guess(*parts, m) - truth).mean() for m in (mix, default_mix(n)))
-        assert checked < default
-    one = np.zeros(L.shape + (4,), np.float32)
-    one[40:43, 10:60] = [0.8, 0.3, 0.2, 1.0]
-    assert checked_mix(L, scribble_hints(one), lambda *a: 1 / 0, opts, **solve) is None   # nothing to check with
-    grid = [(y, x) for y in range(4, 96, 12) for x in range(4, 80, 12)]
-    assert len(grid) > MOST_STROKES          # many strokes: propagation holds the photo, nothing is checked
-    assert checked_mix(L, scribble_hints(dots(rgb, grid)), lambda *a: 1 / 0, opts, **solve) is None
-    labels = np.arange(1, 8)
-    folds = folds_of(labels, 7)
-    assert sorted(np.concatenate(folds)) == list(labels) and len(folds) == 4
-    assert all((a == b).all() for a, b in zip(folds, folds_of(labels, 7)))          # the same every run
-
-
-def test_one_batch_of_hint_sets_predicts_as_one_call_each(tiny_prior):
-    G = infer.load_generator(tiny_prior)
-    L = color.lightness(photo(64, 64))
-    s = strokes((64, 64))
-    conditions = [hint_condition(*scribble_hints(x), (64, 64)) for x in (s, s[::-1].copy(), np.zeros_like(s))]
-    for cond, ab in zip(conditions, infer.mean_predictions(G, L, conditions)):
-        np.testing.assert_allclose(ab, infer.mean_prediction(G, L, mask_lo=cond)[0], atol=1e-4)

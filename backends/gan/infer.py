@@ -102,16 +102,6 @@ def mean_prediction(G: nn.Module, L_lo: np.ndarray, post: dict | None = None, ma
     return ab.permute(1, 2, 0).numpy().astype(np.float32), s_head.numpy().astype(np.float32)
 
 
-def mean_predictions(G: nn.Module, L_lo: np.ndarray, conditions: list[np.ndarray]) -> list[np.ndarray]:
-    """mean_prediction's ab (h, w, 2) for one photo under several conditions (each (C, h, w)), in one batch: on a
-    CPU one batch of four costs less than four calls (no mirror, no postprocess)."""
-    with torch.inference_mode():
-        L, _ = _as_tensors(L_lo, None)
-        m = torch.from_numpy(np.ascontiguousarray(np.stack(conditions), np.float32))
-        ab, _ = run_generator(G, L.expand(len(conditions), -1, -1, -1), m)
-    return [a.permute(1, 2, 0).numpy().astype(np.float32) for a in ab]
-
-
 def postprocessed(ab: np.ndarray, s_head: np.ndarray, post: dict | None) -> np.ndarray:
     """ab (h, w, 2) after the postprocess's chroma gain and shrink."""
     shrink = _shrink_of(post)

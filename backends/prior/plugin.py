@@ -51,9 +51,6 @@ class PriorBackend(GanBackend):
                       help="how far a stroke's colour reaches (fraction of the image diagonal) through a flat "
                            "area before the learned guess's own detail takes over; edges and busy texture shorten "
                            "it; 0: the guess everywhere"),
-               Option("check_guess", bool, True,
-                      help="leave strokes out in turn to see how far the learned guess can be trusted on this photo "
-                           "(needs two strokes or more; off: the same trust for every photo)"),
                Option("guide_sensitivity", float, GUIDE_SIGMA, minimum=0.5, maximum=100.0,
                       help="chroma step (ab units) of the learned guess that stops a stroke's colour, as lightness "
                            "edges do; larger = the guess shapes the spreading less"),
@@ -65,7 +62,6 @@ class PriorBackend(GanBackend):
         from backends.gan import infer
         from backends.variational.hints import scribble_hints
         from backends.variational.plugin import propagate_hints
-        from .crossval import checked_mix
         t0 = time.perf_counter()
         request.progress(0.0, "loading the prior")
         G = infer.load_generator(self.weights_path)
@@ -76,18 +72,11 @@ class PriorBackend(GanBackend):
         request.progress(0.05, "predicting colours from the hints")
         hints = scribble_hints(request.scribbles)   # read once: the network and the solve both take them
         ab_lo, s_lo = infer.predict_lowres(G, L_lo, mask_lo=hint_condition(*hints, (w, h)))
-        solve = dict(prior_distance=float(request.options["prior_distance"]), guide_with_prior=True,
-                     guide_sigma=float(request.options["guide_sensitivity"]))
-
-        def predict(hint_sets, L_work):   # the network's guesses from each of these hint sets, at L_work's size
-            conditions = [hint_condition(weight, ab, (w, h)) for weight, ab in hint_sets]
-            return [infer.guided_upsample(L_lo, ab, L_work) for ab in infer.mean_predictions(G, L_lo, conditions)]
-
-        mix = (checked_mix(L, hints, predict, request.options, lambda f, m: request.progress(0.05 + 0.15 * f, m),
-                           **solve) if request.options["check_guess"] else None)
-        prop = propagate_hints(L, hints, request.options, lambda f, m: request.progress(0.2 + 0.8 * f, m),
-                               prior=lambda L_work: infer.guided_upsample(L_lo, ab_lo, L_work), mix=mix,
-                               score_params=None, **solve)   # scored below, by prior_score
+        prop = propagate_hints(L, hints, request.options, request.progress,
+                               prior=lambda L_work: infer.guided_upsample(L_lo, ab_lo, L_work),
+                               prior_distance=float(request.options["prior_distance"]), guide_with_prior=True,
+                               guide_sigma=float(request.options["guide_sensitivity"]),
+                               score_params=None)   # scored below, by prior_score
         s_head = cv2.resize(s_lo, (W, H), interpolation=cv2.INTER_LINEAR)
         spread = cv2.resize(prop.variance, (W, H), interpolation=cv2.INTER_LINEAR)
         share = cv2.resize(prop.guess_share, (W, H), interpolation=cv2.INTER_LINEAR)
@@ -96,7 +85,6 @@ class PriorBackend(GanBackend):
         return BackendOutput(ab=prop.ab, score=score,
                              info={"weights": self.weights_path.name, "scribbles": prop.strokes,
                                    "work_scale": round(prop.scale, 4), "calibration_group": scribble_group(prop.strokes),
-                                   "guess_mix": None if mix is None else [round(v, 3) for v in mix],
                                    "seconds_prior": round(time.perf_counter() - t0, 4)})
 
 

@@ -59,7 +59,6 @@ class Propagation:
     scale: float            # working resolution / full resolution
     strokes: int            # separate scribbles (connected painted areas)
     guess_share: np.ndarray | None = None   # with a prior: its share w of the result (working size; 0 at strokes)
-    parts: tuple | None = None     # with keep_parts: (P, G, guess, w) at working size, for blend_guess
 
 
 # A single scribble says little about the rest of the photo, many say a lot: the calibration is made
@@ -100,27 +99,6 @@ def guess_gain(strokes: int) -> float:
     return 1.0 - 0.2 / max(int(strokes), 1)
 
 
-def guess_mix(gain: float, far_share: float, share: float = 1.0) -> tuple[float, float, float]:
-    """The coefficients (a, b, c) of blend_guess for a guess at chroma gain `gain` that keeps the share `far_share`
-    of the strokes' correction far from them, all of it scaled by `share` (0: the strokes' propagation alone)."""
-    return (share * gain, share * (1.0 - far_share), share * (1.0 - far_share) * gain)
-
-
-def default_mix(strokes: int) -> tuple[float, float, float]:
-    """guess_mix(guess_gain(n), far_residual_share(n)): the mix for n strokes when nothing else is known."""
-    return guess_mix(guess_gain(strokes), far_residual_share(strokes))
-
-
-def blend_guess(P, G, guess, w, mix):
-    """The strokes' spread colours P plus the guess's detail where they do not hold the pixel (w):
-    P + w (a (guess - G) - b P + c G) for mix = (a, b, c), G being the guess's own colours spread from the
-    strokes. With guess_mix(k, s): P + w (k guess - k G - (1 - s) (P - k G)): far from the strokes the guess at
-    gain k plus the share s of the strokes' correction P - k G; at the strokes (w = 0) their colours. Linear in
-    the mix, so a weighted mean of mixes gives the weighted mean of their results."""
-    a, b, c = mix
-    return P + w[..., None] * (a * (guess - G) - b * P + c * G)
-
-
 def stroke_hold(L, weight, reach, settings, guide=None):
     """How firmly the strokes hold each pixel, in [0, 1]: the chance that a random walk on the solve's graph
     reaches a stroke before it fades, at a rate that gives a walk through a flat area a reach of `reach`
@@ -150,15 +128,15 @@ def unreached(L, weight, settings):
 
 def propagate_hints(L, hints, opts, progress=_no_progress,
                     score_params=(DEFAULT_SCORE["unreached_gain"], DEFAULT_SCORE["floor"]), prior=None,
-                    prior_distance=0.0, guide_with_prior=False, guide_sigma=10.0, mix=None, keep_parts=False):
+                    prior_distance=0.0, guide_with_prior=False, guide_sigma=10.0):
     """The whole method on one image's lightness L (H, W) and hints (weight (H, W), ab (H, W, 2); see
     hints.scribble_hints): hints -> working size -> solve -> full size.
 
     prior: optional function of the working-size lightness giving a chroma guess (h, w, 2) everywhere (the
     `prior` backend's hint-conditioned network). The solve then also spreads the guess's own values at the
     hint pixels, which the solve is linear in, so one solve gives both the hints' spread colours P and the
-    guess's spread G: the result is blend_guess(P, G, guess, w, mix), by default (mix None) default_mix(strokes):
-    P + w (k guess - k G - (1 - s) (P - k G)) with s = far_residual_share(strokes) and k = guess_gain(strokes),
+    guess's spread G: the result is P + w (k guess - k G - (1 - s) (P - k G)) with s = far_residual_share(strokes)
+    and k = guess_gain(strokes),
     the hints' colours plus the guess's detail, where w = 1 - stroke_hold(...) is how little the strokes hold
     the pixel (stroke_hold: a walk along the photo that fades over prior_distance image diagonals). Where
     the strokes do not reach, the network's guess holds, shifted by a share of the strokes' correction
@@ -166,7 +144,7 @@ def propagate_hints(L, hints, opts, progress=_no_progress,
     does. Painted pixels keep their colour. prior_distance 0: w = 1 everywhere.
     guide_with_prior: the guess also shapes the graph (solver.propagate's guide, at scale guide_sigma ab).
     score_params: (unreached gain, floor) of the raw score (uncertainty.raw_score); None: no score (a caller
-    that scores the result its own way). keep_parts: Propagation.parts holds (P, G, guess, w) at working size."""
+    that scores the result its own way)."""
     from colorcore.upsample import joint_bilateral_upsample
     from .hints import resize_hints
     from .solver import SolverSettings, propagate
@@ -196,16 +174,16 @@ def propagate_hints(L, hints, opts, progress=_no_progress,
     score = raw_score(far, variance, *score_params) if score_params is not None else None
     ab = u[..., :2]
     strokes = cv2.connectedComponents((weight > 0).astype(np.uint8), connectivity=8)[0] - 1
-    parts = None
     if guess is not None:
         if prior_distance > 0:
             hold = stroke_hold(L_work, weight, prior_distance, settings, guess if guide_with_prior else None)
             w = np.where(weight > 0, 0.0, 1.0 - hold)
         else:
             w = np.ones(weight.shape, np.float32)
-        P, G = ab, u[..., 3:5]   # the strokes' spread colours, the guess's own colours spread from them
-        ab = blend_guess(P, G, guess, w, default_mix(strokes) if mix is None else mix)
-        parts = (P, G, guess, w) if keep_parts else None
+        k = guess_gain(strokes)  # the guess (and so its spread G) at a lower chroma when few strokes inform it
+        P, G = ab, k * u[..., 3:5]   # the strokes' spread colours, the guess's own colours spread from them
+        # far from the strokes: the guess plus the share far_residual_share(n) of the strokes' correction P - G
+        ab = P + w[..., None] * (k * guess - G - (1.0 - far_residual_share(strokes)) * (P - G))
     if scale < 1.0:
         progress(0.9, "upsampling along edges")
         # Edge-aware up to twice the working size per side, then plain resize: chroma needs less
@@ -219,8 +197,7 @@ def propagate_hints(L, hints, opts, progress=_no_progress,
         if score is not None:
             score = cv2.resize(score, (W, H), interpolation=cv2.INTER_LINEAR)
     return Propagation(ab=np.ascontiguousarray(ab), unreached=far, variance=variance, score=score, scale=scale,
-                       strokes=int(strokes), guess_share=None if guess is None else w.astype(np.float32),
-                       parts=parts)
+                       strokes=int(strokes), guess_share=None if guess is None else w.astype(np.float32))
 
 
 @hookimpl
