@@ -9,10 +9,12 @@ Two steps (issue "Scribble with a learned prior"):
    shapes the graph along with the lightness (a step in the guessed chroma cuts an edge, and pixels it guesses
    alike are non-local neighbours, so a stroke on one piece of sky reaches the others and stops at a weak
    lightness edge between sky and roof); the strokes' colours spread along it, plus the guess's own detail,
-   which takes over with the distance to the nearest stroke. With few strokes the learned prior fills the
-   photo; with many, propagation keeps its precision; a stroke's colour always holds where it was painted.
-Uncertainty: the network's predicted error scale combined with the spread of the colours the solve mixed,
-calibrated per scribble-count group as `variational` is (backends/prior/calibrate.py).
+   which takes over where the strokes do not hold the pixel (stroke_hold: behind edges, in busy texture, far
+   away). With few strokes the learned prior fills the photo; with many, propagation keeps its precision; a
+   stroke's colour always holds where it was painted.
+Uncertainty (prior_score): the network's predicted error scale, weighted by how much of the result its guess
+makes, combined with the spread of the colours the solve mixed; calibrated per scribble-count group as
+`variational` is (backends/prior/calibrate.py).
 Weights: backends/prior/weights/prior.pt (+ .json, calibration.json); COLORCORE_PRIOR_WEIGHTS=/path overrides.
 """
 from __future__ import annotations

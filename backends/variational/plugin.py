@@ -170,8 +170,10 @@ def propagate_hints(L, hints, opts, progress=_no_progress,
                   guide=guess if guide_with_prior else None)
     progress(0.85, "estimating uncertainty")
     variance = np.maximum(u[..., 2] - np.sum(u[..., :2] ** 2, axis=2), 0)
-    far = unreached(L_work, weight, settings) if score_params is not None else None
-    score = raw_score(far, variance, *score_params) if score_params is not None else None
+    far = score = None
+    if score_params is not None:
+        far = unreached(L_work, weight, settings)
+        score = raw_score(far, variance, *score_params)
     ab = u[..., :2]
     strokes = cv2.connectedComponents((weight > 0).astype(np.uint8), connectivity=8)[0] - 1
     if guess is not None:
