@@ -40,6 +40,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from bench.common import mean_sem  # noqa: E402
 from colorcore.shared_data import ENV as DATA_ENV, shared_data  # noqa: E402
 
 DATA = shared_data()
@@ -209,15 +210,14 @@ def summarise(records):
     """Means over a set of image records: per method PSNR (mean ± sem) at gain 1, PSNR vs predict-gray,
     colourfulness ratio (mean predicted / mean ground-truth colourfulness), the gain sweep
     [(gain, PSNR, colourfulness ratio), ...] of swept methods; the uncertainty rows when the records have them."""
-    n = len(records)
     gt = float(np.mean([r["gt_colour"] for r in records]))
     res = {}
     for m, by_gain in records[0]["methods"].items():
         psnr = np.array([[r["methods"][m][g][0] for r in records] for g in by_gain])
         colour = np.array([[r["methods"][m][g][1] for r in records] for g in by_gain]).mean(1) / gt
         one = list(by_gain).index(1.0)
-        res[m] = dict(psnr=float(psnr[one].mean()), psnr_sem=float(psnr[one].std() / np.sqrt(n)),
-                      colourfulness_ratio=float(colour[one]))
+        mean, sem = mean_sem(psnr[one])
+        res[m] = dict(psnr=mean, psnr_sem=sem, colourfulness_ratio=float(colour[one]))
         if len(by_gain) > 1:
             res[m]["gain_sweep"] = [(float(g), float(p), float(c)) for g, p, c in zip(by_gain, psnr.mean(1), colour)]
     if "predict-gray" in res:

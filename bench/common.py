@@ -26,6 +26,13 @@ def print_table(header, rows):
         print(" | ".join(str(c).ljust(w) for c, w in zip(row, widths)))
 
 
+def mean_sem(values):
+    """Mean over photos and its standard error (sample standard deviation / sqrt(n); 0 for a single photo)."""
+    import numpy as np
+    v = np.asarray(values, float)
+    return float(v.mean()), (float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else 0.0)
+
+
 def save_json(path, data):
     data = dict(data, machine={"cpus": os.cpu_count(), "load_avg": os.getloadavg(), "time": time.ctime()})
     Path(path).write_text(json.dumps(data, indent=2) + "\n")

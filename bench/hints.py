@@ -10,10 +10,18 @@ nothing to spread (the gray photo); a backend with a learned prior gives its gue
 overall the PSNR and the difference to Levin, checks the targets of the Scribble-prior issue, writes JSON and a
 PSNR-vs-points plot (with Zhang et al. 2017's published ImageNet curve for reference) to --out. Also reports the
 uncertainty's coverage and mean radius against a constant radius calibrated alike.
+
+Each difference to Levin (and to `variational` in the targets) comes with its paired standard error over the
+photos (±): with 10 photos a source, a source's difference moves by a few tenths of a dB from one draw of photos to
+the next. The JSON keeps every photo's result, so runs over disjoint --points (one process per core) report as one:
+
+    python bench/hints.py --points 0,2,10,50,200 --out runs/a &  python bench/hints.py --points 1,5,20,100 --out runs/b
+    python bench/hints.py --report runs/a/hints.json runs/b/hints.json --out runs/ab
 """
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -21,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.common import out_dir, print_table, pyplot, save_json  # noqa: E402
+from bench.common import mean_sem, out_dir, print_table, pyplot, save_json  # noqa: E402
 from colorcore import ColorizeRequest, color, load_registry, run_backend  # noqa: E402
 from colorcore.evaluation import (chroma_error, gray_of, hint_positions, hint_scribbles,  # noqa: E402
                                   list_images, load_rgb, psnr)
@@ -84,8 +92,17 @@ def main(argv=None):
     parser.add_argument("--per-source-limit", type=int, default=10, help="images per held-out slice (0 = all)")
     parser.add_argument("--no-reference", action="store_true", help=f"skip {REFERENCE}")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--report", nargs="+", metavar="JSON",
+                        help="run nothing: report the photos' results saved in these hints.json files as one run "
+                             "(the same photos and seed, each file its own --points)")
     parser.add_argument("--out", default="bench/out/hints")
     args = parser.parse_args(argv)
+    results = merged(args.report) if args.report else measure(args)
+    report(results, out_dir(args.out))
+
+
+def measure(args):
+    """Run every method on every photo and hint set -> the per-photo results (the JSON's "per_photo")."""
     groups = sources(args)
     if not groups:
         sys.exit("no images found (the shared data folder is needed for this benchmark)")
@@ -129,21 +146,70 @@ def main(argv=None):
             done += 1
             print(f"\r{done}/{total} images", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
+    return {"backends": list(backends), "reference": not args.no_reference, "psnr": psnrs, "uncertainty": unc,
+            "seconds": secs, "runs": total * len(points)}
 
-    table = {g: {m: {p: float(np.mean(v)) for p, v in psnrs[g][m].items()} for m in methods} for g in groups}
-    table[OVERALL] = {m: {p: float(np.mean([x for g in groups for x in psnrs[g][m][p]])) for p in points}
-                      for m in methods}
-    for g in list(groups) + [OVERALL]:
-        n = sum(len(v) for v in groups.values()) if g == OVERALL else len(groups[g])
+
+def merged(paths):
+    """The per-photo results of several hints.json files (runs over disjoint point counts) as one run."""
+    runs = []
+    for path in paths:
+        saved = json.loads(Path(path).read_text()).get("per_photo")
+        if saved is None:
+            sys.exit(f"{path} holds no per-photo results (written before they were saved); run bench/hints.py again")
+        runs.append(saved)
+    first = runs[0]
+    for path, run in zip(paths[1:], runs[1:]):
+        if (run["backends"], run["reference"]) != (first["backends"], first["reference"]) or \
+                photos_per_source(run["psnr"]) != photos_per_source(first["psnr"]):
+            sys.exit(f"{path} was run on other methods or photos than {paths[0]}; --report merges runs that differ "
+                     f"only in --points")
+    out = {"backends": first["backends"], "reference": first["reference"],
+           "seconds": {m: sum(r["seconds"][m] for r in runs) for m in first["seconds"]},
+           "runs": sum(r["runs"] for r in runs), "psnr": {}, "uncertainty": {}}
+    for run in runs:   # the point counts of every run side by side (JSON made them strings)
+        for source, by_method in run["psnr"].items():
+            for m, by_points in by_method.items():
+                out["psnr"].setdefault(source, {}).setdefault(m, {}).update({int(p): v for p, v in by_points.items()})
+        for b, by_points in run["uncertainty"].items():
+            out["uncertainty"].setdefault(b, {}).update({int(p): v for p, v in by_points.items()})
+    return out
+
+
+def photos_per_source(psnrs):
+    """{source: number of photos} of per-photo results {source: {method: {points: [psnr, ...]}}}."""
+    return {g: len(next(iter(next(iter(by_method.values())).values()))) for g, by_method in psnrs.items()}
+
+
+def gain(psnrs, method, base, p):
+    """(mean, standard error) of method − base over the same photos and hints: paired, so the photos' own
+    spread in PSNR cancels."""
+    return mean_sem(np.subtract(psnrs[method][p], psnrs[base][p]))
+
+
+def report(results, out):
+    """Tables, the issue's targets, the plot and the JSON, from the per-photo results."""
+    psnrs, unc, backends = results["psnr"], results["uncertainty"], results["backends"]
+    groups = list(psnrs)
+    methods = list(next(iter(psnrs.values())))
+    points = sorted(next(iter(next(iter(psnrs.values())).values())))
+    reference = results["reference"]
+    pooled = {m: {p: [x for g in groups for x in psnrs[g][m][p]] for p in points} for m in methods}
+    everywhere = dict(psnrs, **{OVERALL: pooled})
+    table = {g: {m: {p: float(np.mean(v)) for p, v in everywhere[g][m].items()} for m in methods}
+             for g in everywhere}
+    for g in everywhere:
+        n = len(everywhere[g][methods[0]][points[0]])
         print(f"\nPSNR (dB), {g} ({n} images at 256x256)")
         rows = [[m] + [f"{table[g][m][p]:.2f}" for p in points] for m in methods]
-        if not args.no_reference:
-            rows += [[f"{b} - {REFERENCE}"] + [f"{table[g][b][p] - table[g][REFERENCE][p]:+.2f}" for p in points]
+        if reference:
+            rows += [[f"{b} - {REFERENCE}"] + ["%+.2f ±%.2f" % gain(everywhere[g], b, REFERENCE, p) for p in points]
                      for b in backends]
         print_table(["method"] + [f"{p} pts" for p in points], rows)
-    print("\nms per image and hint set: " + ", ".join(f"{m} {1000 * secs[m] / (total * len(points)):.0f}"
-                                                    for m in methods))
-    checks = targets(table, groups, backends, points) if not args.no_reference else {}
+    total = len(pooled[methods[0]][points[0]])
+    print("\nms per image and hint set: " + ", ".join(f"{m} {1000 * s / results['runs']:.0f}"
+                                                    for m, s in results["seconds"].items()))
+    checks = targets(psnrs, backends, points) if reference else {}
     for b, lines in checks.items():
         print(f"\ntargets for {b}:")
         for line in lines:
@@ -160,34 +226,38 @@ def main(argv=None):
     print("\nUncertainty at alpha=0.1 (coverage = fraction of pixels whose true chroma is within the radius)")
     print_table(["backend", "points", "coverage", "mean radius", "const coverage", "const radius"], unc_rows)
 
-    out = out_dir(args.out)
-    save_json(out / "hints.json", {"sources": {g: len(v) for g, v in groups.items()}, "psnr": table,
-                                   "targets": checks,
-                                   "ms_per_image": {m: 1000 * secs[m] / (total * len(points)) for m in methods},
-                                   "uncertainty": {b: {str(p): {k: float(np.mean(v)) if v else None
-                                                                for k, v in d.items()} for p, d in pp.items()}
-                                                   for b, pp in unc.items()}})
+    save_json(out / "hints.json", {
+        "sources": photos_per_source(psnrs), "psnr": table, "targets": checks,
+        "gain_over_reference": {b: {g: {p: gain(everywhere[g], b, REFERENCE, p) for p in points}
+                                    for g in everywhere} for b in backends} if reference else {},
+        "ms_per_image": {m: 1000 * s / results["runs"] for m, s in results["seconds"].items()},
+        "uncertainty": {b: {str(p): {k: float(np.mean(v)) if v else None for k, v in d.items()}
+                            for p, d in pp.items()} for b, pp in unc.items()},
+        "per_photo": results})
     plot(table, methods, points, out / "hints.png", total)
     print(f"\nwrote {out / 'hints.json'} and {out / 'hints.png'}")
 
 
-def targets(table, groups, backends, points):
-    """Per backend: a line per target, met or not, over every source."""
+def targets(psnrs, backends, points):
+    """Per backend: a line per target, met or not, over every source (the worst source's gain ± its standard
+    error: a miss by less than about two of them may be the photos drawn, not the method)."""
     out = {}
     for b in backends:
         lines = []
         for p, need in TARGET_OVER_LEVIN.items():
             if p not in points:
                 continue
-            gains = {g: table[g][b][p] - table[g][REFERENCE][p] for g in groups}
-            worst = min(gains, key=gains.get)
-            lines.append(f"{'met ' if gains[worst] >= need else 'MISSED'} {p} pts: >= +{need} dB over Levin on every "
-                         f"source (worst {worst}: {gains[worst]:+.2f})")
+            gains = {g: gain(psnrs[g], b, REFERENCE, p) for g in psnrs}
+            worst = min(gains, key=lambda g: gains[g][0])
+            mean, se = gains[worst]
+            lines.append(f"{'met ' if mean >= need else 'MISSED'} {p} pts: >= +{need} dB over Levin on every "
+                         f"source (worst {worst}: {mean:+.2f} ±{se:.2f})")
         if "variational" in backends and b != "variational":
-            gaps = {(g, p): table[g][b][p] - table[g]["variational"][p] for g in groups for p in points}
-            (g, p) = min(gaps, key=gaps.get)
-            lines.append(f"{'met ' if gaps[(g, p)] >= 0 else 'MISSED'} never below variational (worst {g}, {p} pts: "
-                         f"{gaps[(g, p)]:+.2f})")
+            gaps = {(g, p): gain(psnrs[g], b, "variational", p) for g in psnrs for p in points}
+            (g, p) = min(gaps, key=lambda k: gaps[k][0])
+            mean, se = gaps[(g, p)]
+            lines.append(f"{'met ' if mean >= 0 else 'MISSED'} never below variational (worst {g}, {p} pts: "
+                         f"{mean:+.2f} ±{se:.2f})")
         out[b] = lines
     return out
 

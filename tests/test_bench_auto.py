@@ -28,7 +28,7 @@ def test_overall_pools_every_image_of_every_source_not_the_mean_of_the_sources()
     assert list(res) == ["a", "b", auto.OVERALL]
     a, b, overall = res["a"], res["b"], res[auto.OVERALL]
     assert a["gan"]["psnr"] == pytest.approx(25.0)
-    assert a["gan"]["psnr_sem"] == pytest.approx(3.0 / np.sqrt(2))      # std 3 of (22, 28) over sqrt(2)
+    assert a["gan"]["psnr_sem"] == pytest.approx(3.0)   # sample std 3 sqrt(2) of (22, 28) over sqrt(2)
     assert a["gan"]["psnr_vs_gray"] == pytest.approx(3.0)                # 25 - 22
     assert a["gan"]["colourfulness_ratio"] == pytest.approx(9.0 / 20.0)  # mean predicted / mean truth
     assert b["gan"]["psnr_vs_gray"] == pytest.approx(1.0)
@@ -117,7 +117,7 @@ def test_printed_tables_have_a_row_per_source_and_method():
     rows = auto.quality_rows(res, counts)
     assert [r[:2] for r in rows] == [[f"{s} ({counts[s]})", m] for s in ("a", "b", auto.OVERALL)
                                      for m in ("predict-gray", "gan")]
-    assert rows[-1][2:] == ["26.50 ± 3.18", "+1.50", "0.60"]   # sem: 4.5 / sqrt(2)
+    assert rows[-1][2:] == ["26.50 ± 4.50", "+1.50", "0.60"]   # sem: sample std 4.5 sqrt(2) / sqrt(2)
     header, unc = auto.uncertainty_table(res, counts)
     assert header == ["source (images)", "gan coverage / radius", "constant coverage / radius", "gan Spearman"]
     assert unc[-1] == ["overall (2)", "0.900 / 30.0", "0.950 / 30.0", "0.30"]
