@@ -7,7 +7,8 @@ Photos: dev_eval and the fixed held-out (validation) slice of every training sou
 at 256x256. Each backend runs as a user runs it: `gan` in Auto; `partial-gan` (and `gan`'s compositing) in
 Partial with an ellipse selection, scored inside it; `variational` and `prior` in Scribble with 10 and with 100
 hint points (the hint protocol of bench/hints.py). Per backend and source, at alpha = 0.1:
-  coverage    share of pixels whose true chroma lies within the radius (promised: 0.9)
+  coverage    share of pixels whose true chroma lies within the radius (promised: 0.9), the mean over photos
+              ± its standard error: photos differ, so 20 photos a source pin a source's coverage only to 0.01-0.06
   radius      mean radius (Delta E)
   spearman    rank correlation of the chroma error and the radius, per photo, averaged
   efficiency  (the constant radius that gives the same pooled coverage on these very photos) / (mean radius):
@@ -25,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.common import out_dir, print_table, pyplot, save_json  # noqa: E402
+from bench.common import mean_sem, out_dir, print_table, pyplot, save_json  # noqa: E402
 
 ALPHA = 0.1
 SAMPLE = 3000          # pixels per photo kept for the pooled statistics
@@ -86,7 +87,8 @@ def summarise(records, cal):
     rad = np.concatenate([r["radius"] for r in records])
     pooled = float(np.mean(err <= rad))
     const = float(np.quantile(err, pooled))
-    out = {"photos": len(records), "coverage": float(np.mean([r["coverage"] for r in records])),
+    coverage, coverage_sem = mean_sem([r["coverage"] for r in records])
+    out = {"photos": len(records), "coverage": coverage, "coverage_sem": coverage_sem,
            "mean_radius": float(np.mean([r["mean_radius"] for r in records])),
            "spearman": float(np.mean([r["spearman"] for r in records])),
            "efficiency": const / max(float(rad.mean()), 1e-9)}
@@ -148,7 +150,8 @@ def main(argv=None):
     for label, by_source in results.items():
         for source, s in by_source.items():
             ic, iw = s.get("interval_coverage"), s.get("interval_width")
-            rows.append([label, source, s["photos"], f"{s['coverage']:.3f}", f"{s['mean_radius']:.1f}",
+            rows.append([label, source, s["photos"], f"{s['coverage']:.3f} ±{s['coverage_sem']:.3f}",
+                         f"{s['mean_radius']:.1f}",
                          f"{s['spearman']:.2f}", f"{s['efficiency']:.2f}"]
                         + ([f"{v:.3f}" for v in ic] if ic else ["-"] * 3)
                         + ["/".join(f"{255 * v:.0f}" for v in iw) if iw else "-"])

@@ -1,0 +1,33 @@
+"""bench/uncertainty.py's summary of per-photo records (hand-made; no shared data, no network weights)."""
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import uncertainty  # noqa: E402
+
+
+def record(err, radius):
+    err, radius = np.asarray(err, float), np.asarray(radius, float)
+    return {"err": err, "radius": radius, "coverage": float(np.mean(err <= radius)),
+            "mean_radius": float(radius.mean()), "spearman": uncertainty.spearman(err, radius), "group": None}
+
+
+def test_coverage_is_the_mean_over_photos_with_its_standard_error():
+    recs = [record([1, 2, 3, 9], [4, 4, 4, 4]), record([1, 1, 1, 1], [2, 2, 2, 2])]   # 0.75 and 1.0 covered
+    s = uncertainty.summarise(recs, None)
+    assert s["photos"] == 2 and s["coverage"] == pytest.approx(0.875)
+    assert s["coverage_sem"] == pytest.approx(np.std([0.75, 1.0], ddof=1) / np.sqrt(2))
+    assert s["mean_radius"] == pytest.approx(3.0)
+
+
+def test_a_radius_that_follows_the_error_is_more_efficient_than_a_constant_one():
+    rng = np.random.default_rng(0)
+    scale = np.exp(rng.uniform(0, 4, 4000))   # errors of very different sizes
+    err = scale * rng.exponential(1.0, 4000)
+    follows = uncertainty.summarise([record(err, 2.3 * scale)], None)
+    constant = uncertainty.summarise([record(err, np.full(4000, np.quantile(err, 0.9)))], None)
+    assert constant["efficiency"] == pytest.approx(1.0, abs=0.01)
+    assert follows["efficiency"] > 1.1 and follows["spearman"] > 0.5 > constant["spearman"]
