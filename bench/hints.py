@@ -12,8 +12,9 @@ PSNR-vs-points plot (with Zhang et al. 2017's published ImageNet curve for refer
 uncertainty's coverage and mean radius against a constant radius calibrated alike.
 
 Each difference to Levin (and to `variational` in the targets) comes with its paired standard error over the
-photos (±): with 10 photos a source, a source's difference moves by a few tenths of a dB from one draw of photos to
-the next. The JSON keeps every photo's result, so runs over disjoint --points (one process per core) report as one:
+photos (±): per photo the difference has a spread of 2-4 dB at 1-2 points, so over 10 photos a source's mean moves by
+up to a dB from one draw of photos to the next. The JSON keeps every photo's result, so runs over disjoint --points
+(one process per core) report as one:
 
     python bench/hints.py --points 0,2,10,50,200 --out runs/a &  python bench/hints.py --points 1,5,20,100 --out runs/b
     python bench/hints.py --report runs/a/hints.json runs/b/hints.json --out runs/ab
