@@ -199,13 +199,14 @@ def report(results, out):
     everywhere = dict(psnrs, **{OVERALL: pooled})
     table = {g: {m: {p: float(np.mean(v)) for p, v in everywhere[g][m].items()} for m in methods}
              for g in everywhere}
+    gains = {b: {g: {p: gain(everywhere[g], b, REFERENCE, p) for p in points} for g in everywhere}
+             for b in backends} if reference else {}
     for g in everywhere:
         n = len(everywhere[g][methods[0]][points[0]])
         print(f"\nPSNR (dB), {g} ({n} images at 256x256)")
         rows = [[m] + [f"{table[g][m][p]:.2f}" for p in points] for m in methods]
         if reference:
-            rows += [[f"{b} - {REFERENCE}"] + ["%+.2f ±%.2f" % gain(everywhere[g], b, REFERENCE, p) for p in points]
-                     for b in backends]
+            rows += [[f"{b} - {REFERENCE}"] + ["%+.2f ±%.2f" % gains[b][g][p] for p in points] for b in backends]
         print_table(["method"] + [f"{p} pts" for p in points], rows)
     total = len(pooled[methods[0]][points[0]])
     print("\nms per image and hint set: " + ", ".join(f"{m} {1000 * s / results['runs']:.0f}"
@@ -229,8 +230,7 @@ def report(results, out):
 
     save_json(out / "hints.json", {
         "sources": photos_per_source(psnrs), "psnr": table, "targets": checks,
-        "gain_over_reference": {b: {g: {p: gain(everywhere[g], b, REFERENCE, p) for p in points}
-                                    for g in everywhere} for b in backends} if reference else {},
+        "gain_over_reference": gains,
         "ms_per_image": {m: 1000 * s / results["runs"] for m, s in results["seconds"].items()},
         "uncertainty": {b: {str(p): {k: float(np.mean(v)) if v else None for k, v in d.items()}
                             for p, d in pp.items()} for b, pp in unc.items()},
