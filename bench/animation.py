@@ -92,7 +92,7 @@ def load_photo(path, short_side):
 
 
 def make_clips(count, frames, size):
-    from colorcore.evaluation import gray_of, list_images
+    from training.evaluation import gray_of, list_images
     photos = list_images(SHARED_DATA / "dev_eval")
     if not photos:
         return None
@@ -111,7 +111,7 @@ def make_video_clips(folder, count, frames, size):
     short side scaled to `size` and centre-cropped square; the metric's flows and masks from the true frames."""
     import cv2
     from colorcore import color
-    from colorcore.evaluation import gray_of
+    from training.evaluation import gray_of
     from colorcore.frames import frame_files
     from colorcore.temporal import FlowEstimator, MotionSettings, motion
     files = frame_files(folder)
@@ -148,7 +148,7 @@ def make_video_clips(folder, count, frames, size):
 
 def run_method(clips, backend, consistent, settings, options):
     from colorcore.animation import Clip, colorize_clip
-    from colorcore.evaluation import psnr
+    from training.evaluation import psnr
     from colorcore.temporal import warping_error
     per_clip, seconds, frames, runs, first = [], 0.0, 0, 0, None
     for c in clips:
@@ -170,7 +170,7 @@ def run_method(clips, backend, consistent, settings, options):
 def speed(backend, size, frames, settings, consistent, options):
     """Frames per second on one synthetic pan at size x size (engine warm)."""
     from colorcore.animation import Clip, colorize_clip
-    from colorcore.evaluation import gray_of
+    from training.evaluation import gray_of
     rng = np.random.default_rng(0)
     import cv2
     photo = cv2.resize(rng.random((size // 16, size // 16, 3)).astype(np.float32), (2 * size, 2 * size),

@@ -11,9 +11,9 @@ network runs at its own backend option `size`: the "size" its weights' JSON reco
 Sources, each photo resized to 256x256 with only its lightness given to the methods:
   dev_eval   - every image under ../shared/data/dev_eval (CBSD68 + Set5), --limit caps it
   <source>   - the fixed held-out validation slice of every training source (top-level folder of
-               backends.gan.data.TRAIN_ROOTS, data.split_per_source: never trained on, disjoint from the
+               training.gan.data.TRAIN_ROOTS, data.split_per_source: never trained on, disjoint from the
                calibration slice); --per-source-limit caps each. A missing folder is skipped with a note.
-               Settings are chosen on the calibration slice (backends.gan.tune); weights up to gan v4 had
+               Settings are chosen on the calibration slice (training.gan.tune); weights up to gan v4 had
                their chroma gain and soup chosen on this slice, so their figures here lean optimistic.
   overall    - all evaluated images of all sources pooled.
 Per source and overall, for every method: PSNR on the whole uint8 RGB image (mean ± sem), PSNR vs predict-gray,
@@ -41,7 +41,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from bench.common import mean_sem  # noqa: E402
-from colorcore.shared_data import ENV as DATA_ENV, shared_data  # noqa: E402
+from training.shared_data import ENV as DATA_ENV, shared_data  # noqa: E402
 
 DATA = shared_data()
 OUT = REPO / "bench" / "out"
@@ -86,7 +86,7 @@ def list_images(folder):
 
 def held_out_sources(limit=0):
     """The fixed validation slice of every training source, the one training and calibration never use."""
-    from backends.gan import data
+    from training.gan import data
     roots = [DATA / r for r in data.TRAIN_ROOTS]
     for r in roots:
         if not r.is_dir():
@@ -151,7 +151,7 @@ def gan_radii(nets, alpha):
     cal = nets["gan"][0].calibration()
     if cal is None:
         print(f"note: gan ({nets['gan'][0].weights_path}) has no calibration.json beside it; the uncertainty "
-              f"columns are skipped (python -m backends.gan.calibrate makes one)")
+              f"columns are skipped (python -m training.calibration.gan makes one)")
         return None
     return uncertainty_radii(cal, alpha)
 
@@ -176,7 +176,7 @@ def evaluate_image(path, nets, radii, size):
     """One image's record: ground-truth colourfulness, {method: {gain: (PSNR, colourfulness)}} and, with
     radii, gan's uncertainty (image_uncertainty)."""
     from colorcore import ColorizeRequest, color
-    from colorcore.evaluation import colourfulness, psnr as psnr_uint8
+    from training.evaluation import colourfulness, psnr as psnr_uint8
     rgb = load_rgb(path, size)
     lab = color.rgb_to_lab(rgb)
     L, ab_true = lab[..., 0], lab[..., 1:]

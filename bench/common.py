@@ -6,7 +6,7 @@ import os
 import time
 from pathlib import Path
 
-from colorcore.shared_data import shared_data
+from training.shared_data import shared_data
 
 SHARED_DATA = shared_data()
 

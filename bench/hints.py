@@ -32,7 +32,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import mean_sem, out_dir, print_table, pyplot, save_json  # noqa: E402
 from colorcore import ColorizeRequest, color, load_registry, run_backend  # noqa: E402
-from colorcore.evaluation import (chroma_error, gray_of, hint_positions, hint_scribbles,  # noqa: E402
+from training.evaluation import (chroma_error, gray_of, hint_positions, hint_scribbles,  # noqa: E402
                                   list_images, load_rgb, psnr)
 
 POINTS = (0, 1, 2, 5, 10, 20, 50, 100, 200)
@@ -45,8 +45,8 @@ REFERENCE = "levin2004"
 
 
 def levin(gray, scribbles):
-    from backends.variational.hints import scribble_hints
-    from backends.variational.levin import levin_colorize
+    from backends.variational.strokes import scribble_hints
+    from training.levin import levin_colorize
     L = color.lightness(gray)
     weight, ab = scribble_hints(scribbles)
     return color.with_lightness(L, levin_colorize(L / 100.0, weight > 0, ab))

@@ -4,7 +4,7 @@
     .venv/bin/python bench/partial.py --limit 10 --no-timing   # quick look
 
 On ../shared/data/dev_eval resized to 256x256, the input is the photo's lightness (a gray photo) and
-three mask families that training never used (backends/gan/masks.py has the training ones):
+three mask families that training never used (training/gan/masks.py has the training ones):
   strokes  - hand-drawn-like strokes: smooth curves with pressure-varying width
   objects  - object regions: a flood fill of the photo's own colours from a random seed, closed
   ellipses - feathered ellipses (Gaussian edge, sigma 2-8 px)
@@ -110,7 +110,7 @@ def photos(args):
 
 def evaluate(args, backends):
     from colorcore import ColorizeRequest, color, run_backend
-    from colorcore.evaluation import to_uint8
+    from training.evaluation import to_uint8
     files = photos(args)
     stats = {}
     agree = {f: [] for f in FAMILIES}
@@ -233,7 +233,7 @@ def plot(res, path):
 
 def outlined(gray, mask):
     """uint8 gray input with the selection boundary (mask = 0.5) drawn in red."""
-    from colorcore.evaluation import to_uint8
+    from training.evaluation import to_uint8
     out = to_uint8(gray)
     edge = cv2.morphologyEx((mask >= 0.5).astype(np.uint8), cv2.MORPH_GRADIENT, np.ones((2, 2), np.uint8)) > 0
     out[edge] = (255, 40, 40)

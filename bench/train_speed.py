@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/train_speed.py [--data ../shared/data/train_mix_v1] [--steps 40] [--rounds 2]
 
-Runs the real trainer (backends.gan.train) for a few steps on the first 200 photos, alternating the precisions
+Runs the real trainer (training.gan.train) for a few steps on the first 200 photos, alternating the precisions
 (`--rounds` times each, so drift in the machine's load hits both alike), for the `gan` loss (generator and
 discriminator) and the `mse` loss. Reports the median trainer-logged s/step, skipping each run's first logged
 window (warm-up). Prints a table, writes bench/out/train_speed.json and bench/out/train_speed.png.
@@ -27,7 +27,7 @@ LOSSES = ("gan", "mse")
 
 def seconds_per_step(data, loss, precision, steps, work):
     """Median s/step the trainer logs over `steps` steps (its first logged window left out as warm-up)."""
-    from backends.gan import train
+    from training.gan import train
     out = Path(work) / f"{loss}_{precision}" / "ck.pt"
     shutil.rmtree(out.parent, ignore_errors=True)   # a fresh run with a fresh log, not a resume
     args = ["--data", str(data), "--out", str(out), "--loss", loss, "--precision", precision,
@@ -52,7 +52,7 @@ def main(argv=None):
         print(f"SKIP: {args.data} not found (pass --data with a folder of colour photos)")
         return 0
     import torch
-    from backends.gan.train import cpu_has_native_bf16
+    from training.gan.train import cpu_has_native_bf16
     res = {loss: {pr: [] for pr in PRECISIONS} for loss in LOSSES}
     with tempfile.TemporaryDirectory() as work:
         for _ in range(args.rounds):

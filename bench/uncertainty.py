@@ -58,7 +58,7 @@ def spearman(a, b):
 def measure(backend, mode, points, rgb, seed):
     """One photo: pixel samples of (error, radius, raw score) inside the scored area and interval coverage."""
     from colorcore import ColorizeRequest, run_backend
-    from colorcore.evaluation import chroma_error, gray_of, hint_positions, hint_scribbles
+    from training.evaluation import chroma_error, gray_of, hint_positions, hint_scribbles
     gray = gray_of(rgb)
     rng = np.random.default_rng(seed)
     kw = {}

@@ -7,9 +7,11 @@ from .errors import (BackendFailed, BackendUnavailable, Cancelled, ColorcoreErro
 from .hooks import hookimpl
 from .pipeline import colorize, run_backend
 from .plugins import load_registry
+from .progress import no_progress
+from .weights import WeightsFile
 
 __version__ = "0.1.0"
 __all__ = ["color", "Calibration", "fit_calibration", "MODES", "Backend", "BackendOutput", "ColorizeRequest",
            "ColorizeResult", "Option", "BackendFailed", "BackendUnavailable", "Cancelled", "ColorcoreError",
            "InvalidRequest", "PluginError", "UnknownBackend", "hookimpl", "colorize", "run_backend",
-           "load_registry"]
+           "load_registry", "no_progress", "WeightsFile"]

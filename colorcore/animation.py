@@ -26,6 +26,7 @@ from .contract import ColorizeRequest
 from .errors import InvalidRequest
 from .frames import Clip, clip_from_frames, read_frames, write_frames
 from .pipeline import run_backend
+from .progress import no_progress
 from .protocol import DEFAULT_ALPHA
 from .temporal import FlowEstimator, MotionSettings, fill, motion, warp, warping_error
 
@@ -45,10 +46,6 @@ class ConsistencySettings:
     # (bench/animation.py: 0.05 ran the backend on every frame of real 15 frames/s footage, 2.4 frames/s; 0.2
     # gave the same warping error and PSNR within 0.01 dB at 5.4 frames/s, and 8.3 instead of 4.3 on the photos)
     motion: MotionSettings = field(default_factory=MotionSettings)
-
-
-def _no_progress(fraction, message=""):
-    pass
 
 
 def _resolve(backend, mode):
@@ -117,7 +114,7 @@ def colorize_clip(clip: Clip, backend=None, mode="auto", scribbles=None, mask=No
     if not (0.0 <= settings.carry <= 1.0) or settings.key_interval < 1:
         raise InvalidRequest("settings: carry must lie in [0, 1] and key_interval be at least 1")
     backend = _resolve(backend, mode)
-    progress = progress or _no_progress
+    progress = progress or no_progress
     n, shape = len(clip), clip.frames.shape[1:3]
     hints = _per_frame(scribbles, n, shape, 4, "scribbles")
     masks = _per_frame(mask, n, shape, 0, "mask")

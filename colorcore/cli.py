@@ -153,12 +153,25 @@ def colorize_animation(args, options):
     return 0
 
 
+# `colorcore train NAME`: the lab's trainers (training/), named here explicitly; a colorizing run never imports
+# them. One generator trainer makes all three learned backends' weights (its --task picks which).
+TRAINERS = {"gan": ("training.gan.train", ""), "partial-gan": ("training.gan.train", "partial"),
+            "prior": ("training.gan.train", "hints")}
+
+
 def cmd_train(args, rest):
-    from .plugins import load_registry
-    backend = load_registry().get(args.backend)
-    if not hasattr(backend, "train"):
-        raise InvalidRequest(f"backend {backend.name!r} has nothing to train")
-    return int(backend.train(rest) or 0)
+    import importlib
+    if args.backend not in TRAINERS:
+        raise InvalidRequest(f"backend {args.backend!r} has nothing to train; trainable: {', '.join(TRAINERS)}")
+    module, task = TRAINERS[args.backend]
+    try:
+        trainer = importlib.import_module(module)
+    except ImportError as exc:
+        raise InvalidRequest(f"training needs the repository's training/ package ({exc}); run colorcore from a "
+                             f"clone of the repository with `pip install -e '.[train]'`") from exc
+    if task and "--task" not in rest:
+        rest = ["--task", task, *rest]
+    return int(trainer.main(list(rest)) or 0)
 
 
 def cmd_gimp_run(args):
@@ -209,7 +222,7 @@ def build_parser():
 
     # no -h of its own: `colorcore train gan --help` reaches the backend's trainer
     p = add("train", add_help=False,
-                       help="train a backend's model: colorcore train NAME [backend's own options, --help]")
+                       help="train a learned backend's model (gan, partial-gan, prior): colorcore train NAME [trainer options, --help]")
     p.add_argument("backend")
 
     p = add("gimp-run", help="run a job written by the GIMP plug-in (manifest + raw buffers)")

@@ -7,6 +7,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .errors import InvalidRequest
+from .progress import no_progress
 from .protocol import DEFAULT_ALPHA, MODES
 _TYPES = {"int": int, "float": float, "bool": bool, "choice": str}
 
@@ -103,10 +104,6 @@ class Backend:
                 "calibration": cal.describe() if cal is not None else None}
 
 
-def _no_progress(fraction, message=""):
-    pass
-
-
 @dataclass
 class ColorizeRequest:
     """What a caller asks for. Arrays are float32, channel-last, C-contiguous."""
@@ -118,7 +115,7 @@ class ColorizeRequest:
     options: dict = field(default_factory=dict)
     seed: int | None = None
     alpha: float = DEFAULT_ALPHA           # allowed miscoverage of the uncertainty radius
-    progress: Callable[[float, str], None] = _no_progress
+    progress: Callable[[float, str], None] = no_progress
     intervals: bool = False                # also per-channel RGB intervals (colorcore.intervals)
 
     @property
@@ -210,4 +207,4 @@ def validate_request(request: ColorizeRequest, backend: Backend) -> ColorizeRequ
     options = backend.validate_options(dict(request.options or {}))
     return ColorizeRequest(image=image, mode=request.mode, scribbles=scribbles, mask=mask, options=options,
                            seed=None if request.seed is None else int(request.seed), alpha=float(request.alpha),
-                           progress=request.progress or _no_progress, intervals=bool(request.intervals))
+                           progress=request.progress or no_progress, intervals=bool(request.intervals))

@@ -1,4 +1,4 @@
-"""Progress reporting for long runs: throttled lines on a stream."""
+"""Progress reporting for long runs: throttled lines on a stream, or nothing."""
 import sys
 import time
 
@@ -17,3 +17,7 @@ class StreamProgress:
         if fraction >= 1.0 or now - self._last >= self.interval:
             self._last = now
             print(self.fmt(max(0.0, min(1.0, float(fraction))), message), file=self.stream, flush=True)
+
+
+def no_progress(fraction, message=""):
+    """The progress callback of a caller that shows none."""

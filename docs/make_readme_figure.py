@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from colorcore import ColorizeRequest, load_registry, run_backend
-from colorcore.shared_data import shared_data
+from training.shared_data import shared_data
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTO = shared_data(ROOT) / "oldphotos_v1" / "DeOldify_test_images" / "1870Girl.jpg"

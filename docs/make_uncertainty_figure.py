@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from colorcore import ColorizeRequest, load_registry, run_backend
-from colorcore.shared_data import shared_data
+from training.shared_data import shared_data
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTOS = ["DeOldify_test_images/AnselAdamsYosemite.jpg", "DeOldify_test_images/1870Girl.jpg",

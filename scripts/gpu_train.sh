@@ -3,12 +3,12 @@
 # network (TASK=hints) on a single-GPU machine (the device tool's H200), or a tiny one on the CPU to check it
 # (GPU_TRAIN_TINY=1, as tests/test_effunet.py does).
 #
-# Here, once:   .venv/bin/python -m backends.gan.pack --out runs/pack --group-weights "$GROUP_WEIGHTS"
+# Here, once:   .venv/bin/python -m training.gan.pack --out runs/pack --group-weights "$GROUP_WEIGHTS"
 # There:        run(command="bash scripts/gpu_train.sh", carry=["runs/pack"], timeout_s=600)
-# Back here:    cp <files_at>/gan.resume.pt backends/gan/weights/effunet_gan.resume.pt   (if it validated better)
+# Back here:    cp <files_at>/gan.resume.pt training/weights/effunet_gan.resume.pt   (if it validated better)
 # The prior:    run(command="TASK=hints bash scripts/gpu_train.sh", ...) continues the shipped prior.pt with the MSE
 #               loss (no discriminator) and returns hints.resume.pt; export it with
-#               python -m backends.gan.export <files_at>/hints.resume.pt runs/hints_gpu/prior.pt, then select it with
+#               python -m training.gan.export <files_at>/hints.resume.pt runs/hints_gpu/prior.pt, then select it with
 #               bench/hints.py on the calibration slices before it replaces backends/prior/weights/prior.pt.
 #               EXTRA_ARGS="--hint-spread 3,12,48" adds the spread hints as inputs (nets.hint_spread; the
 #               prior's model card says what 60 CPU-minutes of it gave).
@@ -24,7 +24,7 @@ PACK=${PACK:-runs/pack}
 TASK=${TASK:-auto}
 case "$TASK" in
   # auto: the GAN continues its compact checkpoint (G and D); hints: the prior's network alone, MSE loss
-  auto)  NAME=gan;   INIT=${INIT:-backends/gan/weights/effunet_gan.resume.pt}
+  auto)  NAME=gan;   INIT=${INIT:-training/weights/effunet_gan.resume.pt}
          TASK_ARGS=(--arch effunet --loss gan --rebalance 0.7) ;;
   hints) NAME=hints; INIT=${INIT:-backends/prior/weights/prior.pt}
          TASK_ARGS=(--task hints --loss mse) ;;
@@ -33,7 +33,7 @@ esac
 MINUTES=${MINUTES:-7.5}
 PY=${PY:-python3}
 export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
-[ -d "$PACK" ] || { echo "no training pack at $PACK: make it with python -m backends.gan.pack --out $PACK and carry it"; exit 2; }
+[ -d "$PACK" ] || { echo "no training pack at $PACK: make it with python -m training.gan.pack --out $PACK and carry it"; exit 2; }
 [ -f "$INIT" ] || { echo "no checkpoint to continue at $INIT (set INIT=...)"; exit 2; }
 if [ "${GPU_TRAIN_TINY:-0}" = 1 ]; then
   SIZE=(--device cpu --precision fp32 --batch 2 --crop 64 --cache-size 64 --steps 3 --val-every 3 --log-every 1)
@@ -48,10 +48,10 @@ mkdir -p "$RUN" "$OUT"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null || true
 # the pack holds training photos only, already in the training mix's proportions and audited:
 # sampled uniformly; a few per source are held out to watch validation there
-"$PY" -m backends.gan.train --data "$PACK" --out "$RUN/$NAME.pt" --init "$INIT" "${TASK_ARGS[@]}" \
+"$PY" -m training.gan.train --data "$PACK" --out "$RUN/$NAME.pt" --init "$INIT" "${TASK_ARGS[@]}" \
   --val-per-source 8 --calib-per-source 0 --lr 1e-4 --encoder-lr-mult 0.5 \
   --ckpt-every-s 60 --threads 16 --cache-dir "$RUN/cache" "${SIZE[@]}" ${EXTRA_ARGS:-}
-"$PY" -c "import sys; from backends.gan.weights_io import compact_checkpoint as c; print(c(*sys.argv[1:]))" \
+"$PY" -c "import sys; from training.gan.weights_io import compact_checkpoint as c; print(c(*sys.argv[1:]))" \
   "$RUN/$NAME.pt" "$OUT/$NAME.resume.pt"
 cp "$RUN/$NAME.log" "$RUN/$NAME.jsonl" "$OUT/"
 last=$(ls "$RUN"/${NAME}_samples_*.png 2>/dev/null | tail -n 1) && [ -n "$last" ] && cp "$last" "$OUT/samples_last.png"

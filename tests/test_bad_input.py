@@ -49,7 +49,7 @@ def unwritable():
 
 @pytest.fixture
 def files(tmp_path, photo):
-    from colorcore.evaluation import gray_of
+    from training.evaluation import gray_of
     d = tmp_path / "work"
     d.mkdir()
     g = np.round(gray_of(photo)[..., 0] * 255).astype(np.uint8)

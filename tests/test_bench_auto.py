@@ -101,7 +101,7 @@ def test_old_gan_is_skipped_when_it_is_the_new_gan_file(tmp_path, capsys):
 
 
 def test_validation_slices_grouped_by_source_and_capped(tmp_path):
-    from backends.gan import data
+    from training.gan import data
     where = {"a": tmp_path / "r1", "b": tmp_path / "r2"}
     rels = ["a/1.jpg", "a/2.jpg", "a/3.jpg", "b/x/1.png"]
     assert data.slices_by_source(rels, where, limit=2) == {"a": [tmp_path / "r1/a/1.jpg", tmp_path / "r1/a/2.jpg"],

@@ -31,7 +31,7 @@ def run(manifest):
 
 
 def test_a_scribble_job_round_trips(tmp_path, photo):
-    from colorcore.evaluation import gray_of
+    from training.evaluation import gray_of
     img = gray_of(photo)
     scr = np.zeros(img.shape[:2] + (4,), np.float32)
     scr[10:20, 10:20] = [0.9, 0.1, 0.1, 1.0]

@@ -18,7 +18,7 @@ def cli(*args, cwd=None):
 
 @pytest.fixture
 def files(tmp_path, photo):
-    from colorcore.evaluation import gray_of
+    from training.evaluation import gray_of
     g = np.round(gray_of(photo)[..., 0] * 255).astype(np.uint8)
     Image.fromarray(g).save(tmp_path / "gray.png")
     hints = np.zeros(g.shape + (4,), np.uint8)

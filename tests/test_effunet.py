@@ -13,7 +13,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from backends.gan import data, effnet, infer, nets, pack, weights_io  # noqa: E402
+from backends.gan import effnet, infer, nets  # noqa: E402
+from training.gan import data, pack, weights_io  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL = dict(in_ch=1, dec_widths=(16, 8, 8, 8), dropout=0.5, dropout_levels=1)
@@ -39,7 +40,7 @@ def test_build_generator_round_trips_both_configs():
 def test_shipped_effunet_weights_load_for_inference(tmp_path):
     torch.manual_seed(0)
     G = nets.EffUNetG(**SMALL).eval()
-    w = infer.save_weights(G.state_dict(), G.config, tmp_path / "e.pt", {"loss": "test"})
+    w = weights_io.save_weights(G.state_dict(), G.config, tmp_path / "e.pt", {"loss": "test"})
     H = infer.load_generator(w)
     ab, score = infer.colorize_L(H, np.linspace(0, 100, 50 * 70, dtype=np.float32).reshape(50, 70), size=64,
                                  samples=2)
@@ -53,7 +54,7 @@ def test_flip_postprocess_makes_the_prediction_mirror_symmetric(tmp_path):
     for m in G.modules():   # a random network, far from symmetric by itself
         if isinstance(m, torch.nn.BatchNorm2d):
             m.running_mean.uniform_(-0.5, 0.5)
-    H = infer.load_generator(infer.save_weights(G.state_dict(), G.config, tmp_path / "f.pt"))
+    H = infer.load_generator(weights_io.save_weights(G.state_dict(), G.config, tmp_path / "f.pt"))
     L = np.random.default_rng(0).uniform(0, 100, (40, 56)).astype(np.float32)
     plain, plain_m = (infer.predict_lowres(H, x)[0] for x in (L, L[:, ::-1].copy()))
     assert np.abs(plain_m[:, ::-1] - plain).max() > 1e-3
@@ -84,7 +85,7 @@ def test_work_size_snaps_to_the_generators_stride_so_the_network_sees_no_padding
 def test_scales_average_the_predictions_at_several_sizes(tmp_path):
     torch.manual_seed(0)
     G = nets.EffUNetG(**SMALL).eval()
-    w = infer.save_weights(G.state_dict(), G.config, tmp_path / "m.pt", {"postprocess": {"scales": [1.0, 2.0]}})
+    w = weights_io.save_weights(G.state_dict(), G.config, tmp_path / "m.pt", {"postprocess": {"scales": [1.0, 2.0]}})
     H = infer.load_generator(w)
     assert infer.load_postprocess(w)["scales"] == [1.0, 2.0]   # what the backend reads from the weights' JSON
     L = np.random.default_rng(1).uniform(0, 100, (96, 128)).astype(np.float32)
@@ -98,28 +99,28 @@ def test_scales_average_the_predictions_at_several_sizes(tmp_path):
 
 
 def test_a_soup_averages_the_weights_of_one_network_and_refuses_two(tmp_path):
-    from backends.gan.soup import soup
+    from training.gan.soup import soup
     torch.manual_seed(0)
     A, B = nets.EffUNetG(**SMALL), nets.EffUNetG(**SMALL)
-    a = infer.save_weights(A.state_dict(), A.config, tmp_path / "a.pt", {"step": 1})
-    b = infer.save_weights(B.state_dict(), B.config, tmp_path / "b.pt", {"step": 2})
+    a = weights_io.save_weights(A.state_dict(), A.config, tmp_path / "a.pt", {"step": 1})
+    b = weights_io.save_weights(B.state_dict(), B.config, tmp_path / "b.pt", {"step": 2})
     out = soup([a, b], tmp_path / "s.pt")
     sd, sa, sb = (torch.load(p, weights_only=True) for p in (out, a, b))
     k = "enc._conv_stem.weight" if "enc._conv_stem.weight" in sd else next(iter(sd))
     torch.testing.assert_close(sd[k].float(), (sa[k].float() + sb[k].float()) / 2, atol=1e-3, rtol=0)
     assert [i["step"] for i in json.loads(out.with_suffix(".json").read_text())["soup"]] == [1, 2]
     C = nets.EffUNetG(**dict(SMALL, dec_widths=(16, 8, 8, 4)))
-    c = infer.save_weights(C.state_dict(), C.config, tmp_path / "c.pt")
+    c = weights_io.save_weights(C.state_dict(), C.config, tmp_path / "c.pt")
     with pytest.raises(SystemExit, match="differ in their config"):
         soup([a, c], tmp_path / "bad.pt")
 
 
 def test_a_soup_mixes_a_mask_conditioned_network_with_the_one_it_started_from(tmp_path):
-    from backends.gan.soup import main, soup
+    from training.gan.soup import main, soup
     torch.manual_seed(0)
     P, A = nets.EffUNetG(**dict(SMALL, in_ch=2)), nets.EffUNetG(**SMALL)
-    p = infer.save_weights(P.state_dict(), P.config, tmp_path / "p.pt")
-    a = infer.save_weights(A.state_dict(), A.config, tmp_path / "a.pt")
+    p = weights_io.save_weights(P.state_dict(), P.config, tmp_path / "p.pt")
+    a = weights_io.save_weights(A.state_dict(), A.config, tmp_path / "a.pt")
     assert main([str(tmp_path / "s.pt"), str(p), str(a), "--mix", "0.25,0.75"]) == 0
     sd, sp, sa = (torch.load(x, weights_only=True) for x in (tmp_path / "s.pt", p, a))
     stem = next(k for k in sd if k.endswith("_conv_stem.weight"))
@@ -292,7 +293,7 @@ def test_gpu_script_runs_tiny_on_the_cpu(tmp_path):
     # without a pack it says what to do
     r = subprocess.run(["bash", str(REPO / "scripts" / "gpu_train.sh")], capture_output=True, text=True,
                        env=dict(env, PACK=str(tmp_path / "nope")))
-    assert r.returncode == 2 and "backends.gan.pack" in r.stdout
+    assert r.returncode == 2 and "training.gan.pack" in r.stdout
     # TASK=hints trains the prior's network (MSE, hint channels added to the Auto generator it starts from)
     hints_out = tmp_path / "hints_out"
     r = subprocess.run(["bash", str(REPO / "scripts" / "gpu_train.sh")], capture_output=True, text=True, timeout=600,

@@ -10,7 +10,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from colorcore import ColorizeRequest, InvalidRequest, run_backend  # noqa: E402
-from backends.gan import infer, nets, weights_io  # noqa: E402
+from backends.gan import infer, nets  # noqa: E402
+from training.gan import weights_io  # noqa: E402
 from backends.gan.plugin import DEFAULT_WEIGHTS, GanBackend  # noqa: E402
 
 TINY = dict(in_ch=1, widths=(4, 8, 8), dropout=0.5, dropout_levels=1)
@@ -20,7 +21,7 @@ TINY = dict(in_ch=1, widths=(4, 8, 8), dropout=0.5, dropout_levels=1)
 def tiny_weights(tmp_path):
     torch.manual_seed(0)
     G = nets.UNetG(**TINY)
-    return infer.save_weights(G.state_dict(), G.config, tmp_path / "tiny.pt", {"loss": "test"})
+    return weights_io.save_weights(G.state_dict(), G.config, tmp_path / "tiny.pt", {"loss": "test"})
 
 
 @pytest.mark.parametrize("hw", [(17, 23), (32, 32), (64, 40), (1, 5)])
@@ -113,7 +114,7 @@ TINY_TRAIN = ["--batch", "2", "--crop", "32", "--cache-size", "40", "--widths", 
 
 @pytest.mark.parametrize("loss", ["gan", "mse"])
 def test_two_step_training_writes_checkpoint_and_resumes(tmp_path, loss):
-    from backends.gan import train
+    from training.gan import train
     data = tmp_path / "photos"
     _synthetic_photos(data / "groupA")
     out = tmp_path / "run" / "ck.pt"
@@ -140,7 +141,7 @@ def test_two_step_training_writes_checkpoint_and_resumes(tmp_path, loss):
 def test_bf16_training_on_cpu_autocasts_and_tracks_fp32(tmp_path):
     """--precision bf16 trains under bfloat16 autocast on the CPU: the weights come out fp32, differ from an
     fp32 run from the same seed (the autocast really ran) and stay close to it (it trains the same thing)."""
-    from backends.gan import train
+    from training.gan import train
     data = tmp_path / "photos"
     _synthetic_photos(data / "groupA")
     weights = {}
@@ -161,7 +162,7 @@ def test_bf16_training_on_cpu_autocasts_and_tracks_fp32(tmp_path):
 
 
 def test_too_few_photos_for_the_held_out_splits_is_explained(tmp_path):
-    from backends.gan import train
+    from training.gan import train
     _synthetic_photos(tmp_path / "photos" / "groupA", n=5)
     out = tmp_path / "run" / "ck.pt"
     assert train.main(["--data", str(tmp_path / "photos"), "--out", str(out), "--steps", "1"]) == 2
@@ -170,7 +171,7 @@ def test_too_few_photos_for_the_held_out_splits_is_explained(tmp_path):
 
 
 def test_bf16_on_a_cpu_without_native_support_is_warned_about(tmp_path, monkeypatch):
-    from backends.gan import train
+    from training.gan import train
     monkeypatch.setattr(train, "cpu_has_native_bf16", lambda: False)
     _synthetic_photos(tmp_path / "photos" / "groupA")
     out = tmp_path / "run" / "ck.pt"
@@ -182,7 +183,7 @@ def test_bf16_on_a_cpu_without_native_support_is_warned_about(tmp_path, monkeypa
 def test_ddp_gloo_single_process(tmp_path, monkeypatch):
     """torchrun-style environment with WORLD_SIZE=1 still runs through the DDP code path when forced."""
     import torch.distributed as dist
-    from backends.gan import train
+    from training.gan import train
     if not dist.is_available():
         pytest.skip("torch.distributed not available")
     data = tmp_path / "photos"
@@ -236,7 +237,7 @@ def test_colorcore_train_gan_dispatches(tmp_path):
 
 
 def test_group_weights_set_each_folders_share():
-    from backends.gan import data
+    from training.gan import data
     rels = [f"big/{i}.png" for i in range(90)] + [f"small/{i}.png" for i in range(10)]
     p = data.group_probabilities(rels, data.parse_group_weights("small=0.5"))
     assert p.sum() == pytest.approx(1.0)
@@ -251,14 +252,14 @@ def test_group_weights_set_each_folders_share():
 @pytest.mark.parametrize("text, expected", [("nope=0.5", "no training images"), ("big=0.7,small=0.6", "at most 1"),
                                             ("small", "FOLDER=WEIGHT"), ("small=-1", "FOLDER=WEIGHT")])
 def test_group_weights_bad_input_is_explained(text, expected):
-    from backends.gan import data
+    from training.gan import data
     rels = [f"big/{i}.png" for i in range(9)] + ["small/0.png"]
     with pytest.raises(ValueError, match=expected):
         data.group_probabilities(rels, data.parse_group_weights(text))
 
 
 def test_init_from_training_checkpoint_takes_generator_and_discriminator(tmp_path):
-    from backends.gan import train
+    from training.gan import train
     data = tmp_path / "photos"
     _synthetic_photos(data / "groupA")
     _synthetic_photos(data / "groupB", n=4)
@@ -286,7 +287,7 @@ def test_init_from_training_checkpoint_takes_generator_and_discriminator(tmp_pat
 
 
 def test_calibration_is_weighted_to_the_training_mixture(tmp_path):
-    from backends.gan import calibrate
+    from training.calibration import gan as calibrate
     from colorcore.calibration import Calibration
     data = tmp_path / "photos"
     _synthetic_photos(data / "a", n=8)
@@ -299,7 +300,7 @@ def test_calibration_is_weighted_to_the_training_mixture(tmp_path):
     torch.manual_seed(0)
     G = nets.UNetG(**TINY)
     meta = {"loss": "test", "train_args": {"group_weights": "b=0.25"}}
-    w = infer.save_weights(G.state_dict(), G.config, tmp_path / "w" / "g.pt", meta)
+    w = weights_io.save_weights(G.state_dict(), G.config, tmp_path / "w" / "g.pt", meta)
     assert calibrate.main(["--weights", str(w), "--splits", str(splits), "--size", "32", "--samples", "2"]) == 0
     cal = Calibration.load(w.parent / "calibration.json")
     assert cal.extra["shares"] == {"a": 0.75, "b": 0.25}            # not the split's 1:1 proportions
@@ -339,7 +340,7 @@ def test_size_option_defaults_to_the_scale_recorded_with_the_weights(tiny_weight
 
 
 def test_tune_chooses_size_gain_and_shrink_on_a_held_out_split(tmp_path, capsys):
-    from backends.gan import tune
+    from training.gan import tune
     data = tmp_path / "photos"
     _synthetic_photos(data / "a", n=4)
     rels = sorted(str(p.relative_to(data)) for p in data.rglob("*.png"))
@@ -348,7 +349,7 @@ def test_tune_chooses_size_gain_and_shrink_on_a_held_out_split(tmp_path, capsys)
     splits.write_text(json.dumps({"data": {"a": str(data)}, "train": [], "val": [], "calib": rels}))
     torch.manual_seed(0)
     G = nets.UNetG(**TINY)
-    w = infer.save_weights(G.state_dict(), G.config, tmp_path / "w" / "g.pt",
+    w = weights_io.save_weights(G.state_dict(), G.config, tmp_path / "w" / "g.pt",
                            {"loss": "test", "postprocess": {"gain": 3.0, "score_chroma": 0.2}})
     assert tune.main(["--weights", str(w), "--splits", str(splits), "--sizes", "32,48", "--eval-size", "48",
                       "--min-colourfulness", "0", "--write"]) == 0
@@ -380,7 +381,7 @@ def test_score_chroma_adds_a_share_of_the_predicted_chroma(tiny_weights):
 def test_calibrate_chooses_the_score_chroma_with_the_narrowest_radius(tmp_path):
     """Errors that grow with the predicted chroma are covered most tightly by a score with the matching chroma
     share; calibrate --score-chroma stores the chosen share with the weights and calibrates that score."""
-    from backends.gan import calibrate
+    from training.calibration import gan as calibrate
     from colorcore.calibration import Calibration
     rng = np.random.default_rng(0)
     bases = [rng.uniform(1, 2, 500).astype(np.float32) for _ in range(20)]
@@ -396,7 +397,7 @@ def test_calibrate_chooses_the_score_chroma_with_the_narrowest_radius(tmp_path):
     splits.write_text(json.dumps({"data": str(data), "train": rels[:2], "calib": rels[2:]}))
     torch.manual_seed(0)
     G = nets.UNetG(**TINY)
-    w = infer.save_weights(G.state_dict(), G.config, tmp_path / "w" / "g.pt", {"postprocess": {"gain": 2.0}})
+    w = weights_io.save_weights(G.state_dict(), G.config, tmp_path / "w" / "g.pt", {"postprocess": {"gain": 2.0}})
     args = ["--weights", str(w), "--splits", str(splits), "--size", "32", "--samples", "2"]
     meta_path = w.with_suffix(".json")
 

@@ -8,8 +8,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from colorcore.evaluation import to_uint8  # noqa: E402
-from backends.gan import hints, infer, nets, train, weights_io  # noqa: E402
+from training.evaluation import to_uint8  # noqa: E402
+from backends.gan import infer, nets  # noqa: E402
+from training.gan.weights_io import save_weights  # noqa: E402
+from training.gan import hint_simulation, train, weights_io  # noqa: E402
 from test_partial_gan import TINY, photo  # noqa: E402
 
 
@@ -26,7 +28,7 @@ def test_points_follow_zhangs_protocol_and_carry_the_patch_colour():
     ab = regions_ab()
     counts, sizes = [], []
     for seed in range(400):
-        h = hints.sample_hints(np.random.default_rng(seed), ab, stroke_p=0.0)
+        h = hint_simulation.sample_hints(np.random.default_rng(seed), ab, stroke_p=0.0)
         painted = h[2] > 0
         counts.append(painted.any())
         assert set(np.unique(h[2])) <= {0.0, 1.0}
@@ -43,7 +45,7 @@ def test_strokes_stay_in_the_region_where_they_start_with_its_colour_and_soft_ed
     seen_soft = painted_any = False
     for seed in range(60):
         h = np.zeros((3, 64, 64), np.float32)
-        hints._strokes(np.random.default_rng(seed), ab, h)
+        hint_simulation._strokes(np.random.default_rng(seed), ab, h)
         m = h[2] > 0
         if not m.any():
             continue
@@ -56,10 +58,10 @@ def test_strokes_stay_in_the_region_where_they_start_with_its_colour_and_soft_ed
 
 def test_recolour_turns_a_photos_colours_and_its_hints_together_and_leaves_photos_without_hints():
     ab = torch.from_numpy(np.stack([regions_ab(), regions_ab(), regions_ab()]))
-    cond = torch.from_numpy(hints.fixed_points(ab.numpy(), 5, seed=1))
+    cond = torch.from_numpy(hint_simulation.fixed_points(ab.numpy(), 5, seed=1))
     cond[2] = 0.0                                   # the third photo has no hints
     assert (cond[:2, 2] > 0).flatten(1).any(1).all()
-    new_ab, new_cond, picked = hints.recolour(np.random.default_rng(0), ab, cond, p=1.0)
+    new_ab, new_cond, picked = hint_simulation.recolour(np.random.default_rng(0), ab, cond, p=1.0)
     assert picked.tolist() == [True, True, False]
     torch.testing.assert_close(new_ab[2], ab[2])    # no hints: the photo's likely colours stay the target
     for i in (0, 1):
@@ -70,7 +72,7 @@ def test_recolour_turns_a_photos_colours_and_its_hints_together_and_leaves_photo
         painted = cond[i, 2] > 0
         torch.testing.assert_close(new_cond[i, :2][:, painted], new_ab[i][:, painted], atol=1e-5, rtol=0)
         torch.testing.assert_close(new_cond[i, 2], cond[i, 2])
-    untouched = hints.recolour(np.random.default_rng(0), ab, cond, p=0.0)
+    untouched = hint_simulation.recolour(np.random.default_rng(0), ab, cond, p=0.0)
     assert not untouched[2].any() and torch.equal(untouched[0], ab)
 
 
@@ -129,7 +131,7 @@ def test_a_generator_with_hint_spread_starts_as_the_one_it_came_from(tmp_path):
     small = dict(in_ch=4, dec_widths=(16, 8, 8, 8), dropout=0.5, dropout_levels=1)
     torch.manual_seed(0)
     G0 = nets.EffUNetG(**small)
-    w = infer.save_weights(G0.state_dict(), G0.config, tmp_path / "a.pt")
+    w = save_weights(G0.state_dict(), G0.config, tmp_path / "a.pt")
     A = infer.load_generator(w)                       # as shipped: fp16 weights
     B = nets.build_generator(dict(A.config, hint_spread=[3, 12])).eval()
     weights_io.init_generator(B, w)

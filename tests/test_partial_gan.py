@@ -9,9 +9,10 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from colorcore import ColorizeRequest, run_backend  # noqa: E402
-from colorcore.evaluation import to_uint8  # noqa: E402
-from backends.gan import infer, nets, train, weights_io  # noqa: E402
-from backends.gan import masks  # noqa: E402
+from training.evaluation import to_uint8  # noqa: E402
+from backends.gan import infer, nets  # noqa: E402
+from training.gan import train, weights_io  # noqa: E402
+from training.gan import masks  # noqa: E402
 from backends.partial_gan.plugin import PartialGanBackend  # noqa: E402
 
 TINY = dict(widths=(4, 8, 8), dropout=0.5, dropout_levels=1)
@@ -32,7 +33,7 @@ def tiny_partial_weights(path, mask_gain=3.0):
     G = nets.UNetG(in_ch=2, **TINY)
     with torch.no_grad():
         G.stem[0].weight[:, 1] *= mask_gain   # make the mask channel matter
-    return infer.save_weights(G.state_dict(), G.config, path, {"loss": "test"})
+    return weights_io.save_weights(G.state_dict(), G.config, path, {"loss": "test"})
 
 
 @pytest.mark.parametrize("family", masks.FAMILIES)
@@ -102,7 +103,7 @@ def test_the_mask_reaches_the_generator(tmp_path):
 
 def test_wrong_generator_for_the_backend_is_reported(tmp_path):
     G = nets.UNetG(in_ch=1, **TINY)
-    w = infer.save_weights(G.state_dict(), G.config, tmp_path / "auto.pt", {"loss": "test"})
+    w = weights_io.save_weights(G.state_dict(), G.config, tmp_path / "auto.pt", {"loss": "test"})
     reason = PartialGanBackend(w).unavailable_reason()
     assert "1 input channel" in reason and "needs 2" in reason
     assert "--task partial" in PartialGanBackend(tmp_path / "missing.pt").unavailable_reason()
@@ -111,7 +112,7 @@ def test_wrong_generator_for_the_backend_is_reported(tmp_path):
 def test_init_from_auto_weights_starts_as_the_auto_model(tmp_path):
     torch.manual_seed(1)
     auto = nets.UNetG(in_ch=1, **TINY).eval()
-    w = infer.save_weights(auto.state_dict(), auto.config, tmp_path / "auto.pt", {"loss": "test"})
+    w = weights_io.save_weights(auto.state_dict(), auto.config, tmp_path / "auto.pt", {"loss": "test"})
     auto = infer.load_generator(w)   # fp16 round trip, as the trainer sees it
     part = nets.UNetG(in_ch=2, **TINY)
     weights_io.init_generator(part, w)
@@ -130,7 +131,7 @@ def test_partial_training_runs_and_resumes(tmp_path):
         Image.fromarray(to_uint8(photo(72, 72, seed=k))).save(data / f"p{k}.png")
     torch.manual_seed(0)
     auto = nets.UNetG(in_ch=1, **TINY)
-    init = infer.save_weights(auto.state_dict(), auto.config, tmp_path / "auto.pt", {"loss": "test"})
+    init = weights_io.save_weights(auto.state_dict(), auto.config, tmp_path / "auto.pt", {"loss": "test"})
     out = tmp_path / "run" / "pg.pt"
     args = ["--data", str(data), "--out", str(out), "--task", "partial", "--init", str(init), "--widths", "4,8,8",
             "--batch", "2", "--crop", "64", "--cache-size", "72", "--calib-count", "1", "--val-count", "1",

@@ -8,8 +8,10 @@ torch = pytest.importorskip("torch")
 
 from colorcore import ColorizeRequest, color, load_registry, run_backend  # noqa: E402
 from backends.gan import infer, nets  # noqa: E402
-from backends.prior.plugin import PriorBackend, hint_condition  # noqa: E402
-from backends.variational.hints import scribble_hints  # noqa: E402
+from training.gan.weights_io import save_weights  # noqa: E402
+from backends.prior.plugin import PriorBackend  # noqa: E402
+from backends.prior.guess import hint_condition  # noqa: E402
+from backends.variational.strokes import scribble_hints  # noqa: E402
 from test_partial_gan import TINY, photo  # noqa: E402
 
 
@@ -17,7 +19,7 @@ from test_partial_gan import TINY, photo  # noqa: E402
 def tiny_prior(tmp_path):
     torch.manual_seed(0)
     G = nets.UNetG(in_ch=4, **TINY)
-    return infer.save_weights(G.state_dict(), G.config, tmp_path / "prior.pt", {"loss": "test", "size": 64})
+    return save_weights(G.state_dict(), G.config, tmp_path / "prior.pt", {"loss": "test", "size": 64})
 
 
 def strokes(shape):
@@ -30,8 +32,9 @@ def strokes(shape):
 def test_the_solve_adds_the_guesss_detail_away_from_the_strokes():
     """Far from the strokes a gray guess keeps far_residual_share of their spread colours (half for one stroke);
     a right guess is kept; with a reach, the strokes rule near them."""
-    from backends.variational.plugin import (VariationalBackend, far_residual_share, guess_gain,
-                                             propagate_scribbles)
+    from backends.prior.fusion import far_residual_share, guess_gain, propagate_with_guess
+    from backends.variational.plugin import VariationalBackend
+    from backends.variational.propagate import propagate_scribbles
     rgb = photo()
     L = color.lightness(rgb)
     s = strokes(L.shape)
@@ -41,17 +44,17 @@ def test_the_solve_adds_the_guesss_detail_away_from_the_strokes():
     assert [guess_gain(n) for n in (0, 1, 2, 10)] == [0.8, 0.8, 0.9, 0.98]
     for one_or_two in (s[:40], s):   # the top stroke alone, then both
         plain = propagate_scribbles(L[:len(one_or_two)], one_or_two, opts)
-        zero = propagate_scribbles(L[:len(one_or_two)], one_or_two, opts, prior=gray_guess, prior_distance=1e-6)
+        zero = propagate_with_guess(L[:len(one_or_two)], scribble_hints(one_or_two), opts, gray_guess, 1e-6)
         painted = one_or_two[..., 3] > 0
         share = far_residual_share(plain.strokes)
         assert plain.strokes == (1 if one_or_two is not s else 2)
         np.testing.assert_allclose(zero.ab[~painted], share * plain.ab[~painted], atol=1e-3)
         np.testing.assert_allclose(zero.ab[painted], plain.ab[painted], atol=1e-3)   # the stroke holds
-    zero = propagate_scribbles(L, s, opts, prior=gray_guess, prior_distance=1e4)
+    zero = propagate_with_guess(L, scribble_hints(s), opts, gray_guess, 1e4)
     np.testing.assert_allclose(zero.ab, plain.ab, atol=1e-2)        # a huge reach: propagation everywhere
     truth = color.rgb_to_lab(rgb)[..., 1:]
     s_true = np.dstack([rgb, s[..., 3:]])          # strokes that agree with the guess: the guess stays, paler
-    kept = propagate_scribbles(L, s_true, opts, prior=lambda L_work: truth, prior_distance=0.1)
+    kept = propagate_with_guess(L, scribble_hints(s_true), opts, lambda L_work: truth, 0.1)
     k = guess_gain(kept.strokes)
     assert k == 0.9
     np.testing.assert_allclose(kept.ab[s[..., 3] > 0], truth[s[..., 3] > 0], atol=1.0)   # the strokes hold
@@ -61,8 +64,8 @@ def test_the_solve_adds_the_guesss_detail_away_from_the_strokes():
     assert cos[coloured].min() > 0.98                                       # the guess's hues
     gain = np.linalg.norm(kept.ab, axis=-1)[coloured] / np.linalg.norm(truth, axis=-1)[coloured]
     assert k - 0.05 < np.median(gain) < 0.97                                # paler, by about k
-    near = propagate_scribbles(L, s, opts, prior=lambda L_work: truth, prior_distance=1e-6)
-    far = propagate_scribbles(L, s, opts, prior=lambda L_work: truth, prior_distance=1e4)
+    near = propagate_with_guess(L, scribble_hints(s), opts, lambda L_work: truth, 1e-6)
+    far = propagate_with_guess(L, scribble_hints(s), opts, lambda L_work: truth, 1e4)
     np.testing.assert_allclose(far.ab, plain.ab, atol=0.5)         # a huge reach: propagation everywhere
     assert np.abs(near.ab - truth).mean() < np.abs(plain.ab - truth).mean()
 
@@ -91,7 +94,7 @@ def test_a_thin_stroke_stays_a_hint_at_the_networks_size():
 def test_missing_weights_say_how_to_make_them(tmp_path):
     reason = PriorBackend(tmp_path / "none.pt").unavailable_reason()
     assert "--task hints" in reason
-    wrong = infer.save_weights(nets.UNetG(in_ch=1, **TINY).state_dict(), nets.UNetG(in_ch=1, **TINY).config,
+    wrong = save_weights(nets.UNetG(in_ch=1, **TINY).state_dict(), nets.UNetG(in_ch=1, **TINY).config,
                                tmp_path / "auto.pt")
     assert "needs 4 (lightness and the hints' a, b and mask)" in PriorBackend(wrong).unavailable_reason()
 
@@ -112,13 +115,13 @@ def test_the_solve_takes_more_than_four_channels_at_any_size():
 def test_the_score_counts_the_networks_error_where_its_guess_makes_the_result():
     """Next to a stroke the result is the stroke's colour and only a share of the network's predicted error counts;
     where the guess makes the result (the fusion's guess_share near 1) it counts in full."""
-    from backends.prior.plugin import SCORE_FLOOR, SCORE_NEAR, prior_score
-    from backends.variational.plugin import VariationalBackend, propagate_scribbles
+    from backends.prior.fusion import SCORE_FLOOR, SCORE_NEAR, prior_score, propagate_with_guess
+    from backends.variational.plugin import VariationalBackend
     rgb = photo()
     L = color.lightness(rgb)
     s = strokes(L.shape)
     gray_guess = lambda L_work: np.zeros(L_work.shape + (2,), np.float32)  # noqa: E731
-    prop = propagate_scribbles(L, s, VariationalBackend().validate_options({}), prior=gray_guess, prior_distance=0.1)
+    prop = propagate_with_guess(L, scribble_hints(s), VariationalBackend().validate_options({}), gray_guess, 0.1)
     share = prop.guess_share
     assert share.shape == L.shape and share[s[..., 3] > 0].max() == 0 and share.max() > 0.5
     s_head = np.full(L.shape, 20.0, np.float32)

@@ -2,7 +2,7 @@
 from, or where the environment says."""
 import subprocess
 
-from colorcore.shared_data import ENV, shared_data
+from training.shared_data import ENV, shared_data
 
 
 def test_found_beside_a_checkout_beside_the_one_it_was_cloned_from_and_from_the_environment(tmp_path, monkeypatch):

@@ -111,7 +111,7 @@ def test_working_resolution_upsamples_along_edges(registry):
 
 
 def test_levin_reference_reproduces_hints_and_interpolates():
-    from backends.variational.levin import levin_colorize
+    from training.levin import levin_colorize
     Y = np.tile(np.linspace(0.2, 0.8, 32, dtype=np.float32), (16, 1))
     mask = np.zeros((16, 32), bool)
     mask[:, 0] = mask[:, -1] = True
@@ -123,10 +123,10 @@ def test_levin_reference_reproduces_hints_and_interpolates():
 
 
 def test_calibration_fits_the_score_the_lambdas_and_the_novelty_check(tmp_path):
-    """backends.variational.calibrate on 24 small photos: half fit the score's mix, half calibrate; the file
+    """training.calibration.variational on 24 small photos: half fit the score's mix, half calibrate; the file
     holds the lambdas, the RGB intervals and the "unlike the calibration photos" check of those photos."""
     from PIL import Image
-    from backends.variational import calibrate
+    from training.calibration import variational as calibrate
     from colorcore.calibration import Calibration
     rng = np.random.default_rng(0)
     for i in range(24):
@@ -144,9 +144,9 @@ def test_calibration_fits_the_score_the_lambdas_and_the_novelty_check(tmp_path):
 
 
 def test_every_calibration_photo_gets_one_hint_count_in_each_scribble_group():
-    from backends.variational.calibrate import hint_counts_per_group
-    from backends.variational.plugin import SCRIBBLE_GROUPS, scribble_group
-    from colorcore.evaluation import POINT_COUNTS
+    from training.calibration.variational import hint_counts_per_group
+    from backends.variational.strokes import SCRIBBLE_GROUPS, scribble_group
+    from training.evaluation import POINT_COUNTS
     rng = np.random.default_rng(0)
     drawn = [hint_counts_per_group(rng) for _ in range(200)]
     names = [name for _, name in SCRIBBLE_GROUPS]
@@ -158,7 +158,7 @@ def test_a_stroke_holds_its_own_flat_region_and_fades_behind_an_edge_and_with_di
     """stroke_hold, the weight of the strokes against a learned guess in the `prior` fusion: 1 at the stroke;
     across the stroke's own region (walled by an edge) it stays higher than at the same distance in an open flat
     photo, behind the edge it is nearly 0; it fades with the walk's length, and a longer reach holds more."""
-    from backends.variational.plugin import stroke_hold
+    from backends.variational.propagate import stroke_hold
     from backends.variational.solver import SolverSettings
     settings = SolverSettings()
     L = color.lightness(two_regions(80, 160))
@@ -179,7 +179,7 @@ def test_a_stroke_holds_its_own_flat_region_and_fades_behind_an_edge_and_with_di
 def test_the_scores_unreached_term_is_low_at_the_strokes_and_high_behind_an_edge_at_any_size():
     """unreached() works on a smaller copy above SCORE_PIXELS: a thin stroke must survive it, and the full-size
     result must still say which side of an edge the stroke holds."""
-    from backends.variational.plugin import SCORE_PIXELS, unreached
+    from backends.variational.propagate import SCORE_PIXELS, unreached
     from backends.variational.solver import SolverSettings
     for h, w in ((60, 80), (240, 320)):
         assert (h * w > SCORE_PIXELS) == (h == 240)

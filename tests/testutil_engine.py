@@ -3,14 +3,14 @@ import os
 import sys
 from pathlib import Path
 
-from colorcore.shared_data import shared_data
+from training.shared_data import shared_data
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = shared_data()
 
 
 def gray(rgb):
-    from colorcore.evaluation import gray_of
+    from training.evaluation import gray_of
     return gray_of(rgb)
 
 

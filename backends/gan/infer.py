@@ -4,9 +4,9 @@ upsampling to full resolution, and a raw uncertainty score.
 Raw score (Delta E_ab units, before conformal calibration) = sqrt(s_head^2 + s_drop^2) + c |ab|:
 s_head is the generator's predicted expected chroma error (its error-scale head), s_drop the
 spread of `samples` dropout samples around the deterministic prediction, and c |ab| (with "score_chroma": c in
-the postprocess, chosen by backends.gan.calibrate) a share of the predicted chroma (see chroma_weighted).
+the postprocess, chosen by training.calibration.gan) a share of the predicted chroma (see chroma_weighted).
 With "flip": true in the weights' postprocess, the deterministic prediction is the mean of the photo's and its
-mirror image's (mirrored back): a test-time ensemble of two views, tuned and calibrated with it (backends.gan.tune).
+mirror image's (mirrored back): a test-time ensemble of two views, tuned and calibrated with it (training.gan.tune).
 With "scales" (factors of the size), it is also the mean of the predictions at those sizes. Each size is rounded
 per side to the generator's stride (work_size), so the network never sees padding.
 """
@@ -230,22 +230,8 @@ def colorize_L(G: nn.Module, L_full: np.ndarray, size: int = 256, samples: int =
     return ab, chroma_weighted(score, ab, weight)
 
 
-def save_weights(state_dict: dict, generator_config: dict, path, meta: dict | None = None) -> Path:
-    """Write shipped weights: fp16 generator state_dict (loadable with weights_only=True) + JSON config."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sd = {k: (v.detach().cpu().half() if v.is_floating_point() else v.detach().cpu()) for k, v in state_dict.items()}
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(sd, tmp)
-    tmp.replace(path)
-    info = {"generator": dict(generator_config)}
-    info.update(meta or {})
-    path.with_suffix(".json").write_text(json.dumps(info, indent=1) + "\n")
-    return path
-
-
 def load_postprocess(weights_path) -> dict | None:
-    """The chroma post-processing stored in the JSON beside the weights (written by backends.gan.tune)."""
+    """The chroma post-processing stored in the JSON beside the weights (written by training.gan.tune)."""
     meta = json.loads(Path(weights_path).with_suffix(".json").read_text())
     post = meta.get("postprocess")
     if not post:

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from .hints import CHANNELS as HINT_CHANNELS   # a hint generator's condition: the hints' a, b and their mask
+from .conditions import HINT_CHANNELS
 
 AB_SCALE = 110.0
 

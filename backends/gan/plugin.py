@@ -1,6 +1,6 @@
 """Built-in plugin: the `gan` backend (automatic colorization, pix2pix-style conditional GAN in Lab).
 
-Importing this module is cheap; torch is imported inside run()/train().
+Importing this module is cheap; torch is imported inside run().
 Weights: backends/gan/weights/gan.pt (fp16 state_dict, loaded with weights_only=True) + gan.json
 (network config, training record) + calibration.json (conformal calibration of the raw score).
 COLORCORE_GAN_WEIGHTS=/path/to/other.pt points the backend at other weights (calibration.json
@@ -8,13 +8,11 @@ is looked up beside them).
 """
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
 
-from colorcore import Backend, BackendOutput, InvalidRequest, Option, hookimpl
-from colorcore.calibration import Calibration
+from colorcore import Backend, BackendOutput, Calibration, InvalidRequest, Option, WeightsFile, hookimpl
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "gan.pt"
@@ -43,47 +41,26 @@ class GanBackend(Backend):
     )
 
     def __init__(self, weights: str | os.PathLike | None = None):
-        self._weights = Path(weights) if weights else None
-        self._cal_cache = None
+        self.weights = WeightsFile(self.default_weights, self.env_weights, weights)
 
     @property
     def weights_path(self) -> Path:
-        if self._weights is not None:
-            return self._weights
-        env = os.environ.get(self.env_weights)
-        return Path(env) if env else self.default_weights
+        return self.weights.path
 
     def unavailable_reason(self) -> str | None:
-        w = self.weights_path
-        if not w.is_file():
-            task = f" --task {self.train_hint}" if self.train_hint else ""
-            return (f"weights not found at {w}; restore them from the repository (git checkout -- {w.parent}) "
-                    f"or train your own with `colorcore train gan{task} --data DIR --out CKPT` and export them "
-                    f"with `python -m backends.gan.export CKPT {w}`")
-        if not w.with_suffix(".json").is_file():
-            return f"network config {w.with_suffix('.json')} is missing beside the weights"
-        in_ch = json.loads(w.with_suffix(".json").read_text())["generator"]["in_ch"]
-        if in_ch != 1 + self.condition_channels:
-            return (f"{w.name} is a generator for {in_ch} input channel(s); the {self.name} backend needs "
-                    f"{1 + self.condition_channels} (lightness{self.condition_text})")
-        try:
-            import torch  # noqa: F401
-        except ImportError:
-            return "PyTorch is not installed in the engine's environment (pip install torch)"
-        return None
+        task = f" --task {self.train_hint}" if self.train_hint else ""
+        return self.weights.unavailable_reason(
+            how_to_make=(f"train your own with `colorcore train gan{task} --data DIR --out CKPT` and export them "
+                         f"with `python -m training.gan.export CKPT {self.weights_path}`"),
+            input_channels=1 + self.condition_channels, inputs_text=f"lightness{self.condition_text}",
+            backend=self.name)
 
     def describe(self):
         # which weights are in use: the shipped ones or those named by the environment variable
         return dict(super().describe(), weights=str(self.weights_path))
 
     def calibration(self) -> Calibration | None:
-        path = self.weights_path.parent / "calibration.json"
-        if not path.is_file():
-            return None
-        key = (str(path), path.stat().st_mtime)
-        if self._cal_cache is None or self._cal_cache[0] != key:
-            self._cal_cache = (key, Calibration.load(path))
-        return self._cal_cache[1]
+        return self.weights.calibration()
 
     def run(self, request) -> BackendOutput:
         from colorcore import color
@@ -105,10 +82,6 @@ class GanBackend(Backend):
                              info={"weights": self.weights_path.name, "size": size,
                                    "samples": int(opts["samples"]),
                                    "seconds_gan": round(time.perf_counter() - t0, 4)})
-
-    def train(self, argv: list[str]) -> int:
-        from .train import main
-        return main(list(argv))
 
 
 @hookimpl

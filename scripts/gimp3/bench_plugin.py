@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "e2e"))
 sys.path.insert(0, str(REPO))
 import conftest as E  # noqa: E402
-from colorcore.shared_data import shared_data  # noqa: E402
+from training.shared_data import shared_data  # noqa: E402
 
 PHOTO = shared_data(REPO) / "oldphotos_v1" / "DeOldify_test_images" / "1892WaterLillies.jpg"
 SIZES = {1: (1152, 864), 12: (4000, 3000)}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import color
+from colorcore import color
 
 POINT_COUNTS = (1, 2, 5, 10, 20, 50, 100, 200)
 PATCH = 6

@@ -1,6 +1,6 @@
 """Conformal calibration of the `gan` raw uncertainty score on the held-out calibration split.
 
-    python -m backends.gan.calibrate --weights backends/gan/weights/gan.pt \
+    python -m training.calibration.gan --weights backends/gan/weights/gan.pt \
         --splits runs/gan/gan_v1/gan.splits.json [--size 256] [--samples 8]
 
 Runs the backend exactly as the engine does (full-resolution image, chroma predicted at
@@ -34,8 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import data
-from .data import group_of, group_shares, parse_group_weights
+from training.gan import data
+from training.gan.data import group_of, group_shares, parse_group_weights
 
 
 def load_rgb(path) -> np.ndarray:
@@ -75,7 +75,7 @@ def narrowest_weight(bases, chromas, errors, candidates, alpha=0.1, groups=None,
 
 
 def store_score_chroma(weights, weight: float, widths: dict, n: int):
-    from .infer import SCORE_CHROMA
+    from backends.gan.infer import SCORE_CHROMA
     meta_path = Path(weights).with_suffix(".json")
     meta = json.loads(meta_path.read_text())
     meta.setdefault("postprocess", {})[SCORE_CHROMA] = weight
@@ -88,7 +88,7 @@ def backend_for(weights, in_ch: int):
     """The registered GAN backend (found through the plugin registry, as the engine finds it) whose generator
     takes in_ch input channels (1: gan, 2: partial-gan's mask), pointed at these weights."""
     from colorcore import load_registry
-    from .plugin import GanBackend
+    from backends.gan.plugin import GanBackend
     for b in load_registry().backends.values():
         if isinstance(b, GanBackend) and 1 + b.condition_channels == in_ch:
             return type(b)(weights)
@@ -117,9 +117,9 @@ def main(argv=None) -> int:
     from colorcore import ColorizeRequest, color, novelty
     from colorcore.calibration import coverage, fit_calibration
     from colorcore.intervals import KEY, channel_errors, fit_intervals
-    from .masks import random_mask
+    from training.gan.masks import random_mask
 
-    from .infer import SCORE_CHROMA, load_postprocess, native_size
+    from backends.gan.infer import SCORE_CHROMA, load_postprocess, native_size
     args.size = args.size or native_size(args.weights)
     splits = json.loads(Path(args.splits).read_text())
     rels = splits["calib"][:args.limit or None]

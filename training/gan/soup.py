@@ -1,6 +1,6 @@
 """Average the weights of several shipped generators of one lineage (a "model soup", Wortsman et al. 2022).
 
-    python -m backends.gan.soup OUT.pt A.pt B.pt [...] [--mix 0.5,0.3,0.2]
+    python -m training.gan.soup OUT.pt A.pt B.pt [...] [--mix 0.5,0.3,0.2]
 
 Snapshots of one run (a model and its continuation) lie in one basin of the loss, so the mean of their weights
 is a model about as good as the mean of their predictions, at the cost of one. Measured here on the 280
@@ -22,7 +22,7 @@ from pathlib import Path
 
 def soup(paths, out, mix=None):
     import torch
-    from .infer import save_weights
+    from .weights_io import save_weights
     from .weights_io import widen_stem
     mix = [1.0 / len(paths)] * len(paths) if mix is None else [float(m) for m in mix]
     if len(mix) != len(paths) or min(mix) < 0 or abs(sum(mix) - 1.0) > 1e-6:

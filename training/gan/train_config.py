@@ -1,4 +1,4 @@
-"""Command line of the `gan` trainer (backends/gan/train.py): every training setting, with its help."""
+"""Command line of the `gan` trainer (training/gan/train.py): every training setting, with its help."""
 from __future__ import annotations
 
 import argparse
@@ -16,15 +16,15 @@ def parse_args(argv, doc: str = ""):
                    help="gan: L1 + adversarial (pix2pix); mse: plain L2 encoder-decoder baseline")
     p.add_argument("--task", choices=["auto", "partial", "hints"], default="auto",
                    help="partial: the generator also gets a region mask (random selections, "
-                        "backends/gan/masks.py) and the discriminator judges the masked colours; hints: it gets "
-                        "sparse colour hints, points and strokes drawn from the photo (backends/gan/hints.py)")
+                        "training/gan/masks.py) and the discriminator judges the masked colours; hints: it gets "
+                        "sparse colour hints, points and strokes drawn from the photo (training/gan/hint_simulation.py)")
     p.add_argument("--init", default=None,
                    help="shipped generator weights, or a training checkpoint (then its discriminator too), "
                         "to start from (a fresh run only); input channels the weights lack (the mask) start "
                         "at zero, so training starts from that model")
     p.add_argument("--hint-recolour", type=float, default=0.0,
                    help="hints: the share of photos with hints whose true and hint colours are turned by one random "
-                        "hue angle and chroma scale (backends/gan/hints.py, recolour), so that only the hints "
+                        "hue angle and chroma scale (training/gan/hint_simulation.py, recolour), so that only the hints "
                         "tell their colours")
     p.add_argument("--hint-spread", default="",
                    help="hints: comma-separated box radii (px at the crop size, e.g. 3,12,48): the generator also "

@@ -1,11 +1,11 @@
 """Conformal calibration of the `prior` backend's uncertainty, per scribble-count group (as `variational`).
 
-    python -m backends.prior.calibrate [--weights backends/prior/weights/prior.pt] [--per-source 30]
+    python -m training.calibration.prior [--weights backends/prior/weights/prior.pt] [--per-source 30]
 
-Photos: the calibration slice of every training source (backends.gan.data.held_out_slices: never trained on,
+Photos: the calibration slice of every training source (training.gan.data.held_out_slices: never trained on,
 never benchmarked on), resized to 256x256. Hints follow the benchmark protocol (6x6 patches of mean ab at
 Gaussian positions), one set per scribble-count group on every photo, its number drawn from the protocol's
-counts in that group (backends.variational.calibrate.hint_counts_per_group); the backend runs as the engine runs
+counts in that group (training.calibration.variational.hint_counts_per_group); the backend runs as the engine runs
 it. lambda(alpha) by conformal risk control on the chroma error, overall and per group
 (colorcore.calibration.fit_calibration); a constant radius calibrated alike is stored as the baseline to beat.
 Writes calibration.json beside the weights.
@@ -21,15 +21,15 @@ from colorcore import ColorizeRequest, color, novelty
 from colorcore.calibration import fit_calibration
 from colorcore.contract import validate_request
 from colorcore.intervals import KEY, channel_errors, fit_intervals
-from colorcore.evaluation import POINT_COUNTS, chroma_error, gray_of, hint_positions, hint_scribbles, load_rgb
-from colorcore.shared_data import shared_data
-from backends.variational.calibrate import hint_counts_per_group
+from training.evaluation import POINT_COUNTS, chroma_error, gray_of, hint_positions, hint_scribbles, load_rgb
+from training.shared_data import shared_data
+from training.calibration.variational import hint_counts_per_group
 
-from .plugin import PriorBackend
+from backends.prior.plugin import PriorBackend
 
 
 def calibration_photos(per_source):
-    from backends.gan import data
+    from training.gan import data
     return [p for files in data.held_out_slices(shared_data(), "calib", per_source).values() for p in files]
 
 

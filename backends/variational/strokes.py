@@ -1,4 +1,4 @@
-"""Scribble layer -> hint weights and chroma, at any working resolution."""
+"""Scribble layer -> hint weights and chroma, at any working resolution; how many strokes, for calibration."""
 import cv2
 import numpy as np
 
@@ -21,3 +21,12 @@ def resize_hints(weight, ab, size):
     wab_small = cv2.resize(ab * weight[..., None], size, interpolation=cv2.INTER_AREA)
     ab_small = wab_small / np.maximum(w_small, 1e-8)[..., None]
     return w_small, np.where(w_small[..., None] > 0, ab_small, 0).astype(np.float32)
+
+
+# A single scribble says little about the rest of the photo, many say a lot: the calibration is made
+# per group (Mondrian conformal), so the promised coverage holds for few and for many scribbles alike.
+SCRIBBLE_GROUPS = ((2, "1-2 scribbles"), (30, "3-30 scribbles"), (None, "31+ scribbles"))
+
+
+def scribble_group(strokes):
+    return next(name for top, name in SCRIBBLE_GROUPS if top is None or strokes <= top)

@@ -1,6 +1,6 @@
 """Export a training checkpoint to shipped weights.
 
-    python -m backends.gan.export runs/gan/gan_v1/gan.pt backends/gan/weights/gan.pt
+    python -m training.gan.export runs/gan/gan_v1/gan.pt backends/gan/weights/gan.pt
 """
 import sys
 

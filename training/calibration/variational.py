@@ -1,8 +1,8 @@
 """Fit the variational backend's uncertainty: score mixing weights, then the conformal lambda.
 
-    python -m backends.variational.calibrate [--data FOLDER] [--images 420]
+    python -m training.calibration.variational [--data FOLDER] [--images 420]
 
-Photos: the calibration slice of every training source (backends.gan.data.held_out_slices: never trained on,
+Photos: the calibration slice of every training source (training.gan.data.held_out_slices: never trained on,
 never benchmarked on, the same photos the `prior` calibrates on), or a folder of colour photos (--data).
 Hint sets follow the benchmark protocol (6x6 patches of mean ab at Gaussian positions), one set per
 scribble-count group on every photo, its number of points drawn from the protocol's counts in that group.
@@ -20,12 +20,14 @@ import numpy as np
 
 from colorcore import color, novelty
 from colorcore.calibration import crc_lambda, fit_calibration
-from colorcore.evaluation import POINT_COUNTS, chroma_error, hint_positions, hint_scribbles, list_images, load_rgb
+from training.evaluation import POINT_COUNTS, chroma_error, hint_positions, hint_scribbles, list_images, load_rgb
 from colorcore.intervals import KEY, channel_errors, fit_intervals
-from colorcore.shared_data import shared_data
+from training.shared_data import shared_data
 
-from .plugin import CALIBRATION_FILE, SCRIBBLE_GROUPS, VariationalBackend, propagate_scribbles, scribble_group
-from .uncertainty import raw_score
+from backends.variational.plugin import CALIBRATION_FILE, VariationalBackend
+from backends.variational.propagate import propagate_scribbles
+from backends.variational.strokes import SCRIBBLE_GROUPS, scribble_group
+from backends.variational.uncertainty import raw_score
 
 GAINS = (0.0, 5.0, 10.0, 20.0, 40.0)
 FLOORS = (1.0, 2.0, 4.0, 6.0, 9.0, 13.0)
@@ -79,7 +81,7 @@ def main(argv=None):
     if args.data:
         where, paths = args.data, list_images(args.data)
     else:
-        from backends.gan import data
+        from training.gan import data
         where = f"the calibration slices under {shared_data()}"
         paths = [p for files in data.held_out_slices(shared_data(), "calib").values() for p in files]
     if len(paths) < 20:

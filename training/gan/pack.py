@@ -1,6 +1,6 @@
 """Pack training photos into a small folder that can travel to a GPU machine (at most 64 MiB goes there).
 
-    python -m backends.gan.pack --out runs/pack [--max-mib 20] [--size 176] [--group-weights ...]
+    python -m training.gan.pack --out runs/pack [--max-mib 20] [--size 176] [--group-weights ...]
 
 Takes only the *training* split of every source (the held-out validation and calibration slices of
 data.split_per_source never travel), leaves out what the audit drops (near-gray, single tint), and
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from colorcore.shared_data import shared_data
+from training.shared_data import shared_data
 
 from . import data
 
@@ -28,7 +28,7 @@ DEFAULT_DATA = shared_data()
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog="python -m backends.gan.pack", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m training.gan.pack", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True, help="folder to write (must not exist or be empty)")
     p.add_argument("--data", action="append", default=None,

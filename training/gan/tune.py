@@ -6,7 +6,7 @@ setting chosen there would be chosen on the benchmark's own photos (the weights 
 calibration split is held out from training as well; the conformal radius calibrated on it afterwards sees one
 number chosen on the same photos (the gain), which can only tighten its coverage on new photos negligibly.
 
-    python -m backends.gan.tune --weights backends/gan/weights/gan.pt \
+    python -m training.gan.tune --weights backends/gan/weights/gan.pt \
         --splits runs/gan/gan_v1/gan.splits.json [--min-colourfulness 0.75] [--write]
 
 Picks the setting with the best mean PSNR whose colourfulness ratio stays >= --min-colourfulness
@@ -49,8 +49,9 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     from PIL import Image
     from colorcore import color
-    from . import data, infer
-    from colorcore.evaluation import colourfulness, psnr as psnr_uint8
+    from . import data
+    from backends.gan import infer
+    from training.evaluation import colourfulness, psnr as psnr_uint8
 
     scales = [float(v) for v in args.scales.split(",") if v]
     sizes = sorted({args.size or infer.native_size(args.weights)} | {int(v) for v in args.sizes.split(",") if v})

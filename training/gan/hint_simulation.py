@@ -16,7 +16,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-CHANNELS = 3
+from backends.gan.conditions import HINT_CHANNELS as CHANNELS   # the network's condition: a, b, mask
 POINT_P = 1 / 8            # geometric parameter of the number of points (Zhang et al. 2017)
 MAX_PATCH = 9              # px: patch side drawn from 1..MAX_PATCH
 STROKE_P = 0.5             # chance that an image also gets strokes

@@ -4,12 +4,14 @@ another machine), shipped weights, and starting a generator from any of them.
 - training checkpoint (train.py --out): G, D, both optimisers, step, time, config; fp32; resumable exactly.
 - compact checkpoint: G and D in fp16 with step, time and config, no optimiser state (~5x smaller): kept in
   the repository so a later session, or a GPU machine, continues with `--init COMPACT` (fresh optimiser).
-- shipped weights: the generator alone in fp16 + a JSON config beside it (infer.save_weights).
+- shipped weights: the generator alone in fp16 + a JSON config beside it (save_weights).
 All loads use weights_only=True.
 """
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 
 
 def save_atomic(obj, path):
@@ -17,6 +19,18 @@ def save_atomic(obj, path):
     tmp = str(path) + ".tmp"
     torch.save(obj, tmp)
     os.replace(tmp, path)
+
+
+def save_weights(state_dict: dict, generator_config: dict, path, meta: dict | None = None) -> Path:
+    """Write shipped weights: fp16 generator state_dict (loadable with weights_only=True) + JSON config."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sd = {k: (v.detach().cpu().half() if v.is_floating_point() else v.detach().cpu()) for k, v in state_dict.items()}
+    save_atomic(sd, path)
+    info = {"generator": dict(generator_config)}
+    info.update(meta or {})
+    path.with_suffix(".json").write_text(json.dumps(info, indent=1) + "\n")
+    return path
 
 
 # training arguments copied into the shipped weights' JSON (the model card's record of the run)
@@ -29,7 +43,6 @@ RECORDED_ARGS = ("task", "hint_recolour", "init", "group_weights", "lambda_mask"
 def export_generator(ckpt_path, out_path, extra_info=None):
     """Shipped weights from a training checkpoint: fp16 generator state_dict + JSON config beside it."""
     import torch
-    from .infer import save_weights
     ck = torch.load(ckpt_path, map_location="cpu", weights_only=True)
     cfg = ck["config"]
     a = cfg["args"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .nets import run_generator
+from backends.gan.nets import run_generator
 
 
 def evaluate(G, lab_val, device, masks=None, composite=True):
@@ -12,7 +12,7 @@ def evaluate(G, lab_val, device, masks=None, composite=True):
     photo; with composite (partial-gan's selections) the prediction and the truth are both composited
     through it (gray outside); hints are only given, not composited."""
     from .labtorch import lab_to_rgb
-    from colorcore.evaluation import colourfulness, psnr as psnr_uint8
+    from training.evaluation import colourfulness, psnr as psnr_uint8
     G.eval()
     ps, cp, ct, err = [], [], [], []
     with torch.no_grad():

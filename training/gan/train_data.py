@@ -97,8 +97,8 @@ def prepare_data(args, out: Path, rank: int, use_ddp: bool, log) -> TrainData:
         from .masks import batch_masks
         val_masks = torch.from_numpy(batch_masks(np.random.default_rng([args.seed, 7]), val_rgb))
     elif args.task == "hints":   # ten 3x3 points per photo, fixed: validation PSNR with few hints
-        from .hints import fixed_points
-        from .nets import AB_SCALE
+        from .hint_simulation import fixed_points
+        from backends.gan.nets import AB_SCALE
         val_masks = torch.from_numpy(fixed_points(lab_val[:, 1:].numpy() / AB_SCALE, 10, seed=args.seed))
     else:
         val_masks = None

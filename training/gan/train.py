@@ -1,7 +1,7 @@
 """Training CLI for the `gan` backend (also reached as `colorcore train gan ...`).
 
-    python -m backends.gan.train --data DIR [--val DIR] --out runs/gan/gan.pt [--loss gan|mse] ...
-    python -m backends.gan.train --task partial --init backends/gan/weights/gan.pt ...   (partial-gan)
+    python -m training.gan.train --data DIR [--val DIR] --out runs/gan/gan.pt [--loss gan|mse] ...
+    python -m training.gan.train --task partial --init backends/gan/weights/gan.pt ...   (partial-gan)
 
 Resumable (re-run the same command: it continues from --out), seeded (batch k is drawn from
 a generator seeded with (seed, k, rank), so a resumed run sees the same batches), logs JSONL
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .hints import CHANNELS as HINT_CHANNELS
+from backends.gan.conditions import HINT_CHANNELS, MASK_CHANNELS
 from .train_config import parse_args
 
 
@@ -75,7 +75,7 @@ def generator_config(args, out: Path, in_ch: int) -> dict:
 
 
 # extra generator input channels after L, per task: a region mask, or hint ab + hint mask
-CONDITION_CHANNELS = {"auto": 0, "partial": 1, "hints": HINT_CHANNELS}
+CONDITION_CHANNELS = {"auto": 0, "partial": MASK_CHANNELS, "hints": HINT_CHANNELS}
 
 
 def task_condition(task, rng, rgb, ab_true, device):
@@ -86,7 +86,7 @@ def task_condition(task, rng, rgb, ab_true, device):
         from .masks import batch_masks
         return torch.from_numpy(batch_masks(rng, rgb)).to(device)
     if task == "hints":
-        from .hints import batch_hints
+        from .hint_simulation import batch_hints
         return torch.from_numpy(batch_hints(rng, ab_true.float().cpu().numpy())).to(device)
     return None
 
@@ -95,7 +95,7 @@ def build_models(args, out: Path, cond_channels: int, device):
     """Generator, discriminator (gan loss only) and their Adam optimisers; a pretrained encoder learns at
     --encoder-lr-mult times the rate (param group 'lr_mult', applied by the loop's schedule)."""
     import torch
-    from .nets import PatchD, build_generator
+    from backends.gan.nets import PatchD, build_generator
     gen_cfg = generator_config(args, out, 1 + cond_channels)
     G = build_generator(gen_cfg).to(device)
     D = PatchD(in_ch=3 + cond_channels).to(device) if args.loss == "gan" else None
@@ -125,7 +125,7 @@ def main(argv=None) -> int:
     from .train_data import SetupError, prepare_data
     from .losses import (ab_prior_weights, adversarial_loss, discriminator_loss, error_scale_nll,
                          lookup_weights)
-    from .nets import AB_SCALE, generator_forward, generator_input
+    from backends.gan.nets import AB_SCALE, generator_forward, generator_input
     from .validation import evaluate, save_grid
     from .weights_io import init_generator, save_atomic
 
@@ -194,7 +194,7 @@ def main(argv=None) -> int:
         with_d = init_generator(G, args.init, D)
         log(f"generator{' and discriminator' if with_d else ''} initialised from {args.init}")
     elif gen_cfg.get("arch") == "effunet":
-        from .effnet import load_imagenet_weights
+        from backends.gan.effnet import load_imagenet_weights
         log(f"encoder initialised from ImageNet EfficientNet-Lite0 ({load_imagenet_weights(G.encoder)} tensors)")
     if step >= args.steps:
         log(f"already trained {step} >= {args.steps} steps")
@@ -239,7 +239,7 @@ def main(argv=None) -> int:
         L, ab_true = lab[:, :1], lab[:, 1:] / AB_SCALE
         m = task_condition(args.task, rng, rgb, ab_true, device)
         if args.task == "hints" and args.hint_recolour > 0:
-            from .hints import recolour
+            from .hint_simulation import recolour
             ab_true, m, _ = recolour(rng, ab_true, m, args.hint_recolour)
         x = generator_input(L, m)   # the discriminator's condition: what the generator sees
         # partial: the discriminator judges the colours inside the selection (gray outside) and sees the mask
