@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from colorcore.shared_data import shared_data
+from training.shared_data import shared_data
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
