@@ -27,6 +27,7 @@ import stat  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
+import types  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PLUGIN_SRC = os.path.join(HERE, "gimp_plugin", "colorize")
@@ -411,15 +412,33 @@ def path_report(cli, environ=None):
 
 
 # ----------------------------------------------------------------------------- plug-in
+HELPER_MODULES = ("colorize_engine", "colorize_jobdir", "colorize_options")   # what install.py uses of the plug-in
+
+
 def load_helpers(folder=PLUGIN_SRC):
-    spec = importlib.util.spec_from_file_location("colorize_helpers_install", os.path.join(folder,
-                                                                                        "colorize_helpers.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    """The plug-in's gi-free helper modules loaded from `folder` (the source tree or an installed copy), their
+    names merged into one namespace (helpers.run_engine, helpers.P, ...). They import each other by name, as in
+    GIMP's plug-in folder, so they are imported with `folder` first on sys.path and taken out of sys.modules
+    again afterwards: each folder gets its own copies, and whatever was loaded before is left as it was."""
+    own = [f[:-3] for f in os.listdir(folder) if f.endswith(".py")]
+    saved = {name: sys.modules.pop(name) for name in own if name in sys.modules}
+    sys.path.insert(0, folder)
+    importlib.invalidate_caches()   # a folder just written
+    try:
+        modules = [importlib.import_module(name) for name in HELPER_MODULES]
+    finally:
+        sys.path.remove(folder)
+        for name in own:
+            sys.modules.pop(name, None)
+        sys.modules.update(saved)
+    helpers = types.SimpleNamespace()
+    for module in modules:
+        vars(helpers).update((k, v) for k, v in vars(module).items() if not k.startswith("__"))
+    return helpers
 
 
 def plugin_files():
+    """colorize.py and every helper module beside it (the protocol copy is added by install_plugin)."""
     return sorted(f for f in os.listdir(PLUGIN_SRC) if f.endswith(".py"))
 
 
@@ -677,6 +696,11 @@ def cmd_check(args):
         protocol_copy = os.path.join(dest, load_helpers().PROTOCOL_FILE)
         if not os.path.exists(protocol_copy):
             say("  FAIL %s is missing (the plug-in cannot talk to the engine): rerun install.py" % protocol_copy)
+            problems += 1
+        missing = [f for f in plugin_files() if not os.path.exists(os.path.join(dest, f))]
+        if missing:
+            say("  FAIL the plug-in's %s %s missing from %s: rerun install.py"
+                % (", ".join(missing), "is" if len(missing) == 1 else "are", dest))
             problems += 1
         if not IS_WIN and not os.access(main, os.X_OK):
             say("  FAIL %s is not executable (GIMP ignores it): chmod +x it or rerun install.py" % main)

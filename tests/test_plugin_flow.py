@@ -41,7 +41,7 @@ def drawable(pixels, ident, w, h):
 
 
 def test_a_scribble_run_goes_through_the_real_engine_and_back(plugin):
-    Gimp, H = plugin["Gimp"], plugin["H"]
+    Gimp, P = plugin["Gimp"], plugin["P"]
     w, h = 8, 6
     source = drawable([(0.5, 0.5, 0.5, 1.0)] * (w * h), 1, w, h)
     red = [(0.9, 0.1, 0.1, 1.0) if x < 2 else (0, 0, 0, 0) for _ in range(h) for x in range(w)]
@@ -57,7 +57,7 @@ def test_a_scribble_run_goes_through_the_real_engine_and_back(plugin):
     backends = [{"name": "variational", "modes": ["scribble", "partial"], "needs_scribbles": True}]
     plugin["colorize"](None, Gimp.RunMode.NONINTERACTIVE, image, source, config, "scribble", backends)
     (rgb_fmt, rgb), (unc_fmt, unc) = written
-    assert len(rgb) == H.P.buffer_bytes("output", w, h) and len(unc) == H.P.buffer_bytes("uncertainty_output", w, h)
+    assert len(rgb) == P.buffer_bytes("output", w, h) and len(unc) == P.buffer_bytes("uncertainty_output", w, h)
     r, g, b = struct.unpack_from("<3f", rgb, (3 * w + 0) * 12)   # a painted pixel: red, at the photo's lightness
     assert r > g + 0.1 and r > b + 0.1
 
@@ -73,12 +73,12 @@ def partial_job(plugin, chosen_layer):
     image.get_base_type.return_value = Gimp.ImageBaseType.RGB
     Gimp.Selection.is_empty.return_value = False
     binfo = {"name": "gan", "modes": ["auto", "partial"], "needs_scribbles": False}
-    return plugin["gather"](image, source, "partial", config, binfo)
+    return plugin["input_layers"](image, source, "partial", config, binfo)
 
 
 def test_partial_with_a_backend_that_ignores_hints_sends_no_scribble_layer(plugin):
     hints = drawable([(0.9, 0.1, 0.1, 1.0)] * 48, 2, 8, 6)
     plugin["find_scribbles"].__globals__["find_scribbles"] = lambda *a: hints   # a "Scribbles" layer is there
     assert partial_job(plugin, None)["scribble_layer"] is None                  # found by name: left alone
-    with pytest.raises(plugin["H"].PluginError, match='"gan" ignores scribbles'):
+    with pytest.raises(plugin["PluginError"], match='"gan" ignores scribbles'):
         partial_job(plugin, hints)                                              # chosen by the user: said so

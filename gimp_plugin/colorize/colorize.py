@@ -6,7 +6,8 @@
 # GEGL, hands them to the colorcore engine -- a separate Python in its own venv,
 # recorded by install.py in engine.json beside this file -- and adds the
 # "Colorized (<backend>)" and "Uncertainty (<backend>)" layers in one undo group.
-# The gi-free logic lives in colorize_helpers.py (unit-tested without GIMP).
+# The gi-free logic lives in the colorize_*.py modules beside this file (unit-tested
+# without GIMP); install.py copies them, and the engine's protocol, next to it.
 import os
 import shutil
 import sys
@@ -17,8 +18,17 @@ gi.require_version('Gimp', '3.0')
 gi.require_version('Gegl', '0.4')
 from gi.repository import Gimp, Gegl, GObject, GLib  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import colorize_helpers as H  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))   # the helper modules beside this file
+from colorize_engine import P, Cancelled, PluginError, find_engine, log_timing, run_engine  # noqa: E402
+from colorize_jobdir import cleanup_stale_workdirs, make_workdir, read_buffer, write_buffer  # noqa: E402
+from colorize_options import (backend_choice_label, backends_for_mode, collect_options,  # noqa: E402
+                              default_backend, load_backends, option_args, option_bounds)
+from colorize_labels import dialog_groups, option_words  # noqa: E402
+from colorize_layers import (PARASITE_NAME, SCRIBBLE_LAYER_NAME, colorized_layer_name, interleave,  # noqa: E402
+                             interval_layer_name, is_result_name, pick_scribble_layer, uncertainty_layer_name,
+                             uncertainty_message, uncertainty_parasite_text)
+from colorize_frames import (FRAMES_CHOICES, colorized_frame_name, draws_over_previous,  # noqa: E402
+                             frame_layers, looks_like_animation)
 
 RGBA = "R'G'B'A float"
 RGB = "R'G'B' float"
@@ -26,6 +36,11 @@ MASK = "Y float"          # selections and channels are stored linear
 GRAYA = "Y'A float"
 GRAY = "Y' float"
 RW = GObject.ParamFlags.READWRITE
+PROC_NAMES = {m: 'plug-in-colorize-' + m for m in P.MODES}
+MENU_LABELS = {'auto': 'Auto\u2026', 'scribble': 'Scribble\u2026', 'partial': 'Partial\u2026'}
+MENU_PATH = '<Image>/Filters/Colorize'
+DIALOG_TITLES = {'auto': 'Colorize automatically', 'scribble': 'Colorize from scribbles',
+                 'partial': 'Colorize the selection'}
 BLURBS = {
     'auto': ('Colorize a black-and-white photo automatically',
              'Colorizes the selected layer with an automatic backend. Adds a "Colorized (<backend>)" layer and '
@@ -67,110 +82,176 @@ def layer_list(image):
 
 
 def is_result_layer(layer):
-    return layer.get_name().startswith(H.RESULT_PREFIXES)
+    return is_result_name(layer.get_name())
 
 
 # ----------------------------------------------------------------------------- dialog
+EXPERT_ARGS = ['alpha', 'interval-layers', 'seed']   # after the chosen backend's expert options
+
+
 def run_dialog(procedure, config, mode, backends):
     gi.require_version('GimpUi', '3.0')
     from gi.repository import GimpUi
     GimpUi.init(procedure.get_name())
-    title = {'auto': 'Colorize automatically', 'scribble': 'Colorize from scribbles',
-             'partial': 'Colorize the selection'}[mode]
-    dialog = GimpUi.ProcedureDialog.new(procedure, config, title)
-    names = []
-    if mode == 'scribble':
-        names.append('scribble-layer')
-    if mode == 'partial':
-        names += ['mask-channel', 'scribble-layer']
-    names.append('backend')
-    for b in H.backends_for_mode(backends, mode):
-        props = [p for p, bname, _ in H.option_args(backends, mode) if bname == b['name']]
-        if not props:
-            continue
-        box_id, frame_id, label_id = b['name'] + '-box', b['name'] + '-frame', b['name'] + '-title'
-        dialog.get_label(label_id, '%s options' % (b.get('label') or b['name']), False, False)
-        dialog.fill_box(box_id, props)
-        dialog.fill_frame(frame_id, label_id, False, box_id)
-        try:  # only the chosen backend's options are editable
-            values = Gimp.ValueArray.new(1)
-            values.append(GObject.Value(GObject.TYPE_STRING, b['name']))
-            dialog.set_sensitive_if_in(frame_id, None, 'backend', values, True)
-        except Exception as exc:  # older 3.0.x: all frames stay editable
-            log('set_sensitive_if_in:', exc)
-        names.append(frame_id)
-    names += ['alpha', 'uncertainty-layer', 'interval-layers', 'seed', 'frames']
-    dialog.fill(names)
-    if os.environ.get('COLORIZE_TEST_DIALOG'):   # tests/e2e only: screenshot, then OK
-        _test_autoclose(dialog, os.environ['COLORIZE_TEST_DIALOG'], mode)
+    dialog = GimpUi.ProcedureDialog.new(procedure, config, DIALOG_TITLES[mode])
+    layout = fill_dialog(dialog, config, mode, backends)
+    if os.environ.get('COLORIZE_TEST_DIALOG'):   # tests/e2e only: screenshots, then OK
+        _test_autoclose(dialog, config, layout, os.environ['COLORIZE_TEST_DIALOG'], mode)
     ok = dialog.run()
     dialog.destroy()
     return ok
 
 
-def _test_autoclose(dialog, folder, mode):
+def fill_dialog(dialog, config, mode, backends):
+    """The inputs and the backend, then the chosen backend's everyday options, the result layers, and an
+    "Expert options" expander (the backend's expert options, the uncertainty level, interval layers, seed).
+    Only the chosen backend's options show; choosing another backend shows its own.
+    Returns {'groups': {backend: [widgets]}, 'expander': widget}."""
+    groups, basic_ids, expert_ids = {}, [], []
+    for bname, basic, expert in dialog_groups(backends, mode):
+        for kind, props, ids in (('basic', basic, basic_ids), ('expert', expert, expert_ids)):
+            if props:
+                box_id = '%s:%s' % (bname, kind)   # a ':' never occurs in a property name
+                groups.setdefault(bname, []).append(dialog.fill_box(box_id, props))
+                ids.append(box_id)
+    dialog.get_label('expert:title', 'Expert options', False, False)
+    dialog.fill_box('expert:box', expert_ids + EXPERT_ARGS)
+    expander = dialog.fill_expander('expert', 'expert:title', False, 'expert:box')
+    inputs = {'scribble': ['scribble-layer'], 'partial': ['mask-channel', 'scribble-layer']}.get(mode, [])
+    dialog.fill(inputs + ['backend'] + basic_ids + ['uncertainty-layer', 'frames', 'expert'])
+    for widgets in groups.values():
+        for w in widgets:
+            w.set_no_show_all(True)   # shown by show_chosen_backend only
+    show_chosen_backend(dialog, config, groups)
+    config.connect('notify::backend', lambda *_: show_chosen_backend(dialog, config, groups))
+    return {'groups': groups, 'expander': expander}
+
+
+def show_chosen_backend(dialog, config, groups):
+    chosen = config.get_property('backend')
+    for bname, widgets in groups.items():
+        for w in widgets:
+            w.set_visible(bname == chosen)
+    dialog.resize(max(dialog.get_allocated_width(), 1), 1)   # shrink to fit when fewer options show
+
+
+def shown_labels(widget):
+    """The texts of the labels the user can see (mapped), top to bottom: for the e2e test's log."""
+    gi.require_version('Gtk', '3.0')
+    from gi.repository import Gtk
+    out = []
+    if isinstance(widget, Gtk.Label) and widget.get_mapped() and widget.get_text().strip():
+        out.append(widget.get_text().strip())
+    if isinstance(widget, Gtk.Container):
+        for child in widget.get_children():
+            out += shown_labels(child)
+    return out
+
+
+def _test_autoclose(dialog, config, layout, folder, mode):
+    """tests/e2e only: a screenshot of the dialog as it opens, one with the expert options open, the labels shown
+    for every backend of the mode (logged), then OK with the settings it opened with."""
     gi.require_version('Gtk', '3.0')
     gi.require_version('Gdk', '3.0')
     from gi.repository import Gtk, Gdk
+    import json
 
-    def snap():
+    def snap(name):
         try:
             win = dialog.get_window()
             w, h = win.get_width(), win.get_height()
             pix = Gdk.pixbuf_get_from_window(win, 0, 0, w, h)
-            pix.savev(os.path.join(folder, 'dialog-%s.png' % mode), 'png', [], [])
-            log('dialog screenshot %dx%d saved' % (w, h))
+            pix.savev(os.path.join(folder, name), 'png', [], [])
+            log('dialog screenshot %s %dx%d saved' % (name, w, h))
         except Exception as exc:
             log('dialog screenshot failed:', exc)
+
+    def shown(what):
+        log('dialog shows %s' % json.dumps({'mode': mode, 'state': what, 'backend': config.get_property('backend'),
+                                            'labels': shown_labels(dialog.get_content_area())}))
+
+    chosen = config.get_property('backend')
+    others = [b for b in layout['groups'] if b != chosen]
+
+    def steps():
+        snap('dialog-%s.png' % mode)
+        shown('opened')
+        yield
+        layout['expander'].set_expanded(True)
+        yield
+        snap('dialog-%s-expert.png' % mode)
+        shown('expert')
+        for b in others:
+            config.set_property('backend', b)
+            yield
+            shown('expert')
+        config.set_property('backend', chosen)
+        layout['expander'].set_expanded(False)
+        yield
         dialog.response(Gtk.ResponseType.OK)
+
+    it = steps()
+
+    def tick():
+        if next(it, 'end') is None:   # a step done: the next one once GTK has drawn it
+            GLib.timeout_add(700, tick)
         return False
-    GLib.timeout_add(1500, snap)
+    GLib.timeout_add(1500, tick)
 
 
-# ----------------------------------------------------------------------------- the work
+# ----------------------------------------------------------------------------- the inputs
+class Job:
+    """One run, decided before anything is written: its settings, the layers it reads, the size it works at
+    (the layer's, or the image's for an animation's frames) and its timing record."""
+
+    def __init__(self, **fields):
+        self.__dict__.update(fields)
+
+
 def find_scribbles(image, source, config, frames=None):
     scr = config.get_property('scribble-layer')
     if scr is None and frames:   # an animation: every other layer is a frame, so only the named one
-        scr = next((l for l in image.get_layers() if l.get_name() == H.SCRIBBLE_LAYER_NAME), None)
+        scr = next((l for l in image.get_layers() if l.get_name() == SCRIBBLE_LAYER_NAME), None)
     elif scr is None:
-        lid = H.pick_scribble_layer(layer_list(image), source.get_id())
+        lid = pick_scribble_layer(layer_list(image), source.get_id())
         scr = Gimp.Layer.get_by_id(lid) if lid is not None else None
     return scr
 
 
-def gather(image, source, mode, config, binfo, frames=None):
-    """Decide the inputs; returns dict or raises H.PluginError (calling=True for bad input)."""
+def input_layers(image, source, mode, config, binfo, frames=None):
+    """The scribble layer and the mask to send, as {'scribble_layer', 'mask_drawable'} (None when none);
+    raises PluginError(calling=True) for bad input."""
     job = {'scribble_layer': None, 'mask_drawable': None}
     needs = mode == 'scribble' or bool(binfo.get('needs_scribbles'))
-    uses = mode == 'scribble' or not binfo or H.P.uses_scribbles(binfo.get('needs_scribbles'), binfo.get('modes'))
+    uses = mode == 'scribble' or not binfo or P.uses_scribbles(binfo.get('needs_scribbles'), binfo.get('modes'))
     if mode == 'partial' and not uses:
         # a backend that ignores hints: a layer found by name is left alone; one the user chose is refused
         if config.get_property('scribble-layer') is not None:
-            raise H.PluginError('the backend "%s" ignores scribbles: clear the scribble layer option, or choose '
-                                'a backend that uses them' % binfo['name'], calling=True)
+            raise PluginError('the backend "%s" ignores scribbles: clear the scribble layer option, or choose '
+                              'a backend that uses them' % binfo['name'], calling=True)
     elif mode in ('scribble', 'partial'):
         scr = find_scribbles(image, source, config, frames)
         if scr is None and needs:
-            raise H.PluginError('there is no scribble layer: add a transparent layer named "Scribbles" above '
-                                'the photo, paint colours on it, and run %s again' % mode.capitalize(),
-                                calling=True)
+            raise PluginError('there is no scribble layer: add a transparent layer named "Scribbles" above '
+                              'the photo, paint colours on it, and run %s again' % mode.capitalize(),
+                              calling=True)
         if scr is not None and scr.get_id() == source.get_id():
-            raise H.PluginError('the scribble layer cannot be the photo layer itself: select the photo layer',
-                                calling=True)
+            raise PluginError('the scribble layer cannot be the photo layer itself: select the photo layer',
+                              calling=True)
         if scr is not None and image.get_base_type() != Gimp.ImageBaseType.RGB:
             if needs:
-                raise H.PluginError('the image is grayscale, so the scribble layer "%s" holds no colours: '
-                                    'use Image > Mode > RGB, paint the scribbles again, and rerun'
-                                    % scr.get_name(), calling=True)
+                raise PluginError('the image is grayscale, so the scribble layer "%s" holds no colours: '
+                                  'use Image > Mode > RGB, paint the scribbles again, and rerun'
+                                  % scr.get_name(), calling=True)
             scr = None
         job['scribble_layer'] = scr
     if mode == 'partial':
         chan = config.get_property('mask-channel')
         if chan is None:
             if Gimp.Selection.is_empty(image):
-                raise H.PluginError('Partial colorizes the selected area, but nothing is selected: select '
-                                    'the region to colorize (feathered edges blend softly) or choose a '
-                                    'channel as the mask', calling=True)
+                raise PluginError('Partial colorizes the selected area, but nothing is selected: select '
+                                  'the region to colorize (feathered edges blend softly) or choose a '
+                                  'channel as the mask', calling=True)
             chan = image.get_selection()
         job['mask_drawable'] = chan
     return job
@@ -183,212 +264,268 @@ def animation_frames(image, config, mode):
     if choice == 'selected-layer':
         return None
     rows = layer_list(image)
-    exclude = {lid for lid, name, _ in rows if name == H.SCRIBBLE_LAYER_NAME}
+    exclude = {lid for lid, name, _ in rows if name == SCRIBBLE_LAYER_NAME}
     chosen = config.get_property('scribble-layer') if mode in ('scribble', 'partial') else None
     if chosen is not None:
         exclude.add(chosen.get_id())
-    if choice == 'auto' and not H.looks_like_animation(rows, exclude):
+    if choice == 'auto' and not looks_like_animation(rows, exclude):
         return None
-    frames = [Gimp.Layer.get_by_id(lid) for lid, _ in H.frame_layers(rows, exclude)]
+    frames = [Gimp.Layer.get_by_id(lid) for lid, _ in frame_layers(rows, exclude)]
     if len(frames) < 2:
-        raise H.PluginError('"All layers are frames" needs at least two layers besides the scribbles; this image '
-                            'has %d: choose "The selected layer only"' % len(frames), calling=True)
+        raise PluginError('"All layers are frames" needs at least two layers besides the scribbles; this image '
+                          'has %d: choose "The selected layer only"' % len(frames), calling=True)
     return frames
 
 
+# ----------------------------------------------------------------------------- the work
 def colorize(procedure, run_mode, image, source, config, mode, backends, frames=None):
-    """Colorize the selected layer (new layers above it), or with `frames` an animation (new images)."""
+    """Colorize the selected layer (new layers above it), or with `frames` an animation (new images).
+
+    Bad input is refused before anything is written (CALLING_ERROR). The source layer is only read; the image
+    changes only once the engine's results are back, in one undo group, and is left as it was on any error.
+    The job folder is removed whatever happens."""
     t_call = time.monotonic()
-    timing = {'mode': mode}
-    backend = config.get_property('backend') or H.default_backend(backends, mode)
-    if backend == 'none':   # no list from the engine yet: the engine picks its default for the mode
-        backend = None
-    alpha = config.get_property('alpha')
-    want_unc = config.get_property('uncertainty-layer')
-    want_iv = bool(config.get_property('interval-layers')) and not frames   # photos only
-    seed = config.get_property('seed')
-    binfo = next((b for b in backends if b['name'] == backend), {})
-    job = gather(image, source, mode, config, binfo, frames)       # bad input first: CALLING_ERROR
-    python = H.find_engine(config.get_property('engine-python') or None)
-    options = H.collect_options(backends, mode, backend, config.get_property)
-
-    n = len(frames) if frames else 1
-    if frames:   # every frame at the image's size and place
-        W, H_, ox, oy = image.get_width(), image.get_height(), 0, 0
-    else:
-        W, H_ = source.get_width(), source.get_height()
-        _, ox, oy = source.get_offsets()
-    timing.update(backend=backend, width=W, height=H_, frames=n, megapixels=round(W * H_ / 1e6, 3))
-    Gimp.progress_init('Colorizing (%s)\u2026' % (backend or mode))
-    H.cleanup_stale_workdirs()
-    work = H.make_workdir(W * H_ * (36 * n + (20 if mode != 'auto' else 0)))
+    job = gather_inputs(image, source, config, mode, backends, frames)
+    Gimp.progress_init('Colorizing (%s)\u2026' % (job.backend or mode))
+    cleanup_stale_workdirs()
+    work = make_workdir(job.width * job.height * (36 * job.n + (20 if mode != 'auto' else 0)))
     try:
-        t0 = time.monotonic()
-        if frames:
-            layers = []
-            for lay in frames:
-                _, lx, ly = lay.get_offsets()
-                layers.append(read_pixels(lay, RGBA, -lx, -ly, W, H_))
-            src = b''.join(layers)
-            del layers
-        else:
-            src = read_pixels(source, RGBA)
-        timing['read_source'] = time.monotonic() - t0
-        H.write_buffer(work, H.P.IMAGE_FILE, src)
-        has_scr = job['scribble_layer'] is not None
-        if has_scr:
-            scr = job['scribble_layer']
-            _, sx, sy = scr.get_offsets()
-            t1 = time.monotonic()
-            scr_px = read_pixels(scr, RGBA, ox - sx, oy - sy, W, H_)
-            timing['read_scribbles'] = time.monotonic() - t1
-            H.write_buffer(work, H.P.SCRIBBLES_FILE, scr_px)
-            del scr_px
-        has_mask = job['mask_drawable'] is not None
-        if has_mask:
-            m = job['mask_drawable']
-            _, mx, my = m.get_offsets()
-            t1 = time.monotonic()
-            mask = read_pixels(m, MASK, ox - mx, oy - my, W, H_)
-            timing['read_mask'] = time.monotonic() - t1
-            if mask == bytes(len(mask)):
-                raise H.PluginError('the selection (or mask channel) does not cover any pixel of the layer '
-                                    '"%s": select part of that layer' % source.get_name(), calling=True)
-            H.write_buffer(work, H.P.MASK_FILE, mask)
-        manifest = H.write_manifest(work, mode, backend, W, H_, options=options, seed=seed, alpha=alpha,
-                                    uncertainty=want_unc, has_scribbles=has_scr, has_mask=has_mask, frames=n,
-                                    intervals=want_iv,
-                                    combine=[H.draws_over_previous(l.get_name()) for l in frames] if frames else None)
-        timing['transfer_in'] = time.monotonic() - t0
-
-        def on_progress(frac, msg):
-            Gimp.progress_update(0.02 + 0.9 * frac)
-            if msg:
-                Gimp.progress_set_text('%s (%s)' % (msg, backend or mode))
-        result, t_engine = H.run_engine(python, manifest, on_progress=on_progress)
-        timing.update(t_engine)
-        backend = result.get('backend') or backend or 'engine'
-        timing['backend'] = backend
-
-        t_out = time.monotonic()
-        rgb = H.read_buffer(work, H.P.RESULT_FILE, H.P.buffer_bytes('output', W, H_, n))
-        unc = H.read_buffer(work, H.P.UNCERTAINTY_FILE, H.P.buffer_bytes('uncertainty_output', W, H_, n)) \
-            if want_unc else None
-        if frames:
-            opacity = H.read_buffer(work, H.P.RESULT_ALPHA_FILE, H.P.buffer_bytes('output_alpha', W, H_, n))
-        bounds = [H.read_buffer(work, f, H.P.buffer_bytes(field, W, H_)) for f, field in
-                  ((H.P.INTERVALS_LO_FILE, 'intervals_lo'), (H.P.INTERVALS_HI_FILE, 'intervals_hi'))] if want_iv else []
+        manifest = write_job(work, job, source)
+        result = run_engine_with_progress(job, manifest)
+        out = read_results(work, job)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if frames:
-        open_frames(run_mode, frames, rgb, unc, opacity, W, H_, result, alpha, backend)
-        Gimp.progress_end()
-        timing['transfer_out'] = time.monotonic() - t_out
-        timing['transfer'] = timing['transfer_in'] + timing['transfer_out']
-        timing['total'] = time.monotonic() - t_call
-        H.log_timing({k: (round(v, 4) if isinstance(v, float) else v) for k, v in timing.items()})
-        return
-    with_alpha = source.has_alpha()
-    if with_alpha:   # keep the source's alpha in the new layers
-        rgb = H.interleave(rgb, src, 3)
-        if unc is not None:
-            unc = H.interleave(unc, src, 1)
-        bounds = [H.interleave(b, src, 3) for b in bounds]
-    rgb_fmt, unc_fmt = (RGBA, GRAYA) if with_alpha else (RGB, GRAY)
-    timing['transfer_out_prepare'] = time.monotonic() - t_out
-    timing['read_results'] = timing['transfer_out_prepare']
+        open_frames(run_mode, frames, out, job, result)
+        job.timing['transfer_out'] = time.monotonic() - job.t_out
+    else:
+        add_result_layers(image, source, job, out, result)
+    Gimp.progress_end()
+    log_run_timing(job, t_call)
+    if run_mode == Gimp.RunMode.INTERACTIVE and out['unc'] is not None and not frames:
+        Gimp.message(uncertainty_message(result, job.alpha, job.backend))
 
-    # Everything that can fail for a reason of its own happened above; now change the image,
-    # in one undo group, with the layers filled before they are inserted.
+
+def gather_inputs(image, source, config, mode, backends, frames):
+    """The run's settings and layers, checked first: bad input raises PluginError(calling=True)."""
+    backend = config.get_property('backend') or default_backend(backends, mode)
+    if backend == 'none':   # no list from the engine yet: the engine picks its default for the mode
+        backend = None
+    binfo = next((b for b in backends if b['name'] == backend), {})
+    layers = input_layers(image, source, mode, config, binfo, frames)
+    if frames:   # every frame at the image's size and place
+        width, height, ox, oy = image.get_width(), image.get_height(), 0, 0
+    else:
+        width, height = source.get_width(), source.get_height()
+        _, ox, oy = source.get_offsets()
+    n = len(frames) if frames else 1
+    return Job(mode=mode, backend=backend, frames=frames, n=n, width=width, height=height, ox=ox, oy=oy,
+               alpha=config.get_property('alpha'), seed=config.get_property('seed'),
+               want_unc=config.get_property('uncertainty-layer'),
+               want_iv=bool(config.get_property('interval-layers')) and not frames,   # photos only
+               scribble_layer=layers['scribble_layer'], mask_drawable=layers['mask_drawable'],
+               python=find_engine(config.get_property('engine-python') or None),
+               options=collect_options(backends, mode, backend, config.get_property),
+               source_pixels=None, t_out=None,
+               timing={'mode': mode, 'backend': backend, 'width': width, 'height': height, 'frames': n,
+                       'megapixels': round(width * height / 1e6, 3)})
+
+
+def read_aligned(job, drawable, fmt):
+    """The drawable's pixels over the job's rectangle (zeros where it does not reach)."""
+    _, dx, dy = drawable.get_offsets()
+    return read_pixels(drawable, fmt, job.ox - dx, job.oy - dy, job.width, job.height)
+
+
+def write_job(work, job, source):
+    """The photo (or every frame), the scribbles and the mask as the protocol's buffers, then the manifest;
+    returns the manifest's path."""
     t0 = time.monotonic()
-    ltype = Gimp.ImageType.RGBA_IMAGE if with_alpha else Gimp.ImageType.RGB_IMAGE
-    made = []
-    converted = False
+    if job.frames:
+        src = b''.join(read_aligned(job, lay, RGBA) for lay in job.frames)
+    else:
+        src = job.source_pixels = read_pixels(source, RGBA)   # kept: its alpha goes back into the results
+    job.timing['read_source'] = time.monotonic() - t0
+    write_buffer(work, P.IMAGE_FILE, src)
+    del src
+    if job.scribble_layer is not None:
+        t1 = time.monotonic()
+        scribbles = read_aligned(job, job.scribble_layer, RGBA)
+        job.timing['read_scribbles'] = time.monotonic() - t1
+        write_buffer(work, P.SCRIBBLES_FILE, scribbles)
+        del scribbles
+    if job.mask_drawable is not None:
+        t1 = time.monotonic()
+        mask = read_aligned(job, job.mask_drawable, MASK)
+        job.timing['read_mask'] = time.monotonic() - t1
+        if mask == bytes(len(mask)):
+            raise PluginError('the selection (or mask channel) does not cover any pixel of the layer "%s": '
+                              'select part of that layer' % source.get_name(), calling=True)
+        write_buffer(work, P.MASK_FILE, mask)
+    manifest = P.write_manifest(
+        work, job.mode, job.backend, job.width, job.height, options=job.options, seed=job.seed, alpha=job.alpha,
+        uncertainty=job.want_unc, has_scribbles=job.scribble_layer is not None,
+        has_mask=job.mask_drawable is not None, frames=job.n, intervals=job.want_iv,
+        combine=[draws_over_previous(l.get_name()) for l in job.frames] if job.frames else None)
+    job.timing['transfer_in'] = time.monotonic() - t0
+    return manifest
+
+
+def run_engine_with_progress(job, manifest):
+    """The engine's run, its progress on GIMP's progress bar; returns its result (the backend it used too)."""
+    label = job.backend or job.mode
+
+    def on_progress(frac, msg):
+        Gimp.progress_update(0.02 + 0.9 * frac)
+        if msg:
+            Gimp.progress_set_text('%s (%s)' % (msg, label))
+    result, t_engine = run_engine(job.python, manifest, on_progress=on_progress)
+    job.timing.update(t_engine)
+    job.backend = job.timing['backend'] = result.get('backend') or job.backend or 'engine'
+    return result
+
+
+def read_results(work, job):
+    """The engine's buffers, read before the job folder goes: {'rgb', 'unc', 'opacity', 'bounds'}."""
+    job.t_out = time.monotonic()
+    w, h, n = job.width, job.height, job.n
+    return {
+        'rgb': read_buffer(work, P.RESULT_FILE, P.buffer_bytes('output', w, h, n)),
+        'unc': read_buffer(work, P.UNCERTAINTY_FILE, P.buffer_bytes('uncertainty_output', w, h, n))
+        if job.want_unc else None,
+        'opacity': read_buffer(work, P.RESULT_ALPHA_FILE, P.buffer_bytes('output_alpha', w, h, n))
+        if job.frames else None,
+        'bounds': [read_buffer(work, f, P.buffer_bytes(field, w, h)) for f, field in
+                   ((P.INTERVALS_LO_FILE, 'intervals_lo'), (P.INTERVALS_HI_FILE, 'intervals_hi'))]
+        if job.want_iv else [],
+    }
+
+
+# ----------------------------------------------------------------------------- the result layers
+def add_result_layers(image, source, job, out, result):
+    """The results as new layers above the source, in one undo group (see insert_in_one_undo_group)."""
+    pixels = with_source_alpha(source, job, out)
+    job.timing['read_results'] = prepared = time.monotonic() - job.t_out
+    t0 = time.monotonic()
+    insert_in_one_undo_group(image, source, job, pixels, result)
+    job.timing['write_layers'] = time.monotonic() - t0
+    job.timing['transfer_out'] = prepared + job.timing['write_layers']
+    Gimp.progress_update(1.0)
+    Gimp.displays_flush()
+
+
+def with_source_alpha(source, job, out):
+    """The results' pixels and formats, with the source layer's alpha put back when it has one."""
+    rgb, unc, bounds = out['rgb'], out['unc'], out['bounds']
+    if source.has_alpha():
+        src = job.source_pixels
+        rgb = interleave(rgb, src, 3)
+        unc = interleave(unc, src, 1) if unc is not None else None
+        bounds = [interleave(b, src, 3) for b in bounds]
+        return {'rgb': rgb, 'unc': unc, 'bounds': bounds, 'rgb_fmt': RGBA, 'unc_fmt': GRAYA,
+                'type': Gimp.ImageType.RGBA_IMAGE}
+    return {'rgb': rgb, 'unc': unc, 'bounds': bounds, 'rgb_fmt': RGB, 'unc_fmt': GRAY,
+            'type': Gimp.ImageType.RGB_IMAGE}
+
+
+def insert_in_one_undo_group(image, source, job, pixels, result):
+    """Everything that can fail for a reason of its own happened before: now change the image, in one undo
+    group, with the layers filled before they are inserted. On any error the image is put back as it was
+    (layers made so far removed, a GRAY image converted back) and the error goes on."""
+    made, converted = [], False
     image.undo_group_start()
     try:
         if image.get_base_type() != Gimp.ImageBaseType.RGB:
-            image.convert_rgb()
+            image.convert_rgb()   # a GRAY image cannot hold the colorized layer
             converted = True
-        parent = source.get_parent()
-        pos = image.get_item_position(source)
-        color = Gimp.Layer.new(image, 'Colorized (%s)' % backend, W, H_, ltype, 100.0, Gimp.LayerMode.NORMAL)
-        made.append(color)
-        write_pixels(color, rgb_fmt, rgb)
-        layers = [color]
-        if unc is not None:
-            ulayer = Gimp.Layer.new(image, 'Uncertainty (%s)' % backend, W, H_, ltype, 100.0,
-                                    Gimp.LayerMode.NORMAL)
-            made.append(ulayer)
-            write_pixels(ulayer, unc_fmt, unc)
-            text = H.uncertainty_parasite_text(result, alpha, backend)
-            ulayer.attach_parasite(Gimp.Parasite.new(H.PARASITE_NAME, 1, list(text.encode('utf-8'))))
-            ulayer.set_visible(False)   # shown on demand: eye icon in the Layers dialog
-            layers.insert(0, ulayer)
-        for which, data in zip(('low', 'high'), bounds):   # hidden too, above the uncertainty layer
-            ilayer = Gimp.Layer.new(image, '%s%s (%s)' % (H.INTERVAL_PREFIX, which, backend), W, H_, ltype, 100.0,
-                                    Gimp.LayerMode.NORMAL)
-            made.append(ilayer)
-            write_pixels(ilayer, rgb_fmt, data)
-            ilayer.set_visible(False)
-            layers.insert(0, ilayer)
-        for lay in reversed(layers):    # colorized directly above the source, uncertainty above it
+        parent, pos = source.get_parent(), image.get_item_position(source)
+        stack = result_layers(image, job, pixels, result, made)
+        for lay in reversed(stack):   # colorized directly above the source, the hidden layers above it
             image.insert_layer(lay, parent, pos)
-            lay.set_offsets(ox, oy)
-        image.set_selected_layers([color])
+            lay.set_offsets(job.ox, job.oy)
+        image.set_selected_layers([stack[-1]])
     except Exception:
-        for lay in made:
-            try:
-                if lay.get_image() is not None and image.get_item_position(lay) >= 0:
-                    image.remove_layer(lay)
-                else:
-                    lay.delete()
-            except Exception:
-                pass
-        if converted:
-            try:
-                image.convert_grayscale()
-            except Exception:
-                pass
+        put_back(image, made, converted)
         raise
     finally:
         image.undo_group_end()
-    timing['write_layers'] = time.monotonic() - t0
-    timing['transfer_out'] = timing.pop('transfer_out_prepare') + timing['write_layers']
-    Gimp.progress_update(1.0)
-    Gimp.progress_end()
-    Gimp.displays_flush()
+
+
+def result_layers(image, job, pixels, result, made):
+    """The new layers, filled, top to bottom: interval high, interval low, uncertainty (all hidden), colorized.
+    Each is appended to `made` as soon as it exists, for put_back."""
+
+    def new_layer(name, fmt, data):
+        lay = Gimp.Layer.new(image, name, job.width, job.height, pixels['type'], 100.0, Gimp.LayerMode.NORMAL)
+        made.append(lay)
+        write_pixels(lay, fmt, data)
+        return lay
+    stack = [new_layer(colorized_layer_name(job.backend), pixels['rgb_fmt'], pixels['rgb'])]
+    if pixels['unc'] is not None:
+        ulayer = new_layer(uncertainty_layer_name(job.backend), pixels['unc_fmt'], pixels['unc'])
+        text = uncertainty_parasite_text(result, job.alpha, job.backend)
+        ulayer.attach_parasite(Gimp.Parasite.new(PARASITE_NAME, 1, list(text.encode('utf-8'))))
+        ulayer.set_visible(False)   # shown on demand: eye icon in the Layers dialog
+        stack.insert(0, ulayer)
+    for which, data in zip(('low', 'high'), pixels['bounds']):
+        ilayer = new_layer(interval_layer_name(which, job.backend), pixels['rgb_fmt'], data)
+        ilayer.set_visible(False)
+        stack.insert(0, ilayer)
+    return stack
+
+
+def put_back(image, made, converted):
+    """Undo a half-done insertion by hand: remove (or delete) the layers made, convert a GRAY image back."""
+    for lay in made:
+        try:
+            if lay.get_image() is not None and image.get_item_position(lay) >= 0:
+                image.remove_layer(lay)
+            else:
+                lay.delete()
+        except Exception:
+            pass
+    if converted:
+        try:
+            image.convert_grayscale()
+        except Exception:
+            pass
+
+
+def log_run_timing(job, t_call):
+    """The run's timing record (seconds per step) to $COLORIZE_TIMING_LOG and stderr."""
+    timing = job.timing
     timing['total'] = time.monotonic() - t_call
     timing['transfer'] = timing['transfer_in'] + timing['transfer_out']
-    timing['engine_start_plus_transfer'] = timing['engine_start'] + timing['transfer']
-    H.log_timing({k: (round(v, 4) if isinstance(v, float) else v) for k, v in timing.items()})
-    if run_mode == Gimp.RunMode.INTERACTIVE and unc is not None:
-        Gimp.message(H.uncertainty_message(result, alpha, backend))
+    if not job.frames:
+        timing['engine_start_plus_transfer'] = timing['engine_start'] + timing['transfer']
+    log_timing({k: (round(v, 4) if isinstance(v, float) else v) for k, v in timing.items()})
 
 
-def open_frames(run_mode, frames, rgb, unc, opacity, W, H_, result, alpha, backend):
+def open_frames(run_mode, frames, out, job, result):
     """An animation's results as new images, one layer per frame with the source layer's name and timing, so
     that File > Export As GIF gives the colorized animation. (GIMP 3.0's GIF export writes hidden layers as
     frames too and refuses layer groups, so results added to the source image could not be exported as an
     animation; the source image stays as it was.)"""
+    w, h, opacity, unc = job.width, job.height, out['opacity'], out['unc']
     made = []
-    for kind, data, channels, fmt in (('colorized', rgb, 3, RGBA), ('uncertainty', unc, 1, GRAYA)):
+    for kind, data, channels, fmt in (('colorized', out['rgb'], 3, RGBA), ('uncertainty', unc, 1, GRAYA)):
         if data is None:
             continue
         base = Gimp.ImageBaseType.RGB if channels == 3 else Gimp.ImageBaseType.GRAY
         ltype = Gimp.ImageType.RGBA_IMAGE if channels == 3 else Gimp.ImageType.GRAYA_IMAGE
-        new = Gimp.Image.new(W, H_, base)
+        new = Gimp.Image.new(w, h, base)
         made.append(new)
         new.undo_disable()
-        step, astep = W * H_ * channels * 4, W * H_ * 4
+        step, astep = w * h * channels * 4, w * h * 4
         for k, layer in enumerate(frames):   # play order: each frame goes on top, as GIMP stacks a loaded GIF
-            lay = Gimp.Layer.new(new, H.colorized_frame_name(layer.get_name()), W, H_, ltype, 100.0,
+            lay = Gimp.Layer.new(new, colorized_frame_name(layer.get_name()), w, h, ltype, 100.0,
                                  Gimp.LayerMode.NORMAL)
-            write_pixels(lay, fmt, H.interleave(data[k * step:(k + 1) * step], opacity[k * astep:(k + 1) * astep],
-                                                channels))
+            write_pixels(lay, fmt, interleave(data[k * step:(k + 1) * step], opacity[k * astep:(k + 1) * astep],
+                                              channels))
             new.insert_layer(lay, None, 0)
         if kind == 'uncertainty':
-            text = H.uncertainty_parasite_text(result, alpha, backend)
-            new.attach_parasite(Gimp.Parasite.new(H.PARASITE_NAME, 1, list(text.encode('utf-8'))))
+            text = uncertainty_parasite_text(result, job.alpha, job.backend)
+            new.attach_parasite(Gimp.Parasite.new(PARASITE_NAME, 1, list(text.encode('utf-8'))))
         new.undo_enable()
         if run_mode == Gimp.RunMode.INTERACTIVE:
             Gimp.Display.new(new)
@@ -406,7 +543,7 @@ def add_scribble_layer(image, source):
     try:
         if image.get_base_type() != Gimp.ImageBaseType.RGB:
             image.convert_rgb()    # a GRAY image would turn painted colours gray
-        lay = Gimp.Layer.new(image, H.SCRIBBLE_LAYER_NAME, image.get_width(), image.get_height(),
+        lay = Gimp.Layer.new(image, SCRIBBLE_LAYER_NAME, image.get_width(), image.get_height(),
                              Gimp.ImageType.RGBA_IMAGE, 100.0, Gimp.LayerMode.NORMAL)
         lay.fill(Gimp.FillType.TRANSPARENT)
         image.insert_layer(lay, source.get_parent(), image.get_item_position(source))
@@ -421,16 +558,16 @@ def add_scribble_layer(image, source):
 
 def pick_source(image, drawables):
     if len(drawables) != 1 or not drawables[0].is_layer() or drawables[0].is_group_layer():
-        raise H.PluginError('select exactly one layer (not a group or mask) holding the photo', calling=True)
+        raise PluginError('select exactly one layer (not a group or mask) holding the photo', calling=True)
     return drawables[0]
 
 
 def run(procedure, run_mode, image, drawables, config, mode):
-    backends = H.load_backends()
+    backends = load_backends()
     try:
         source = pick_source(image, drawables)
         if run_mode == Gimp.RunMode.INTERACTIVE:
-            if mode in ('scribble', 'partial') and source.get_name() == H.SCRIBBLE_LAYER_NAME:
+            if mode in ('scribble', 'partial') and source.get_name() == SCRIBBLE_LAYER_NAME:
                 # the user just painted and left the Scribbles layer selected: the photo is below it
                 below = [l for l in image.get_layers()
                          if image.get_item_position(l) > image.get_item_position(source)
@@ -439,16 +576,16 @@ def run(procedure, run_mode, image, drawables, config, mode):
                     source = below[0]
             if mode == 'scribble':
                 if config.get_property('scribble-layer') is None and \
-                        H.pick_scribble_layer(layer_list(image), source.get_id()) is None:
+                        pick_scribble_layer(layer_list(image), source.get_id()) is None:
                     add_scribble_layer(image, source)
                     return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())
             if not run_dialog(procedure, config, mode, backends):
                 return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
         colorize(procedure, run_mode, image, source, config, mode, backends, animation_frames(image, config, mode))
-    except H.Cancelled:
+    except Cancelled:
         Gimp.progress_end()
         return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
-    except H.PluginError as exc:
+    except PluginError as exc:
         Gimp.progress_end()
         status = Gimp.PDBStatusType.CALLING_ERROR if exc.calling else Gimp.PDBStatusType.EXECUTION_ERROR
         log('error:', exc)
@@ -462,22 +599,46 @@ def run(procedure, run_mode, image, drawables, config, mode):
     return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())
 
 
+def add_option_argument(procedure, pname, opt):
+    """A backend option as a typed procedure argument: the engine's name and type, the dialog's words."""
+    label, _, hint = option_words(opt)
+    kind = opt.get('type')
+    try:
+        if kind == 'int':
+            lo, hi = option_bounds(opt)
+            procedure.add_int_argument(pname, label, hint, lo, hi, int(opt.get('default') or 0), RW)
+        elif kind == 'float':
+            lo, hi = option_bounds(opt)
+            procedure.add_double_argument(pname, label, hint, lo, hi, float(opt.get('default') or 0), RW)
+        elif kind == 'bool':
+            procedure.add_boolean_argument(pname, label, hint, bool(opt.get('default')), RW)
+        elif kind == 'choice' and opt.get('choices'):
+            c = Gimp.Choice.new()
+            for i, v in enumerate(opt['choices']):
+                c.add(str(v), i, str(v), '')
+            procedure.add_choice_argument(pname, label, hint, c, str(opt.get('default', opt['choices'][0])), RW)
+        else:
+            procedure.add_string_argument(pname, label, hint, str(opt.get('default') or ''), RW)
+    except Exception as exc:  # one odd option never hides the procedure
+        log('option %s skipped: %s' % (pname, exc))
+
+
 class Colorize(Gimp.PlugIn):
     def do_set_i18n(self, procname):
         return False
 
     def do_query_procedures(self):
-        return [H.PROC_NAMES[m] for m in H.MODES]
+        return [PROC_NAMES[m] for m in P.MODES]
 
     def do_create_procedure(self, name):
         Gegl.init(None)
-        mode = {v: k for k, v in H.PROC_NAMES.items()}[name]
-        backends = H.load_backends()
+        mode = {v: k for k, v in PROC_NAMES.items()}[name]
+        backends = load_backends()
         procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run, mode)
         procedure.set_image_types('RGB*, GRAY*')
         procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE)
-        procedure.set_menu_label(H.MENU_LABELS[mode])
-        procedure.add_menu_path(H.MENU_PATH)
+        procedure.set_menu_label(MENU_LABELS[mode])
+        procedure.add_menu_path(MENU_PATH)
         procedure.set_documentation(BLURBS[mode][0], BLURBS[mode][1], name)
         procedure.set_attribution('colorcore contributors', 'colorcore contributors', '2026')
         if mode in ('scribble', 'partial'):
@@ -490,21 +651,21 @@ class Colorize(Gimp.PlugIn):
             procedure.add_channel_argument(
                 'mask-channel', '_Mask channel (empty: the selection)',
                 'Channel whose white parts are colorized (none: the selection)', True, RW)
-        rows = H.backends_for_mode(backends, mode)
+        rows = backends_for_mode(backends, mode)
         choice = Gimp.Choice.new()
         for i, b in enumerate(rows):
-            choice.add(b['name'], i, H.backend_choice_label(b), b.get('help') or '')
-        default = H.default_backend(backends, mode)
+            choice.add(b['name'], i, backend_choice_label(b), b.get('help') or '')
+        default = default_backend(backends, mode)
         if not rows:
             choice.add('none', 0, '(engine not installed: run install.py)', '')
             default = 'none'
         procedure.add_choice_argument('backend', '_Backend', 'Colorization backend (engine plugin)',
                                       choice, default, RW)
-        lo, hi = H.P.alpha_range(backends, mode)   # the levels the engine is calibrated for
+        lo, hi = P.alpha_range(backends, mode)   # the levels the engine is calibrated for
         procedure.add_double_argument('alpha', 'Uncertainty _level \u03b1',
                                       'Allowed share of pixels whose true colour lies outside the uncertainty '
                                       'radius (0.1 = 90%% coverage; calibrated from %g to %g)' % (lo, hi),
-                                      lo, hi, min(max(H.DEFAULT_ALPHA, lo), hi), RW)
+                                      lo, hi, min(max(P.DEFAULT_ALPHA, lo), hi), RW)
         procedure.add_boolean_argument('uncertainty-layer', 'Add _uncertainty layer',
                                        'Add the "Uncertainty (<backend>)" layer', True, RW)
         procedure.add_boolean_argument('interval-layers', 'Add RGB _interval layers',
@@ -514,7 +675,7 @@ class Colorize(Gimp.PlugIn):
         procedure.add_int_argument('seed', 'Ran_dom seed', 'Seed for reproducible results (-1: random)',
                                    -1, 2 ** 31 - 1, -1, RW)
         frames = Gimp.Choice.new()
-        for i, (value, label) in enumerate(H.FRAMES_CHOICES):
+        for i, (value, label) in enumerate(FRAMES_CHOICES):
             frames.add(value, i, label, '')
         procedure.add_choice_argument('frames', '_Frames', 'Colorize every layer as a frame of an animation (its '
                                       'results open as new images, ready to export as GIF), or only the selected '
@@ -522,29 +683,8 @@ class Colorize(Gimp.PlugIn):
         procedure.add_string_argument('engine-python', 'Engine interpreter',
                                       'Python of the colorcore engine (empty: the one recorded by install.py)',
                                       '', RW)
-        for pname, bname, opt in H.option_args(backends, mode):
-            nick = opt['name'].replace('_', ' ').capitalize()
-            blurb = opt.get('help') or opt['name']
-            kind = opt.get('type')
-            try:
-                if kind == 'int':
-                    lo, hi = H.option_bounds(opt)
-                    procedure.add_int_argument(pname, nick, blurb, lo, hi, int(opt.get('default') or 0), RW)
-                elif kind == 'float':
-                    lo, hi = H.option_bounds(opt)
-                    procedure.add_double_argument(pname, nick, blurb, lo, hi, float(opt.get('default') or 0), RW)
-                elif kind == 'bool':
-                    procedure.add_boolean_argument(pname, nick, blurb, bool(opt.get('default')), RW)
-                elif kind == 'choice' and opt.get('choices'):
-                    c = Gimp.Choice.new()
-                    for i, v in enumerate(opt['choices']):
-                        c.add(str(v), i, str(v), '')
-                    procedure.add_choice_argument(pname, nick, blurb, c, str(opt.get('default', opt['choices'][0])),
-                                                  RW)
-                else:
-                    procedure.add_string_argument(pname, nick, blurb, str(opt.get('default') or ''), RW)
-            except Exception as exc:  # one odd option never hides the procedure
-                log('option %s skipped: %s' % (pname, exc))
+        for pname, _, opt in option_args(backends, mode):
+            add_option_argument(procedure, pname, opt)
         return procedure
 
 

@@ -1,0 +1,60 @@
+"""What the dialogs call each backend option, in the words of someone restoring a photo (stdlib only).
+
+The engine names its options for its own code ("prior_distance", "guide_sensitivity"); the plug-in shows them as
+what they do to the picture, says in the tooltip which way to turn them, and keeps the ones only an expert
+needs (how big the engine works, how many samples it draws) behind "Expert options". Only the words change: the
+procedure arguments keep their names ("<backend>-<option>"), so scripts that call the procedures are unaffected.
+An option the plug-in has no words for (a backend added later) shows under its own name and the engine's help.
+"""
+from colorize_options import option_args
+
+BASIC, EXPERT = False, True
+
+# engine option name: (dialog label, expert?, tooltip)
+OPTION_WORDS = {
+    "prior_distance": (
+        "How far colours spread", BASIC,
+        "How far a painted colour reaches across flat areas before the model's own colour guess takes over "
+        "(a fraction of the picture's diagonal). 0: the guess everywhere except right at the strokes."),
+    "edge_sensitivity": (
+        "Edge strength that stops colour", BASIC,
+        "Colours stop at edges in the photo stronger than this. Lower: even faint edges stop them (less "
+        "bleeding); higher: colours flow over soft edges."),
+    "nonlocal": (
+        "Let colours jump to similar areas", BASIC,
+        "A stroke also colours areas that look like the painted one elsewhere in the photo, not only the "
+        "connected area around it."),
+    "guide_sensitivity": (
+        "Colour-guess edge strength", EXPERT,
+        "How strong a colour change in the model's own guess must be to stop a painted colour, as edges in the "
+        "photo do. Higher: the guess shapes the spreading less."),
+    "work_megapixels": (
+        "Working size (megapixels)", EXPERT,
+        "The colours are worked out at most at this size, then brought back to full size along the photo's "
+        "edges. Larger: finer colour boundaries, slower."),
+    "size": (
+        "Detail of the colour guess (0: as trained)", EXPERT,
+        "Longer side, in pixels, at which the model guesses the colours; the full-size lightness then sharpens "
+        "them. 0: the size the model was trained at (most accurate); larger: more saturated, less accurate."),
+    "samples": (
+        "Uncertainty samples", EXPERT,
+        "How many guesses the uncertainty layer is made from. More: a smoother uncertainty layer, slower."),
+}
+
+
+def option_words(opt):
+    """(label, expert, tooltip) of an engine option; a basic option under its own name if we have no words."""
+    words = OPTION_WORDS.get(opt["name"])
+    if words is not None:
+        return words
+    return opt["name"].replace("_", " ").capitalize(), BASIC, opt.get("help") or opt["name"]
+
+
+def dialog_groups(backends, mode):
+    """[(backend name, basic property names, expert property names)] for the mode's backends with options, in
+    the engine's order: the dialog shows the chosen backend's group only."""
+    groups = {}
+    for prop, bname, opt in option_args(backends, mode):
+        basic, expert = groups.setdefault(bname, ([], []))
+        (expert if option_words(opt)[1] else basic).append(prop)
+    return [(bname, basic, expert) for bname, (basic, expert) in groups.items()]
