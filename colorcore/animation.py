@@ -25,6 +25,7 @@ from . import color
 from .contract import ColorizeRequest
 from .errors import InvalidRequest
 from .frames import Clip, clip_from_frames, read_frames, write_frames
+from .imageio import uncertainty_scale
 from .pipeline import run_backend
 from .progress import no_progress
 from .protocol import DEFAULT_ALPHA
@@ -48,11 +49,11 @@ class ConsistencySettings:
     motion: MotionSettings = field(default_factory=MotionSettings)
 
 
-def _resolve(backend, mode):
+def _resolve(backend, mode, scribbles_given):
     if backend is None or isinstance(backend, str):
-        from .pipeline import pick_backend
         from .plugins import load_registry
-        return pick_backend(load_registry(), backend, mode)
+        from .selection import pick_backend
+        return pick_backend(load_registry(), backend, mode, scribbles_given)
     return backend
 
 
@@ -92,8 +93,7 @@ def _compose(image, L, ab, mask):
 
 def uncertainty_clip(radii, like: Clip):
     """Radii (N, H, W) in Delta E -> a gray clip with `like`'s timing, white = one clip-wide scale (returned)."""
-    peak = float(np.max(radii, initial=0.0))
-    scale = max(np.ceil(peak * 10) / 10, 0.1)   # a round value, as for single images (imageio.uncertainty_scale)
+    scale = uncertainty_scale(radii)   # one round value for the clip, as for single images
     gray = np.repeat(np.clip(radii / scale, 0, 1)[..., None], 3, axis=3)
     return like.like(gray), scale
 
@@ -113,7 +113,7 @@ def colorize_clip(clip: Clip, backend=None, mode="auto", scribbles=None, mask=No
     settings = settings or ConsistencySettings()
     if not (0.0 <= settings.carry <= 1.0) or settings.key_interval < 1:
         raise InvalidRequest("settings: carry must lie in [0, 1] and key_interval be at least 1")
-    backend = _resolve(backend, mode)
+    backend = _resolve(backend, mode, scribbles is not None)
     progress = progress or no_progress
     n, shape = len(clip), clip.frames.shape[1:3]
     hints = _per_frame(scribbles, n, shape, 4, "scribbles")
@@ -149,7 +149,7 @@ def colorize_clip(clip: Clip, backend=None, mode="auto", scribbles=None, mask=No
                or float(guessed.mean()) > settings.new_content)
         if key and still is not None and still.all():
             key = False   # a repeated frame: nothing to ask the backend
-        if key and mode == "scribble" and (hint is None or not (hint[..., 3] > 0).any()):
+        if key and (mode == "scribble" or backend.needs_scribbles) and (hint is None or not (hint[..., 3] > 0).any()):
             if fresh:
                 raise InvalidRequest(f"frame {t + 1} starts a scene without scribbles; give per-frame scribbles "
                                      "(one layer per frame, or a folder) with hints on the first frame of each scene")

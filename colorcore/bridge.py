@@ -107,8 +107,8 @@ def _colorize_frames(job):
     """An animation: colour that follows the motion (colorcore.animation). Returns the frames' RGB, their
     uncertainty (divided by the clip-wide scale) or None, that scale and the info for the result line."""
     from .animation import colorize_clip
-    from .pipeline import pick_backend
     from .plugins import load_registry
+    from .selection import pick_backend
     r = job.request
     backend = pick_backend(load_registry(), job.backend, r.mode, r.scribbles is not None)
     rgb, unc, info = colorize_clip(job.clip, backend, r.mode, scribbles=r.scribbles, mask=r.mask, options=r.options,

@@ -52,21 +52,16 @@ def cmd_backends(args):
     return 0
 
 
-def choose_mode(backend, has_scribbles, has_mask):
-    if has_scribbles and "scribble" in backend.modes:
-        return "scribble"
-    if has_mask and "partial" in backend.modes:
-        return "partial"
-    if "auto" in backend.modes:
-        return "auto"    # a mask, if any, is applied by the pipeline's compositing
-    return backend.modes[0]
+def _progress(args):
+    from .progress import StreamProgress, no_progress
+    return no_progress if args.quiet else StreamProgress(interval=0.5)
 
 
-def pick_backend(registry, args):
-    """The backend the run uses; refuses scribbles it would ignore (the user painted them to be used)."""
-    from .pipeline import pick_backend as pick
-    mode = "scribble" if args.scribbles else "partial" if args.mask else "auto"
-    return pick(registry, args.backend or None, mode, scribbles_given=bool(args.scribbles))
+def pick(args, scribbles, mask):
+    """(backend, mode) for the run: colorcore.selection decides, for photos and animations alike."""
+    from .plugins import load_registry
+    from .selection import choose
+    return choose(load_registry(), args.backend or None, scribbles is not None, mask is not None)
 
 
 def cmd_colorize(args):
@@ -74,8 +69,6 @@ def cmd_colorize(args):
     from .contract import ColorizeRequest
     from .paths import check_distinct
     from .pipeline import run_backend
-    from .plugins import load_registry
-    from .progress import StreamProgress
 
     # everything that can be refused is refused before the backend runs, and before any file is touched
     options = _parse_sets(args.set)
@@ -86,7 +79,7 @@ def cmd_colorize(args):
                            ("mask (--mask)", args.mask)])
     animated = frames.is_animation(args.input)
     for target in filter(None, (args.output, args.uncertainty)):
-        imageio.check_writable(target, animation=animated)
+        (frames.check_writable if animated else imageio.check_writable)(target)
     if animated:
         if args.intervals:
             raise InvalidRequest("--intervals is for single photos; leave it out for an animation")
@@ -97,14 +90,12 @@ def cmd_colorize(args):
     shape = loaded.rgb.shape[:2]
     scribbles = imageio.read_scribbles(args.scribbles, shape) if args.scribbles else None
     mask = imageio.read_mask(args.mask, shape) if args.mask else None
-    backend = pick_backend(load_registry(), args)
-    request = ColorizeRequest(image=loaded.rgb, mode=choose_mode(backend, scribbles is not None, mask is not None),
+    backend, mode = pick(args, scribbles, mask)
+    request = ColorizeRequest(image=loaded.rgb, mode=mode,
                               scribbles=scribbles, mask=mask, options=options, seed=args.seed, alpha=args.alpha,
-                              progress=StreamProgress(interval=0.5 if not args.quiet else 1e9),
-                              intervals=bool(args.intervals))
+                              progress=_progress(args), intervals=bool(args.intervals))
     t0 = time.perf_counter()
     result = run_backend(backend, request)
-    mode = request.mode
     del request, scribbles, mask   # the inputs are done with: free them before the output is encoded (100 MP)
     loaded.rgb = None
     imageio.write_png(args.output, result.rgb, bits=loaded.bits, alpha=loaded.alpha)
@@ -129,17 +120,14 @@ def colorize_animation(args, options):
     following the motion (colorcore.animation); the uncertainty too becomes an animation."""
     from . import frames, imageio
     from .animation import colorize_clip
-    from .plugins import load_registry
-    from .progress import StreamProgress
     clip = frames.read_frames(args.input, max_megapixels=args.max_megapixels)
     shape = clip.frames.shape[1:3]
-    scribbles = imageio.read_scribble_frames(args.scribbles, shape, len(clip)) if args.scribbles else None
+    scribbles = frames.read_scribble_frames(args.scribbles, shape, len(clip)) if args.scribbles else None
     mask = imageio.read_mask(args.mask, shape) if args.mask else None
-    backend = pick_backend(load_registry(), args)
-    mode = choose_mode(backend, scribbles is not None, mask is not None)
+    backend, mode = pick(args, scribbles, mask)
     rgb, unc, info = colorize_clip(clip, backend, mode, scribbles=scribbles, mask=mask, options=options,
                                    seed=args.seed or 0, consistent=not args.frame_by_frame, alpha=args.alpha,
-                                   progress=StreamProgress(interval=0.5 if not args.quiet else 1e9))
+                                   progress=_progress(args))
     frames.write_frames(rgb, args.output)
     msg = (f"wrote {args.output} ({len(clip)} frames, {backend.name}, {mode}, "
            f"{'frame by frame' if args.frame_by_frame else 'colour following the motion'}, {info['seconds']:.2f} s, "
@@ -195,7 +183,11 @@ def build_parser():
     p = add("backends", help="list backends, their modes, options, availability and calibration")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
-    p = add("colorize", help="colorize one image file")
+    p = add("colorize", help="colorize one image file or one animation",
+            description="Colorize one photo, or one animation. The mode follows what you give: --scribbles -> "
+                        "Scribble (your strokes spread), --mask -> Partial (only the white part changes; with "
+                        "--scribbles too, your strokes spread inside it), neither -> Auto. --backend picks "
+                        "another backend for that mode (colorcore backends lists them).")
     p.add_argument("input", help="input image (any format Pillow reads; gray, RGB, sepia, 8 or 16 bit), or an "
                                  "animation: animated GIF/APNG, multi-page TIFF, or a folder of frames")
     p.add_argument("-o", "--output", required=True, help="output PNG (same bit depth as the input); for an "
@@ -214,7 +206,7 @@ def build_parser():
                    help="allowed miscoverage of the uncertainty (default %(default)s)")
     p.add_argument("--seed", type=int, help="random seed, for reproducible results")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="backend option (repeatable)")
-    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--quiet", action="store_true", help="no progress lines (the result line still prints)")
     p.add_argument("--frame-by-frame", action="store_true",
                    help="animations: colorize every frame on its own (flickers; for comparison)")
     p.add_argument("--max-megapixels", type=float, default=imageio.DEFAULT_MAX_MEGAPIXELS,

@@ -12,8 +12,8 @@ RGB_TO_XYZ = np.array([[0.4124564, 0.3575761, 0.1804375],
 XYZ_TO_RGB = np.linalg.inv(RGB_TO_XYZ)
 D65_WHITE = RGB_TO_XYZ.sum(axis=1)  # XYZ of sRGB white: (0.95047, 1.0, 1.08883)
 
-_EPS = 216.0 / 24389.0   # CIE epsilon (6/29)^3
-_KAPPA = 24389.0 / 27.0  # CIE kappa
+CIE_EPSILON = 216.0 / 24389.0   # (6/29)^3
+CIE_KAPPA = 24389.0 / 27.0
 
 
 def srgb_to_linear(rgb):
@@ -38,16 +38,16 @@ def linear_to_srgb(lin):
     return out
 def _f(t):
     out = np.cbrt(t)
-    np.multiply(t, np.float32(_KAPPA / 116.0), out=out, where=t <= np.float32(_EPS))
-    np.add(out, np.float32(16.0 / 116.0), out=out, where=t <= np.float32(_EPS))
+    np.multiply(t, np.float32(CIE_KAPPA / 116.0), out=out, where=t <= np.float32(CIE_EPSILON))
+    np.add(out, np.float32(16.0 / 116.0), out=out, where=t <= np.float32(CIE_EPSILON))
     return out
 
 
 def _f_inv(f):
     out = f * f * f
-    low = out <= np.float32(_EPS)
-    np.multiply(f, np.float32(116.0 / _KAPPA), out=out, where=low)
-    np.subtract(out, np.float32(16.0 / _KAPPA), out=out, where=low)
+    low = out <= np.float32(CIE_EPSILON)
+    np.multiply(f, np.float32(116.0 / CIE_KAPPA), out=out, where=low)
+    np.subtract(out, np.float32(16.0 / CIE_KAPPA), out=out, where=low)
     return out
 
 

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .errors import InvalidRequest
-from .imageio import refuse_above_limit
+from .imageio import (atomic_write, check_folder_writable, frame_count, open_image, read_scribbles,
+                      refuse_above_limit)
 
 FRAME_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 DEFAULT_DURATION_MS = 100   # what browsers show for a frame without timing
@@ -119,12 +119,6 @@ def _plays(img):
     return int(loop or 0)
 
 
-def _open(path):
-    from PIL import Image
-    Image.MAX_IMAGE_PIXELS = None   # the size limit is ours (max_megapixels), with a message that says how to raise it
-    return Image.open(path)
-
-
 def is_animation(path) -> bool:
     """A folder (of frames), or a file with several frames (an animated GIF/APNG/WebP, a multi-page TIFF; a
     camera's MPO JPEG, whose second picture is a preview, is one photo). An unreadable file is not: reading it
@@ -134,8 +128,8 @@ def is_animation(path) -> bool:
     if path.is_dir():
         return True
     try:
-        with _open(path) as img:
-            return img.format != "MPO" and int(getattr(img, "n_frames", 1) or 1) > 1
+        with open_image(path) as img:
+            return frame_count(img) > 1
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
         return False
 
@@ -149,14 +143,14 @@ def _check_size(path, count, size, max_megapixels):
 def _read_file(path, max_megapixels=None):
     from PIL import UnidentifiedImageError
     try:
-        img = _open(path)
+        img = open_image(path)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise InvalidRequest(f"{path} is not an animation Pillow can read ({exc})") from None
     kind = {"GIF": "gif", "PNG": "apng", "TIFF": "tiff"}.get(img.format)
     if kind is None:
         raise InvalidRequest(f"{path} is a {img.format} file; animations must be GIF, APNG (.png), multi-page "
                              "TIFF or a folder of frames")
-    count = int(getattr(img, "n_frames", 1) or 1)
+    count = frame_count(img)
     if count < 2:
         raise InvalidRequest(f"{path} has a single frame, not an animation; colorize it as a photo, or give an "
                              "animated GIF/APNG, a multi-page TIFF or a folder of frames")
@@ -194,7 +188,7 @@ def _read_folder(path, max_megapixels=None):
     rgbs, alphas, sizes = [], [], []
     for i, f in enumerate(files):
         try:
-            with _open(f) as img:
+            with open_image(f) as img:
                 if i == 0:
                     _check_size(path, len(files), img.size, max_megapixels)
                 rgb, alpha = _as_float(img)
@@ -214,6 +208,18 @@ def _clip(rgbs, alphas, durations, loop, disposal, kind, path):
     return Clip(np.stack(rgbs), durations, loop, alpha, disposal, kind, Path(path))
 
 
+def read_scribble_frames(path, shape, count):
+    """Scribbles for an animation: one image (painted on the first frame; carried along the motion) -> (H, W, 4),
+    or a folder of one image per frame (natural name order) -> (N, H, W, 4)."""
+    if not Path(path).is_dir():
+        return read_scribbles(path, shape)
+    files = frame_files(path)
+    if len(files) != count:
+        raise InvalidRequest(f"scribble folder {path} holds {len(files)} images but the animation has {count} "
+                             "frames; give one scribble image per frame (transparent where there are none)")
+    return np.stack([read_scribbles(f, shape) for f in files])
+
+
 def read_frames(path, max_megapixels=None) -> Clip:
     """Read an animated GIF, an APNG, a multi-page TIFF, or a folder of frames (taken in natural name order:
     frame2 before frame10) into a Clip. Refuses a missing path, a single-frame file, an empty folder, frames
@@ -225,6 +231,13 @@ def read_frames(path, max_megapixels=None) -> Clip:
         raise InvalidRequest(f"animation not found: {path} (give an animated GIF/APNG, a multi-page TIFF or a "
                              "folder of frames)")
     return _read_file(path, max_megapixels)
+
+
+def check_writable(path):
+    """Refuse, before the work, an animation's output that could not be written: a .gif, .png (APNG), .tif
+    or a folder of frames, in a folder we can write to."""
+    path = Path(path)
+    check_folder_writable(path if output_format(path) == "folder" and path.is_dir() else path.parent)
 
 
 def output_format(path) -> str:
@@ -259,22 +272,6 @@ def _pil_frames(clip):
     return [Image.fromarray(np.concatenate([f, m], axis=2), "RGBA") for f, m in zip(rgb, a)]
 
 
-def _write_atomic(path, write):
-    """Through a temporary file beside the target, so a failure never leaves a half-written animation."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(suffix=path.suffix, dir=path.parent, prefix=".colorcore-")
-    os.close(fd)
-    try:
-        write(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def write_frames(clip: Clip, path) -> Path:
     """Write a clip as the format its path names (.gif, .png = APNG, .tif, or a folder of PNGs), keeping the
     frame count, the durations and the loop. Never overwrites the clip's source (file, folder or a frame in it)."""
@@ -289,18 +286,18 @@ def write_frames(clip: Clip, path) -> Path:
     if kind == "folder":
         return _write_folder(clip, path)
     if kind == "gif":
-        _write_atomic(path, lambda tmp: _write_gif(clip, tmp))
+        atomic_write(path, lambda tmp: _write_gif(clip, tmp))
     elif kind == "apng":
         images = _pil_frames(clip)
         # Pillow merges identical consecutive APNG frames unless their disposal differs; full frames drawn with
         # OP_SOURCE replace the canvas, so alternating NONE/BACKGROUND changes nothing on screen and keeps the count
         disposal = [i % 2 for i in range(len(images))]
-        _write_atomic(path, lambda tmp: images[0].save(
+        atomic_write(path, lambda tmp: images[0].save(
             tmp, format="PNG", save_all=True, append_images=images[1:], duration=clip.durations,
             loop=clip.loop, disposal=disposal, blend=0))
     else:
         images = _pil_frames(clip)
-        _write_atomic(path, lambda tmp: images[0].save(tmp, format="TIFF", save_all=True,
+        atomic_write(path, lambda tmp: images[0].save(tmp, format="TIFF", save_all=True,
                                                        append_images=images[1:], compression="tiff_lzw"))
     return path
 
@@ -314,7 +311,7 @@ def _write_folder(clip, path):
         target = path / f"frame_{i + 1:0{digits}d}.png"
         if _same_file(clip.source, target):
             raise InvalidRequest(f"{target} is the input; choose another output folder")
-        _write_atomic(target, lambda tmp: image.save(tmp, format="PNG"))
+        atomic_write(target, lambda tmp: image.save(tmp, format="PNG"))
     return path
 
 

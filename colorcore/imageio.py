@@ -28,6 +28,14 @@ class LoadedImage:
 DEFAULT_MAX_MEGAPIXELS = 120.0
 
 
+def open_image(path):
+    """Pillow's Image.open without Pillow's own pixel limit: the limit is ours (max_megapixels), with a message
+    that says how to raise it."""
+    from PIL import Image
+    Image.MAX_IMAGE_PIXELS = None
+    return Image.open(path)
+
+
 def _damaged(what, path, exc):
     return InvalidRequest(f"{what} {path} is damaged or incomplete ({exc}); open it in an image editor "
                           "and save it again, or use the original file")
@@ -45,13 +53,12 @@ def refuse_above_limit(megapixels, max_megapixels, what, advice):
 def _open(path, what, max_megapixels=None, shape=None, load=True):
     """Open an image file; its size is checked from the header (against `shape`, or the megapixel limit) before
     any pixel is decoded, so a huge or mismatched file is refused at once."""
-    from PIL import Image, UnidentifiedImageError
-    Image.MAX_IMAGE_PIXELS = None   # the limit is ours (max_megapixels), with a message that says how to raise it
+    from PIL import UnidentifiedImageError
     path = Path(path)
     if not path.is_file():
         raise InvalidRequest(f"{what} file not found: {path}")
     try:
-        img = Image.open(path)
+        img = open_image(path)
     except UnidentifiedImageError as exc:
         raise InvalidRequest(f"{what} {path} is not an image Pillow can read ({exc})") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:   # known format, broken header
@@ -62,7 +69,7 @@ def _open(path, what, max_megapixels=None, shape=None, load=True):
     refuse_above_limit(w * h / 1e6, max_megapixels, f"{what} {path} is {w}x{h} = {{mp}} megapixels",
                        f" (it needs about {50 * w * h / 2**30:.1f} GB of memory), or scale it down first")
     try:
-        frames = _frame_count(img)
+        frames = frame_count(img)
         if load:
             img.load()
     except (OSError, SyntaxError, ValueError, EOFError) as exc:   # broken pixel data
@@ -83,7 +90,7 @@ def _sixteen_bit_rgb(img):
     return isinstance(rawmode, str) and ";16" in rawmode
 
 
-def _frame_count(img):
+def frame_count(img):
     """Frames of an animated GIF/APNG/WebP or a multi-page TIFF; 1 for a still image. An MPO (a camera JPEG
     with a preview or a second view embedded) is a single photo: its first picture is the image."""
     if img.format == "MPO":
@@ -154,19 +161,6 @@ def read_image(path, max_megapixels=DEFAULT_MAX_MEGAPIXELS) -> LoadedImage:
     return LoadedImage(rgb, alpha, bits)
 
 
-def read_scribble_frames(path, shape, count):
-    """Scribbles for an animation: one image (painted on the first frame; carried along the motion) -> (H, W, 4),
-    or a folder of one image per frame (natural name order) -> (N, H, W, 4)."""
-    from .frames import frame_files
-    if not Path(path).is_dir():
-        return read_scribbles(path, shape)
-    files = frame_files(path)
-    if len(files) != count:
-        raise InvalidRequest(f"scribble folder {path} holds {len(files)} images but the animation has {count} "
-                             "frames; give one scribble image per frame (transparent where there are none)")
-    return np.stack([read_scribbles(f, shape) for f in files])
-
-
 def read_scribbles(path, shape):
     """RGBA scribbles; an image without alpha marks its coloured (non-gray) pixels as hints."""
     arr, _ = _to_float(_open(path, "scribble image", shape=shape))
@@ -187,23 +181,24 @@ def read_mask(path, shape):
     return np.ascontiguousarray(arr[..., 0], np.float32)
 
 
-def check_writable(path, animation=False):
-    """Refuse, before the work, an output that could not be written (so no run is lost at its end). A photo's
-    output is a .png file; an animation's is a .gif, .png (APNG), .tif or a folder of frames."""
+def check_writable(path):
+    """Refuse, before the work, a photo's output that could not be written (so no run is lost at its end): a
+    .png file in a folder we can write to. (An animation's: frames.check_writable.)"""
     path = Path(path)
-    folder = path.parent
-    if animation:
-        from .frames import output_format
-        if output_format(path) == "folder" and path.is_dir():
-            folder = path
-    if not folder.is_dir():
-        raise InvalidRequest(f"output folder does not exist: {folder} (create it, or choose another -o path)")
-    if not animation and path.suffix.lower() != ".png":
+    if path.suffix.lower() != ".png":
         raise InvalidRequest(f"output must be a .png file; got {path.name}"
                              + (" (an animation's output may be .gif, .png, .tif or a folder)" if
                                 path.suffix.lower() in (".gif", ".tif", ".tiff") else ""))
-    if not animation and path.is_dir():
+    if path.is_dir():
         raise InvalidRequest(f"output {path} is a folder; give a file name ending in .png")
+    check_folder_writable(path.parent)
+
+
+def check_folder_writable(folder):
+    """Refuse a folder that does not exist or that we cannot write into, before any work."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InvalidRequest(f"output folder does not exist: {folder} (create it, or choose another -o path)")
     try:   # try it for real: os.access says yes to root even on a read-only disk or in /sys
         fd, probe = tempfile.mkstemp(suffix=".png", dir=folder, prefix=".colorcore-")
         os.close(fd)
@@ -224,11 +219,11 @@ def _new_file_mode(path):
         return 0o666 & ~umask
 
 
-def _atomic_write(path, write):
-    """Write through a temporary file beside the target, so a failure never leaves a partial file."""
+def atomic_write(path, write):
+    """write(tmp) to a temporary file beside the target (same suffix: encoders choose the format by it), then
+    rename it over the target: a failure or a kill never leaves a partial file."""
     path = Path(path)
-    check_writable(path)
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=path.parent, prefix=".colorcore-")
+    fd, tmp = tempfile.mkstemp(suffix=path.suffix or ".png", dir=path.parent, prefix=".colorcore-")
     os.close(fd)
     try:
         write(tmp)
@@ -257,6 +252,7 @@ def _quantized(channels, bits):
 def write_png(path, rgb, bits=8, alpha=None):
     import cv2
     from PIL import Image
+    check_writable(path)
     data = _quantized([rgb] if alpha is None else [rgb, alpha], bits)
     if bits == 16:
         cv2.cvtColor(data, cv2.COLOR_RGBA2BGRA if data.shape[2] == 4 else cv2.COLOR_RGB2BGR, dst=data)
@@ -264,9 +260,9 @@ def write_png(path, rgb, bits=8, alpha=None):
         def write(tmp):
             if not cv2.imwrite(tmp, data):
                 raise OSError(f"could not write {path}")
-        _atomic_write(path, write)
+        atomic_write(path, write)
     else:
-        _atomic_write(path, lambda tmp: Image.fromarray(data).save(tmp, format="PNG"))
+        atomic_write(path, lambda tmp: Image.fromarray(data).save(tmp, format="PNG"))
 
 
 def uncertainty_scale(radius):
@@ -278,10 +274,11 @@ def uncertainty_scale(radius):
 def write_uncertainty(path, radius, alpha):
     """16-bit gray PNG, white = `scale` Delta E; the scale and alpha go into PNG text chunks."""
     from PIL import Image, PngImagePlugin
+    check_writable(path)
     scale = uncertainty_scale(radius)
     data = _quantized([radius / np.float32(scale)], 16)[..., 0]
     meta = PngImagePlugin.PngInfo()
     meta.add_text(UNCERTAINTY_SCALE_KEY, f"{scale:.4f}")
     meta.add_text(UNCERTAINTY_ALPHA_KEY, f"{alpha:g}")
-    _atomic_write(path, lambda tmp: Image.fromarray(data).save(tmp, format="PNG", pnginfo=meta))
+    atomic_write(path, lambda tmp: Image.fromarray(data).save(tmp, format="PNG", pnginfo=meta))
     return scale

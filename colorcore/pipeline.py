@@ -142,21 +142,9 @@ def run_backend(backend, request: ColorizeRequest) -> ColorizeResult:
     return ColorizeResult(rgb=rgb, uncertainty=radius, info=info, intervals=bounds)
 
 
-def pick_backend(registry, backend_name, mode, scribbles_given=False):
-    """The backend named, or the mode's default; refuses one that would ignore scribbles that were given."""
-    if backend_name is None:
-        backend = registry.default_for(mode)
-        if backend is None:
-            raise BackendUnavailable(f"no available backend serves mode {mode!r}; run `colorcore backends`")
-    else:
-        backend = registry.get(backend_name)
-    if scribbles_given:
-        registry.refuse_ignored_scribbles(backend)
-    return backend
-
-
 def colorize(request: ColorizeRequest, backend_name: str | None = None, registry=None) -> ColorizeResult:
-    """Public entry point: pick the backend by name (or the default for the mode) and run it."""
+    """Public entry point: pick the backend by name (or the default for the mode: colorcore.selection) and run it."""
     from .plugins import load_registry
+    from .selection import pick_backend
     registry = registry or load_registry()
     return run_backend(pick_backend(registry, backend_name, request.mode, request.scribbles is not None), request)

@@ -17,4 +17,6 @@ pip_q() { "$VENV/bin/pip" install --quiet --disable-pip-version-check "$@" 2>&1 
 "$VENV/bin/python" -c 'import torch' 2>/dev/null || "$VENV/bin/python" -c 'import install, sys; install.install_torch(sys.executable)'
 pip_q -e ".[test,bench]"
 "$VENV/bin/python" -c 'import colorcore, torch, cv2, scipy, pluggy' 
-exec "$VENV/bin/python" -m pytest tests -q -ra "$@"
+# paths and options given to this script replace the default (every test): bash scripts/test.sh tests/test_cli.py
+if [ $# -eq 0 ]; then set -- tests; fi
+exec "$VENV/bin/python" -m pytest -q -ra "$@"

@@ -135,3 +135,28 @@ def test_train_help_reaches_the_backends_trainer():
     proc = subprocess.run(colorcore_cmd() + ["train", "variational"], capture_output=True, text=True,
                           env=engine_env(COLORCORE_PLUGINS="variational"))
     assert proc.returncode == 2 and "nothing to train" in proc.stderr
+
+
+def test_quiet_prints_the_result_line_only(files):
+    proc = cli("colorize", "gray.png", "--scribbles", "hints.png", "-o", "out.png", "--quiet", cwd=files)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == "" and proc.stdout.startswith("wrote out.png (variational, scribble,")
+    loud = cli("colorize", "gray.png", "--scribbles", "hints.png", "-o", "out.png", cwd=files)
+    assert "100.0%" in loud.stderr   # without --quiet the progress lines are there
+
+
+def test_help_says_how_the_mode_is_chosen():
+    text = cli("colorize", "--help").stdout
+    assert "--scribbles -> Scribble" in " ".join(text.split()) and "neither -> Auto" in " ".join(text.split())
+
+
+def test_scribbles_inside_a_mask_run_in_partial_mode(files):
+    mask = np.zeros((48, 64), np.uint8)
+    mask[:, :32] = 255
+    Image.fromarray(mask).save(files / "mask.png")
+    proc = cli("colorize", "gray.png", "--scribbles", "hints.png", "--mask", "mask.png", "-o", "out.png", "--quiet",
+               cwd=files)
+    assert proc.returncode == 0, proc.stderr
+    assert "(variational, partial," in proc.stdout
+    src = np.asarray(Image.open(files / "gray.png").convert("RGB"))
+    assert (np.asarray(Image.open(files / "out.png"))[:, 32:] == src[:, 32:]).all()   # outside: untouched

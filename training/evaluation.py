@@ -22,11 +22,13 @@ def list_images(folder, limit=None):
 
 
 def load_rgb(path, size=256):
+    """A photo as float32 sRGB in [0, 1], squashed to size x size (the hint protocol's 256) unless size is None."""
     from PIL import Image
-    img = Image.open(path).convert("RGB")
-    if size:
-        img = img.resize((size, size), Image.BICUBIC)
-    return np.asarray(img, np.float32) / 255.0
+    with Image.open(path) as img:
+        img = img.convert("RGB")
+        if size:
+            img = img.resize((size, size), Image.BICUBIC)
+        return np.asarray(img, np.float32) / 255.0
 
 
 def hint_positions(shape, n, rng, patch=PATCH):

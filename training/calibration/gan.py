@@ -35,13 +35,8 @@ from pathlib import Path
 import numpy as np
 
 from training.gan import data
+from training.evaluation import load_rgb
 from training.gan.data import group_of, group_shares, parse_group_weights
-
-
-def load_rgb(path) -> np.ndarray:
-    from PIL import Image
-    with Image.open(path) as im:
-        return np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
 
 
 def training_shares(train_rels, group_weights, calib_groups):
@@ -135,7 +130,7 @@ def main(argv=None) -> int:
     bases, chromas, errors, rgb_errors, inputs = [], [], [], [], []
     t0 = time.time()
     for i, rel in enumerate(rels):
-        rgb = load_rgb(data.resolve(splits["data"], rel))
+        rgb = load_rgb(data.resolve(splits["data"], rel), size=None)
         # the backend sees only the lightness of its input, so the colour photo itself can be passed
         mask = random_mask(rng, (rgb * 255 + 0.5).astype(np.uint8)) if backend.takes_mask else None
         out = backend.run(ColorizeRequest(image=rgb, seed=0, mode="partial" if backend.takes_mask else "auto",
