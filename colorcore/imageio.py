@@ -1,10 +1,13 @@
-"""Reading and writing image files for the CLI: any Pillow input, PNG output of the input's bit depth."""
+"""Reading and writing image files for the CLI: any Pillow input, PNG or TIFF output of the input's bit depth,
+with the scan's resolution, ICC profile and EXIF/XMP carried over and text saying what made the result."""
 from __future__ import annotations
 
 import os
 import stat
+import struct
 import tempfile
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +24,18 @@ class LoadedImage:
     rgb: np.ndarray            # (H, W, 3) float32 sRGB in [0, 1]
     alpha: np.ndarray | None   # (H, W) float32 or None
     bits: int                  # 8 or 16
+    meta: dict = field(default_factory=dict)   # what travels to the result (travelling_meta): dpi, icc_profile,
+                                               # exif, xmp
+
+
+PHOTO_SUFFIXES = (".png", ".tif", ".tiff")   # what a still photo's result may be written as
+TIFF_SUFFIXES = (".tif", ".tiff")
+# EXIF IFD0 tags that describe the scan and travel to a TIFF result as its own tags (a PNG result gets the whole
+# EXIF block): Make, Model, Orientation, DateTime, Artist, Copyright. Software and ImageDescription are the
+# result's own (what made it).
+DESCRIPTIVE_TAGS = {271: "s", 272: "s", 274: "H", 306: "s", 315: "s", 33432: "s"}
+IMAGE_DESCRIPTION, SOFTWARE, XMP_TAG, ICC_TAG = 270, 305, 700, 34675
+EXIF_PREFIX = b"Exif\x00\x00"
 
 
 # Above this the CLI refuses a photo unless --max-megapixels raises the limit: peak memory grows by about
@@ -156,9 +171,44 @@ def read_image(path, max_megapixels=DEFAULT_MAX_MEGAPIXELS) -> LoadedImage:
         except (OSError, SyntaxError, ValueError, EOFError) as exc:
             raise _damaged("input image", path, exc) from None
         arr, bits = _to_float(img)
+    meta = travelling_meta(img)
     img.close()
     rgb, alpha = _split(arr)
-    return LoadedImage(rgb, alpha, bits)
+    return LoadedImage(rgb, alpha, bits, meta)
+
+
+def _as_bytes(value):
+    return value.encode("utf-8") if isinstance(value, str) else bytes(value)
+
+
+def travelling_meta(img) -> dict:
+    """What of an opened image travels to its colorized result: "dpi" (x, y), "icc_profile" (bytes), "exif" (the
+    EXIF block, "Exif\\0\\0" + TIFF structure; a TIFF scan's descriptive IFD0 tags made into one), "xmp" (bytes).
+    Absent keys: the scan had none."""
+    from PIL import Image
+    info, meta = img.info, {}
+    dpi = info.get("dpi")
+    try:
+        if dpi and len(dpi) == 2 and all(float(v) > 0 for v in dpi):
+            meta["dpi"] = (float(dpi[0]), float(dpi[1]))
+    except (TypeError, ValueError):
+        pass
+    if info.get("icc_profile"):
+        meta["icc_profile"] = bytes(info["icc_profile"])
+    tags = getattr(img, "tag_v2", None) if img.format == "TIFF" else None
+    xmp = info.get("xmp") or info.get("XML:com.adobe.xmp") or (tags.get(XMP_TAG) if tags is not None else None)
+    if xmp:
+        meta["xmp"] = _as_bytes(xmp)
+    if tags is not None:
+        found = {t: tags[t] for t in DESCRIPTIVE_TAGS if t in tags}
+        if found:
+            exif = Image.Exif()
+            exif.update(found)
+            meta["exif"] = exif.tobytes()
+    elif info.get("exif"):
+        raw = bytes(info["exif"])
+        meta["exif"] = raw if raw.startswith(EXIF_PREFIX) else EXIF_PREFIX + raw
+    return meta
 
 
 def read_scribbles(path, shape):
@@ -181,16 +231,18 @@ def read_mask(path, shape):
     return np.ascontiguousarray(arr[..., 0], np.float32)
 
 
-def check_writable(path):
+def check_writable(path, suffixes=(".png",)):
     """Refuse, before the work, a photo's output that could not be written (so no run is lost at its end): a
-    .png file in a folder we can write to. (An animation's: frames.check_writable.)"""
+    file with one of `suffixes` (a photo's result: PHOTO_SUFFIXES) in a folder we can write to. (An
+    animation's: frames.check_writable.)"""
     path = Path(path)
-    if path.suffix.lower() != ".png":
-        raise InvalidRequest(f"output must be a .png file; got {path.name}"
+    if path.suffix.lower() not in suffixes:
+        tiff = any(s in TIFF_SUFFIXES for s in suffixes)
+        raise InvalidRequest(f"output must be a .png file{' (or .tif: a TIFF result)' if tiff else ''}; got {path.name}"
                              + (" (an animation's output may be .gif, .png, .tif or a folder)" if
-                                path.suffix.lower() in (".gif", ".tif", ".tiff") else ""))
+                                path.suffix.lower() in (".gif", ".tif", ".tiff") and not tiff else ""))
     if path.is_dir():
-        raise InvalidRequest(f"output {path} is a folder; give a file name ending in .png")
+        raise InvalidRequest(f"output {path} is a folder; give a file name ending in {suffixes[0]}")
     check_folder_writable(path.parent)
 
 
@@ -249,20 +301,118 @@ def _quantized(channels, bits):
     return out
 
 
-def write_png(path, rgb, bits=8, alpha=None):
+def write_png(path, rgb, bits=8, alpha=None, meta=None, text=None):
+    """PNG of `bits` bits per channel. meta (travelling_meta) and text ({keyword: value}, e.g. provenance) become
+    PNG chunks placed before the pixels; without them the file is exactly what it always was."""
     import cv2
     from PIL import Image
     check_writable(path)
     data = _quantized([rgb] if alpha is None else [rgb, alpha], bits)
+    chunks = _png_chunks(meta or {}, text or {})
     if bits == 16:
         cv2.cvtColor(data, cv2.COLOR_RGBA2BGRA if data.shape[2] == 4 else cv2.COLOR_RGB2BGR, dst=data)
 
-        def write(tmp):
+        def encode(tmp):
             if not cv2.imwrite(tmp, data):
                 raise OSError(f"could not write {path}")
-        atomic_write(path, write)
     else:
-        atomic_write(path, lambda tmp: Image.fromarray(data).save(tmp, format="PNG"))
+        def encode(tmp):
+            Image.fromarray(data).save(tmp, format="PNG")
+
+    def write(tmp):
+        encode(tmp)
+        if chunks:
+            _insert_png_chunks(tmp, chunks)
+    atomic_write(path, write)
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def _png_chunks(meta, text):
+    """[(type, chunk bytes)] for the travelling metadata and the text (tEXt when Latin-1, else iTXt)."""
+    chunks = []
+    if meta.get("icc_profile"):
+        chunks.append((b"iCCP", _png_chunk(b"iCCP", b"ICC profile\0\0" + zlib.compress(meta["icc_profile"]))))
+    if meta.get("dpi"):
+        ppm = [max(1, round(d / 0.0254)) for d in meta["dpi"]]   # pixels per metre, unit 1 = metre
+        chunks.append((b"pHYs", _png_chunk(b"pHYs", struct.pack(">IIB", ppm[0], ppm[1], 1))))
+    if meta.get("exif"):
+        raw = meta["exif"][len(EXIF_PREFIX):] if meta["exif"].startswith(EXIF_PREFIX) else meta["exif"]
+        chunks.append((b"eXIf", _png_chunk(b"eXIf", raw)))
+    if meta.get("xmp"):
+        chunks.append((b"iTXt", _png_chunk(b"iTXt", b"XML:com.adobe.xmp\0\0\0\0\0" + meta["xmp"])))
+    for key, value in text.items():
+        try:
+            chunks.append((b"tEXt", _png_chunk(b"tEXt", key.encode("latin-1") + b"\0" + str(value).encode("latin-1"))))
+        except UnicodeEncodeError:
+            chunks.append((b"iTXt", _png_chunk(b"iTXt", key.encode("latin-1", "replace") + b"\0\0\0\0\0"
+                                                + str(value).encode("utf-8"))))
+    return chunks
+
+
+def _insert_png_chunks(path, chunks):
+    """Put chunks right after IHDR (before any palette or pixels, where iCCP/pHYs/eXIf must be); a singular
+    chunk type the encoder already wrote is left as the encoder wrote it."""
+    data = Path(path).read_bytes()
+    present, pos = set(), 8
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        present.add(kind)
+        pos += 12 + length
+    singular = {b"iCCP", b"pHYs", b"eXIf"}
+    extra = b"".join(c for kind, c in chunks if kind not in singular or kind not in present)
+    ihdr_end = 8 + 12 + struct.unpack(">I", data[8:12])[0]
+    Path(path).write_bytes(data[:ihdr_end] + extra + data[ihdr_end:])
+
+
+def _tiff_tags(meta):
+    """(tag, dtype, count, value, writeonce) for tifffile: the scan's XMP and descriptive EXIF tags."""
+    from PIL import Image
+    tags = []
+    if meta.get("xmp"):
+        tags.append((XMP_TAG, "B", len(meta["xmp"]), meta["xmp"], True))
+    if meta.get("exif"):
+        exif = Image.Exif()
+        try:
+            exif.load(meta["exif"])
+        except Exception:   # a damaged EXIF block is left behind, not the photo
+            return tags
+        for tag, dtype in DESCRIPTIVE_TAGS.items():
+            value = exif.get(tag)
+            if value in (None, ""):
+                continue
+            if dtype == "s":
+                tags.append((tag, "s", 0, str(value).strip("\0"), True))
+            else:
+                tags.append((tag, dtype, 1, int(value), True))
+    return tags
+
+
+def write_tiff(path, rgb, bits=8, alpha=None, meta=None, text=None):
+    """TIFF (Deflate, `bits` bits per channel, straight alpha) carrying the scan's resolution, ICC profile, XMP
+    and descriptive EXIF tags; text's "Software" becomes the Software tag and the rest ImageDescription lines."""
+    import tifffile
+    check_writable(path, TIFF_SUFFIXES)
+    meta, text = meta or {}, dict(text or {})
+    data = _quantized([rgb] if alpha is None else [rgb, alpha], bits)
+    software = text.pop("Software", None)
+    description = "\n".join(f"{k}: {v}" for k, v in text.items()) or None
+    kwargs = dict(photometric="rgb", compression="zlib", metadata=None, software=software or False,
+                  description=description, iccprofile=meta.get("icc_profile"), extratags=_tiff_tags(meta))
+    if alpha is not None:
+        kwargs["extrasamples"] = ("unassalpha",)
+    if meta.get("dpi"):
+        kwargs.update(resolution=tuple(meta["dpi"]), resolutionunit="INCH")
+    atomic_write(path, lambda tmp: tifffile.imwrite(tmp, data, **kwargs))
+
+
+def write_image(path, rgb, bits=8, alpha=None, meta=None, text=None):
+    """A photo's result as its suffix says: .png (write_png) or .tif/.tiff (write_tiff)."""
+    check_writable(path, PHOTO_SUFFIXES)
+    writer = write_tiff if Path(path).suffix.lower() in TIFF_SUFFIXES else write_png
+    writer(path, rgb, bits=bits, alpha=alpha, meta=meta, text=text)
 
 
 def uncertainty_scale(radius):
