@@ -40,7 +40,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from bench.common import mean_sem  # noqa: E402
+from bench.common import first_n, macro_mean, mean_sem  # noqa: E402
 from training.shared_data import ENV as DATA_ENV, shared_data  # noqa: E402
 
 DATA = shared_data()
@@ -61,6 +61,8 @@ COLOURS = {"predict-gray": "gray", "old gan": "tab:purple", "mse-baseline": "tab
 TARGET_COLOURFULNESS = 0.8      # the target: colourfulness >= 0.8x the truth's at PSNR >= the MSE baseline's
 EARLIER_TARGET = 0.7
 OVERALL = "overall"
+MACRO = "macro"        # the mean of the sources' means: every source weighs the same (OVERALL pools the photos)
+MSE_NAME = "mse-baseline"
 # uncertainty rows of the table, beside `gan`'s own (radius = lambda x score): the constant radius calibrated the
 # same way, and for a calibration weighted to the training mixture both radii with the split-proportion lambdas
 CONSTANT = "constant-radius"
@@ -95,8 +97,9 @@ def held_out_sources(limit=0):
 
 
 def eval_sources(args):
-    """{source: files}: dev_eval first, then each training source's validation slice."""
-    dev = list_images(DATA / "dev_eval")[:args.limit or None]
+    """{source: files}: dev_eval first, then each training source's validation slice; each in hash order (the
+    first N by the SHA-1 of the path, never the alphabetically first N)."""
+    dev = first_n(list_images(DATA / "dev_eval"), args.limit, DATA / "dev_eval")
     if not dev:
         print(f"note: no images under {DATA / 'dev_eval'}; dev_eval is skipped")
     return dict({"dev_eval": dev} if dev else {}, **held_out_sources(args.per_source_limit))
@@ -154,6 +157,36 @@ def gan_radii(nets, alpha):
               f"columns are skipped (python -m training.calibration.gan makes one)")
         return None
     return uncertainty_radii(cal, alpha)
+
+
+def soup_share(meta, name="mse_baseline"):
+    """The share of `name`'s weights in a weight soup, from the soup lists of a weights JSON: an entry naming it
+    counts its share, an entry naming another soup list of the JSON ("v5_soup") counts its share times that
+    list's share of `name`. 0 when the JSON records no soup."""
+    def share(key, depth=0):
+        total = 0.0
+        for e in meta.get(key) or []:
+            text = str(e.get("weights", ""))
+            if name in text:
+                total += float(e.get("share", 0))
+            elif depth < 3:
+                total += sum(float(e.get("share", 0)) * share(k, depth + 1)
+                             for k in meta if k != key and k.endswith("soup") and k in text)
+        return total
+    return share("soup")
+
+
+def mse_description(gan_weights):
+    """What the MSE network is to the shipped gan: a line for the report (its weights are part of gan's soup,
+    so the comparison is not gan against an independent baseline)."""
+    meta_path = Path(gan_weights).with_suffix(".json")
+    meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+    share = soup_share(meta)
+    if share <= 0:
+        return 0.0, f"{MSE_NAME}: the MSE-trained network (same architecture, data and CPU time as gan)"
+    return share, (f"{MSE_NAME} is the soup's MSE ingredient: about {100 * share:.0f}% of gan's weights are this "
+                   f"network's ({meta_path.name}: soup/v5_soup), so gan against it is not a comparison with an "
+                   f"independent baseline")
 
 
 # ---- evaluation: one function per image, for every source
@@ -221,8 +254,12 @@ def summarise(records):
         if len(by_gain) > 1:
             res[m]["gain_sweep"] = [(float(g), float(p), float(c)) for g, p, c in zip(by_gain, psnr.mean(1), colour)]
     if "predict-gray" in res:
+        gray = np.array([r["methods"]["predict-gray"][1.0][0] for r in records])
         for m in res:
             res[m]["psnr_vs_gray"] = res[m]["psnr"] - res["predict-gray"]["psnr"]
+            # paired over the photos: each photo's own gain, so the photos' spread in PSNR cancels
+            diff = np.array([r["methods"][m][1.0][0] for r in records]) - gray
+            res[m]["psnr_vs_gray_sem"] = mean_sem(diff)[1]
     if "uncertainty" in records[0]:
         summarise_uncertainty([r["uncertainty"] for r in records], res)
     return res
@@ -237,9 +274,30 @@ def summarise_uncertainty(unc, res):
 
 
 def summarise_sources(records):
-    """{source: summary} for every source, and OVERALL: all sources' images pooled (not a mean of means)."""
+    """{source: summary} for every source, MACRO: the mean of the sources' summaries (every source weighs the
+    same; bench.common.macro_mean), and OVERALL: all sources' images pooled (a source with many photos or a large
+    gain, faces, carries it)."""
     out = {s: summarise(recs) for s, recs in records.items() if recs}
+    per_source = list(out.values())
+    out[MACRO] = summarise_macro(per_source)
     out[OVERALL] = summarise([r for recs in records.values() for r in recs])
+    return out
+
+
+def summarise_macro(per_source):
+    """The macro mean of per-source summaries: PSNR and PSNR vs gray with their standard errors from the sources'
+    (macro_mean), the other numbers (colourfulness ratio, coverage, radius, Spearman) as plain means of the
+    sources'; no gain sweep (it stays pooled)."""
+    out = {}
+    for m in per_source[0]:
+        rows = [s[m] for s in per_source]
+        res = out[m] = {}
+        for key in ("psnr", "psnr_vs_gray"):
+            if key in rows[0]:
+                res[key], res[key + "_sem"] = macro_mean([(r[key], r[key + "_sem"]) for r in rows])
+        for key in ("colourfulness_ratio", "coverage", "mean_radius", "spearman"):
+            if key in rows[0]:
+                res[key] = float(np.mean([r[key] for r in rows]))
     return out
 
 
@@ -257,7 +315,7 @@ def equal_colourfulness(res):
     """[(label, colourfulness, {method: PSNR or None})]: each swept network's PSNR at gan's and the MSE
     baseline's own colourfulness and at the 0.7x and 0.8x targets."""
     targets = [("gan as shipped", res["gan"]["colourfulness_ratio"]),
-               ("MSE as trained", res["mse-baseline"]["colourfulness_ratio"]),
+               ("MSE as trained", res[MSE_NAME]["colourfulness_ratio"]),
                ("the earlier 0.7x target", EARLIER_TARGET), ("the 0.8x target", TARGET_COLOURFULNESS)]
     return [(label, c, {m: psnr_at_colourfulness(res[m]["gain_sweep"], c) for m in SWEPT}) for label, c in targets]
 
@@ -416,10 +474,21 @@ def plot(results, alpha, path):
 
 # ---- printing
 
+def source_label(s, counts):
+    """A table's source cell: 'name (images)', the macro row as 'macro (K sources)', the pooled one as
+    'overall, pooled (images)'."""
+    if s == MACRO:
+        return f"macro mean ({counts.get(MACRO, sum(k not in (MACRO, OVERALL) for k in counts))} sources)"
+    if s == OVERALL:
+        return f"overall, pooled ({counts[OVERALL]})"
+    return f"{s} ({counts[s]})"
+
+
 def quality_rows(results, counts):
-    """[source (images), method, PSNR ± sem, vs gray, colourfulness ratio] per source and method."""
-    return [[f"{s} ({counts[s]})", m, f"{res[m]['psnr']:.2f} ± {res[m]['psnr_sem']:.2f}",
-             f"{res[m]['psnr_vs_gray']:+.2f}", f"{res[m]['colourfulness_ratio']:.2f}"]
+    """[source (images), method, PSNR ± sem, vs gray ± paired sem, colourfulness ratio] per source and method."""
+    return [[source_label(s, counts), m, f"{res[m]['psnr']:.2f} ± {res[m]['psnr_sem']:.2f}",
+             f"{res[m]['psnr_vs_gray']:+.2f} ± {res[m].get('psnr_vs_gray_sem', 0.0):.2f}",
+             f"{res[m]['colourfulness_ratio']:.2f}"]
             for s, res in results.items() for m in METHODS if m in res]
 
 
@@ -427,7 +496,7 @@ def uncertainty_table(results, counts):
     """(header, rows): per source, coverage / mean radius of each radius row present, and gan's Spearman."""
     present = [r for r in UNCERTAINTY_ROWS if "coverage" in results[OVERALL].get(r, {})]
     header = ["source (images)"] + [f"{UNCERTAINTY_ROWS[r]} coverage / radius" for r in present] + ["gan Spearman"]
-    rows = [[f"{s} ({counts[s]})"] + [f"{res[r]['coverage']:.3f} / {res[r]['mean_radius']:.1f}" for r in present]
+    rows = [[source_label(s, counts)] + [f"{res[r]['coverage']:.3f} / {res[r]['mean_radius']:.1f}" for r in present]
             + [f"{res['gan']['spearman']:.2f}"] for s, res in results.items()]
     return header, rows
 
@@ -457,9 +526,13 @@ def print_timing(tim):
 
 def print_report(report, results):
     nets = ", ".join(f"{m} size {v['size']}" for m, v in report["networks"].items())
-    counts = dict(report["n_images"], **{OVERALL: sum(report["n_images"].values())})
+    counts = dict(report["n_images"], **{OVERALL: sum(report["n_images"].values()), MACRO: len(report["n_images"])})
     print(f"\n{counts[OVERALL]} images at {report['size']}x{report['size']}, {nets}, gan samples={report['samples']}")
-    print_markdown(["source (images)", "method", "PSNR dB", "vs gray", "colourfulness / GT"],
+    print(f"subsets: the first N of each source by the SHA-1 of the path; macro mean = every source weighs the same "
+          f"(its ± from the sources' standard errors), overall = the photos pooled")
+    if report.get("mse_baseline"):
+        print(report["mse_baseline"])
+    print_markdown(["source (images)", "method", "PSNR dB", "vs gray (paired ±)", "colourfulness / GT"],
                    quality_rows(results, counts))
     if "coverage" in results[OVERALL]["gan"]:
         print(f"\nuncertainty of gan at alpha={report['alpha']} (coverage / mean radius in Delta E_ab):")
@@ -471,11 +544,12 @@ def print_report(report, results):
 
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    w = REPO / "backends" / "gan" / "weights"
+    w, lab = REPO / "backends" / "gan" / "weights", REPO / "training" / "weights"
     p.add_argument("--gan-weights", default=str(w / "gan.pt"), help="the new model")
-    p.add_argument("--old-gan-weights", default=str(w / "unet_v2" / "gan.pt"),
+    p.add_argument("--old-gan-weights", default=str(lab / "unet_v2" / "gan.pt"),
                    help="the model it replaces (skipped when the same file as --gan-weights)")
-    p.add_argument("--mse-weights", default=str(w / "mse_baseline.pt"))
+    p.add_argument("--mse-weights", default=str(lab / "mse_baseline.pt"),
+                   help="the MSE-trained network; the shipped gan is a weight soup with it as an ingredient")
     p.add_argument("--size", type=int, default=256, help="evaluation images are resized to size x size")
     p.add_argument("--gan-size", type=int, default=None,
                    help="backend option `size` for every network (default: each one's JSON 'size', "
@@ -489,6 +563,7 @@ def parse_args(argv):
     p.add_argument("--no-grid", action="store_true")
     p.add_argument("--grid-per-folder", type=int, default=2)
     p.add_argument("--grid-out", default=str(REPO / "docs" / "gan" / "oldphotos_grid.jpg"))
+    p.add_argument("--out", default=str(OUT), help="folder of auto.json and auto.png")
     return p.parse_args(argv)
 
 
@@ -498,7 +573,8 @@ def main(argv=None):
     if not sources:
         print(f"SKIP: no evaluation images under {DATA} (set {DATA_ENV})")
         return 0
-    OUT.mkdir(parents=True, exist_ok=True)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     nets = load_networks(args)
     radii = gan_radii(nets, args.alpha)
@@ -511,11 +587,15 @@ def main(argv=None):
                   results=results,
                   equal_colourfulness=[dict(label=lb, colourfulness=c, psnr=p)
                                        for lb, c, p in equal_colourfulness(results[OVERALL])],
-                  timing=tim, grid=picks, seconds=round(time.time() - t0, 1))
-    (OUT / "auto.json").write_text(json.dumps(report, indent=1))
-    plot(results, args.alpha, OUT / "auto.png")
+                  timing=tim, grid=picks, seconds=round(time.time() - t0, 1),
+                  subsets="first N per source by SHA-1 of the path (training.gan.data.hash_order); held-out slices "
+                          "cleaned of tiles and copies of training photos (training.gan.data.held_out_split)")
+    if MSE_NAME in nets:
+        report["mse_share_of_gan"], report["mse_baseline"] = mse_description(args.gan_weights)
+    (out / "auto.json").write_text(json.dumps(report, indent=1))
+    plot(results, args.alpha, out / "auto.png")
     print_report(report, results)
-    print(f"wrote {OUT / 'auto.json'}, {OUT / 'auto.png'}" + ("" if args.no_grid else f", {args.grid_out}"))
+    print(f"wrote {out / 'auto.json'}, {out / 'auto.png'}" + ("" if args.no_grid else f", {args.grid_out}"))
     return 0
 
 

@@ -33,6 +33,25 @@ def mean_sem(values):
     return float(v.mean()), (float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else 0.0)
 
 
+def macro_mean(per_source):
+    """The macro mean: every source weighted equally, whatever its number of photos. per_source is
+    [(mean, standard error), ...], one pair per source (mean_sem's); returns (mean of the means, its standard
+    error sqrt(sum of the squared errors) / K for K sources: the sources' photos are independent draws). Beside
+    it the pooled mean weighs every photo equally, so a source with many photos, or a large gain, carries it."""
+    import numpy as np
+    pairs = np.asarray(list(per_source), float).reshape(-1, 2)
+    if not len(pairs):
+        raise ValueError("macro mean of no sources")
+    return float(pairs[:, 0].mean()), float(np.sqrt((pairs[:, 1] ** 2).sum()) / len(pairs))
+
+
+def first_n(files, n, root):
+    """The first n files (0 = all) in the one fixed order of every subset: by the SHA-1 of each file's path
+    relative to root (training.gan.data.hash_order), not alphabetical."""
+    from training.gan.data import first_n as _first_n
+    return _first_n(files, n, root)
+
+
 def save_json(path, data):
     data = dict(data, machine={"cpus": os.cpu_count(), "load_avg": os.getloadavg(), "time": time.ctime()})
     Path(path).write_text(json.dumps(data, indent=2) + "\n")

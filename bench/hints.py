@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.common import mean_sem, out_dir, print_table, pyplot, save_json  # noqa: E402
+from bench.common import first_n, macro_mean, mean_sem, out_dir, print_table, pyplot, save_json  # noqa: E402
 from colorcore import ColorizeRequest, color, load_registry, run_backend  # noqa: E402
 from training.evaluation import (chroma_error, gray_of, hint_positions, hint_scribbles,  # noqa: E402
                                   list_images, load_rgb, psnr)
@@ -41,6 +41,7 @@ ZHANG_2017 = dict(zip(POINTS, (24.43, 25.37, 26.20, 27.39, 28.42, 29.34, 30.42, 
 # the issue's targets, over Levin on every source: (points, dB)
 TARGET_OVER_LEVIN = {1: 1.0, 2: 1.0, 5: 1.0, 10: 1.0, 100: 0.3, 200: 0.3}
 OVERALL = "overall"
+MACRO = "macro"        # the mean of the sources' means: every source weighs the same (OVERALL pools the photos)
 REFERENCE = "levin2004"
 
 
@@ -65,7 +66,7 @@ def constant_radius(backend, group, alpha="0.1"):
 def sources(args):
     """{source: [image paths]}: --data alone, or dev_eval and every training source's held-out slice."""
     if args.data:
-        return {Path(args.data).name: list_images(args.data, args.limit)}
+        return {Path(args.data).name: first_n(list_images(args.data), args.limit, args.data)}
     from bench.auto import eval_sources
     return {k: v for k, v in eval_sources(args).items() if v}
 
@@ -197,14 +198,27 @@ def report(results, out):
     reference = results["reference"]
     pooled = {m: {p: [x for g in groups for x in psnrs[g][m][p]] for p in points} for m in methods}
     everywhere = dict(psnrs, **{OVERALL: pooled})
-    table = {g: {m: {p: float(np.mean(v)) for p, v in everywhere[g][m].items()} for m in methods}
-             for g in everywhere}
+    stats = {g: {m: {p: mean_sem(v) for p, v in everywhere[g][m].items()} for m in methods} for g in everywhere}
     gains = {b: {g: {p: gain(everywhere[g], b, REFERENCE, p) for p in points} for g in everywhere}
              for b in backends} if reference else {}
-    for g in everywhere:
-        n = len(everywhere[g][methods[0]][points[0]])
-        print(f"\nPSNR (dB), {g} ({n} images at 256x256)")
-        rows = [[m] + [f"{table[g][m][p]:.2f}" for p in points] for m in methods]
+    # the macro mean: every source weighs the same, its standard error from the sources' (bench.common.macro_mean)
+    stats = dict({g: stats[g] for g in groups}, **{MACRO: {m: {p: macro_mean([stats[g][m][p] for g in groups])
+                                                              for p in points} for m in methods}},
+                 **{OVERALL: stats[OVERALL]})
+    for b in gains:
+        gains[b] = dict({g: gains[b][g] for g in groups},
+                        **{MACRO: {p: macro_mean([gains[b][g][p] for g in groups]) for p in points}},
+                        **{OVERALL: gains[b][OVERALL]})
+    table = {g: {m: {p: v[0] for p, v in by_p.items()} for m, by_p in by_m.items()} for g, by_m in stats.items()}
+    sems = {g: {m: {p: v[1] for p, v in by_p.items()} for m, by_p in by_m.items()} for g, by_m in stats.items()}
+    for g in stats:
+        if g == MACRO:
+            what = f"macro mean of the {len(groups)} sources, each weighing the same"
+        else:
+            n = len(everywhere[g][methods[0]][points[0]])
+            what = f"{'all photos pooled, ' if g == OVERALL else ''}{n} images at 256x256"
+        print(f"\nPSNR (dB ± standard error), {g} ({what})")
+        rows = [[m] + ["%.2f ±%.2f" % stats[g][m][p] for p in points] for m in methods]
         if reference:
             rows += [[f"{b} - {REFERENCE}"] + ["%+.2f ±%.2f" % gains[b][g][p] for p in points] for b in backends]
         print_table(["method"] + [f"{p} pts" for p in points], rows)
@@ -229,7 +243,9 @@ def report(results, out):
     print_table(["backend", "points", "coverage", "mean radius", "const coverage", "const radius"], unc_rows)
 
     save_json(out / "hints.json", {
-        "sources": photos_per_source(psnrs), "psnr": table, "targets": checks,
+        "sources": photos_per_source(psnrs), "psnr": table, "psnr_sem": sems, "targets": checks,
+        "means": f"{MACRO}: the mean of the sources' means (each source weighs the same; its standard error from the "
+                 f"sources'); {OVERALL}: every photo pooled. Subsets: the first N per source by the SHA-1 of the path",
         "gain_over_reference": gains,
         "ms_per_image": {m: 1000 * s / results["runs"] for m, s in results["seconds"].items()},
         "uncertainty": {b: {str(p): {k: float(np.mean(v)) if v else None for k, v in d.items()}
@@ -268,7 +284,9 @@ def plot(table, methods, points, path, total):
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     x = [max(p, 0.5) for p in points]   # 0 points drawn at 0.5 on the log axis
     for m in methods:
-        ax.plot(x, [table[OVERALL][m][p] for p in points], marker="o", label=m)
+        line, = ax.plot(x, [table[OVERALL][m][p] for p in points], marker="o", label=f"{m} (pooled)")
+        if MACRO in table:
+            ax.plot(x, [table[MACRO][m][p] for p in points], ls=":", color=line.get_color(), label=f"{m} (macro)")
     ax.plot([max(p, 0.5) for p in ZHANG_2017], list(ZHANG_2017.values()), ls="--", color="gray",
             label="Zhang et al. 2017 (ImageNet ctest10k, published)")
     ax.set_xscale("log")

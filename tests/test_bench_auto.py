@@ -25,7 +25,7 @@ def test_overall_pools_every_image_of_every_source_not_the_mean_of_the_sources()
     records = {"a": [record(10.0, 20.0, (22.0, 6.0)), record(30.0, 24.0, (28.0, 12.0))],
                "b": [record(20.0, 30.0, (31.0, 12.0))]}
     res = auto.summarise_sources(records)
-    assert list(res) == ["a", "b", auto.OVERALL]
+    assert list(res) == ["a", "b", auto.MACRO, auto.OVERALL]
     a, b, overall = res["a"], res["b"], res[auto.OVERALL]
     assert a["gan"]["psnr"] == pytest.approx(25.0)
     assert a["gan"]["psnr_sem"] == pytest.approx(3.0)   # sample std 3 sqrt(2) of (22, 28) over sqrt(2)
@@ -42,6 +42,33 @@ def test_overall_pools_every_image_of_every_source_not_the_mean_of_the_sources()
     assert sorted(sweep) == list(auto.SWEEP_GAINS)
     assert sweep[1.5] == pytest.approx((22.0, 0.75))
     assert "gain_sweep" not in overall["predict-gray"]
+    # the macro mean: a and b weigh the same; its error from the sources' (b has one photo: 0)
+    macro = res[auto.MACRO]
+    assert macro["gan"]["psnr"] == pytest.approx((25.0 + 31.0) / 2)
+    assert macro["gan"]["psnr_sem"] == pytest.approx(np.sqrt(3.0 ** 2 + 0.0) / 2)
+    assert macro["gan"]["psnr_vs_gray"] == pytest.approx((3.0 + 1.0) / 2)
+    assert a["gan"]["psnr_vs_gray_sem"] == pytest.approx(1.0)     # paired: gains (2, 4): std sqrt(2) / sqrt(2)
+    assert macro["gan"]["psnr_vs_gray_sem"] == pytest.approx(0.5)
+    assert macro["gan"]["colourfulness_ratio"] == pytest.approx((9.0 / 20.0 + 12.0 / 20.0) / 2)
+    assert "gain_sweep" not in macro["gan"]
+
+
+def test_mse_share_of_the_soup_is_read_from_the_weights_json(tmp_path):
+    meta = {"soup": [{"weights": "gan v5 (itself the soup listed under v5_soup)", "share": 0.5},
+                     {"weights": "gan v5 continued", "share": 0.5}],
+            "v5_soup": [{"weights": "gan v3", "share": 0.7}, {"weights": "mse_baseline.pt (the baseline)", "share": 0.3}]}
+    assert auto.soup_share(meta) == pytest.approx(0.15)
+    assert auto.soup_share({}) == 0.0
+    w = tmp_path / "gan.pt"
+    w.with_suffix(".json").write_text(json.dumps(meta))
+    share, line = auto.mse_description(w)
+    assert share == pytest.approx(0.15) and "MSE ingredient" in line and "15%" in line
+    assert "ingredient" not in auto.mse_description(tmp_path / "other.pt")[1]
+
+
+def test_shipped_gan_describes_the_mse_network_as_its_ingredient():
+    share, line = auto.mse_description(auto.REPO / "backends" / "gan" / "weights" / "gan.pt")
+    assert share == pytest.approx(0.15, abs=0.01) and "ingredient" in line
 
 
 def test_uncertainty_is_averaged_per_row_and_skipped_without_it():
@@ -104,7 +131,8 @@ def test_validation_slices_grouped_by_source_and_capped(tmp_path):
     from training.gan import data
     where = {"a": tmp_path / "r1", "b": tmp_path / "r2"}
     rels = ["a/1.jpg", "a/2.jpg", "a/3.jpg", "b/x/1.png"]
-    assert data.slices_by_source(rels, where, limit=2) == {"a": [tmp_path / "r1/a/1.jpg", tmp_path / "r1/a/2.jpg"],
+    # the first 2 by the SHA-1 of the path (fixed), not the alphabetically first 2
+    assert data.slices_by_source(rels, where, limit=2) == {"a": [tmp_path / "r1/a/3.jpg", tmp_path / "r1/a/1.jpg"],
                                                            "b": [tmp_path / "r2/b/x/1.png"]}
     assert len(data.slices_by_source(rels, where)["a"]) == 3
 
@@ -115,9 +143,11 @@ def test_printed_tables_have_a_row_per_source_and_method():
     res = auto.summarise_sources(records)
     counts = {"a": 1, "b": 1, auto.OVERALL: 2}
     rows = auto.quality_rows(res, counts)
-    assert [r[:2] for r in rows] == [[f"{s} ({counts[s]})", m] for s in ("a", "b", auto.OVERALL)
-                                     for m in ("predict-gray", "gan")]
-    assert rows[-1][2:] == ["26.50 ± 4.50", "+1.50", "0.60"]   # sem: sample std 4.5 sqrt(2) / sqrt(2)
+    labels = ["a (1)", "b (1)", "macro mean (2 sources)", "overall, pooled (2)"]
+    assert [r[:2] for r in rows] == [[s, m] for s in labels for m in ("predict-gray", "gan")]
+    assert rows[-1][2:] == ["26.50 ± 4.50", "+1.50 ± 0.50", "0.60"]   # sem: sample std 4.5 sqrt(2) / sqrt(2)
+    assert rows[-3][2:] == ["26.50 ± 0.00", "+1.50 ± 0.00", "0.60"]   # one photo a source: no error to add
     header, unc = auto.uncertainty_table(res, counts)
     assert header == ["source (images)", "gan coverage / radius", "constant coverage / radius", "gan Spearman"]
-    assert unc[-1] == ["overall (2)", "0.900 / 30.0", "0.950 / 30.0", "0.30"]
+    assert unc[-1] == ["overall, pooled (2)", "0.900 / 30.0", "0.950 / 30.0", "0.30"]
+    assert unc[-2][0] == "macro mean (2 sources)"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import time
 from pathlib import Path
 
@@ -42,16 +43,89 @@ def list_sources(roots) -> tuple[list[str], dict[str, Path]]:
 
 
 def _key(rel: str) -> str:
-    return hashlib.sha1(rel.encode()).hexdigest()
+    return hashlib.sha1(str(rel).encode()).hexdigest()
 
 
-def split(rels: list[str], n_calib: int, n_val: int):
-    """Deterministic disjoint split by the SHA-1 of the relative path: (train, val, calib)."""
-    order = sorted(rels, key=_key)
-    calib = sorted(order[:n_calib])
-    val = sorted(order[n_calib:n_calib + n_val])
-    train = sorted(order[n_calib + n_val:])
-    return train, val, calib
+def hash_order(items, root=None) -> list:
+    """items in the one fixed order every "first N" takes (benchmark subsets, held-out slices, splits): by the
+    SHA-1 of each item's relative path ('/'-separated; relative to root when given, else the item as a string).
+    Not alphabetical, so the first N of a folder are not all one class (the first 10 pets by name are all cats),
+    and stable: adding or removing other files does not change the order of the rest."""
+    def rel(it):
+        return Path(it).relative_to(root).as_posix() if root is not None else str(it)
+    return sorted(items, key=lambda it: (_key(rel(it)), rel(it)))
+
+
+def first_n(items, n: int, root=None) -> list:
+    """The first n of items in hash_order (all of them for n = 0)."""
+    return hash_order(items, root)[:n or None]
+
+
+# A tile of photo_tiles224 is named <photo>_s<scale>_<x>_<y>.jpg: the tiles of one photograph (at every scale)
+# share <photo> and are correlated, so they go to one side of a split together.
+_TILE = re.compile(r"_s\d+_\d+_\d+(?=\.[^./]+$)")
+
+
+def photo_of(rel: str) -> str:
+    """The photograph a file comes from: a tile's <photo> name (above), else the file's own path (so a file that is
+    its own photo keeps its place in the SHA-1 order of paths)."""
+    m = _TILE.search(str(rel))
+    return str(rel)[:m.start()] if m else str(rel)
+
+
+SPLIT_SCHEMES = ("photo", "path")
+# the scheme every shipped model trained with (gan, partial-gan, prior, the MSE baseline: --val-per-source 40
+# --calib-per-source 60 over TRAIN_ROOTS, before photo_of existed): its training side is fixed for good
+SHIPPED_SCHEME = "path"
+
+
+def _clusters(rels, ties=None) -> dict:
+    """{rel: cluster key}: files of one photograph (photo_of) and files tied by `ties` ({rel: key}, e.g. the same
+    content hash) in one cluster, keyed by the smallest photo_of of its members."""
+    parent = {}
+
+    def find(x):
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def union(a, b):
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+
+    for r in rels:
+        union(("f", r), ("p", photo_of(r)))
+        if ties and r in ties:
+            union(("f", r), ("t", ties[r]))
+    key = {}
+    for r in rels:
+        root = find(("f", r))
+        key[root] = min(key.get(root, photo_of(r)), photo_of(r))
+    return {r: key[find(("f", r))] for r in rels}
+
+
+def split(rels: list[str], n_calib: int, n_val: int, scheme: str = "photo", ties=None):
+    """Deterministic disjoint split: (train, val, calib), each sorted.
+    scheme 'photo': files of one photograph (photo_of) or tied by `ties` ({rel: key}: exact duplicates, see
+    content_ties) stay on one side; photographs in SHA-1 order of their key, whole ones to val until it holds
+    n_val files, then to calib until n_calib, the rest train (a file that is its own photograph is placed as
+    under 'path'). scheme 'path': every file on its own, by the SHA-1 of its path (SHIPPED_SCHEME)."""
+    if scheme not in SPLIT_SCHEMES:
+        raise ValueError(f"split scheme: expected one of {SPLIT_SCHEMES}, got {scheme!r}")
+    if scheme == "path":
+        order = hash_order(rels)
+        return sorted(order[n_calib + n_val:]), sorted(order[n_calib:n_calib + n_val]), sorted(order[:n_calib])
+    cluster = _clusters(rels, ties)
+    members = {}
+    for r in rels:
+        members.setdefault(cluster[r], []).append(r)
+    train, val, calib = [], [], []
+    for key in hash_order(members):
+        side = val if len(val) < n_val else calib if len(calib) < n_calib else train
+        side += members[key]
+    return sorted(train), sorted(val), sorted(calib)
 
 
 # The fixed held-out slices of every training source (training and bench/auto.py use the same ones):
@@ -61,16 +135,85 @@ HELD_OUT_VAL = 40
 HELD_OUT_CALIB = 60
 
 
-def split_per_source(rels: list[str], n_calib: int, n_val: int):
-    """Fixed held-out slices of every source: per top-level folder, by SHA-1 order of the path, the first
-    n_val images validate, the next n_calib calibrate, the rest train. (train, val, calib), each sorted."""
+def split_per_source(rels: list[str], n_calib: int, n_val: int, scheme: str = "photo", ties=None):
+    """Fixed held-out slices of every source: split() per top-level folder (n_val files validate, n_calib
+    calibrate, the rest train). (train, val, calib), each sorted."""
     train, val, calib = [], [], []
     for g in sorted({group_of(r) for r in rels}):
-        t, v, c = split([r for r in rels if group_of(r) == g], n_calib, n_val)
+        t, v, c = split([r for r in rels if group_of(r) == g], n_calib, n_val, scheme, ties)
         train += t
         val += v
         calib += c
     return sorted(train), sorted(val), sorted(calib)
+
+
+# ---- duplicates: the same photo under two names, or near-identical thumbnails
+
+THUMB = 16             # thumbnail side (px) compared for near-duplicates
+NEAR_DUP_RMS = 4.0     # RMS difference (8-bit levels) of two 16x16 RGB thumbnails below which they are one photo;
+                       # on the training sources the closest distinct photos are about 10 apart, copies 0-2.4
+
+
+def content_ties(files: dict) -> dict:
+    """{rel: SHA-1 of the file's bytes} for {rel: path}: equal values are exact duplicates."""
+    return {r: hashlib.sha1(Path(p).read_bytes()).hexdigest() for r, p in files.items()}
+
+
+def thumbnails(files: list) -> np.ndarray:
+    """(N, THUMB*THUMB*3) float32 thumbnails of the whole image (squashed to a square), for near-duplicates."""
+    from PIL import Image
+    out = np.empty((len(files), THUMB * THUMB * 3), np.float32)
+    for i, f in enumerate(files):
+        with Image.open(f) as im:
+            im.draft("RGB", (2 * THUMB, 2 * THUMB))
+            out[i] = np.asarray(im.convert("RGB").resize((THUMB, THUMB), Image.BOX), np.float32).ravel()
+    return out
+
+
+def near_pairs(a: np.ndarray, b: np.ndarray, threshold: float = NEAR_DUP_RMS, chunk: int = 512):
+    """[(i, j)] with RMS(a[i] - b[j]) < threshold."""
+    out = []
+    bb = (b ** 2).sum(1)
+    for s in range(0, len(a), chunk):
+        x = a[s:s + chunk]
+        d2 = (x ** 2).sum(1)[:, None] + bb[None] - 2 * x @ b.T
+        i, j = np.nonzero(d2 < threshold ** 2 * a.shape[1])
+        out += list(zip((i + s).tolist(), j.tolist()))
+    return out
+
+
+def hygiene(train: list[str], calib: list[str], val: list[str], where, near: bool = True):
+    """Cleans the evaluation side of a split: (calib, val, removed), every calibration or validation file dropped
+    whose photograph (photo_of), exact copy (same bytes) or near-identical thumbnail (near_pairs; near=False skips
+    it) is already on a side that comes first: training, then calibration, then validation, and on one side
+    earlier in hash_order. `removed` is {rel: (reason, the file it repeats)}; the training side never changes."""
+    evals = hash_order(calib) + hash_order(val)
+    rels = list(train) + evals
+    rank = {r: k for k, r in enumerate(rels)}
+    files = {r: resolve(where, r) for r in rels}
+    content = content_ties(files)
+    close = {}
+    if near and evals:   # every evaluation file's thumbnail against every file's
+        th = thumbnails([files[r] for r in rels])
+        for i, j in near_pairs(th[len(train):], th):
+            close.setdefault(evals[i], []).append(rels[j])
+    seen_photo, seen_content, removed = {}, {}, {}
+    for r in rels:
+        reason = None
+        if photo_of(r) in seen_photo:
+            reason = ("same photograph", seen_photo[photo_of(r)])
+        elif content[r] in seen_content:
+            reason = ("exact duplicate", seen_content[content[r]])
+        else:
+            earlier = [o for o in close.get(r, []) if rank[o] < rank[r] and o not in removed]
+            if earlier:
+                reason = ("near duplicate", min(earlier, key=rank.get))
+        if reason and rank[r] >= len(train):
+            removed[r] = reason
+            continue
+        seen_photo.setdefault(photo_of(r), r)
+        seen_content.setdefault(content[r], r)
+    return sorted(r for r in calib if r not in removed), sorted(r for r in val if r not in removed), removed
 
 
 def chroma_stats(cache: np.ndarray, chunk: int = 256) -> tuple[np.ndarray, np.ndarray]:
@@ -169,24 +312,53 @@ def group_of(rel: str) -> str:
 
 
 def slices_by_source(rels, where, limit=0):
-    """{source: [file, ...]} of relative 'source/…' paths (in the given order), at most `limit` per source
-    (0 = all); `where` is list_sources' {source: root}."""
+    """{source: [file, ...]} of relative 'source/…' paths, each source's files in hash_order, at most `limit` per
+    source (0 = all; the first in hash_order, never the alphabetically first); `where` is list_sources' {source:
+    root}."""
     out = {}
-    for rel in rels:
+    for rel in hash_order(rels):
         out.setdefault(group_of(rel), []).append(resolve(where, rel))
-    return {g: files[:limit or None] for g, files in out.items()}
+    return {g: files[:limit or None] for g, files in sorted(out.items())}
+
+
+_HELD_OUT = {}
+
+
+def held_out_split(base, near: bool = True) -> dict:
+    """The split of the training sources under base that every shipped model trained with (SHIPPED_SCHEME,
+    HELD_OUT_CALIB / HELD_OUT_VAL per source: its training side stays as it was), with the evaluation side
+    cleaned by hygiene(): {"train", "val", "calib": [rel, ...], "removed": {rel: (reason, repeats)}, "where":
+    {source: root}}. Computed once per process (hashing and thumbnails take about 15 s on 24k photos)."""
+    roots = tuple(Path(base) / r for r in TRAIN_ROOTS if (Path(base) / r).is_dir())
+    if (roots, near) not in _HELD_OUT:
+        rels, where = list_sources(roots) if roots else ([], {})
+        train, val, calib = split_per_source(rels, HELD_OUT_CALIB, HELD_OUT_VAL, SHIPPED_SCHEME)
+        calib, val, removed = hygiene(train, calib, val, where, near)
+        _HELD_OUT[roots, near] = dict(train=train, val=val, calib=calib, removed=removed, where=where)
+    return _HELD_OUT[roots, near]
+
+
+def removed_per_source(removed: dict, val_or_calib: list[str] | None = None) -> dict:
+    """{source: {reason: count}} of hygiene()'s removed files (only those of one slice when given its
+    uncleaned list)."""
+    out = {}
+    for rel, (reason, _) in sorted(removed.items()):
+        if val_or_calib is None or rel in val_or_calib:
+            d = out.setdefault(group_of(rel), {})
+            d[reason] = d.get(reason, 0) + 1
+    return out
 
 
 def held_out_slices(base, which: str, limit=0) -> dict:
     """{source: [file, ...]}: the fixed 'val' (benchmarks) or 'calib' (conformal calibration) slice of every
-    training source under base (split_per_source: never trained on), at most `limit` per source (0 = all).
-    Training roots missing under base are skipped."""
+    training source under base (held_out_split: never trained on, nor a tile of a photograph or a copy of a
+    photo that was), each in hash_order, at most `limit` per source (0 = all). Training roots missing under base
+    are skipped."""
     kinds = ("val", "calib")
     if which not in kinds:
         raise ValueError(f"held-out slice: expected one of {kinds}, got {which!r}")
-    rels, where = list_sources([Path(base) / r for r in TRAIN_ROOTS if (Path(base) / r).is_dir()])
-    _, val, calib = split_per_source(rels, HELD_OUT_CALIB, HELD_OUT_VAL)
-    return slices_by_source(val if which == "val" else calib, where, limit)
+    s = held_out_split(base)
+    return slices_by_source(s[which], s["where"], limit)
 
 
 def group_shares(rels: list[str], weights: dict[str, float]) -> dict[str, float]:
