@@ -1,0 +1,222 @@
+"""The warm engine (colorcore serve) and its client (colorcore.warm), for real: processes, a Unix socket in a
+private folder, SIGKILL, a second user. Each test has its own runtime folder and stops its engine."""
+import json
+import os
+import pwd
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from colorcore import warm
+from testutil_engine import ROOT, colorcore_cmd, engine_env
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "getuid") or sys.platform == "win32", reason="Unix sockets only")
+
+
+@pytest.fixture
+def runtime(tmp_path):
+    """A private XDG_RUNTIME_DIR, the engine's environment, and a cleanup that stops whatever engine ran."""
+    rt = tmp_path / "rt"
+    rt.mkdir(mode=0o700)
+    env = engine_env(XDG_RUNTIME_DIR=str(rt), COLORCORE_PLUGINS="variational", COLORCORE_ENGINE_IDLE="60",
+                     OMP_NUM_THREADS="1")
+    yield env
+    sock = os.path.join(str(rt), "colorcore", warm.SOCKET_NAME)
+    answer = warm.request({"status": True}, sock, timeout=2)
+    if answer:
+        os.kill(answer["status"]["pid"], signal.SIGKILL)
+
+
+@pytest.fixture
+def job(tmp_path):
+    """A gray photo with two strokes: variational colorizes it (no torch); big=True makes one that takes seconds."""
+    def make(big=False):
+        h, w = (1400, 1800) if big else (48, 64)
+        yy, xx = np.mgrid[0:h, 0:w]
+        g = np.round((0.3 + 0.5 * (xx / w) * (yy / h) + 0.1 * np.sin(xx / w * 40)) * 255).astype(np.uint8)
+        Image.fromarray(g).save(tmp_path / "gray.png")
+        s = np.zeros((h, w, 4), np.uint8)
+        s[h // 4:h // 4 + 3, w // 5:w // 3] = [220, 40, 30, 255]
+        s[3 * h // 4:3 * h // 4 + 3, w // 2:3 * w // 4] = [40, 160, 60, 255]
+        Image.fromarray(s, "RGBA").save(tmp_path / "s.png")
+        args = ["colorize", "gray.png", "--scribbles", "s.png", "--seed", "1"]
+        return args + (["--set", "work_megapixels=2.5", "--set", "nonlocal=false"] if big else [])
+    return make
+
+
+def colorize(args, env, cwd, out, engine="warm"):
+    return subprocess.run(colorcore_cmd() + args + ["-o", out, "--engine", engine], capture_output=True, text=True,
+                          env=env, cwd=cwd, timeout=300)
+
+
+def status(env):
+    return warm.request({"status": True}, warm.socket_path(env), timeout=5)
+
+
+def test_a_warm_run_gives_the_same_file_as_a_run_here_and_the_engine_stays(runtime, job, tmp_path):
+    args = job()
+    here = colorize(args, runtime, tmp_path, "here.png", engine="here")
+    first = colorize(args, runtime, tmp_path, "warm1.png")
+    second = colorize(args, runtime, tmp_path, "warm2.png")
+    assert here.returncode == first.returncode == second.returncode == 0, (first.stderr, second.stderr)
+    assert "wrote warm2.png (variational, scribble" in second.stdout
+    for name in ("warm1.png", "warm2.png"):
+        assert (np.asarray(Image.open(tmp_path / name)) == np.asarray(Image.open(tmp_path / "here.png"))).all()
+    st = status(runtime)["status"]
+    assert st["jobs"] == 2 and st["rss_mb"] > 0
+    listed = subprocess.run(colorcore_cmd() + ["serve", "--status"], capture_output=True, text=True, env=runtime)
+    assert json.loads(listed.stdout)["pid"] == st["pid"]
+
+
+def test_the_socket_folder_must_be_private(tmp_path):
+    folder = tmp_path / "open"
+    folder.mkdir(mode=0o755)
+    os.chmod(folder, 0o755)
+    with pytest.raises(warm.WarmEngineError, match="mode 755; it must be 0700"):
+        warm.check_private_dir(str(folder))
+    os.chmod(folder, 0o700)
+    warm.check_private_dir(str(folder))
+    if os.getuid() == 0:
+        nobody = pwd.getpwnam("nobody").pw_uid
+        os.chown(folder, nobody, -1)
+        with pytest.raises(warm.WarmEngineError, match="belongs to user"):
+            warm.check_private_dir(str(folder))
+
+
+def test_the_engine_refuses_to_listen_in_a_folder_others_can_enter(runtime, tmp_path):
+    os.chmod(runtime["XDG_RUNTIME_DIR"], 0o700)
+    folder = os.path.join(runtime["XDG_RUNTIME_DIR"], "colorcore")
+    os.mkdir(folder, 0o777)
+    os.chmod(folder, 0o777)
+    proc = subprocess.run(colorcore_cmd() + ["serve"], capture_output=True, text=True, env=runtime, timeout=60)
+    assert proc.returncode != 0 and "must be 0700" in proc.stderr
+    assert not os.path.exists(os.path.join(folder, warm.SOCKET_NAME))
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="needs root to act as another user")
+def test_another_user_cannot_connect(runtime, job, tmp_path):
+    assert colorize(job(), runtime, tmp_path, "a.png").returncode == 0
+    sock = warm.socket_path(runtime)
+    nobody = pwd.getpwnam("nobody")
+    probe = ("import socket,sys\ns=socket.socket(socket.AF_UNIX)\ntry:\n s.connect(sys.argv[1]); print('connected')\n"
+             "except OSError as e: print(type(e).__name__)")
+    python = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable   # one nobody may run
+    out = subprocess.run([python, "-c", probe, sock], capture_output=True, text=True, cwd="/",
+                         preexec_fn=lambda: (os.setgid(nobody.pw_gid), os.setuid(nobody.pw_uid))).stdout.strip()
+    assert out == "PermissionError"
+
+
+def test_an_engine_for_other_settings_makes_way_for_a_fresh_one(runtime, job, tmp_path):
+    args = job()
+    assert colorize(args, runtime, tmp_path, "a.png").returncode == 0
+    old = status(runtime)["status"]["pid"]
+    other = dict(runtime, COLORCORE_SOME_SETTING="1")   # another plug-in/engine setting: the old one is stale
+    assert colorize(args, other, tmp_path, "b.png").returncode == 0
+    new = status(runtime)["status"]["pid"]
+    assert new != old
+    with pytest.raises(ProcessLookupError):
+        for _ in range(100):
+            os.kill(old, 0)
+            time.sleep(0.05)
+
+
+def test_sigkill_mid_job_fails_that_call_clearly_and_the_next_call_works(runtime, job, tmp_path):
+    small = job()
+    assert colorize(small, runtime, tmp_path, "warm.png").returncode == 0
+    pid = status(runtime)["status"]["pid"]
+    big = job(big=True)
+    proc = subprocess.Popen(colorcore_cmd() + big + ["-o", "big.png", "--engine", "warm"], env=runtime,
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for _ in range(600):   # until the engine is busy with it
+        if status(runtime)["status"]["busy"]:
+            break
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0 and "stopped during the job" in err
+    assert not (tmp_path / "big.png").exists()
+    again = colorize(job(), runtime, tmp_path, "again.png")
+    assert again.returncode == 0, again.stderr
+    assert status(runtime)["status"]["pid"] != pid
+
+
+def test_a_cancel_stops_the_job_and_the_engine_stays_up(runtime, job, tmp_path):
+    assert colorize(job(), runtime, tmp_path, "warm.png").returncode == 0
+    big = job(big=True)
+    expect = warm.hello(ROOT / "colorcore" / "protocol.py", sys.executable, runtime)
+    conn = warm.connect(expect, warm.socket_path(runtime))
+    assert conn is not None
+    lines, asked = [], time.monotonic()
+    rc = warm.run(conn, big + ["-o", str(tmp_path / "big.png")], cwd=str(tmp_path),
+                  on_line=lambda s, line: lines.append(line), should_cancel=lambda: time.monotonic() - asked > 0.5)
+    conn.close()
+    assert rc == 130 and any("cancelled" in line for line in lines)
+    assert not (tmp_path / "big.png").exists()
+    after = colorize(job(), runtime, tmp_path, "after.png")
+    assert after.returncode == 0 and status(runtime)["status"]["jobs"] >= 2
+
+
+def test_two_callers_at_once_both_get_their_own_result(runtime, job, tmp_path):
+    args = job()
+    assert colorize(args, runtime, tmp_path, "ref.png", engine="here").returncode == 0
+    assert colorize(args, runtime, tmp_path, "warm.png").returncode == 0   # the engine is up
+    results = {}
+
+    def call(name):
+        results[name] = colorize(args, runtime, tmp_path, name)
+    callers = [threading.Thread(target=call, args=(f"c{i}.png",)) for i in range(2)]
+    for t in callers:
+        t.start()
+    for t in callers:
+        t.join()
+    ref = np.asarray(Image.open(tmp_path / "ref.png"))
+    for name, proc in results.items():
+        assert proc.returncode == 0, proc.stderr
+        assert (np.asarray(Image.open(tmp_path / name)) == ref).all()
+
+
+def test_the_engine_exits_when_idle_and_leaves_no_socket(runtime, job, tmp_path):
+    env = dict(runtime, COLORCORE_ENGINE_IDLE="1")
+    assert colorize(job(), env, tmp_path, "a.png").returncode == 0
+    sock = warm.socket_path(env)
+    for _ in range(200):
+        if not os.path.exists(sock):
+            break
+        time.sleep(0.05)
+    assert not os.path.exists(sock) and status(env) is None
+
+
+def test_a_stale_socket_file_does_not_block_the_next_start(runtime, job, tmp_path):
+    folder = warm.ensure_private_dir(os.path.join(runtime["XDG_RUNTIME_DIR"], "colorcore"))
+    import socket
+    dead = socket.socket(socket.AF_UNIX)
+    dead.bind(os.path.join(folder, warm.SOCKET_NAME))   # a socket file nobody listens on (a crashed engine's)
+    dead.close()
+    proc = colorize(job(), runtime, tmp_path, "a.png")
+    assert proc.returncode == 0 and "running here instead" not in proc.stderr, proc.stderr
+    assert status(runtime) is not None
+
+
+def test_when_the_socket_cannot_be_used_the_cli_runs_here_and_says_so(runtime, job, tmp_path):
+    folder = os.path.join(runtime["XDG_RUNTIME_DIR"], "colorcore")
+    os.mkdir(folder, 0o755)
+    os.chmod(folder, 0o755)   # not private: no engine may listen there
+    proc = colorize(job(), runtime, tmp_path, "a.png")
+    assert proc.returncode == 0 and proc.stderr.count("running here instead") == 1
+    assert (tmp_path / "a.png").exists()
+
+
+def test_thread_choice_follows_affinity_and_load():
+    from colorcore.threads import choose_threads
+    assert choose_threads({}, cores=2, load=0.0) == 2
+    assert choose_threads({}, cores=2, load=1.2) == 1      # one core busy elsewhere
+    assert choose_threads({}, cores=8, load=3.0) == 5
+    assert choose_threads({}, cores=2, load=9.0) == 1      # at least one
+    assert choose_threads({}, cores=4, load=3.0, own_threads=2.0) == 3   # our own load is not someone else's
+    assert choose_threads({"COLORCORE_THREADS": "3"}, cores=2, load=9.0) == 3
