@@ -57,87 +57,19 @@ def _progress(args):
     return no_progress if args.quiet else StreamProgress(interval=0.5)
 
 
-def pick(args, scribbles, mask):
-    """(backend, mode) for the run: colorcore.selection decides, for photos and animations alike."""
-    from .plugins import load_registry
-    from .selection import choose
-    return choose(load_registry(), args.backend or None, scribbles is not None, mask is not None)
-
-
 def cmd_colorize(args):
-    from . import frames, imageio
-    from .contract import ColorizeRequest
-    from .paths import check_distinct
-    from .pipeline import run_backend
-
+    """One photo or one animation: colorcore.batch_file does it (the same path every batch item takes)."""
+    from .batch_file import FileJob, colorize_file
+    from .plugins import load_registry
     # everything that can be refused is refused before the backend runs, and before any file is touched
-    options = _parse_sets(args.set)
-    lo_hi = args.intervals or (None, None)
-    check_distinct(outputs=[("output (-o)", args.output), ("uncertainty output (--uncertainty)", args.uncertainty),
-                            ("lower interval (--intervals LO)", lo_hi[0]), ("upper interval (--intervals HI)", lo_hi[1])],
-                   inputs=[("input image", args.input), ("scribble image (--scribbles)", args.scribbles),
-                           ("mask (--mask)", args.mask)])
-    animated = frames.is_animation(args.input)
-    for target in filter(None, (args.output, args.uncertainty)):
-        (frames.check_writable if animated else imageio.check_writable)(target)
-    if animated:
-        if args.intervals:
-            raise InvalidRequest("--intervals is for single photos; leave it out for an animation")
-        return colorize_animation(args, options)
-    for target in filter(None, lo_hi):
-        imageio.check_writable(target)
-    loaded = imageio.read_image(args.input, max_megapixels=args.max_megapixels)
-    shape = loaded.rgb.shape[:2]
-    scribbles = imageio.read_scribbles(args.scribbles, shape) if args.scribbles else None
-    mask = imageio.read_mask(args.mask, shape) if args.mask else None
-    backend, mode = pick(args, scribbles, mask)
-    request = ColorizeRequest(image=loaded.rgb, mode=mode,
-                              scribbles=scribbles, mask=mask, options=options, seed=args.seed, alpha=args.alpha,
-                              progress=_progress(args), intervals=bool(args.intervals))
-    t0 = time.perf_counter()
-    result = run_backend(backend, request)
-    del request, scribbles, mask   # the inputs are done with: free them before the output is encoded (100 MP)
-    loaded.rgb = None
-    imageio.write_png(args.output, result.rgb, bits=loaded.bits, alpha=loaded.alpha)
-    msg = f"wrote {args.output} ({backend.name}, {mode}, {time.perf_counter() - t0:.2f} s)"
-    if args.uncertainty:
-        scale = imageio.write_uncertainty(args.uncertainty, result.uncertainty, args.alpha)
-        msg += f"; uncertainty {args.uncertainty}: white = {scale:.1f} Delta E at alpha={args.alpha:g}"
-    if args.intervals:
-        for path, bound in zip(args.intervals, result.intervals):
-            imageio.write_png(path, bound, bits=loaded.bits, alpha=loaded.alpha)
-        msg += (f"; RGB intervals {args.intervals[0]} .. {args.intervals[1]} hold each true channel value with "
-                f"probability {1 - args.alpha:g}")
-    print(msg)
-    note = protocol.unlike_calibration_note(result.info)
-    if note:
-        print("note: " + note)
-    return 0
-
-
-def colorize_animation(args, options):
-    """An animated GIF/APNG, a multi-page TIFF or a folder of frames -> the same kind of animation, colour
-    following the motion (colorcore.animation); the uncertainty too becomes an animation."""
-    from . import frames, imageio
-    from .animation import colorize_clip
-    clip = frames.read_frames(args.input, max_megapixels=args.max_megapixels)
-    shape = clip.frames.shape[1:3]
-    scribbles = frames.read_scribble_frames(args.scribbles, shape, len(clip)) if args.scribbles else None
-    mask = imageio.read_mask(args.mask, shape) if args.mask else None
-    backend, mode = pick(args, scribbles, mask)
-    rgb, unc, info = colorize_clip(clip, backend, mode, scribbles=scribbles, mask=mask, options=options,
-                                   seed=args.seed or 0, consistent=not args.frame_by_frame, alpha=args.alpha,
-                                   progress=_progress(args))
-    frames.write_frames(rgb, args.output)
-    msg = (f"wrote {args.output} ({len(clip)} frames, {backend.name}, {mode}, "
-           f"{'frame by frame' if args.frame_by_frame else 'colour following the motion'}, {info['seconds']:.2f} s, "
-           f"{info['frames_per_second']:.1f} frames/s, backend on {len(info['key_frames'])} frames, "
-           f"{len(info['cuts'])} scene cut(s))")
-    if args.uncertainty:
-        frames.write_frames(unc, args.uncertainty)
-        msg += (f"; uncertainty {args.uncertainty}: white = {info['uncertainty_scale']:.1f} Delta E at "
-                f"alpha={args.alpha:g}")
-    print(msg)
+    job = FileJob(input=args.input, output=args.output, scribbles=args.scribbles, mask=args.mask,
+                  uncertainty=args.uncertainty, intervals=args.intervals, backend=args.backend or None,
+                  options=_parse_sets(args.set), seed=args.seed, alpha=args.alpha,
+                  frame_by_frame=args.frame_by_frame, max_megapixels=args.max_megapixels)
+    done = colorize_file(job, load_registry(), progress=_progress(args))
+    print(done.message)
+    if done.note:
+        print("note: " + done.note)
     return 0
 
 
@@ -190,7 +122,8 @@ def build_parser():
                         "another backend for that mode (colorcore backends lists them).")
     p.add_argument("input", help="input image (any format Pillow reads; gray, RGB, sepia, 8 or 16 bit), or an "
                                  "animation: animated GIF/APNG, multi-page TIFF, or a folder of frames")
-    p.add_argument("-o", "--output", required=True, help="output PNG (same bit depth as the input); for an "
+    p.add_argument("-o", "--output", required=True, help="output .png or .tif (same bit depth as the input; the "
+                                                         "scan's DPI, ICC profile and EXIF/XMP kept); for an "
                                                          "animation .gif, .png (APNG), .tif or a folder")
     p.add_argument("--backend", help="backend name (default: the first available one for the mode)")
     p.add_argument("--scribbles", help="RGBA image of painted colour hints, same size as the input "
