@@ -123,7 +123,8 @@ def fill_dialog(dialog, config, mode, backends):
         for w in widgets:
             w.set_no_show_all(True)   # shown by show_chosen_backend only
     show_chosen_backend(dialog, config, groups)
-    config.connect('notify::backend', lambda *_: show_chosen_backend(dialog, config, groups))
+    handler = config.connect('notify::backend', lambda *_: show_chosen_backend(dialog, config, groups))
+    dialog.connect('destroy', lambda *_: config.disconnect(handler))
     return {'groups': groups, 'expander': expander}
 
 
@@ -136,12 +137,17 @@ def show_chosen_backend(dialog, config, groups):
 
 
 def shown_labels(widget):
-    """The texts of the labels the user can see (mapped), top to bottom: for the e2e test's log."""
+    """The texts of the labels the user can see, top to bottom: for the e2e test's log."""
     gi.require_version('Gtk', '3.0')
     from gi.repository import Gtk
+    if not widget.get_visible():
+        return []
+    if isinstance(widget, Gtk.Label):
+        return [widget.get_text().strip()] if widget.get_text().strip() else []
+    if isinstance(widget, Gtk.Expander):   # its child stays mapped while folded: only the title shows
+        title = shown_labels(widget.get_label_widget()) if widget.get_label_widget() else []
+        return title + (shown_labels(widget.get_child()) if widget.get_expanded() and widget.get_child() else [])
     out = []
-    if isinstance(widget, Gtk.Label) and widget.get_mapped() and widget.get_text().strip():
-        out.append(widget.get_text().strip())
     if isinstance(widget, Gtk.Container):
         for child in widget.get_children():
             out += shown_labels(child)

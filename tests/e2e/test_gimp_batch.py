@@ -143,9 +143,9 @@ def batch(gimp3, tmp_path_factory):
                  args={"backend": sb, "uncertainty-layer": False, "alpha": 0.2}),
             dict(name="scribble_alpha_0_2", proc=S,
                  ops=[["load", rgb_path], ["scribble", scr, "Scribbles", 0, 0]], args={"backend": sb, "alpha": 0.2}),
-            dict(name="scribble_float32", proc=S,
+            dict(name="scribble_float32", proc=S,   # a script sets backend options by their argument names
                  ops=[["load", rgb_path], ["precision", "float"], ["scribble", scr, "Scribbles", 0, 0]],
-                 args={"backend": sb}),
+                 args={"backend": sb, sb + "-work-megapixels": 0.25, sb + "-edge-sensitivity": 2.0}),
         ]
     if pb:
         cases += [

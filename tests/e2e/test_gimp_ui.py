@@ -1,11 +1,14 @@
-"""Filters > Colorize INTERACTIVE in the GIMP 3 GUI under Xvfb: each dialog opens (screenshot saved),
-one Ctrl+Z undoes a whole run, and a GRAY image without scribbles gets an empty "Scribbles" layer.
+"""Filters > Colorize INTERACTIVE in the GIMP 3 GUI under Xvfb: each dialog opens (screenshots saved, as it
+opens and with its expert options open) and shows only the chosen backend's options, one Ctrl+Z undoes a whole
+run, and a GRAY image without scribbles gets an empty "Scribbles" layer.
 
 Screenshots land in the test's work folder; with COLORCORE_UPDATE_SCREENSHOTS=1 they are also copied
 (downscaled) into docs/gimp/ for the README.
 """
+import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +45,13 @@ def ui(gimp3, tmp_path_factory):
             im = Image.open(p).convert("RGB")
             im.thumbnail((800, 800))
             im.quantize(192, method=Image.Quantize.MEDIANCUT).save(DOCS / p.name, optimize=True)
-    return dict(work=work, steps=steps, log=log, rc=rc)
+    return dict(work=work, steps=steps, log=log, rc=rc, backends=gimp3.backends())
+
+
+def dialog_states(log, mode):
+    """What the plug-in logged the dialog showed (its _test_autoclose): one dict per state and backend."""
+    return [s for s in (json.loads(line.split("dialog shows ", 1)[1]) for line in log.splitlines()
+                        if "dialog shows {" in line) if s["mode"] == mode]
 
 
 def test_gui_reached_the_end(ui):
@@ -52,10 +61,31 @@ def test_gui_reached_the_end(ui):
 @pytest.mark.parametrize("mode", ["auto", "scribble", "partial"])
 def test_dialog_opens_and_is_captured(ui, mode):
     from PIL import Image
-    p = ui["work"] / "out" / ("dialog-%s.png" % mode)
-    assert p.exists(), "no dialog screenshot for %s; log:\n%s" % (mode, ui["log"][-3000:])
-    a = np.asarray(Image.open(p).convert("RGB"))
-    assert a.shape[0] > 100 and a.shape[1] > 200 and a.std() > 5
+    for name in ("dialog-%s.png" % mode, "dialog-%s-expert.png" % mode):   # as it opens; expert options open
+        p = ui["work"] / "out" / name
+        assert p.exists(), "no dialog screenshot %s; log:\n%s" % (name, ui["log"][-3000:])
+        a = np.asarray(Image.open(p).convert("RGB"))
+        assert a.shape[0] > 100 and a.shape[1] > 200 and a.std() > 5
+
+
+@pytest.mark.parametrize("mode", ["auto", "scribble", "partial"])
+def test_dialog_shows_only_the_chosen_backends_options_in_the_users_words(ui, mode):
+    sys.path.insert(0, str(REPO / "gimp_plugin" / "colorize"))
+    import colorize_labels as labels
+    import colorize_options as options
+    states = dialog_states(ui["log"], mode)
+    assert [s["state"] for s in states][:2] == ["opened", "expert"], ui["log"][-3000:]
+    every = {labels.option_words(o)[0] for _, _, o in options.option_args(ui["backends"], mode)}
+    seen = set()
+    for s in states:
+        own = [o for _, b, o in options.option_args(ui["backends"], mode) if b == s["backend"]]
+        want = sorted(labels.option_words(o)[0] for o in own
+                      if s["state"] == "expert" or not labels.option_words(o)[1])
+        shown = sorted(l for l in s["labels"] if l in every)
+        assert shown == want, s   # each of the chosen backend's options once, no other backend's
+        assert "Expert options" in s["labels"] and ("Random seed" in s["labels"]) == (s["state"] == "expert"), s
+        seen.add(s["backend"])
+    assert seen == {b["name"] for b in options.backends_for_mode(ui["backends"], mode) if b["options"]}
 
 
 def test_menu_screenshot(ui):
