@@ -94,6 +94,18 @@ def cmd_train(args, rest):
     return int(trainer.main(list(rest)) or 0)
 
 
+def cmd_batch(args):
+    """A folder (tree) or a list of photos: colorcore.batch.run does it; this prints its last line."""
+    from .batch import run
+    summary = run(args.input, args.output, recursive=args.recursive, pattern=args.pattern, mode=args.mode,
+                  backend=args.backend or None, options=_parse_sets(args.set), seed=args.seed, alpha=args.alpha,
+                  uncertainty=args.uncertainty, intervals=args.intervals, frame_by_frame=args.frame_by_frame,
+                  max_megapixels=args.max_megapixels, scribbles_dir=args.scribbles_dir, mask_dir=args.mask_dir,
+                  workers=args.workers, scheduler=args.scheduler, progress="none" if args.quiet else args.progress)
+    print(summary.line, flush=True)
+    return summary.exit_code
+
+
 def cmd_gimp_run(args):
     from .bridge import run_manifest
     return run_manifest(args.manifest, exit_with_stdin=args.exit_with_stdin)
@@ -150,6 +162,41 @@ def build_parser():
                        help="train a learned backend's model (gan, partial-gan, prior): colorcore train NAME [trainer options, --help]")
     p.add_argument("backend")
 
+    p = add("batch", help="colorize a folder (tree) or a list of photos: warm workers, resumable, on a Dask "
+                          "cluster with --scheduler",
+            description="Colorize every file of IN into OUT at the same relative path (IN/a/b.jpg -> OUT/a/b.png; "
+                        "a TIFF stays a TIFF, an animation keeps its format). A manifest in OUT records each item: "
+                        "running the same command again skips what is done and does the rest. An item that fails "
+                        "is recorded with its reason and the batch goes on. Exit status: 0 when nothing failed, "
+                        "4 when some items failed, 2 when the batch was refused before any work. See docs/batch.md.")
+    p.add_argument("input", help="a folder of photos (with --recursive, its tree) or a text file listing one path per line")
+    p.add_argument("output", help="the output folder (never IN, inside it, or around it)")
+    p.add_argument("--recursive", action="store_true", help="take the photos of IN's sub-folders too")
+    p.add_argument("--pattern", metavar="GLOB", help="only files whose name (or relative path) matches, e.g. '*.tif'")
+    p.add_argument("--mode", choices=("auto", "scribble", "partial"), default="auto",
+                   help="auto (default); scribble: NAME.scribbles.png beside each photo; partial: NAME.mask.png "
+                        "(and NAME.scribbles.png when there is one). A photo without its sidecar fails alone")
+    p.add_argument("--scribbles-dir", help="scribble images in this folder at the photos' relative paths, instead of "
+                                           "beside them")
+    p.add_argument("--mask-dir", help="masks in this folder at the photos' relative paths, instead of beside them")
+    p.add_argument("--backend", help="backend name (default: the mode's, as colorize chooses it)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="backend option (repeatable)")
+    p.add_argument("--alpha", type=float, default=protocol.DEFAULT_ALPHA,
+                   help="allowed miscoverage of the uncertainty (default %(default)s)")
+    p.add_argument("--seed", type=int, help="random seed, for reproducible results")
+    p.add_argument("--uncertainty", action="store_true", help="also write OUT/.../NAME.uncertainty.png")
+    p.add_argument("--intervals", action="store_true",
+                   help="photos: also write per-channel RGB intervals NAME.lo.png and NAME.hi.png")
+    p.add_argument("--frame-by-frame", action="store_true", help="animations: colorize every frame on its own")
+    p.add_argument("--max-megapixels", type=float, default=imageio.DEFAULT_MAX_MEGAPIXELS,
+                   help="larger photos fail (alone); default %(default)g")
+    p.add_argument("--workers", type=int, help="worker processes (default: as many as the cores and the memory allow)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="run the items on this Dask cluster (tcp://host:8786); "
+                                                          "needs pip install 'colorcore[dask]'")
+    p.add_argument("--progress", choices=("auto", "bar", "lines", "json", "none"), default="auto",
+                   help="auto: a bar on a terminal, else plain lines; json: one JSON object per line on stdout")
+    p.add_argument("--quiet", action="store_true", help="no progress (the last line still prints)")
+
     p = add("gimp-run", help="run a job written by the GIMP plug-in (manifest + raw buffers)")
     p.add_argument("manifest")
     p.add_argument("--exit-with-stdin", action="store_true",
@@ -168,6 +215,8 @@ def main(argv=None):
             return cmd_backends(args)
         if args.command == "colorize":
             return cmd_colorize(args)
+        if args.command == "batch":
+            return cmd_batch(args)
         if args.command == "train":
             return cmd_train(args, rest)
         return cmd_gimp_run(args)
