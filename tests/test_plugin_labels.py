@@ -1,6 +1,5 @@
 """The dialogs' words for the backends' options: every option of every built-in backend has a label a restorer
 understands, the expert ones are marked, and each backend's options form a group of their own."""
-import json
 import subprocess
 import sys
 
