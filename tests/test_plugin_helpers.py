@@ -72,11 +72,13 @@ def test_manifest_matches_the_bridge_contract(tmp_path):
     path = engine.write_manifest(str(tmp_path), "partial", "variational", 7, 4, options={"a": 1}, seed=-1,
                             alpha=0.2, uncertainty=False, has_scribbles=True, has_mask=True)
     m = json.loads(Path(path).read_text())
-    assert m == {"version": 1, "mode": "partial", "backend": "variational", "width": 7, "height": 4,
-                 "image": "image.f32", "scribbles": "scribbles.f32", "mask": "mask.f32", "options": {"a": 1},
-                 "seed": None, "alpha": 0.2, "uncertainty": False, "output": "result.f32",
-                 "uncertainty_output": "uncertainty.f32", "frames": 1, "combine": None, "output_alpha": None,
-                 "intervals_lo": None, "intervals_hi": None}
+    want = {"version": 1, "mode": "partial", "backend": "variational", "width": 7, "height": 4,
+            "image": "image.f32", "scribbles": "scribbles.f32", "mask": "mask.f32", "options": {"a": 1},
+            "seed": None, "alpha": 0.2, "uncertainty": False, "output": "result.f32",
+            "uncertainty_output": "uncertainty.f32", "frames": 1, "combine": None, "output_alpha": None,
+            "intervals_lo": None, "intervals_hi": None}
+    assert {k: m.get(k) for k in want} == want
+    assert all(m[k] is None for k in set(m) - set(want)), "a field the plug-in did not ask for is set"
     with pytest.raises(ValueError):
         engine.write_manifest(str(tmp_path), "bogus", "x", 1, 1)
 
