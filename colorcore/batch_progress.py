@@ -51,7 +51,8 @@ class Progress:
         elif self.kind == "json":
             left = self.left_s()
             print(json.dumps({"event": "item", "rel": rel, "status": result["status"], "error": result.get("error"),
-                              "seconds": result.get("seconds"), "position": position, "total": self.total,
+                              "seconds": result.get("seconds"), "worker": result.get("worker"),
+                              "peak_mb": result.get("peak_mb"), "position": position, "total": self.total,
                               "photos_per_min": round(self.rate(), 2),
                               "seconds_left": None if left is None else round(left, 1)}), flush=True)
 

@@ -95,6 +95,7 @@ def run_item(item, settings: dict) -> dict:
     except Exception as exc:   # the item fails alone, with its reason; the batch goes on
         res["error"] = _one_line(exc)
     res["seconds"] = round(time.perf_counter() - t0, 3)
+    res["peak_mb"] = round(peak_rss_mb(), 1)
     return res
 
 
