@@ -99,13 +99,15 @@ def uncertainty_clip(radii, like: Clip):
 
 
 def colorize_clip(clip: Clip, backend=None, mode="auto", scribbles=None, mask=None, options=None, seed=0,
-                  consistent=True, progress=None, alpha=DEFAULT_ALPHA, settings: ConsistencySettings | None = None):
+                  consistent=True, progress=None, alpha=DEFAULT_ALPHA, settings: ConsistencySettings | None = None,
+                  reference=None):
     """Colorize every frame of `clip` with `backend` (a Backend, a registered name, or None for the mode's
     default) and return (rgb_clip, uncertainty_clip, info).
 
     scribbles: (H, W, 4) RGBA painted on the first frame (carried along the motion to the others), or
     (N, H, W, 4) per frame (a frame's own hints win over carried ones). mask: (H, W) for every frame or
-    (N, H, W). consistent=False colorizes each frame on its own (the baseline). progress(fraction, message)
+    (N, H, W). reference: one colour photo (reference mode) for the whole clip. consistent=False colorizes each
+    frame on its own (the baseline). progress(fraction, message)
     is called per frame and inside each backend run. The uncertainty clip is gray, white =
     info["uncertainty_scale"] Delta E; info also lists key frames, scene cuts, trusted fractions and speed."""
     if not isinstance(clip, Clip):
@@ -118,6 +120,9 @@ def colorize_clip(clip: Clip, backend=None, mode="auto", scribbles=None, mask=No
     n, shape = len(clip), clip.frames.shape[1:3]
     hints = _per_frame(scribbles, n, shape, 4, "scribbles")
     masks = _per_frame(mask, n, shape, 0, "mask")
+    if reference is not None:   # checked and reduced once, not at every key frame
+        from .contract import validate_reference
+        reference = validate_reference(reference, shape)
     estimate = FlowEstimator()
     track = consistent or scribbles is not None   # flow is needed to follow colour, or to carry hints
     out_rgb, out_r = np.empty_like(clip.frames), np.empty(clip.frames.shape[:3], np.float32)
@@ -158,7 +163,7 @@ def colorize_clip(clip: Clip, backend=None, mode="auto", scribbles=None, mask=No
             sub = (lambda f, msg, t=t: progress((t + f) / n, f"frame {t + 1}/{n}: {msg}"))
             res = run_backend(backend, ColorizeRequest(image=image, mode=mode, scribbles=hint, mask=masks[t],
                                                        options=dict(options or {}), seed=seed, alpha=alpha,
-                                                       progress=sub))
+                                                       progress=sub, reference=reference))
             own_ab, own_r = color.rgb_to_lab(res.rgb)[..., 1:], res.uncertainty
             info["key_frames"].append(t)
             since_key = 0

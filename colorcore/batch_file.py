@@ -26,6 +26,7 @@ class FileJob:
     output: Path
     scribbles: Path | None = None
     mask: Path | None = None
+    reference: Path | None = None         # a colour photo to take the colours from (reference mode)
     uncertainty: Path | None = None
     intervals: tuple | None = None        # (lo, hi) paths, photos only
     backend: str | None = None            # a name, or None: colorcore.selection decides
@@ -80,7 +81,7 @@ def check(job: FileJob) -> bool:
     check_distinct(outputs=[("output (-o)", job.output), ("uncertainty output (--uncertainty)", job.uncertainty),
                             ("lower interval (--intervals LO)", lo_hi[0]), ("upper interval (--intervals HI)", lo_hi[1])],
                    inputs=[("input image", job.input), ("scribble image (--scribbles)", job.scribbles),
-                           ("mask (--mask)", job.mask)])
+                           ("mask (--mask)", job.mask), ("reference photo (--reference)", job.reference)])
     animated = frames.is_animation(job.input)
     if animated:
         for target in filter(None, (job.output, job.uncertainty)):
@@ -106,7 +107,17 @@ def colorize_file(job: FileJob, registry, progress=no_progress, animated: bool |
 
 def _choose(registry, job, scribbles, mask):
     from .selection import choose
-    return choose(registry, job.backend or None, scribbles is not None, mask is not None)
+    return choose(registry, job.backend or None, scribbles is not None, mask is not None, job.reference is not None)
+
+
+def _reference(job):
+    """The reference photo as RGBA (its own size; alpha kept: transparent pixels are not used), or None."""
+    if not job.reference:
+        return None
+    import numpy as np
+    from . import imageio
+    ref = imageio.read_image(job.reference, max_megapixels=job.max_megapixels)
+    return ref.rgb if ref.alpha is None else np.dstack([ref.rgb, ref.alpha]).astype(np.float32)
 
 
 def _photo(job, registry, progress):
@@ -119,7 +130,8 @@ def _photo(job, registry, progress):
     mask = imageio.read_mask(job.mask, shape) if job.mask else None
     backend, mode = _choose(registry, job, scribbles, mask)
     request = ColorizeRequest(image=loaded.rgb, mode=mode, scribbles=scribbles, mask=mask, options=job.options,
-                              seed=job.seed, alpha=job.alpha, progress=progress, intervals=bool(job.intervals))
+                              seed=job.seed, alpha=job.alpha, progress=progress, intervals=bool(job.intervals),
+                              reference=_reference(job))
     t0 = time.perf_counter()
     result = run_backend(backend, request)
     del request, scribbles, mask   # the inputs are done with: free them before the output is encoded (100 MP)
@@ -154,7 +166,7 @@ def _animation(job, registry, progress):
     backend, mode = _choose(registry, job, scribbles, mask)
     rgb, unc, info = colorize_clip(clip, backend, mode, scribbles=scribbles, mask=mask, options=job.options,
                                    seed=job.seed or 0, consistent=not job.frame_by_frame, alpha=job.alpha,
-                                   progress=progress)
+                                   progress=progress, reference=_reference(job))
     frames.write_frames(rgb, job.output)
     outputs = [Path(job.output)]
     msg = (f"wrote {job.output} ({len(clip)} frames, {backend.name}, {mode}, "

@@ -80,8 +80,13 @@ def load_job(manifest_path) -> Job:
     wants_intervals = bool(job["intervals_lo"] and job["intervals_hi"])
     if wants_intervals and clip is not None:
         raise InvalidRequest("RGB intervals are for single photos; leave that option off for an animation")
+    reference = None
+    if job["reference"] is not None:   # RGBA at its own size; transparent pixels are not used (contract)
+        reference = _read_f32(folder, job["reference"], (job["reference_height"], job["reference_width"], 4),
+                              "reference")
     request = ColorizeRequest(image=first, mode=job["mode"], scribbles=buffer("scribbles"), mask=buffer("mask"),
-                              options=job["options"], seed=job["seed"], alpha=job["alpha"], intervals=wants_intervals)
+                              options=job["options"], seed=job["seed"], alpha=job["alpha"], intervals=wants_intervals,
+                              reference=reference)
     return Job(request, job["backend"], folder / job["output"], folder / job["uncertainty_output"],
                job["uncertainty"], clip, folder / job["output_alpha"] if job["output_alpha"] else None,
                (folder / job["intervals_lo"], folder / job["intervals_hi"]) if wants_intervals else None)
@@ -112,7 +117,7 @@ def _colorize_frames(job):
     r = job.request
     backend = pick_backend(load_registry(), job.backend, r.mode, r.scribbles is not None)
     rgb, unc, info = colorize_clip(job.clip, backend, r.mode, scribbles=r.scribbles, mask=r.mask, options=r.options,
-                                   seed=r.seed or 0, alpha=r.alpha, progress=r.progress)
+                                   seed=r.seed or 0, alpha=r.alpha, progress=r.progress, reference=r.reference)
     info = dict(info, key_frames=len(info["key_frames"]), cuts=len(info["cuts"]))   # counts for the result line
     return rgb.frames, unc.frames[..., 0] if job.wants_uncertainty else None, info["uncertainty_scale"], info
 

@@ -63,7 +63,8 @@ def cmd_colorize(args):
     from .plugins import load_registry
     # everything that can be refused is refused before the backend runs, and before any file is touched
     job = FileJob(input=args.input, output=args.output, scribbles=args.scribbles, mask=args.mask,
-                  uncertainty=args.uncertainty, intervals=args.intervals, backend=args.backend or None,
+                  reference=args.reference, uncertainty=args.uncertainty, intervals=args.intervals,
+                  backend=args.backend or None,
                   options=_parse_sets(args.set), seed=args.seed, alpha=args.alpha,
                   frame_by_frame=args.frame_by_frame, max_megapixels=args.max_megapixels)
     done = colorize_file(job, load_registry(), progress=_progress(args))
@@ -130,7 +131,8 @@ def build_parser():
     p = add("colorize", help="colorize one image file or one animation",
             description="Colorize one photo, or one animation. The mode follows what you give: --scribbles -> "
                         "Scribble (your strokes spread), --mask -> Partial (only the white part changes; with "
-                        "--scribbles too, your strokes spread inside it), neither -> Auto. --backend picks "
+                        "--scribbles too, your strokes spread inside it), neither -> Auto; --reference -> Reference "
+                        "(colours taken from that photo; --scribbles and --mask still apply). --backend picks "
                         "another backend for that mode (colorcore backends lists them).")
     p.add_argument("input", help="input image (any format Pillow reads; gray, RGB, sepia, 8 or 16 bit), or an "
                                  "animation: animated GIF/APNG, multi-page TIFF, or a folder of frames")
@@ -143,6 +145,11 @@ def build_parser():
                                        "on its first frame and carried along the motion, or a folder of one "
                                        "per frame")
     p.add_argument("--mask", help="gray image: white = colorize, black = keep (soft edges blend)")
+    p.add_argument("--reference", metavar="REF",
+                   help="a colour photo to take the colours from (Reference mode: a later photo of the same place, "
+                        "a postcard, another frame of the same film); any size, transparent pixels unused; "
+                        "--scribbles override it where painted, --mask limits where anything changes; for an "
+                        "animation, one reference for the whole clip")
     p.add_argument("--uncertainty", help="write the uncertainty radius as a 16-bit gray PNG here")
     p.add_argument("--intervals", nargs=2, metavar=("LO.png", "HI.png"),
                    help="also write per-channel RGB intervals: two images whose R, G, B at each pixel bound the "

@@ -117,6 +117,8 @@ class ColorizeRequest:
     alpha: float = DEFAULT_ALPHA           # allowed miscoverage of the uncertainty radius
     progress: Callable[[float, str], None] = no_progress
     intervals: bool = False                # also per-channel RGB intervals (colorcore.intervals)
+    reference: np.ndarray | None = None    # reference mode: (Hr, Wr, 3) RGB or (Hr, Wr, 4) RGBA colour photo, any
+                                           # size; alpha 0 = not used (validated: RGBA, at most REFERENCE_MAX_PIXELS)
 
     @property
     def shape(self):
@@ -126,7 +128,8 @@ class ColorizeRequest:
         """CIE L of the image (H, W), computed once per request: the pipeline and backends share it."""
         if getattr(self, "_lightness", None) is None or self._lightness.shape != self.shape:
             from .color import lightness
-            self._lightness = lightness(self.image)
+            from .photo_cache import CACHE, digest
+            self._lightness = CACHE.get(("lightness", digest(self.image)), lambda: lightness(self.image))
         return self._lightness
 
 
@@ -168,6 +171,47 @@ def _float_array(name, value, ndim, channels=None):
     return arr if 0 <= low and high <= 1 else np.clip(arr, 0.0, 1.0)   # a copy only when there is rounding to undo
 
 
+# A reference larger than this (or than the photo, if that is larger) is area-reduced: colours are matched at a
+# few hundred px and warped at most at the photo's size, so more pixels cost time and memory and add nothing.
+REFERENCE_MAX_PIXELS = 4_000_000
+REFERENCE_MIN_PIXELS = 1_000_000
+NO_COLOUR_CHROMA = 4.0    # ab units: a reference whose 99th percentile of chroma is below this has no colour
+NO_COLOUR_MESSAGE = "the reference has no colour; choose a colour image"
+
+
+def validate_reference(reference, image_shape) -> np.ndarray:
+    """The reference as (Hr, Wr, 4) RGBA float32 (alpha 1 when it had none), area-reduced to at most
+    max(REFERENCE_MIN_PIXELS, the photo's pixels) capped at REFERENCE_MAX_PIXELS (premultiplied, so transparent
+    pixels lend no colour); refused when nothing is opaque or it has no colour."""
+    arr = np.asarray(reference)
+    if arr.ndim != 3 or arr.shape[-1] not in (3, 4):
+        raise InvalidRequest(f"reference must be an array of shape (H, W, 3) or (H, W, 4); got shape {arr.shape}")
+    arr = _float_array("reference", arr, 3, arr.shape[-1])
+    if arr.shape[0] < 1 or arr.shape[1] < 1:
+        raise InvalidRequest(f"reference is empty ({arr.shape[1]}x{arr.shape[0]})")
+    if arr.shape[-1] == 3:
+        arr = np.dstack([arr, np.ones(arr.shape[:2], np.float32)])
+    limit = min(REFERENCE_MAX_PIXELS, max(REFERENCE_MIN_PIXELS, int(image_shape[0]) * int(image_shape[1])))
+    h, w = arr.shape[:2]
+    if h * w > limit:
+        import cv2
+        s = (limit / (h * w)) ** 0.5
+        size = (max(1, int(w * s)), max(1, int(h * s)))
+        alpha = cv2.resize(arr[..., 3], size, interpolation=cv2.INTER_AREA)
+        rgb = cv2.resize(arr[..., :3] * arr[..., 3:], size, interpolation=cv2.INTER_AREA)
+        arr = np.dstack([np.clip(rgb / np.maximum(alpha, 1e-8)[..., None], 0, 1), alpha])
+    arr = np.ascontiguousarray(arr, np.float32)
+    opaque = arr[..., 3] > 0.5
+    if not opaque.any():
+        raise InvalidRequest("the reference is fully transparent; choose an image (or layer) with visible pixels")
+    from .color import rgb_to_lab
+    step = max(1, int(np.sqrt(opaque.sum() / 250_000)))   # the colour check on at most ~0.25 MP
+    ab = rgb_to_lab(np.ascontiguousarray(arr[::step, ::step, :3][opaque[::step, ::step]]))[..., 1:]
+    if not ab.size or np.percentile(np.hypot(ab[..., 0], ab[..., 1]), 99) < NO_COLOUR_CHROMA:
+        raise InvalidRequest(NO_COLOUR_MESSAGE)
+    return arr
+
+
 def validate_request(request: ColorizeRequest, backend: Backend) -> ColorizeRequest:
     """Check a request against the contract and the backend's capabilities; return a normalised copy."""
     if request.mode not in MODES:
@@ -200,6 +244,15 @@ def validate_request(request: ColorizeRequest, backend: Backend) -> ColorizeRequ
     if request.mode == "partial":
         if mask is None or not (mask > 0).any():
             raise InvalidRequest("partial mode needs a mask (a selection) that is not empty; select a region first")
+    reference = None
+    if request.mode == "reference":
+        if request.reference is None:
+            raise InvalidRequest("reference mode needs a colour reference photo, but none was given; choose one "
+                                 "(GIMP: the dialog's Reference; CLI: --reference FILE)")
+        reference = validate_reference(request.reference, (h, w))
+    elif request.reference is not None:
+        raise InvalidRequest(f"a reference photo is used only in reference mode; this run is in {request.mode!r} "
+                             "mode")
     if not 0.0 < float(request.alpha) < 1.0:
         raise InvalidRequest(f"alpha (allowed miscoverage) must be between 0 and 1; got {request.alpha!r}")
     if request.seed is not None and not isinstance(request.seed, (int, np.integer)):
@@ -207,4 +260,5 @@ def validate_request(request: ColorizeRequest, backend: Backend) -> ColorizeRequ
     options = backend.validate_options(dict(request.options or {}))
     return ColorizeRequest(image=image, mode=request.mode, scribbles=scribbles, mask=mask, options=options,
                            seed=None if request.seed is None else int(request.seed), alpha=float(request.alpha),
-                           progress=request.progress or no_progress, intervals=bool(request.intervals))
+                           progress=request.progress or no_progress, intervals=bool(request.intervals),
+                           reference=reference)

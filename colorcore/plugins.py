@@ -28,6 +28,7 @@ BUILTIN_PLUGINS = {   # in this order: the first available backend made for a mo
     "variational": "backends.variational.plugin",
     "gan": "backends.gan.plugin",
     "partial-gan": "backends.partial_gan.plugin",
+    "reference": "backends.reference.plugin",
 }
 
 

@@ -10,7 +10,7 @@ import json
 import os
 
 VERSION = 1                      # the manifest's "version": plug-in and engine are installed together
-MODES = ("auto", "scribble", "partial")
+MODES = ("auto", "scribble", "partial", "reference")   # reference: colours taken from a colour photo the user chose
 DEFAULT_ALPHA = 0.1              # allowed miscoverage of the uncertainty radius (0.1 = 90 % coverage)
 
 # exit codes of `colorcore gimp-run` and of the CLI
@@ -25,13 +25,15 @@ MANIFEST_FILE = "manifest.json"
 IMAGE_FILE = "image.f32"                  # RGBA, sRGB in [0, 1]
 SCRIBBLES_FILE = "scribbles.f32"          # RGBA; alpha > 0 marks a hint
 MASK_FILE = "mask.f32"                    # 1 = colorize, 0 = keep
+REFERENCE_FILE = "reference.f32"          # reference mode: RGBA, sRGB in [0, 1], at its own size
+                                          # (reference_width x reference_height); alpha 0 = not used
 RESULT_FILE = "result.f32"                # RGB, sRGB in [0, 1]
 UNCERTAINTY_FILE = "uncertainty.f32"      # radius / RESULT's uncertainty_scale, in [0, 1]
 RESULT_ALPHA_FILE = "result_alpha.f32"    # animations only: each output frame's opacity
 INTERVALS_LO_FILE = "intervals_lo.f32"    # when asked: per-channel RGB intervals, lower bound, sRGB in [0, 1]
 INTERVALS_HI_FILE = "intervals_hi.f32"    # ... and upper bound (colorcore.intervals)
 # floats per pixel of each buffer, by the manifest field that names it
-CHANNELS = {"image": 4, "scribbles": 4, "mask": 1, "output": 3, "uncertainty_output": 1, "output_alpha": 1,
+CHANNELS = {"image": 4, "scribbles": 4, "mask": 1, "reference": 4, "output": 3, "uncertainty_output": 1, "output_alpha": 1,
             "intervals_lo": 3, "intervals_hi": 3}
 # An animation ("frames": N > 1) sends N image layers and gets N frames back, one after the other in each of
 # these buffers (play order); scribbles (painted on the first frame) and the mask are one.
@@ -65,10 +67,11 @@ def default_backend(rows, mode):
 
 
 def uses_scribbles(needs_scribbles, modes):
-    """Whether a backend uses painted scribbles: it needs them, or it serves Scribble. Scribbles given to any
+    """Whether a backend uses painted scribbles: it needs them, or it serves Scribble or Reference (strokes
+    override the reference where they hold). Scribbles given to any
     other backend would be silently ignored, so both sides refuse them (the CLI) or do not send them (the
     plug-in, unless the user chose the layer: then it says so)."""
-    return bool(needs_scribbles) or "scribble" in (modes or ())
+    return bool(needs_scribbles) or "scribble" in (modes or ()) or "reference" in (modes or ())
 
 
 ALPHA_RANGE = (0.01, 0.5)   # the dialog's alpha range when the engine reports no calibrated levels
@@ -95,13 +98,16 @@ def alpha_range(rows, mode):
 
 # --------------------------------------------------------------------------- manifest
 def buffer_bytes(field, width, height, frames=1):
-    """Size in bytes of the buffer named by manifest field `field` for a width x height job of `frames` frames."""
+    """Size in bytes of the buffer named by manifest field `field` for a width x height job of `frames` frames
+    (for "reference": the reference's own width and height)."""
     return int(width) * int(height) * CHANNELS[field] * 4 * (int(frames) if field in PER_FRAME else 1)
 
 
 def write_manifest(folder, mode, backend, width, height, options=None, seed=None, alpha=DEFAULT_ALPHA,
-                   uncertainty=True, has_scribbles=False, has_mask=False, frames=1, combine=None, intervals=False):
+                   uncertainty=True, has_scribbles=False, has_mask=False, frames=1, combine=None, intervals=False,
+                   reference_size=None):
     """Write the job's manifest.json into `folder` (the buffers go beside it); returns its path.
+    reference_size: (width, height) of the reference buffer (reference mode), or None.
     A negative seed means "random" (the plug-in's dialog uses -1). An animation: frames = N layers in play
     order; combine[i] true when layer i is drawn over the frame before it (GIMP's "(combine)" frames of an
     optimised GIF) instead of replacing it."""
@@ -109,6 +115,8 @@ def write_manifest(folder, mode, backend, width, height, options=None, seed=None
         raise ValueError("mode must be one of %s, got %r" % (", ".join(MODES), mode))
     if combine is not None and len(combine) != frames:
         raise ValueError("combine needs one flag per frame (%d); got %d" % (frames, len(combine)))
+    if (mode == "reference") != (reference_size is not None):
+        raise ValueError("a reference (reference_size) goes with mode 'reference' and only with it")
     manifest = {
         "version": VERSION, "mode": mode, "backend": backend,
         "width": int(width), "height": int(height),
@@ -123,6 +131,9 @@ def write_manifest(folder, mode, backend, width, height, options=None, seed=None
         "output_alpha": RESULT_ALPHA_FILE if frames > 1 else None,
         "intervals_lo": INTERVALS_LO_FILE if intervals else None,
         "intervals_hi": INTERVALS_HI_FILE if intervals else None,
+        "reference": REFERENCE_FILE if reference_size is not None else None,
+        "reference_width": int(reference_size[0]) if reference_size is not None else None,
+        "reference_height": int(reference_size[1]) if reference_size is not None else None,
     }
     path = os.path.join(folder, MANIFEST_FILE)
     with open(path, "w", encoding="utf-8") as f:
@@ -177,6 +188,14 @@ def read_manifest(path):
         raise ProtocolError("manifest frames must be a positive integer; got %r" % (frames,))
     if combine is not None and (not isinstance(combine, list) or len(combine) != frames):
         raise ProtocolError("manifest combine must list one flag per frame (%d); got %r" % (frames, combine))
+    reference = _plain_name(job, "reference", None)
+    ref_w, ref_h = job.get("reference_width"), job.get("reference_height")
+    if reference is not None and not all(isinstance(v, int) and not isinstance(v, bool) and v > 0
+                                         for v in (ref_w, ref_h)):
+        raise ProtocolError("manifest reference needs positive integer reference_width and reference_height; "
+                            "got %r x %r" % (ref_w, ref_h))
+    if (mode == "reference") != (reference is not None):
+        raise ProtocolError("manifest mode 'reference' needs a reference buffer, and only that mode takes one")
     return {"version": VERSION, "mode": mode, "backend": job.get("backend"), "width": width, "height": height,
             "image": _plain_name(job, "image", None), "scribbles": _plain_name(job, "scribbles", None),
             "mask": _plain_name(job, "mask", None), "options": options, "seed": seed, "alpha": alpha,
@@ -185,7 +204,9 @@ def read_manifest(path):
             "uncertainty_output": _plain_name(job, "uncertainty_output", UNCERTAINTY_FILE),
             "frames": frames, "combine": [bool(c) for c in combine] if combine is not None else [False] * frames,
             "output_alpha": _plain_name(job, "output_alpha", RESULT_ALPHA_FILE if frames > 1 else None),
-            "intervals_lo": _plain_name(job, "intervals_lo", None), "intervals_hi": _plain_name(job, "intervals_hi", None)}
+            "intervals_lo": _plain_name(job, "intervals_lo", None), "intervals_hi": _plain_name(job, "intervals_hi", None),
+            "reference": reference, "reference_width": ref_w if reference else None,
+            "reference_height": ref_h if reference else None}
 
 
 # --------------------------------------------------------------------------- lines

@@ -31,7 +31,8 @@ def request_for(backend, shape, mode=None, seed=5):
         mask = np.zeros((h, w), np.float32)
         mask[:, : w // 2] = 1.0
         mask[:, w // 2] = 0.5
-    return ColorizeRequest(image=image, mode=mode, scribbles=scribbles, mask=mask, seed=seed)
+    reference = rng.uniform(0, 1, (h + 3, w + 5, 3)).astype(np.float32) if mode == "reference" else None
+    return ColorizeRequest(image=image, mode=mode, scribbles=scribbles, mask=mask, seed=seed, reference=reference)
 
 
 def test_at_least_the_builtin_backend_is_registered():
