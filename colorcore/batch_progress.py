@@ -21,8 +21,8 @@ class Progress:
         if kind == "bar":
             from tqdm import tqdm
             self.bar = tqdm(total=total, initial=skipped, unit="photo", file=self.stream, dynamic_ncols=True,
-                            smoothing=0.1, bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}, "
-                                                      "{postfix}]")
+                            smoothing=0.1, bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}{postfix}"
+                                                      "]")
             self.bar.set_postfix_str("photos/min -")
 
     def rate(self) -> float:

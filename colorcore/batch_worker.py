@@ -19,14 +19,23 @@ def init(threads: int | None = None, parent_pid: int | None = None, warm: str | 
     if threads:
         os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-        from . import threads as thread_choice
-        thread_choice.apply(threads)
+        _set_threads(threads)
         _STATE["threads"] = threads
     if parent_pid:
         threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True).start()
     registry()
     if warm:
         _warm(warm)
+
+
+def _set_threads(n):
+    """torch and OpenCV use n threads (torch reads OMP_NUM_THREADS when it loads; if it is loaded already, set)."""
+    import sys
+    import cv2
+    cv2.setNumThreads(n)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(n)
 
 
 def _exit_with_parent(parent_pid):
