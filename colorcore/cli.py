@@ -95,6 +95,51 @@ def cmd_train(args, rest):
     return int(trainer.main(list(rest)) or 0)
 
 
+def _without_engine(argv):
+    """The command line less its --engine choice (the warm engine runs the rest as it is)."""
+    out, skip = [], False
+    for arg in argv:
+        if skip or arg.startswith("--engine="):
+            skip = False
+            continue
+        skip = arg == "--engine"
+        if not skip:
+            out.append(arg)
+    return out
+
+
+def run_warm(argv) -> int | None:
+    """Run this colorize command line in the warm engine (colorcore serve), starting one if none runs; its
+    output lines are printed here as it prints them. None when the warm engine cannot be used: the caller
+    then runs the command itself, the same way."""
+    from pathlib import Path
+    from . import warm
+    expect = warm.hello(Path(protocol.__file__), sys.executable)
+    try:
+        conn = warm.connect(expect)
+        if conn is None:
+            warm.start(warm.engine_command(sys.executable))
+            conn = warm.connect(expect)
+        if conn is None:
+            raise warm.WarmEngineError("the engine it started did not answer")
+    except (OSError, warm.WarmEngineError) as exc:
+        print(f"colorcore: the warm engine cannot be used ({exc}); running here instead", file=sys.stderr)
+        return None
+    try:
+        return warm.run(conn, argv, on_line=lambda stream, line: print(
+            line, file=sys.stdout if stream == "out" else sys.stderr, flush=True))
+    except warm.WarmEngineError as exc:
+        print(protocol.CLI_ERROR_PREFIX + str(exc), file=sys.stderr)
+        return protocol.EXIT_FAILED
+    finally:
+        conn.close()
+
+
+def cmd_serve(args):
+    from .serve import main as serve
+    return serve(args)
+
+
 def cmd_batch(args):
     """A folder (tree) or a list of photos: colorcore.batch.run does it; this prints its last line."""
     from .batch import run
@@ -161,6 +206,9 @@ def build_parser():
     p.add_argument("--quiet", action="store_true", help="no progress lines (the result line still prints)")
     p.add_argument("--frame-by-frame", action="store_true",
                    help="animations: colorize every frame on its own (flickers; for comparison)")
+    p.add_argument("--engine", choices=("here", "warm"), default="here",
+                   help="here: run in this process (default); warm: in the warm engine (colorcore serve, started "
+                        "if none runs), which keeps the backends loaded: later runs start at once")
     p.add_argument("--max-megapixels", type=float, default=imageio.DEFAULT_MAX_MEGAPIXELS,
                    help="refuse larger inputs (default %(default)g; peak memory is about 50 bytes per pixel)")
 
@@ -168,6 +216,14 @@ def build_parser():
     p = add("train", add_help=False,
                        help="train a learned backend's model (gan, partial-gan, prior): colorcore train NAME [trainer options, --help]")
     p.add_argument("backend")
+
+    p = add("serve", help="the warm engine: keeps backends loaded between runs, on a private Unix socket; the "
+                          "GIMP plug-in starts it when needed and it exits when idle")
+    p.add_argument("--idle", type=float, default=None,
+                   help="seconds without a job before it exits (default: COLORCORE_ENGINE_IDLE, else "
+                        "~/.config/colorcore/engine.json's idle_seconds, else 600)")
+    p.add_argument("--status", action="store_true", help="show the running engine's state, if one runs")
+    p.add_argument("--stop", action="store_true", help="stop the running engine, if one runs")
 
     p = add("batch", help="colorize a folder (tree) or a list of photos: warm workers, resumable, on a Dask "
                           "cluster with --scheduler",
@@ -217,11 +273,19 @@ def main(argv=None):
     args, rest = parser.parse_known_args(argv)
     if rest and args.command != "train":
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    if args.command == "colorize" and args.engine == "warm":
+        rc = run_warm(_without_engine(argv))
+        if rc is not None:
+            return rc
+    from . import threads
+    threads.prepare_environment()   # before anything loads torch or OpenMP
     try:
         if args.command == "backends":
             return cmd_backends(args)
         if args.command == "colorize":
             return cmd_colorize(args)
+        if args.command == "serve":
+            return cmd_serve(args)
         if args.command == "batch":
             return cmd_batch(args)
         if args.command == "train":

@@ -143,6 +143,8 @@ class Engine:
                     os.unlink(self.path)
 
     def run(self):
+        from .photo_cache import CACHE
+        CACHE.enabled = True   # later runs on the same photo reuse what depends on the photo alone
         self.listen()
         self._inode = os.stat(self.path).st_ino
         threading.Thread(target=preload, daemon=True).start()
@@ -209,7 +211,7 @@ class Engine:
         return {"pid": os.getpid(), "socket": self.path, "uptime_s": round(time.time() - self.started, 1),
                 "jobs": self.jobs, "busy": self.job_lock.locked(), "idle_exit_s": self.idle,
                 "peak_rss_mb": round(rss_kb / 1024, 1), "rss_mb": current_rss_mb(),
-                "threads": threads.threads_for_job(), "python": sys.executable}
+                "threads": threads.choose_threads(), "python": sys.executable}
 
     def run_job(self, argv, cwd, send, reader) -> int:
         from . import cli, progress
@@ -223,7 +225,6 @@ class Engine:
             cancel = threading.Event()
             progress.cancel_with(cancel)
             threading.Thread(target=_watch_for_cancel, args=(reader, cancel), daemon=True).start()
-            threads.apply(threads.threads_for_job())
             out, err = _LineSender(send, "out"), _LineSender(send, "err")
             old_cwd = os.getcwd()
             try:

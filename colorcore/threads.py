@@ -1,23 +1,20 @@
-"""How many threads the engine's numeric libraries use: the cores it may use that are not busy.
+"""How the engine's numeric libraries use threads: one per core it may use, waiting passively.
 
-The engine shares the machine with GIMP (and with whatever else runs). Left alone, torch and OpenMP start one
-spinning thread per core: on a busy 2-core machine a 0.3 MP Auto run then took 13 s instead of 0.8 s, threads
-fighting each other and the other job. So the engine takes the cores its CPU affinity allows, less the load
-already on them (the 1-minute load average, less what this process itself adds), at least one; and OpenMP
-waits passively (no spin-wait against GIMP). COLORCORE_THREADS=N overrides the choice; an OMP_NUM_THREADS the
-user set is respected too.
+The engine shares the machine with GIMP and whatever else runs. OpenMP (under torch) by default keeps its idle
+threads spinning: on the 2-core machine, with other jobs running, a 0.3 MP Auto run took 23 s and 6 s with
+2 spinning threads, 1.0 and 1.2 s with 2 passive ones and 1.3 and 1.4 s with one thread (measured alternately in
+the same minute, load average 8.5; bench/engine.py measures it side by side). So the engine lets OpenMP wait
+passively and uses the cores its CPU affinity allows.
+
+The count does not follow the load on purpose: torch's results differ in the last bits between thread counts
+(up to 5e-7 in the network's output here), and a photo must come out the same however busy the machine was.
+COLORCORE_THREADS=N, or an OMP_NUM_THREADS the user set, overrides the count.
 """
 from __future__ import annotations
 
-import math
 import os
-import time
-from collections import deque
 
 ENV = "COLORCORE_THREADS"
-_user_omp = None        # OMP_NUM_THREADS as the user set it (None: not set), read by prepare_environment
-_prepared = False      # prepare_environment ran in this process
-_cpu_samples = deque()  # (monotonic, process CPU seconds): this process's own share of the load average
 
 
 def usable_cores() -> int:
@@ -28,68 +25,23 @@ def usable_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def choose_threads(environ=None, cores=None, load=None, own_threads=0) -> int:
-    """Threads for the next job: COLORCORE_THREADS if set; else the usable cores minus the load other processes
-    put on them (load: the 1-minute load average; own_threads: how much of it is this process's own work),
-    rounded to the nearest whole core, at least 1."""
+def choose_threads(environ=None, cores=None) -> int:
+    """COLORCORE_THREADS if set (a bad value is ignored), else the user's OMP_NUM_THREADS, else the usable
+    cores."""
     environ = os.environ if environ is None else environ
-    if environ.get(ENV, "").strip():
-        try:
-            return max(1, int(environ[ENV]))
-        except ValueError:
-            pass   # a bad value is ignored, not fatal: the automatic choice follows
-    cores = usable_cores() if cores is None else cores
-    if load is None:
-        try:
-            load = os.getloadavg()[0]
-        except (AttributeError, OSError):
-            load = 0.0
-    others = max(0.0, load - own_threads)
-    return max(1, min(cores, math.floor(cores - others + 0.5)))
+    for name in (ENV, "OMP_NUM_THREADS"):
+        value = environ.get(name, "").strip()
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    return usable_cores() if cores is None else cores
 
 
 def prepare_environment(environ=None) -> int:
     """Before torch or OpenMP load (the CLI and the warm engine call it first): OpenMP waits passively and
-    starts with the chosen thread count, unless the user set OMP_NUM_THREADS. Returns the count."""
-    global _user_omp, _prepared
+    starts with the chosen count. Returns the count."""
     environ = os.environ if environ is None else environ
-    if _prepared and environ is os.environ:   # once per process: later calls would take our own setting for
-        return int(environ["OMP_NUM_THREADS"])  # the user's
-    _prepared = environ is os.environ
-    _user_omp = environ.get("OMP_NUM_THREADS") or None
     n = choose_threads(environ)
     environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    if not environ.get("OMP_NUM_THREADS"):
-        environ["OMP_NUM_THREADS"] = str(n)
-        environ.setdefault("MKL_NUM_THREADS", str(n))
-    return int(environ["OMP_NUM_THREADS"]) if environ["OMP_NUM_THREADS"].isdigit() else n
-
-
-def own_load(window=60.0) -> float:
-    """This process's average CPU use (in cores) over about the last `window` seconds: the part of the load
-    average that is our own work, which must not make the engine think the machine is busy."""
-    now, cpu = time.monotonic(), time.process_time()
-    _cpu_samples.append((now, cpu))
-    while len(_cpu_samples) > 2 and now - _cpu_samples[1][0] >= window:
-        _cpu_samples.popleft()
-    t0, c0 = _cpu_samples[0]
-    return (cpu - c0) / (now - t0) if now - t0 > 1.0 else 0.0
-
-
-def threads_for_job() -> int:
-    """The count for the warm engine's next job: the user's OMP_NUM_THREADS if they set one, else the choice
-    made now, from the current load less this engine's own."""
-    if _user_omp and _user_omp.isdigit() and not os.environ.get(ENV):
-        return max(1, int(_user_omp))
-    return choose_threads(own_threads=own_load())
-
-
-def apply(n: int) -> None:
-    """Set torch's and OpenCV's thread counts for the next job (the warm engine calls it per job, as load
-    changes). torch is only touched if something already imported it."""
-    import sys
-    import cv2
-    cv2.setNumThreads(n)
-    torch = sys.modules.get("torch")
-    if torch is not None and torch.get_num_threads() != n:
-        torch.set_num_threads(n)
+    environ["OMP_NUM_THREADS"] = str(n)
+    environ.setdefault("MKL_NUM_THREADS", str(n))
+    return n

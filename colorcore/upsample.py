@@ -5,6 +5,8 @@ is upsampled strip by strip without ever holding a full-size temporary.
 """
 import numpy as np
 
+from .photo_cache import CACHE, digest
+
 
 def _taps(n_full, n_low, start, stop):
     """For output positions start..stop-1 of n_full: the two low-resolution neighbours and the weight of the
@@ -26,14 +28,29 @@ def joint_bilateral_upsample(low, guide_low, guide_full, sigma=4.0, height=None,
     H = rows if height is None else height
     h, w = low.shape[:2]
     low3 = low.reshape(h, w, -1)
+    if sigma is None:
+        taps, norm = _weights(None, guide_full, (h, w), None, H, row0)
+    else:   # the weights depend on the photo alone: the warm engine keeps them between runs (photo_cache)
+        key = ("upsample", digest(guide_low), digest(guide_full), sigma, H, row0)
+        taps, norm = CACHE.get(key, lambda: _weights(guide_low, guide_full, (h, w), sigma, H, row0))
+    total = np.zeros((rows, W, low3.shape[2]), np.float32)
+    for ys, xs, weight in taps:
+        total += weight[..., None] * np.take(np.take(low3, ys, axis=0), xs, axis=1)
+    total /= norm[..., None]
+    return total.reshape((rows, W) + low.shape[2:])
+
+
+def _weights(guide_low, guide_full, low_shape, sigma, H, row0):
+    """The four taps' (rows, columns, weight) and their sum (see joint_bilateral_upsample)."""
+    rows, W = guide_full.shape
+    h, w = low_shape
     y0, y1, fy = _taps(H, h, row0, row0 + rows)
     x0, x1, fx = _taps(W, w, 0, W)
     fy, fx = fy[:, None], fx[None, :]
     inv = None if sigma is None else np.float32(-0.5 / (sigma * sigma))
-    total = np.zeros((rows, W, low3.shape[2]), np.float32)
     norm = np.full((rows, W), 1e-12, np.float32)
+    taps = []
     for ys, wy in ((y0, 1 - fy), (y1, fy)):
-        low_rows = np.take(low3, ys, axis=0)   # two 1-D gathers
         guide_rows = np.take(guide_low, ys, axis=0) if inv is not None else None
         for xs, wx in ((x0, 1 - fx), (x1, fx)):
             if inv is None:
@@ -43,10 +60,9 @@ def joint_bilateral_upsample(low, guide_low, guide_full, sigma=4.0, height=None,
                 weight = np.exp(inv * diff * diff)
                 weight += np.float32(1e-6)
                 weight *= wy * wx
-            total += weight[..., None] * np.take(low_rows, xs, axis=1)
+            taps.append((ys, xs, weight))
             norm += weight
-    total /= norm[..., None]
-    return total.reshape((rows, W) + low.shape[2:])
+    return taps, norm
 
 
 def bilinear_rows(low, height, width, row0=0, rows=None):

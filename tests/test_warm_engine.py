@@ -212,11 +212,14 @@ def test_when_the_socket_cannot_be_used_the_cli_runs_here_and_says_so(runtime, j
     assert (tmp_path / "a.png").exists()
 
 
-def test_thread_choice_follows_affinity_and_load():
-    from colorcore.threads import choose_threads
-    assert choose_threads({}, cores=2, load=0.0) == 2
-    assert choose_threads({}, cores=2, load=1.2) == 1      # one core busy elsewhere
-    assert choose_threads({}, cores=8, load=3.0) == 5
-    assert choose_threads({}, cores=2, load=9.0) == 1      # at least one
-    assert choose_threads({}, cores=4, load=3.0, own_threads=2.0) == 3   # our own load is not someone else's
-    assert choose_threads({"COLORCORE_THREADS": "3"}, cores=2, load=9.0) == 3
+def test_threads_are_the_usable_cores_and_wait_passively():
+    from colorcore.threads import choose_threads, prepare_environment, usable_cores
+    assert choose_threads({}, cores=2) == 2 and choose_threads({}) == usable_cores() == len(os.sched_getaffinity(0))
+    assert choose_threads({"COLORCORE_THREADS": "3"}, cores=2) == 3
+    assert choose_threads({"OMP_NUM_THREADS": "1"}, cores=2) == 1          # the user's setting
+    assert choose_threads({"COLORCORE_THREADS": "x"}, cores=2) == 2        # a bad value is ignored
+    env = {}
+    assert prepare_environment(env) == usable_cores()
+    assert env["OMP_WAIT_POLICY"] == "PASSIVE" and env["OMP_NUM_THREADS"] == str(usable_cores())
+    env = {"OMP_WAIT_POLICY": "ACTIVE", "OMP_NUM_THREADS": "1"}
+    assert prepare_environment(env) == 1 and env["OMP_WAIT_POLICY"] == "ACTIVE"

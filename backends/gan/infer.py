@@ -23,7 +23,8 @@ from torch import nn
 
 from .nets import AB_SCALE, build_generator, run_generator
 
-_MODELS: dict = {}
+_MODELS: dict = {}   # (path, mtime) -> generator, most recently used last
+MAX_MODELS = 4       # every built-in generator at once (about 20 MB each): the warm engine switches for free
 
 
 def load_generator(weights_path) -> nn.Module:
@@ -31,13 +32,15 @@ def load_generator(weights_path) -> nn.Module:
     weights_path = Path(weights_path)
     key = (str(weights_path.resolve()), weights_path.stat().st_mtime)
     if key in _MODELS:
+        _MODELS[key] = _MODELS.pop(key)
         return _MODELS[key]
     meta = json.loads(weights_path.with_suffix(".json").read_text())
     G = build_generator(meta["generator"])
     sd = torch.load(weights_path, map_location="cpu", weights_only=True)
     G.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in sd.items()})
     G.eval()
-    _MODELS.clear()
+    for old in [k for k in _MODELS if k[0] == key[0]] + list(_MODELS)[:max(0, len(_MODELS) - MAX_MODELS + 1)]:
+        _MODELS.pop(old, None)   # an older version of the same file, and the least recently used
     _MODELS[key] = G
     return G
 

@@ -22,6 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
+from colorcore.photo_cache import CACHE, digest
 from colorcore.upsample import joint_bilateral_upsample
 
 
@@ -167,15 +168,36 @@ def _resize(arr, size):
     return np.concatenate([_resize(arr[..., k:k + 4], size) for k in range(0, arr.shape[2], 4)], axis=2)
 
 
-def pyramid(L, c, ch, coarsest_pixels):
+def lightness_pyramid(L, coarsest_pixels):
+    """L halved until small, finest first: the levels' sizes and lightness."""
+    levels = [L]
+    while levels[-1].size > coarsest_pixels and min(levels[-1].shape) >= 8:
+        size = ((levels[-1].shape[1] + 1) // 2, (levels[-1].shape[0] + 1) // 2)
+        levels.append(_resize(levels[-1], size))
+    return levels
+
+
+def pyramid(L, c, ch, coarsest_pixels, L_levels=None):
     """Lightness, hint weight and weighted hint values, halved until small; coarsest first."""
+    L_levels = L_levels or lightness_pyramid(L, coarsest_pixels)
     levels = [(L, c, ch)]
-    while levels[-1][0].size > coarsest_pixels and min(levels[-1][0].shape) >= 8:
-        L_, c_, ch_ = levels[-1]
-        size = ((L_.shape[1] + 1) // 2, (L_.shape[0] + 1) // 2)
-        scale = L_.size / (size[0] * size[1])   # hint weights are summed, not averaged
-        levels.append((_resize(L_, size), _resize(c_, size) * scale, _resize(ch_, size) * scale))
+    for L_ in L_levels[1:]:
+        c_, ch_ = levels[-1][1:]
+        size = (L_.shape[1], L_.shape[0])
+        scale = levels[-1][0].size / (size[0] * size[1])   # hint weights are summed, not averaged
+        levels.append((L_, _resize(c_, size) * scale, _resize(ch_, size) * scale))
     return levels[::-1]
+
+
+def photo_graph(L, s: SolverSettings):
+    """What the solve needs from the photo alone (no hints, no guide): the lightness pyramid, each level's
+    edge weights and the coarsest level's non-local Laplacian. Kept between runs on one photo by the warm
+    engine (colorcore.photo_cache)."""
+    L_levels = lightness_pyramid(L, s.coarsest_pixels)
+    edges = [edge_weights(L_k, s.sigma) for L_k in L_levels[::-1]]
+    coarsest = L_levels[-1]
+    nonlocal_ = (nonlocal_laplacian(coarsest, s) if s.nonlocal_k > 0 and coarsest.size > 1 else None)
+    return L_levels, edges, nonlocal_
 
 
 def propagate(L, hint_weight, hint_values, settings=SolverSettings(), progress=None, guide=None):
@@ -186,17 +208,21 @@ def propagate(L, hint_weight, hint_values, settings=SolverSettings(), progress=N
     c = np.ascontiguousarray(hint_weight * s.hint_weight, np.float32)
     ch = np.ascontiguousarray(hint_values * c[..., None], np.float32)
     K = hint_values.shape[2]
-    levels = pyramid(L, c, ch, s.coarsest_pixels)
+    graph = None
+    if guide is None:   # the graph is the photo's alone: the same for every set of strokes
+        graph = CACHE.get(("photo_graph", digest(L), s.sigma, s.coarsest_pixels, s.nonlocal_k, s.nonlocal_weight,
+                           s.nonlocal_spatial, s.nonlocal_lightness), lambda: photo_graph(L, s))
+    levels = pyramid(L, c, ch, s.coarsest_pixels, graph[0] if graph else None)
     u = None
     for k, (L_k, c_k, ch_k) in enumerate(levels):
         H, W = L_k.shape
         g_k = None if guide is None else _resize(guide, (W, H))
-        wx, wy = edge_weights(L_k, s.sigma, guide=g_k, guide_sigma=s.guide_sigma)
+        wx, wy = graph[1][k] if graph else edge_weights(L_k, s.sigma, guide=g_k, guide_sigma=s.guide_sigma)
         B = ch_k.reshape(-1, K)
         if u is None:
             A = grid_laplacian(wx, wy) + sp.diags(c_k.ravel())
             if s.nonlocal_k > 0 and H * W > 1:
-                A = A + nonlocal_laplacian(L_k, s, g_k)
+                A = A + (graph[2] if graph else nonlocal_laplacian(L_k, s, g_k))
             # CG converges fast on this small, well-connected graph; start from the hints' mean colour
             mean = B.sum(axis=0) / max(float(c_k.sum()), 1e-12)
             X0 = np.tile(mean, (H * W, 1)).astype(np.float32)
