@@ -32,6 +32,7 @@ import types  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 PLUGIN_SRC = os.path.join(HERE, "gimp_plugin", "colorize")
 PROTOCOL_SRC = os.path.join(HERE, "colorcore", "protocol.py")   # copied beside the plug-in, byte for byte
+WARM_SRC = os.path.join(HERE, "colorcore", "warm.py")           # the warm engine's client: copied the same way
 PLUGIN_NAME = "colorize"
 RECORD = "colorcore-install.json"       # inside the venv folder: what we installed
 DEFAULT_TORCH = "torch==2.13.0"
@@ -451,6 +452,7 @@ def install_plugin(kind, plugins_dir, engine_py, record):
     helpers = load_helpers()
     copies = [(os.path.join(PLUGIN_SRC, name), name) for name in plugin_files()]
     copies.append((PROTOCOL_SRC, helpers.PROTOCOL_FILE))   # the plug-in and the engine speak one protocol
+    copies.append((WARM_SRC, helpers.WARM_FILE))           # ... and find the warm engine the same way
     for src, name in copies:
         tmp = os.path.join(dest, name + ".tmp")
         shutil.copyfile(src, tmp)
@@ -693,10 +695,11 @@ def cmd_check(args):
             problems += 1
             continue
         say("  ok   GIMP 3 (%s): plug-in at %s" % (kind, dest))
-        protocol_copy = os.path.join(dest, load_helpers().PROTOCOL_FILE)
-        if not os.path.exists(protocol_copy):
-            say("  FAIL %s is missing (the plug-in cannot talk to the engine): rerun install.py" % protocol_copy)
-            problems += 1
+        for copy in (load_helpers().PROTOCOL_FILE, load_helpers().WARM_FILE):
+            if not os.path.exists(os.path.join(dest, copy)):
+                say("  FAIL %s is missing (the plug-in cannot talk to the engine): rerun install.py"
+                    % os.path.join(dest, copy))
+                problems += 1
         missing = [f for f in plugin_files() if not os.path.exists(os.path.join(dest, f))]
         if missing:
             say("  FAIL the plug-in's %s %s missing from %s: rerun install.py"
@@ -720,8 +723,22 @@ def cmd_check(args):
     if os.path.exists(py):
         if not self_check(py):
             problems += 1
+        say("  %s" % warm_engine_report(py))
     say("%s" % ("all good" if not problems else "%d problem(s) found" % problems))
     return 0 if not problems else 1
+
+
+def warm_engine_report(engine_py):
+    """One line on the warm engine (colorcore serve): running with its process and memory, or not running
+    (it starts with the first Colorize run and exits when idle)."""
+    try:
+        out = subprocess.run([engine_py, "-m", "colorcore", "serve", "--status"], capture_output=True, text=True,
+                             timeout=60).stdout
+        status = json.loads(out)
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return "note warm engine: not running (it starts with the first Colorize run and exits when idle)"
+    return ("ok   warm engine: running, process %s, %s MB, %s job(s), exits after %.0f s idle"
+            % (status.get("pid"), status.get("rss_mb"), status.get("jobs"), status.get("idle_exit_s", 0)))
 
 
 def main(argv=None):

@@ -165,16 +165,17 @@ def start(command, env=None, path=None, timeout=START_TIMEOUT, log=None):
                                 env=env, start_new_session=True, close_fds=True)
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        if proc.poll() is not None and proc.returncode != 0:
-            raise WarmEngineError("the warm engine exited at once (status %d)%s"
-                                  % (proc.returncode, "; see " + log if log else ""))
-        if os.path.exists(path):
+        exited = proc.poll() is not None   # read before the probe: an engine that lost a race to another
+        if os.path.exists(path):           # one exits, and the other one listens
             try:
                 probe = Connection(path, timeout=1.0)
                 probe.close()
                 return proc
             except OSError:
                 pass
+        if exited:
+            raise WarmEngineError("the warm engine exited at once (status %d)%s"
+                                  % (proc.returncode, "; see " + log if log else ""))
         time.sleep(0.05)
     raise WarmEngineError("the warm engine did not start listening within %.0f s" % timeout)
 

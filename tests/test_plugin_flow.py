@@ -29,6 +29,7 @@ def plugin(monkeypatch):
     monkeypatch.setitem(sys.modules, "gi", gi)
     monkeypatch.setitem(sys.modules, "gi.repository", repo)
     monkeypatch.setenv("COLORCORE_PLUGINS", "variational")
+    monkeypatch.setenv("COLORIZE_ENGINE_MODE", "one-shot")   # the warm path: tests/test_plugin_warm.py
     return runpy.run_path(str(REPO / "gimp_plugin" / "colorize" / "colorize.py"))
 
 

@@ -191,7 +191,7 @@ def test_interleave_puts_the_source_alpha_back():
 def test_run_engine_streams_progress_and_returns_result(tmp_path, fake_python):
     man = job(tmp_path, mask=True)
     seen = []
-    res, timing = engine.run_engine(fake_python(), man, on_progress=lambda f, m: seen.append((f, m)))
+    res, timing = engine.run_one_shot(fake_python(), man, on_progress=lambda f, m: seen.append((f, m)))
     assert res["backend"] == "fake" and res["uncertainty_scale"] == 25.0
     assert seen[0] == (0.0, "starting") and seen[-1] == (1.0, "done")
     assert timing["engine_start"] > 0 and timing["engine_work"] >= 0
@@ -203,20 +203,20 @@ def test_run_engine_streams_progress_and_returns_result(tmp_path, fake_python):
 def test_run_engine_errors_carry_the_engine_text(tmp_path, fake_python):
     man = job(tmp_path)
     with pytest.raises(engine.PluginError) as e:
-        engine.run_engine(fake_python("bad"), man)
+        engine.run_one_shot(fake_python("bad"), man)
     assert e.value.calling and str(e.value) == "fake engine: the scribbles hold no colour"
     with pytest.raises(engine.PluginError) as e:
-        engine.run_engine(fake_python("crash"), man)
+        engine.run_one_shot(fake_python("crash"), man)
     assert not e.value.calling and "crashed (signal 11)" in str(e.value)
     with pytest.raises(engine.PluginError, match="cannot start the engine"):
-        engine.run_engine(str(tmp_path / "missing"), man)
+        engine.run_one_shot(str(tmp_path / "missing"), man)
 
 
 def test_cancel_stops_the_engine(tmp_path, fake_python):
     man = job(tmp_path)
     t0 = time.monotonic()
     with pytest.raises(engine.Cancelled):
-        engine.run_engine(fake_python("hang"), man, should_cancel=lambda: time.monotonic() - t0 > 0.5)
+        engine.run_one_shot(fake_python("hang"), man, should_cancel=lambda: time.monotonic() - t0 > 0.5)
     assert time.monotonic() - t0 < 10
 
 

@@ -14,30 +14,37 @@ import threading
 import time
 
 PROTOCOL_FILE = "colorcore_protocol.py"   # install.py copies colorcore/protocol.py here, byte for byte
+WARM_FILE = "colorcore_warm.py"           # ... and colorcore/warm.py (the warm engine's socket and client)
 ENGINE_FILE = "engine.json"               # written by install.py beside colorize.py
 ENV_ENGINE = "COLORIZE_ENGINE_PYTHON"
 ENV_TIMING_LOG = "COLORIZE_TIMING_LOG"
+ENV_ENGINE_MODE = "COLORIZE_ENGINE_MODE"  # "warm" (default) or "one-shot": a process per run, as before
 
 
 def plugin_dir():
     return os.path.dirname(os.path.abspath(__file__))
 
 
-def _load_protocol():
-    """The engine's protocol module: the installed copy beside this file, else (running from the source
-    tree) the original. Loaded by path, so neither GIMP's sys.path nor the colorcore package is needed."""
+def _engine_module_path(copy, original):
+    """The installed copy beside this file, else (running from the source tree) the engine's original."""
     here = plugin_dir()
-    for path in (os.path.join(here, PROTOCOL_FILE),
-                 os.path.join(here, os.pardir, os.pardir, "colorcore", "protocol.py")):
+    for path in (os.path.join(here, copy), os.path.join(here, os.pardir, os.pardir, "colorcore", original)):
         if os.path.isfile(path):
-            spec = importlib.util.spec_from_file_location("colorcore_protocol", path)
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            return module
-    raise ImportError("%s is missing beside %s: run `python install.py` again" % (PROTOCOL_FILE, here))
+            return path
+    raise ImportError("%s is missing beside %s: run `python install.py` again" % (copy, here))
 
 
-P = _load_protocol()   # modes, manifest, buffer names, line grammar, exit codes: what the engine agrees to
+def _load_engine_module(copy, original):
+    """One of the engine's stdlib-only modules, loaded by path, so neither GIMP's sys.path nor the colorcore
+    package is needed."""
+    spec = importlib.util.spec_from_file_location(copy[:-3], _engine_module_path(copy, original))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+P = _load_engine_module(PROTOCOL_FILE, "protocol.py")   # modes, manifest, buffers, lines, exit codes
+W = _load_engine_module(WARM_FILE, "warm.py")           # the warm engine's socket and its client
 write_manifest = P.write_manifest
 parse_line = P.parse_line
 
@@ -150,12 +157,95 @@ def _close_quietly(stream):
         pass
 
 
-def run_engine(python, manifest, on_progress=None, should_cancel=None, timeout=None):
-    """Run `python -m colorcore gimp-run manifest`; returns (result dict, timing dict).
+_said_fallback = []   # the fallback to a one-shot engine is logged once per plug-in process
+
+
+def run_engine(python, manifest, on_progress=None, should_cancel=None, timeout=None, environ=None):
+    """Run `colorcore gimp-run manifest` in the warm engine (started when none runs), or in a one-shot engine
+    process when the warm one cannot be used (COLORIZE_ENGINE_MODE=one-shot, Flatpak, no Unix sockets, a
+    folder that is not private...), saying so once in the log. Returns (result dict, timing dict).
 
     on_progress(fraction, message) gets the engine's progress; should_cancel() -> True stops it.
     Raises PluginError with the engine's own message (calling=True for bad input).
     """
+    environ = os.environ if environ is None else environ
+    if environ.get(ENV_ENGINE_MODE, "warm") != "one-shot" and not engine_launcher():
+        try:
+            return run_warm(python, manifest, on_progress, should_cancel, timeout)
+        except W.WarmEngineError as exc:
+            if not _said_fallback:
+                _said_fallback.append(True)
+                sys.stderr.write("[colorize] the warm engine cannot be used (%s); starting the engine for "
+                                 "each run instead\n" % exc)
+    return run_one_shot(python, manifest, on_progress, should_cancel, timeout)
+
+
+def _warm_connection(python):
+    """A connection to the warm engine for this interpreter and these settings, started if none runs."""
+    if not hasattr(W.socket, "AF_UNIX"):
+        raise W.WarmEngineError("this system has no Unix domain sockets")
+    env = engine_env()
+    expect = W.hello(_engine_module_path(PROTOCOL_FILE, "protocol.py"), python, env)
+    try:
+        conn = W.connect(expect)
+        if conn is None:
+            log = os.path.join(W.ensure_private_dir(), "engine.log")
+            W.start(W.engine_command(python), env=env, log=log)
+            conn = W.connect(expect)
+    except OSError as exc:
+        raise W.WarmEngineError(str(exc))
+    if conn is None:
+        raise W.WarmEngineError("the engine it started did not answer")
+    return conn
+
+
+def run_warm(python, manifest, on_progress=None, should_cancel=None, timeout=None):
+    """run_engine through the warm engine. WarmEngineError before the job is sent (the caller falls back);
+    PluginError once it was: a job the engine lost is not run twice."""
+    t0 = time.monotonic()
+    conn = _warm_connection(python)
+    t_connected = time.monotonic()
+    state = {"result": None, "first": None, "err": [], "cancelled": False}
+
+    def on_line(stream, line):
+        if stream == "err":
+            state["err"].append(line)
+            return
+        state["first"] = state["first"] or time.monotonic()
+        item = parse_line(line)
+        if item[0] == "progress" and on_progress is not None:
+            on_progress(item[1], item[2])
+        elif item[0] == "result":
+            state["result"] = item[1]
+
+    def cancel():
+        stop = ((should_cancel is not None and should_cancel())
+                or (timeout is not None and time.monotonic() - t0 > timeout))
+        state["cancelled"] = state["cancelled"] or bool(stop)
+        return stop
+    try:
+        rc = W.run(conn, ["gimp-run", manifest], cwd=os.path.dirname(manifest), on_line=on_line,
+                   should_cancel=cancel)
+    except W.WarmEngineError as exc:
+        raise PluginError("the colorization engine stopped during this run (%s); the image is unchanged. "
+                          "Run the filter again: a fresh engine starts." % exc)
+    finally:
+        conn.close()
+    t_end = time.monotonic()
+    if state["cancelled"]:
+        raise Cancelled("cancelled")
+    stderr_text = "\n".join(state["err"])
+    if rc != 0:
+        raise PluginError(error_message(stderr_text, rc), calling=(rc == P.EXIT_BAD_INPUT))
+    if state["result"] is None:
+        raise PluginError("the engine finished without a RESULT line (stderr: %s)" % error_message(stderr_text, rc))
+    first = state["first"] or t_end
+    return state["result"], {"engine": "warm", "engine_connect": t_connected - t0, "engine_start": first - t0,
+                             "engine_work": t_end - first, "engine_total": t_end - t0}
+
+
+def run_one_shot(python, manifest, on_progress=None, should_cancel=None, timeout=None):
+    """Run `python -m colorcore gimp-run manifest` in a process of its own (see run_engine)."""
     folder = os.path.dirname(manifest)
     err_path = os.path.join(folder, "engine-stderr.txt")
     t0 = time.monotonic()
@@ -236,7 +326,7 @@ def run_engine(python, manifest, on_progress=None, should_cancel=None, timeout=N
         raise PluginError("the engine finished without a RESULT line (stderr: %s)"
                           % error_message(stderr_text, rc))
     first_line_t = first_line_t or t_end
-    timing = {"engine_start": first_line_t - t0, "engine_work": t_end - first_line_t,
+    timing = {"engine": "one-shot", "engine_start": first_line_t - t0, "engine_work": t_end - first_line_t,
               "engine_total": t_end - t0}
     return result, timing
 

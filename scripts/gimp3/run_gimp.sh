@@ -29,6 +29,16 @@ cleanup() {
     for _ in $(seq 20); do kill -0 "$GIMP_PID" 2>/dev/null || break; sleep 0.5; done
     kill -KILL "$GIMP_PID" 2>/dev/null || true
   fi
+  # whatever this run started inside the root goes with it (same root, same private mount namespace; a
+  # parallel run has its own): the warm engine (colorcore serve) outlives GIMP on purpose in real use, but
+  # here it would keep this run's mounts busy
+  local p root ns
+  root=$(readlink -f "$ROOT"); ns=$(readlink /proc/self/ns/mnt)
+  for p in /proc/[0-9]*; do
+    if [ "$(readlink "$p/root" 2>/dev/null)" = "$root" ] && [ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$ns" ]; then
+      kill -KILL "${p#/proc/}" 2>/dev/null || true
+    fi
+  done
   local i
   for (( i=${#MY_MOUNTS[@]}-1; i>=0; i-- )); do
     umount "${MY_MOUNTS[$i]}" 2>/dev/null || umount -l "${MY_MOUNTS[$i]}" 2>/dev/null || true
