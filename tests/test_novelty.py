@@ -1,4 +1,7 @@
 """The "unlike the calibration photos" check (colorcore.novelty) and where its verdict reaches the user."""
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -72,7 +75,8 @@ def test_the_result_info_the_cli_note_and_the_plugin_message_say_it(fitted):
     assert res.info["unlike_calibration"] is True and res.info["calibration_distance"] > fitted["threshold"]
     note = protocol.unlike_calibration_note(res.info)
     assert "unlike every photo the uncertainty was calibrated on" in note
-    from gimp_plugin.colorize import colorize_helpers as H
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gimp_plugin" / "colorize"))
+    import colorize_layers as H   # the plug-in's modules import each other by name, as inside GIMP
     msg = H.uncertainty_message({"uncertainty_scale": 40.0, "alpha": 0.1, "info": res.info}, 0.1, "gan")
     assert msg.endswith(note) and "40.0" in msg
     ok = run_backend(Calibrated(), ColorizeRequest(image=clean_photo(rng)))

@@ -275,13 +275,3 @@ def test_the_modules_import_each_other_without_a_circle():
     for name in MODULES:
         visit(name, [])
     assert order.index("colorize_engine") < order.index("colorize_options") < order.index("colorize_labels")
-    main = (PLUGIN / "colorize.py").read_text()
-    assert "colorize_helpers" not in main   # the plug-in imports the modules themselves
-
-
-def test_the_old_helpers_module_still_offers_every_name_for_code_outside_the_plugin():
-    import colorize_helpers as H
-    for mod in (engine, jobdir, options, layers):
-        public = [n for n in vars(mod) if not n.startswith("_") and not isinstance(getattr(mod, n), type(sys))]
-        assert all(getattr(H, n) is getattr(mod, n) for n in public), mod.__name__
-    assert H.P is engine.P and H.MODES == engine.P.MODES and H.looks_like_animation

@@ -114,7 +114,7 @@ def test_engine_exit_codes_are_the_protocols(tmp_path):
 
 def test_the_plugin_and_the_engine_pick_the_same_default_backend(registry):
     sys.path.insert(0, str(REPO / "gimp_plugin" / "colorize"))
-    import colorize_helpers as H
+    import colorize_options as H
     rows = [b.describe() for b in registry.backends.values()]
     for mode in P.MODES:
         engine = registry.default_for(mode)

@@ -444,6 +444,7 @@ def insert_in_one_undo_group(image, source, job, pixels, result):
         if image.get_base_type() != Gimp.ImageBaseType.RGB:
             image.convert_rgb()   # a GRAY image cannot hold the colorized layer
             converted = True
+            keep_source_exact(source, job)
         parent, pos = source.get_parent(), image.get_item_position(source)
         stack = result_layers(image, job, pixels, result, made)
         for lay in reversed(stack):   # colorized directly above the source, the hidden layers above it
@@ -455,6 +456,21 @@ def insert_in_one_undo_group(image, source, job, pixels, result):
         raise
     finally:
         image.undo_group_end()
+
+
+def keep_source_exact(source, job):
+    """After a GRAY image's conversion to RGB, the source layer must read as it did before the run, bit for
+    bit. The conversion goes through babl and the image's colour profile, and a conversion can move the last
+    bits (seen once, on a fresh GIMP root); where it did, the pixels read before the run are put back, inside
+    the same undo group, so the source is never changed."""
+    if job.source_pixels is None:
+        return
+    t0 = time.monotonic()
+    if read_pixels(source, RGBA) != job.source_pixels:
+        write_pixels(source, RGBA, job.source_pixels)
+        log('the GRAY -> RGB conversion moved the source layer\'s values; put back as they were')
+        job.timing['source_restored'] = True
+    job.timing['source_check'] = time.monotonic() - t0
 
 
 def result_layers(image, job, pixels, result, made):

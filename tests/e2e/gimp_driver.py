@@ -29,6 +29,13 @@ def _dump(drawable, path):
         f.write(bytes(data))
 
 
+def _dump_above(image, source, path):
+    """The layer just above the source: the newest run's colorized layer."""
+    layers = image.get_layers()
+    ids = [lay.get_id() for lay in layers]
+    _dump(layers[ids.index(source.get_id()) - 1], path)
+
+
 def _dump_mask(mask, source, path):
     """A selection/channel as "Y float" in the source layer's frame (what the plug-in sends)."""
     ok, ox, oy = source.get_offsets()
@@ -201,6 +208,21 @@ def _run_case(pdb, case, out):
         if case.get('export_gif') and im.get_base_type() == Gimp.ImageBaseType.RGB:
             rec['exported'] = _export_gif(im, os.path.join(out, case['name'] + '.gif'))
         im.delete()
+    if case.get('reruns'):   # the paint-run-look loop: more strokes, the same procedure again, same image
+        rec['runs'] = [{'seconds': rec['seconds'], 'status': rec['status']}]
+        _dump_above(image, source, os.path.join(out, '%s.run1.colorized.f32' % case['name']))
+        for k, rerun in enumerate(case['reruns'], 2):
+            for path, name in rerun['scribbles']:
+                lay = Gimp.file_load_layer(NI, image, Gio.File.new_for_path(path))
+                lay.set_name(name)
+                image.insert_layer(lay, None, 0)
+            image.set_selected_layers([source])
+            cfg.set_core_object_array('drawables', [source])
+            cfg.set_property('scribble-layer', image.get_layer_by_name(rerun['scribble_layer']))
+            t0 = time.time()
+            res = proc.run(cfg)
+            rec['runs'].append({'seconds': round(time.time() - t0, 3), 'status': res.index(0).value_nick})
+            _dump_above(image, source, os.path.join(out, '%s.run%d.colorized.f32' % (case['name'], k)))
     rec['after'] = _state(image)
     _dump(source, os.path.join(out, case['name'] + '.src_after.f32'))
     for lay in image.get_layers():

@@ -78,12 +78,12 @@ def animated_gif(work, photo, size=(200, 150), step=6):
     return str(path)
 
 
-def scribble_png(path, w, h, dx=0, dy=0, cw=None, ch=None):
+def scribble_png(path, w, h, dx=0, dy=0, cw=None, ch=None, strokes=STROKES):
     """Strokes at photo positions, drawn on a canvas of (cw, ch) where the photo sits at (dx, dy)."""
     from PIL import Image
     cw, ch = cw or w, ch or h
     a = np.zeros((ch, cw, 4), np.uint8)
-    for _, rgb, (y0, y1, x0, x1) in STROKES:
+    for _, rgb, (y0, y1, x0, x1) in strokes:
         ys = slice(max(int(y0 * h) + dy, 0), max(int(y1 * h) + dy, 0))
         xs = slice(max(int(x0 * w) + dx, 0), max(int(x1 * w) + dx, 0))
         a[ys, xs] = list(rgb) + [255]
@@ -91,8 +91,25 @@ def scribble_png(path, w, h, dx=0, dy=0, cw=None, ch=None):
     return str(path)
 
 
-def stroke_boxes(w, h):
-    return [(n, rgb, (int(y0 * h), int(y1 * h), int(x0 * w), int(x1 * w))) for n, rgb, (y0, y1, x0, x1) in STROKES]
+def stroke_boxes(w, h, strokes=STROKES):
+    return [(n, rgb, (int(y0 * h), int(y1 * h), int(x0 * w), int(x1 * w))) for n, rgb, (y0, y1, x0, x1) in strokes]
+
+
+ONE_MP = (1152, 864)
+
+
+def three_runs_case(work, rgb_path, backend):
+    """Scribble three times on one 1 MP photo, a stroke added before each later run (the paint-run-look loop
+    the warm engine is for): each run gets the layer holding all strokes so far."""
+    from PIL import Image
+    path = work / "photo_1mp.png"
+    Image.open(rgb_path).convert("RGB").resize(ONE_MP, Image.BICUBIC).save(path)
+    layers = [scribble_png(work / ("strokes_%d.png" % k), *ONE_MP, strokes=STROKES[:k + 1]) for k in range(3)]
+    return dict(name="warm_scribble_three_runs", proc=PROCS[1],
+                ops=[["load", str(path)], ["scribble", layers[0], "Strokes 1", 0, 0]],
+                args={"backend": backend, "seed": 1, "scribble-layer": "@layer:Strokes 1"},
+                reruns=[{"scribbles": [(layers[k], "Strokes %d" % (k + 1))], "scribble_layer": "Strokes %d" % (k + 1)}
+                        for k in (1, 2)])
 
 
 def pick_backend(backends, mode):
@@ -147,6 +164,8 @@ def batch(gimp3, tmp_path_factory):
                  ops=[["load", rgb_path], ["precision", "float"], ["scribble", scr, "Scribbles", 0, 0]],
                  args={"backend": sb, sb + "-work-megapixels": 0.25, sb + "-edge-sensitivity": 2.0}),
         ]
+    if sb:
+        cases.append(three_runs_case(work, rgb_path, sb))
     if pb:
         cases += [
             dict(name="partial_feathered", proc=P,
@@ -293,9 +312,9 @@ def test_success_adds_two_layers_and_keeps_source(batch, name):
     after_px = (out / (name + ".src_after.f32")).read_bytes()
     if rec["before"]["base_type"] == "rgb":
         assert before_px == after_px, "the source layer changed"
-    else:  # GRAY -> RGB conversion of the image (same undo group) may round in the last float bits
+    else:  # a GRAY image is converted to RGB (same undo group): the source must still read the same, exactly
         d = np.abs(np.frombuffer(before_px, "<f4") - np.frombuffer(after_px, "<f4")).max()
-        assert d < 1e-6, "the source layer changed by %g" % d
+        assert before_px == after_px, "the source layer changed by %g in the GRAY -> RGB conversion" % d
     par = json.loads(after[i - 2]["parasite"])
     assert par["backend"] == backend and par["delta_e_at_white"] > 0 and 0 < par["alpha"] < 1
 
@@ -504,3 +523,26 @@ def test_rgb_interval_layers_bound_the_colorized_layer(batch):
     rgb, lo, hi = (load(out, "auto_interval_layers", t, W, H)[..., :3] for t in ("colorized", "interval_low",
                                                                               "interval_high"))
     assert (lo <= rgb + 1e-4).all() and (rgb <= hi + 1e-4).all() and (hi - lo).mean() > 0.01
+
+
+def test_three_scribble_runs_on_one_photo_with_strokes_added_each_give_the_right_result(batch):
+    """The warm engine's loop in real GIMP: three runs, a stroke more each time; every run's result follows all
+    the strokes it was given, the source stays as it was, and the later runs come from the warm engine."""
+    rec, src = succeeded(batch, "warm_scribble_three_runs")
+    assert [r["status"] for r in rec["runs"]] == ["success"] * 3, rec["runs"]
+    w, h = ONE_MP
+    out = batch["out"]
+    for k in range(3):
+        lab = srgb_to_lab(load(out, "warm_scribble_three_runs", "run%d.colorized" % (k + 1), w, h)[..., :3])
+        for stroke, rgb, (y0, y1, x0, x1) in stroke_boxes(w, h, STROKES[:k + 1]):
+            want = srgb_to_lab(np.array(rgb, np.float64) / 255)[1:]
+            got = lab[y0:y1, x0:x1, 1:].reshape(-1, 2).mean(0)
+            cos = got @ want / (np.linalg.norm(got) * np.linalg.norm(want) + 1e-9)
+            assert np.linalg.norm(got) > 8 and cos > 0.7, "run %d: the %s stroke's colour is missing (ab %s)" % (
+                k + 1, stroke, got)
+    before = (out / "warm_scribble_three_runs.src_before.f32").read_bytes()
+    assert before == (out / "warm_scribble_three_runs.src_after.f32").read_bytes()
+    rows = [t for t in batch["timings"] if t.get("width") == w and t.get("mode") == "scribble"]
+    assert len(rows) == 3 and [t.get("engine") for t in rows[1:]] == ["warm", "warm"], rows
+    print("three Scribble runs at 1 MP, procedure call to finished layers: %s s; engine %s"
+          % ([r["seconds"] for r in rec["runs"]], [round(t["engine_total"], 2) for t in rows]))
