@@ -24,9 +24,10 @@ EXIT_SOME_FAILED = 4          # the batch ran to its end but some items failed (
 MODES = ("auto", "scribble", "partial")
 LOCK_FILE = "colorcore-batch.lock"
 TEMP_PREFIX = ".colorcore-"   # imageio.atomic_write's temporary files: a killed run may leave some behind
-# Memory a worker needs (bench/batch.py measures it): the engine with a learned backend loaded, plus about
-# 50 bytes per pixel of the largest photo (imageio.DEFAULT_MAX_MEGAPIXELS's figure)
-WORKER_BASE_MB = 700.0
+# Memory a worker needs: the engine with a learned backend loaded (bench/batch.py measured 414-450 MB peak per
+# worker on 1 MP photos with gan, so 450 is kept for the engine), plus about 50 bytes per pixel of the largest
+# photo (imageio.DEFAULT_MAX_MEGAPIXELS's figure)
+WORKER_BASE_MB = 450.0
 WORKER_MB_PER_MEGAPIXEL = 50.0
 
 
