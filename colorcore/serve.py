@@ -211,7 +211,7 @@ class Engine:
         return {"pid": os.getpid(), "socket": self.path, "uptime_s": round(time.time() - self.started, 1),
                 "jobs": self.jobs, "busy": self.job_lock.locked(), "idle_exit_s": self.idle,
                 "peak_rss_mb": round(rss_kb / 1024, 1), "rss_mb": current_rss_mb(),
-                "threads": threads.choose_threads(), "python": sys.executable}
+                "threads": threads.choose_threads(), "python": sys.executable, "preloaded": list(PRELOADED)}
 
     def run_job(self, argv, cwd, send, reader) -> int:
         from . import cli, progress
@@ -264,6 +264,9 @@ def current_rss_mb():
         return None
 
 
+PRELOADED: list = []   # the backends whose weights preload() loaded (serve --status shows them)
+
+
 def preload():
     """Load torch and every available built-in backend's weights while the engine waits for its first job, so
     the first run of each backend pays no loading."""
@@ -274,6 +277,7 @@ def preload():
             if weights is not None and backend.unavailable_reason() is None:
                 from backends.gan import infer
                 infer.load_generator(weights)
+            PRELOADED.append(backend.name)
     except Exception:   # a preload failure is the first job's to report, with its own message
         pass
 
