@@ -42,8 +42,14 @@ class Settings:
 
 
 def reference_lab(reference):
-    """(Hr, Wr, 4) RGBA -> L (Hr, Wr), ab (Hr, Wr, 2), alpha (Hr, Wr)."""
-    lab = color.rgb_to_lab(np.ascontiguousarray(reference[..., :3]))
+    """(Hr, Wr, 4) RGBA -> L (Hr, Wr), ab (Hr, Wr, 2), alpha (Hr, Wr). Fully transparent pixels take the mean
+    colour of the visible ones, so what they hold never reaches the matches (their alpha keeps them out of every
+    hint too)."""
+    rgb, alpha = reference[..., :3], reference[..., 3]
+    hidden = alpha <= 0
+    if hidden.any():
+        rgb = np.where(hidden[..., None], rgb[~hidden].mean(axis=0), rgb)
+    lab = color.rgb_to_lab(np.ascontiguousarray(rgb, np.float32))
     return lab[..., 0], np.ascontiguousarray(lab[..., 1:]), np.ascontiguousarray(reference[..., 3])
 
 
