@@ -650,7 +650,8 @@ class Colorize(Gimp.PlugIn):
         return False
 
     def do_query_procedures(self):
-        return [PROC_NAMES[m] for m in P.MODES]
+        # the modes this plug-in has a menu item and dialog for (the engine's "reference" mode: not yet here)
+        return [PROC_NAMES[m] for m in P.MODES if m in MENU_LABELS]
 
     def do_create_procedure(self, name):
         Gegl.init(None)
