@@ -190,3 +190,19 @@ def test_the_scores_unreached_term_is_low_at_the_strokes_and_high_behind_an_edge
         assert far.shape == (h, w)
         assert far[h // 2, w // 8:w // 4].max() < 0.2
         assert far[:, w // 2 + 2:].min() > 0.9 and np.median(far[:, :w // 2 - 2]) < 0.8
+
+
+def test_the_stencils_planar_jacobi_is_the_generic_one_bit_for_bit():
+    """GridOperator.jacobi keeps the columns as planes through the sweeps for speed; it must compute exactly
+    what `X += D^-1 (B - A X)` does (a result may never depend on the speed path taken)."""
+    from backends.variational.solver import GridOperator, jacobi
+    rng = np.random.default_rng(0)
+    H, W, K = 37, 53, 5
+    A = GridOperator(rng.random((H, W - 1), dtype=np.float32), rng.random((H - 1, W), dtype=np.float32),
+                     rng.random((H, W), dtype=np.float32))
+    B, X = rng.random((H * W, K), dtype=np.float32), rng.random((H * W, K), dtype=np.float32)
+    generic = X.copy()
+    inv_d = (1.0 / A.diagonal())[:, None].astype(np.float32)
+    for _ in range(7):
+        generic += inv_d * (B - A @ generic)
+    assert np.array_equal(jacobi(A, B, X.copy(), 7), generic)

@@ -105,6 +105,22 @@ class GridOperator:
     def diagonal(self):
         return self.degree.ravel()
 
+    def jacobi(self, B, X, inv_d, iters):
+        """jacobi() on this stencil with the K columns held as K planes (K, H, W) through all the sweeps: the
+        same arithmetic per pixel as `X += inv_d * (B - A @ X)`, without a copy of each column per sweep."""
+        K, H, W = X.shape[1], self.H, self.W
+        x = np.ascontiguousarray(X.T).reshape(K, H, W)
+        b = np.ascontiguousarray(B.T).reshape(K, H, W)
+        d = inv_d.reshape(H, W)
+        for _ in range(iters):
+            y = self.degree * x
+            y[:, :, :-1] -= self.wx * x[:, :, 1:]
+            y[:, :, 1:] -= self.wx * x[:, :, :-1]
+            y[:, :-1, :] -= self.wy * x[:, 1:, :]
+            y[:, 1:, :] -= self.wy * x[:, :-1, :]
+            x += d * (b - y)
+        return np.ascontiguousarray(x.reshape(K, H * W).T)
+
     def __matmul__(self, X):
         out = np.empty_like(X)
         for k in range(X.shape[1]):
@@ -156,6 +172,8 @@ def jacobi(A, B, X, iters):
     """Jacobi sweeps x <- D^-1 (C h + W x): each update is a convex combination of the hint and the
     neighbours, so a, b and |ab|^2 are averaged with the same non-negative weights at every step."""
     inv_d = (1.0 / A.diagonal())[:, None].astype(B.dtype)
+    if isinstance(A, GridOperator):
+        return A.jacobi(B, X, inv_d, iters)
     for _ in range(iters):
         X += inv_d * (B - A @ X)
     return X
