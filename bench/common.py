@@ -57,6 +57,16 @@ def save_json(path, data):
     Path(path).write_text(json.dumps(data, indent=2) + "\n")
 
 
+def grouped_bars(ax, labels, series, ylabel, fontsize=None):
+    """One group of bars per label, one bar per series ({name: [value per label]}), with a legend."""
+    width = 0.8 / max(len(series), 1)
+    for i, (name, values) in enumerate(series.items()):
+        ax.bar([j + width * i for j in range(len(labels))], values, width=width, label=name)
+    ax.set_xticks([j + width * (len(series) - 1) / 2 for j in range(len(labels))], labels, fontsize=fontsize)
+    ax.set_ylabel(ylabel)
+    ax.legend()
+
+
 def pyplot():
     """matplotlib's pyplot on the file-only backend (benchmarks run on machines without a display)."""
     import matplotlib

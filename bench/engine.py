@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench.common import SHARED_DATA, out_dir, print_table, pyplot, save_json  # noqa: E402
+from bench.common import SHARED_DATA, grouped_bars, out_dir, print_table, pyplot, save_json  # noqa: E402
 
 PHOTOS = [SHARED_DATA / "oldphotos_v1" / "DeOldify_test_images" / "1892WaterLillies.jpg",
           SHARED_DATA / "dev_eval" / "CBSD68" / "101085.png"]
@@ -110,12 +110,9 @@ def main(argv=None):
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(9, 4))
     labels = sorted({(load, case) for load, _, case in med})
-    for i, name in enumerate(settings):
-        ys = [statistics.median(med.get((load, name, case), [float("nan")])) for load, case in labels]
-        ax.bar([j + 0.27 * i for j in range(len(labels))], ys, width=0.27, label=name)
-    ax.set_xticks([j + 0.27 for j in range(len(labels))], [f"{case}\n{load}" for load, case in labels], fontsize=7)
-    ax.set_ylabel("seconds (whole command)")
-    ax.legend()
+    grouped_bars(ax, [f"{case}\n{load}" for load, case in labels],
+                 {name: [statistics.median(med.get((load, name, case), [float("nan")])) for load, case in labels]
+                  for name in settings}, "seconds (whole command)", fontsize=7)
     fig.tight_layout()
     fig.savefig(out / "engine.png", dpi=120)
     print(f"saved {out / 'engine.json'} and {out / 'engine.png'}")

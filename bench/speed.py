@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.common import out_dir, print_table, pyplot, save_json  # noqa: E402
+from bench.common import grouped_bars, out_dir, print_table, pyplot, save_json  # noqa: E402
 
 LEVIN = "levin2004"
 LEVIN_MAX_PIXELS = 1_100_000   # its direct solve needs minutes and GBs beyond this
@@ -200,13 +200,9 @@ def main(argv=None):
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     labels = sorted({r["size"] for r in results}, key=lambda s: int(s.split("x")[0]) * int(s.split("x")[1]))
-    for i, method in enumerate(methods):
-        vals = [next((r["seconds"] for r in results if r["method"] == method and r["size"] == s), 0) for s in labels]
-        ax.bar([j + 0.4 * i for j in range(len(labels))], vals, width=0.4, label=method)
-    ax.set_xticks([j + 0.2 for j in range(len(labels))], labels)
+    grouped_bars(ax, labels, {method: [next((r["seconds"] for r in results if r["method"] == method and
+                                             r["size"] == s), 0) for s in labels] for method in methods}, "seconds")
     ax.set_yscale("log")
-    ax.set_ylabel("seconds")
-    ax.legend()
     fig.tight_layout()
     fig.savefig(out / "speed.png", dpi=110)
     print(f"wrote {out / 'speed.json'} and {out / 'speed.png'}")
