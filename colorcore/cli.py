@@ -57,6 +57,19 @@ def _progress(args):
     return no_progress if args.quiet else StreamProgress(interval=0.5)
 
 
+def _suggest_arg(value):
+    """--suggest N FILE.json -> (n, path), or None."""
+    if not value:
+        return None
+    try:
+        n = int(value[0])
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise InvalidRequest(f"--suggest N FILE.json: N must be a whole number of places, at least 1; got {value[0]!r}")
+    return n, value[1]
+
+
 def cmd_colorize(args):
     """One photo or one animation: colorcore.batch_file does it (the same path every batch item takes)."""
     from .batch_file import FileJob, colorize_file
@@ -64,7 +77,7 @@ def cmd_colorize(args):
     # everything that can be refused is refused before the backend runs, and before any file is touched
     job = FileJob(input=args.input, output=args.output, scribbles=args.scribbles, mask=args.mask,
                   reference=args.reference, uncertainty=args.uncertainty, intervals=args.intervals,
-                  backend=args.backend or None,
+                  suggest=_suggest_arg(args.suggest), backend=args.backend or None,
                   options=_parse_sets(args.set), seed=args.seed, alpha=args.alpha,
                   frame_by_frame=args.frame_by_frame, max_megapixels=args.max_megapixels)
     done = colorize_file(job, load_registry(), progress=_progress(args))
@@ -137,7 +150,7 @@ def run_warm(argv) -> int | None:
 
 def cmd_serve(args):
     from .serve import main as serve
-    return serve(args)
+    return serve(args, run_command=main)   # each job is a command line this CLI runs, in the warm process
 
 
 def cmd_batch(args):
@@ -199,6 +212,10 @@ def build_parser():
     p.add_argument("--intervals", nargs=2, metavar=("LO.png", "HI.png"),
                    help="also write per-channel RGB intervals: two images whose R, G, B at each pixel bound the "
                         "true value with probability 1 - alpha (lo <= output <= hi)")
+    p.add_argument("--suggest", nargs=2, metavar=("N", "FILE.json"),
+                   help="also write the N places where one stroke of the right colour would improve the result "
+                        "most, best first: a JSON list of {x, y, radius, rgb} (input pixels; the result's colour "
+                        "there, 0-255)")
     p.add_argument("--alpha", type=float, default=protocol.DEFAULT_ALPHA,
                    help="allowed miscoverage of the uncertainty (default %(default)s)")
     p.add_argument("--seed", type=int, help="random seed, for reproducible results")

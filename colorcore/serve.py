@@ -92,7 +92,8 @@ class _LineSender(io.TextIOBase):
 
 
 class Engine:
-    def __init__(self, path=None, idle=None):
+    def __init__(self, run_command, path=None, idle=None):
+        self.run_command = run_command   # colorcore.cli.main, handed in (the CLI is what starts the engine)
         self.path = path or warm.socket_path()
         self.idle = idle_seconds() if idle is None else idle
         self.expect = warm.hello(Path(protocol.__file__), sys.executable)
@@ -214,7 +215,7 @@ class Engine:
                 "threads": threads.choose_threads(), "python": sys.executable, "preloaded": list(PRELOADED)}
 
     def run_job(self, argv, cwd, send, reader) -> int:
-        from . import cli, progress
+        from . import progress
         argv = [a for a in argv if a != "--exit-with-stdin"]   # that switch ends the process: not here
         gimp = bool(argv) and argv[0] == "gimp-run"
         if not self.job_lock.acquire(blocking=False):
@@ -231,7 +232,7 @@ class Engine:
                 os.chdir(cwd or old_cwd)
                 with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
                     try:
-                        rc = cli.main(list(argv))
+                        rc = self.run_command(list(argv))
                     except SystemExit as exc:   # argparse: bad arguments, --help
                         rc = exc.code if isinstance(exc.code, int) else protocol.EXIT_BAD_INPUT
             finally:
@@ -282,7 +283,8 @@ def preload():
         pass
 
 
-def main(args) -> int:
+def main(args, run_command) -> int:
+    """`colorcore serve`: run_command(argv) -> exit status runs each job (the CLI's main)."""
     if args.status or args.stop:
         answer = warm.request({"stop": True} if args.stop else {"status": True})
         if answer is None:
@@ -292,7 +294,7 @@ def main(args) -> int:
         return 0
     threads.prepare_environment()
     try:
-        Engine(idle=args.idle).run()
+        Engine(run_command, idle=args.idle).run()
     except warm.WarmEngineError as exc:
         print(protocol.CLI_ERROR_PREFIX + str(exc), file=sys.stderr)
         return protocol.EXIT_FAILED
