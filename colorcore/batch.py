@@ -162,7 +162,10 @@ def _run_local(items, workers, settings, on_result, warm):
     from concurrent.futures.process import BrokenProcessPool
     from .batch_worker import init, run_item
     queue, crashes = list(reversed(items)), {}
-    threads = 1 if workers > 1 else None
+    # every worker uses the thread count a lone `colorcore colorize` would (colorcore.threads: the usable cores,
+    # passive waiting), not 1 each: torch's last bits depend on it, and a batch must write the same pixels as
+    # colorize does for the same photo
+    threads = None
     while queue:
         pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=init,
                                    initargs=(threads, os.getpid(), warm))

@@ -17,7 +17,7 @@ from .errors import InvalidRequest
 
 
 class WarmBackend(WorkerPlugin):
-    """Set up every worker process of the cluster once: threads = its Dask threads, the registry, the weights."""
+    """Set up every worker process of the cluster once: threads as colorize uses them, the registry, the weights."""
 
     name = "colorcore-batch"
 
@@ -26,7 +26,7 @@ class WarmBackend(WorkerPlugin):
 
     def setup(self, worker):
         from .batch_worker import init
-        init(threads=max(1, int(getattr(worker.state, "nthreads", 1) or 1)), warm=self.warm)
+        init(threads=None, warm=self.warm)   # colorize's thread count on this machine: the same pixels
 
 
 def run(items, scheduler, settings, on_result, warm=None, connect_timeout=30):

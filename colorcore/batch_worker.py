@@ -19,8 +19,11 @@ def init(threads: int | None = None, parent_pid: int | None = None, warm: str | 
     if threads:
         os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-        _set_threads(threads)
-        _STATE["threads"] = threads
+    else:   # what `colorcore colorize` uses on this machine, so a batch writes the same pixels
+        from .threads import prepare_environment
+        threads = prepare_environment()
+    _set_threads(threads)
+    _STATE["threads"] = threads
     if parent_pid:
         threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True).start()
     registry()

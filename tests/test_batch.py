@@ -212,3 +212,24 @@ def test_on_a_dask_cluster_a_worker_lost_mid_batch_loses_nothing(archive, refere
             if p.poll() is None:
                 os.killpg(p.pid, signal.SIGKILL)
             p.wait()
+
+
+def test_a_batch_writes_the_pixels_colorize_writes(tmp_path):
+    """Two workers or one, a batch item comes out as `colorcore colorize` makes it on this machine: workers use
+    colorize's thread count (torch's last bits depend on it), not one thread each. No thread setting here."""
+    rng = np.random.default_rng(11)
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(3):
+        Image.fromarray(_gray(rng, 96, 128).astype(np.uint8)).save(src / f"p{i}.png")
+    env = engine_env(COLORCORE_PLUGINS="gan")
+    proc = subprocess.run(colorcore_cmd() + ["batch", str(src), str(tmp_path / "out"), "--workers", "2",
+                                             "--progress", "json"],
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    for i in range(3):
+        one = subprocess.run(colorcore_cmd() + ["colorize", str(src / f"p{i}.png"), "-o", str(tmp_path / "one.png"),
+                                                "--quiet"], capture_output=True, text=True, env=env, timeout=300)
+        assert one.returncode == 0, one.stderr
+        assert np.array_equal(np.asarray(Image.open(tmp_path / "one.png")),
+                              np.asarray(Image.open(tmp_path / "out" / f"p{i}.png"))), f"p{i}.png"
