@@ -6,6 +6,7 @@ otherwise only the real-GIMP tests (tests/e2e) see. Also colorize()'s promises: 
 removed, and a failure while the layers go in leaves the image as it was (one undo group, layers removed, a
 GRAY image converted back).
 """
+import json
 import runpy
 import struct
 import sys
@@ -139,3 +140,141 @@ def test_a_failure_while_adding_the_layers_leaves_the_image_as_it_was(plugin, mo
     assert image.undo_group_start.call_count == image.undo_group_end.call_count == 1
     assert image.convert_rgb.called and image.convert_grayscale.called
     assert all(image.remove_layer.call_args_list.count(mock.call(lay)) + lay.delete.call_count == 1 for lay in made)
+
+
+# ----------------------------------------------------------------------------- From reference...
+def colour_photo(w, h):
+    """A colour photo: a red left half, a blue right half, both at mid lightness."""
+    return [(0.8, 0.2, 0.2, 1.0) if x < w // 2 else (0.2, 0.3, 0.8, 1.0) for _ in range(h) for x in range(w)]
+
+
+def gray_of(pixels):
+    return [(0.2126 * r + 0.7152 * g + 0.0722 * b,) * 3 + (a,) for r, g, b, a in pixels]
+
+
+def reference_run(plugin, monkeypatch, props, images, selection_empty=True):
+    """A From reference run through the real engine with mocked GIMP objects; returns (written, manifest)."""
+    Gimp = plugin["Gimp"]
+    w, h = 48, 32
+    source = drawable(gray_of(colour_photo(w, h)), 1, w, h)
+    config = mock.MagicMock()
+    config.get_property.side_effect = {"backend": "reference", "alpha": 0.1, "uncertainty-layer": True, "seed": 1,
+                                       "engine-python": sys.executable, "scribble-layer": None,
+                                       "reference-layer": None, "reference-image": None, **props}.get
+    image = mock.MagicMock()
+    image.get_id.return_value = 10
+    image.get_base_type.return_value = Gimp.ImageBaseType.RGB
+    image.get_layers.return_value = [source]
+    Gimp.get_images.return_value = images
+    Gimp.Image.get_by_id.side_effect = lambda iid: next(im for im in images if im.get_id() == iid)
+    Gimp.Selection.is_empty.return_value = selection_empty
+    monkeypatch.setenv("COLORCORE_PLUGINS", "reference")
+    g = plugin["colorize"].__globals__
+    written, manifests = [], []
+    monkeypatch.setitem(g, "write_pixels", lambda layer, fmt, data: written.append((fmt, data)))
+    monkeypatch.setitem(g, "log_timing", lambda t: None)
+    run_engine = g["run_engine"]
+
+    def spy(python, manifest, **kw):
+        manifests.append(json.loads(Path(manifest).read_text()))
+        return run_engine(python, manifest, **kw)
+    monkeypatch.setitem(g, "run_engine", spy)
+    backends = [{"name": "reference", "modes": ["reference"], "needs_scribbles": False}]
+    plugin["colorize"](None, Gimp.RunMode.NONINTERACTIVE, image, source, config, "reference", backends)
+    return written, manifests[0]
+
+
+def open_image(plugin, iid, pixels, w, h, gray=False):
+    Gimp = plugin["Gimp"]
+    im = mock.MagicMock()
+    im.get_id.return_value = iid
+    im.get_base_type.return_value = Gimp.ImageBaseType.GRAY if gray else Gimp.ImageBaseType.RGB
+    im.get_width.return_value, im.get_height.return_value = w, h
+    lay = drawable(pixels, 100 + iid, w, h)
+    lay.get_visible.return_value = True
+    im.get_layers.return_value = [lay]
+    return im
+
+
+def test_from_reference_takes_the_latest_colour_image_that_is_not_the_target(plugin, monkeypatch):
+    """The default reference: of the open images, the most recently opened colour one other than the target;
+    its pixels go to the engine as reference.f32 at its own size and the result takes its colours."""
+    pytest.importorskip("torch")
+    w, h = 48, 32
+    older = open_image(plugin, 3, [(0.1, 0.8, 0.1, 1.0)] * (40 * 20), 40, 20)      # green: an older image
+    gray = open_image(plugin, 12, gray_of(colour_photo(w, h)), w, h, gray=True)  # newer but gray: no colour
+    ref = open_image(plugin, 11, colour_photo(w, h), w, h)
+    target = open_image(plugin, 10, colour_photo(w, h), w, h)   # the target itself, newer than the old one
+    written, manifest = reference_run(plugin, monkeypatch, {}, [older, target, ref, gray])
+    assert manifest["mode"] == "reference" and manifest["reference"] == "reference.f32"
+    assert (manifest["reference_width"], manifest["reference_height"]) == (w, h)
+    (_, rgb), (_, unc) = written
+    lab = [struct.unpack_from("<3f", rgb, (16 * w + x) * 12) for x in (4, w - 5)]
+    (r1, g1, b1), (r2, g2, b2) = lab
+    # the reference's colours: redder on the left than on the right, and nowhere the older image's green
+    assert r1 - b1 > r2 - b2 + 0.2 and g1 < r1 and g2 < b2, lab
+
+
+def test_from_reference_a_chosen_layer_wins_and_a_selection_limits_the_change(plugin, monkeypatch):
+    w, h = 48, 32
+    ref_layer = drawable(colour_photo(w, h), 7, w, h)
+    ref_layer.is_layer.return_value, ref_layer.is_group_layer.return_value = True, False
+    ref_layer.get_image.return_value.get_base_type.return_value = plugin["Gimp"].ImageBaseType.RGB
+    other = open_image(plugin, 11, [(0.1, 0.8, 0.1, 1.0)] * (w * h), w, h)
+    calls = []
+    g = plugin["colorize"].__globals__
+    real_read = g["read_aligned"]
+    monkeypatch.setitem(g, "read_aligned", lambda job, d, fmt: calls.append(fmt) or (
+        struct.pack("<f", 1.0) * (w * 16) + bytes(4 * w * 16) if fmt == g["MASK"] else real_read(job, d, fmt)))
+    written, manifest = reference_run(plugin, monkeypatch, {"reference-layer": ref_layer, "reference-image": other},
+                                      [other], selection_empty=False)
+    assert manifest["mask"] and calls == [g["MASK"]]
+    (_, rgb), _ = written
+    top = struct.unpack_from("<3f", rgb, (4 * w + 4) * 12)
+    bottom = struct.unpack_from("<3f", rgb, (28 * w + 4) * 12)
+    assert top[0] > top[2] + 0.2, top                       # selected: the chosen layer's red, not the image's green
+    assert max(bottom) - min(bottom) < 1e-3, bottom         # outside the selection: the gray photo as it was
+
+
+@pytest.mark.parametrize("images, layer, message", [
+    ([], None, "no colour image other than this one is open"),
+    ([("gray", 11)], None, "no colour image other than this one"),
+    ([("rgb", 10)], None, "no colour image other than this one"),   # only the target itself is open
+])
+def test_from_reference_without_a_reference_says_what_to_do(plugin, images, layer, message):
+    w, h = 48, 32
+    opened = [open_image(plugin, iid, colour_photo(w, h), w, h, gray=kind == "gray") for kind, iid in images]
+    Gimp = plugin["Gimp"]
+    Gimp.get_images.return_value = opened
+    image = mock.MagicMock()
+    image.get_id.return_value = 10
+    config = mock.MagicMock()
+    config.get_property.side_effect = {"reference-layer": layer, "reference-image": None}.get
+    with pytest.raises(plugin["PluginError"], match=message) as err:
+        plugin["pick_reference"](image, config)
+    assert err.value.calling
+
+
+def test_from_reference_a_gray_reference_is_refused_with_the_engines_line(plugin):
+    w, h = 48, 32
+    gray = open_image(plugin, 11, gray_of(colour_photo(w, h)), w, h, gray=True)
+    image = mock.MagicMock()
+    image.get_id.return_value = 10
+    config = mock.MagicMock()
+    config.get_property.side_effect = {"reference-layer": None, "reference-image": gray}.get
+    with pytest.raises(plugin["PluginError"], match="the reference has no colour; choose a colour image"):
+        plugin["pick_reference"](image, config)
+
+
+def test_from_reference_an_image_of_several_layers_is_read_as_it_shows_on_a_copy(plugin):
+    w, h = 48, 32
+    im = open_image(plugin, 11, colour_photo(w, h), w, h)
+    extra = drawable(colour_photo(w, h), 9, w, h)
+    extra.get_visible.return_value = True
+    im.get_layers.return_value = [extra, im.get_layers.return_value[0]]
+    copy = im.duplicate.return_value
+    merged = copy.merge_visible_layers.return_value
+    merged.get_offsets.return_value = (True, 0, 0)
+    merged.get_buffer.return_value.get.return_value = b"merged"
+    assert plugin["read_reference"](("image", im, (w, h))) == b"merged"
+    assert copy.delete.called and not im.merge_visible_layers.called   # the image itself untouched

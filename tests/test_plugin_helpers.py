@@ -242,6 +242,22 @@ def test_timing_log(tmp_path):
 
 
 
+def test_the_default_reference_is_the_latest_colour_image_that_is_not_the_target():
+    import colorize_reference as ref
+    assert ref.default_reference([(1, True), (4, False), (3, True), (5, True)], 5) == 3   # not the target
+    assert ref.default_reference([(1, True), (2, True)], 7) == 2                          # the newest
+    assert ref.default_reference([(4, False), (5, True)], 5) is None                      # gray, or the target
+    assert ref.reference_source(8, 3, 2) == ("layer", 8) and ref.reference_source(None, 3, 2) == ("image", 3)
+    assert ref.reference_source(None, None, 2) == ("image", 2) and ref.reference_source(None, None, None) is None
+    rows = [(9, "Reference", True), (8, "Scribbles", True), (1, "Photo", False)]
+    assert ref.reference_scribble_layer(rows, 1, 9) == 8
+    assert ref.reference_scribble_layer([(9, "Reference", True), (1, "Photo", False)], 1, 9) is None   # never
+    assert ref.reference_scribble_layer(rows, 1, 8) is None   # the chosen reference is named "Scribbles"
+    assert not ref.merge_needed([(10, 5, 0, 0, True)], 10, 5)
+    assert ref.merge_needed([(10, 5, 0, 0, True), (3, 3, 1, 1, True)], 10, 5)
+    assert ref.merge_needed([(10, 5, 2, 0, True)], 10, 5) and ref.merge_needed([(10, 5, 0, 0, False)], 10, 5)
+
+
 # ----------------------------------------------------------------------------- the modules themselves
 MODULES = sorted(p.stem for p in PLUGIN.glob("colorize_*.py"))
 

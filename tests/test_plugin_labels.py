@@ -12,7 +12,7 @@ sys.path.insert(0, str(PLUGIN))
 import colorize_labels as labels  # noqa: E402
 import colorize_options as options  # noqa: E402
 
-BUILT_IN = {"prior", "variational", "gan", "partial-gan"}
+BUILT_IN = {"prior", "variational", "gan", "partial-gan", "reference"}
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,7 @@ def test_a_backends_options_have_distinct_labels_and_a_sentence_each(engine_back
 
 def test_expert_options_are_the_ones_about_how_the_engine_works():
     expert = {n for n, (_, e, _) in labels.OPTION_WORDS.items() if e}
-    assert expert == {"work_megapixels", "samples", "size", "guide_sensitivity"}
+    assert expert == {"work_megapixels", "samples", "size", "guide_sensitivity", "temperature"}
     assert labels.option_words({"name": "prior_distance"})[0] == "How far colours spread"
     assert labels.option_words({"name": "nonlocal"})[0] == "Let colours jump to similar areas"
     assert labels.option_words({"name": "size"})[0].startswith("Detail of the colour guess")
@@ -57,7 +57,7 @@ def test_an_option_without_words_shows_under_its_own_name_as_a_basic_option():
 
 
 def test_each_backend_gets_its_own_group_of_basic_and_expert_options(engine_backends):
-    for mode in ("auto", "scribble", "partial"):
+    for mode in ("auto", "scribble", "partial", "reference"):
         args = options.option_args(engine_backends, mode)
         groups = labels.dialog_groups(engine_backends, mode)
         assert [b for b, _, _ in groups] == list(dict.fromkeys(b for _, b, _ in args))   # the engine's order

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# Colorize: GIMP 3 plug-in, Filters > Colorize > Auto... / Scribble... / Partial...
+# Colorize: GIMP 3 plug-in, Filters > Colorize > Auto... / Scribble... / Partial... / From reference...
 #
 # Thin GIMP side (stdlib + gi only; GIMP's own Python may lack numpy): reads the
 # selected layer (and the scribble layer or the mask) as raw float32 through
@@ -29,6 +29,8 @@ from colorize_layers import (PARASITE_NAME, SCRIBBLE_LAYER_NAME, colorized_layer
                              uncertainty_message, uncertainty_parasite_text)
 from colorize_frames import (FRAMES_CHOICES, colorized_frame_name, draws_over_previous,  # noqa: E402
                              frame_layers, looks_like_animation)
+from colorize_reference import (NO_COLOUR, NO_REFERENCE, default_reference, merge_needed,  # noqa: E402
+                                reference_scribble_layer, reference_source)
 
 RGBA = "R'G'B'A float"
 RGB = "R'G'B' float"
@@ -37,10 +39,11 @@ GRAYA = "Y'A float"
 GRAY = "Y' float"
 RW = GObject.ParamFlags.READWRITE
 PROC_NAMES = {m: 'plug-in-colorize-' + m for m in P.MODES}
-MENU_LABELS = {'auto': 'Auto\u2026', 'scribble': 'Scribble\u2026', 'partial': 'Partial\u2026'}
+MENU_LABELS = {'auto': 'Auto\u2026', 'scribble': 'Scribble\u2026', 'partial': 'Partial\u2026',
+               'reference': 'From reference\u2026'}
 MENU_PATH = '<Image>/Filters/Colorize'
 DIALOG_TITLES = {'auto': 'Colorize automatically', 'scribble': 'Colorize from scribbles',
-                 'partial': 'Colorize the selection'}
+                 'partial': 'Colorize the selection', 'reference': 'Colorize from a reference photo'}
 BLURBS = {
     'auto': ('Colorize a black-and-white photo automatically',
              'Colorizes the selected layer with an automatic backend. Adds a "Colorized (<backend>)" layer and '
@@ -53,6 +56,12 @@ BLURBS = {
     'partial': ('Colorize only the selected part of a photo',
                 'Colorizes the selected layer inside the selection (or a chosen channel); a feathered '
                 'selection blends softly; outside it the pixels stay exactly as they were.'),
+    'reference': ('Colorize a photo with the colours of a reference photo',
+                  'Takes the colours from a colour photo you choose (an open image, default the most recently '
+                  'opened colour image other than this one, or a layer): a later photo of the same place, '
+                  'another frame of the same film, or a picture whose palette you want. Strokes on a '
+                  '"Scribbles" layer override the reference where painted; with a selection only the selection '
+                  'changes.'),
 }
 
 
@@ -89,12 +98,14 @@ def is_result_layer(layer):
 EXPERT_ARGS = ['alpha', 'interval-layers', 'seed']   # after the chosen backend's expert options
 
 
-def run_dialog(procedure, config, mode, backends):
+def run_dialog(procedure, config, mode, backends, image=None):
     gi.require_version('GimpUi', '3.0')
     from gi.repository import GimpUi
     GimpUi.init(procedure.get_name())
     dialog = GimpUi.ProcedureDialog.new(procedure, config, DIALOG_TITLES[mode])
     layout = fill_dialog(dialog, config, mode, backends)
+    if mode == 'reference':
+        add_reference_image_chooser(dialog, config, image)
     if os.environ.get('COLORIZE_TEST_DIALOG'):   # tests/e2e only: screenshots, then OK
         _test_autoclose(dialog, config, layout, os.environ['COLORIZE_TEST_DIALOG'], mode)
     ok = dialog.run()
@@ -117,7 +128,8 @@ def fill_dialog(dialog, config, mode, backends):
     dialog.get_label('expert:title', 'Expert options', False, False)
     dialog.fill_box('expert:box', expert_ids + EXPERT_ARGS)
     expander = dialog.fill_expander('expert', 'expert:title', False, 'expert:box')
-    inputs = {'scribble': ['scribble-layer'], 'partial': ['mask-channel', 'scribble-layer']}.get(mode, [])
+    inputs = {'scribble': ['scribble-layer'], 'partial': ['mask-channel', 'scribble-layer'],
+              'reference': ['reference-layer', 'scribble-layer']}.get(mode, [])
     dialog.fill(inputs + ['backend'] + basic_ids + ['uncertainty-layer', 'frames', 'expert'])
     for widgets in groups.values():
         for w in widgets:
@@ -126,6 +138,45 @@ def fill_dialog(dialog, config, mode, backends):
     handler = config.connect('notify::backend', lambda *_: show_chosen_backend(dialog, config, groups))
     dialog.connect('destroy', lambda *_: config.disconnect(handler))
     return {'groups': groups, 'expander': expander}
+
+
+def colour_images():
+    """The open images that hold colour (a GRAY image cannot be a reference), oldest first."""
+    return [im for im in Gimp.get_images() if im.get_base_type() != Gimp.ImageBaseType.GRAY]
+
+
+def add_reference_image_chooser(dialog, config, image):
+    """GIMP 3.0's procedure dialog has no widget for an image argument: a combo box of the open colour images
+    on top of the dialog, bound to "reference-image" (set to the default reference before the dialog opens)."""
+    gi.require_version('Gtk', '3.0')
+    from gi.repository import Gtk, GimpUi
+    colour = {im.get_id() for im in colour_images()}
+    try:
+        combo = GimpUi.ImageComboBox.new(lambda im, *data: im.get_id() in colour, None)
+    except TypeError:
+        combo = GimpUi.ImageComboBox.new(None, None)
+    chosen = config.get_property('reference-image')
+    if chosen is not None:
+        GimpUi.IntComboBox.set_active(combo, chosen.get_id())
+
+    def changed(*_):
+        ok, iid = GimpUi.IntComboBox.get_active(combo)
+        config.set_property('reference-image', Gimp.Image.get_by_id(iid) if ok and iid > 0 else None)
+    combo.connect('changed', changed)
+    label = Gtk.Label.new_with_mnemonic('_Reference image')
+    label.set_mnemonic_widget(combo)
+    label.set_xalign(0.0)
+    row = Gtk.Box(orientation=Gtk.Orientation.HORIZONTAL, spacing=6)
+    row.pack_start(label, False, False, 0)
+    row.pack_start(combo, True, True, 0)
+    tip = ('The open image whose colours are used (its visible layers). A reference layer, when chosen, is used '
+           'instead.') if colour - {image.get_id() if image is not None else None} else NO_REFERENCE + '.'
+    row.set_tooltip_text(tip)
+    row.show_all()
+    area = dialog.get_content_area()
+    area.pack_start(row, False, False, 0)
+    area.reorder_child(row, 0)
+    return combo
 
 
 def show_chosen_backend(dialog, config, groups):
@@ -214,9 +265,13 @@ class Job:
         self.__dict__.update(fields)
 
 
-def find_scribbles(image, source, config, frames=None):
+def find_scribbles(image, source, config, frames=None, mode=None):
     scr = config.get_property('scribble-layer')
-    if scr is None and frames:   # an animation: every other layer is a frame, so only the named one
+    if scr is None and mode == 'reference':   # only the layer named "Scribbles": another may be the reference
+        ref = config.get_property('reference-layer')
+        lid = reference_scribble_layer(layer_list(image), source.get_id(), ref.get_id() if ref is not None else None)
+        scr = Gimp.Layer.get_by_id(lid) if lid is not None else None
+    elif scr is None and frames:   # an animation: every other layer is a frame, so only the named one
         scr = next((l for l in image.get_layers() if l.get_name() == SCRIBBLE_LAYER_NAME), None)
     elif scr is None:
         lid = pick_scribble_layer(layer_list(image), source.get_id())
@@ -235,14 +290,18 @@ def input_layers(image, source, mode, config, binfo, frames=None):
         if config.get_property('scribble-layer') is not None:
             raise PluginError('the backend "%s" ignores scribbles: clear the scribble layer option, or choose '
                               'a backend that uses them' % binfo['name'], calling=True)
-    elif mode in ('scribble', 'partial'):
-        scr = find_scribbles(image, source, config, frames)
+    elif mode in ('scribble', 'partial', 'reference'):
+        scr = find_scribbles(image, source, config, frames, mode)
         if scr is None and needs:
             raise PluginError('there is no scribble layer: add a transparent layer named "Scribbles" above '
                               'the photo, paint colours on it, and run %s again' % mode.capitalize(),
                               calling=True)
         if scr is not None and scr.get_id() == source.get_id():
             raise PluginError('the scribble layer cannot be the photo layer itself: select the photo layer',
+                              calling=True)
+        ref = config.get_property('reference-layer') if mode == 'reference' else None
+        if scr is not None and ref is not None and scr.get_id() == ref.get_id():
+            raise PluginError('the scribble layer cannot be the reference layer too: clear one of them',
                               calling=True)
         if scr is not None and image.get_base_type() != Gimp.ImageBaseType.RGB:
             if needs:
@@ -260,6 +319,8 @@ def input_layers(image, source, mode, config, binfo, frames=None):
                                   'channel as the mask', calling=True)
             chan = image.get_selection()
         job['mask_drawable'] = chan
+    elif mode == 'reference' and not Gimp.Selection.is_empty(image):   # only the selection changes
+        job['mask_drawable'] = image.get_selection()
     return job
 
 
@@ -271,9 +332,9 @@ def animation_frames(image, config, mode):
         return None
     rows = layer_list(image)
     exclude = {lid for lid, name, _ in rows if name == SCRIBBLE_LAYER_NAME}
-    chosen = config.get_property('scribble-layer') if mode in ('scribble', 'partial') else None
-    if chosen is not None:
-        exclude.add(chosen.get_id())
+    chosen = [config.get_property('scribble-layer') if mode in ('scribble', 'partial', 'reference') else None,
+              config.get_property('reference-layer') if mode == 'reference' else None]
+    exclude |= {lay.get_id() for lay in chosen if lay is not None}
     if choice == 'auto' and not looks_like_animation(rows, exclude):
         return None
     frames = [Gimp.Layer.get_by_id(lid) for lid, _ in frame_layers(rows, exclude)]
@@ -294,7 +355,8 @@ def colorize(procedure, run_mode, image, source, config, mode, backends, frames=
     job = gather_inputs(image, source, config, mode, backends, frames)
     Gimp.progress_init('Colorizing (%s)\u2026' % (job.backend or mode))
     cleanup_stale_workdirs()
-    work = make_workdir(job.width * job.height * (36 * job.n + (20 if mode != 'auto' else 0)))
+    work = make_workdir(job.width * job.height * (36 * job.n + (20 if mode != 'auto' else 0))
+                        + (16 * job.reference_size[0] * job.reference_size[1] if job.reference else 0))
     try:
         manifest = write_job(work, job, source)
         result = run_engine_with_progress(job, manifest)
@@ -319,6 +381,7 @@ def gather_inputs(image, source, config, mode, backends, frames):
         backend = None
     binfo = next((b for b in backends if b['name'] == backend), {})
     layers = input_layers(image, source, mode, config, binfo, frames)
+    reference = pick_reference(image, config) if mode == 'reference' else None
     if frames:   # every frame at the image's size and place
         width, height, ox, oy = image.get_width(), image.get_height(), 0, 0
     else:
@@ -330,11 +393,58 @@ def gather_inputs(image, source, config, mode, backends, frames):
                want_unc=config.get_property('uncertainty-layer'),
                want_iv=bool(config.get_property('interval-layers')) and not frames,   # photos only
                scribble_layer=layers['scribble_layer'], mask_drawable=layers['mask_drawable'],
+               reference=reference, reference_size=reference[2] if reference else None,
                python=find_engine(config.get_property('engine-python') or None),
                options=collect_options(backends, mode, backend, config.get_property),
                source_pixels=None, t_out=None,
                timing={'mode': mode, 'backend': backend, 'width': width, 'height': height, 'frames': n,
                        'megapixels': round(width * height / 1e6, 3)})
+
+
+def pick_reference(image, config):
+    """The photo the colours come from, checked: ('layer', layer, (w, h)) for a chosen layer, else ('image',
+    image, (w, h)) for the chosen image or the most recently opened colour image that is not the target."""
+    layer, chosen = config.get_property('reference-layer'), config.get_property('reference-image')
+    default = default_reference([(im.get_id(), im.get_base_type() != Gimp.ImageBaseType.GRAY)
+                                 for im in Gimp.get_images()], image.get_id())
+    which = reference_source(layer.get_id() if layer is not None else None,
+                             chosen.get_id() if chosen is not None else None, default)
+    if which is None:
+        raise PluginError(NO_REFERENCE, calling=True)
+    if which[0] == 'layer':
+        owner = layer.get_image()
+        if not layer.is_layer() or layer.is_group_layer():
+            raise PluginError('the reference layer must be a plain layer (not a group or mask)', calling=True)
+        if owner is not None and owner.get_base_type() == Gimp.ImageBaseType.GRAY:
+            raise PluginError(NO_COLOUR, calling=True)
+        return ('layer', layer, (layer.get_width(), layer.get_height()))
+    ref = chosen if chosen is not None else Gimp.Image.get_by_id(default)
+    if ref.get_base_type() == Gimp.ImageBaseType.GRAY:
+        raise PluginError(NO_COLOUR, calling=True)
+    if not any(lay.get_visible() for lay in ref.get_layers()):
+        raise PluginError('the reference image shows nothing (every layer is hidden): show its layers or choose '
+                          'another image', calling=True)
+    return ('image', ref, (ref.get_width(), ref.get_height()))
+
+
+def read_reference(reference):
+    """The reference's pixels as the protocol's RGBA floats at its own size: a layer as it is, an image as it
+    shows (its visible layers merged on a copy that is deleted after; the image itself is not touched)."""
+    kind, ref, _ = reference
+    if kind == 'layer':
+        return read_pixels(ref, RGBA)
+    tops = ref.get_layers()
+    if not merge_needed([(l.get_width(), l.get_height()) + tuple(l.get_offsets()[1:]) + (l.get_visible(),)
+                         for l in tops], ref.get_width(), ref.get_height()):
+        return read_pixels(tops[0], RGBA)
+    copy = ref.duplicate()
+    try:
+        copy.undo_disable()
+        merged = copy.merge_visible_layers(Gimp.MergeType.CLIP_TO_IMAGE)
+        _, dx, dy = merged.get_offsets()
+        return read_pixels(merged, RGBA, -dx, -dy, ref.get_width(), ref.get_height())
+    finally:
+        copy.delete()
 
 
 def read_aligned(job, drawable, fmt):
@@ -368,11 +478,18 @@ def write_job(work, job, source):
             raise PluginError('the selection (or mask channel) does not cover any pixel of the layer "%s": '
                               'select part of that layer' % source.get_name(), calling=True)
         write_buffer(work, P.MASK_FILE, mask)
+    if job.reference is not None:
+        t1 = time.monotonic()
+        reference = read_reference(job.reference)
+        job.timing['read_reference'] = time.monotonic() - t1
+        write_buffer(work, P.REFERENCE_FILE, reference)
+        del reference
     manifest = P.write_manifest(
         work, job.mode, job.backend, job.width, job.height, options=job.options, seed=job.seed, alpha=job.alpha,
         uncertainty=job.want_unc, has_scribbles=job.scribble_layer is not None,
         has_mask=job.mask_drawable is not None, frames=job.n, intervals=job.want_iv,
-        combine=[draws_over_previous(l.get_name()) for l in job.frames] if job.frames else None)
+        combine=[draws_over_previous(l.get_name()) for l in job.frames] if job.frames else None,
+        reference_size=job.reference_size)
     job.timing['transfer_in'] = time.monotonic() - t0
     return manifest
 
@@ -589,7 +706,7 @@ def run(procedure, run_mode, image, drawables, config, mode):
     try:
         source = pick_source(image, drawables)
         if run_mode == Gimp.RunMode.INTERACTIVE:
-            if mode in ('scribble', 'partial') and source.get_name() == SCRIBBLE_LAYER_NAME:
+            if mode in ('scribble', 'partial', 'reference') and source.get_name() == SCRIBBLE_LAYER_NAME:
                 # the user just painted and left the Scribbles layer selected: the photo is below it
                 below = [l for l in image.get_layers()
                          if image.get_item_position(l) > image.get_item_position(source)
@@ -601,7 +718,11 @@ def run(procedure, run_mode, image, drawables, config, mode):
                         pick_scribble_layer(layer_list(image), source.get_id()) is None:
                     add_scribble_layer(image, source)
                     return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())
-            if not run_dialog(procedure, config, mode, backends):
+            if mode == 'reference' and config.get_property('reference-image') is None:
+                default = default_reference([(im.get_id(), True) for im in colour_images()], image.get_id())
+                if default is not None:   # the dialog opens on the default reference
+                    config.set_property('reference-image', Gimp.Image.get_by_id(default))
+            if not run_dialog(procedure, config, mode, backends, image):
                 return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
         colorize(procedure, run_mode, image, source, config, mode, backends, animation_frames(image, config, mode))
     except Cancelled:
@@ -650,7 +771,7 @@ class Colorize(Gimp.PlugIn):
         return False
 
     def do_query_procedures(self):
-        # the modes this plug-in has a menu item and dialog for (the engine's "reference" mode: not yet here)
+        # the modes this plug-in has a menu item and dialog for
         return [PROC_NAMES[m] for m in P.MODES if m in MENU_LABELS]
 
     def do_create_procedure(self, name):
@@ -670,6 +791,19 @@ class Colorize(Gimp.PlugIn):
                 'Layer with painted colour hints (none: the layer named "Scribbles", else the topmost other '
                 'layer with alpha)' + (' -- used by backends that take hints' if mode == 'partial' else ''),
                 True, RW)
+        if mode == 'reference':
+            procedure.add_image_argument(
+                'reference-image', 'Reference _image (empty: the latest colour image)',
+                'Open image whose colours are used, as it shows (none: the most recently opened colour image '
+                'other than this one)', True, RW)
+            procedure.add_layer_argument(
+                'reference-layer', 'Reference _layer (instead of an image)',
+                'A layer whose colours are used (of this image or another); when set, it is used instead of the '
+                'reference image', True, RW)
+            procedure.add_layer_argument(
+                'scribble-layer', '_Scribble layer (empty: "Scribbles")',
+                'Layer with painted colours that override the reference where painted (none: the layer named '
+                '"Scribbles", if any)', True, RW)
         if mode == 'partial':
             procedure.add_channel_argument(
                 'mask-channel', '_Mask channel (empty: the selection)',

@@ -39,6 +39,23 @@ OPTION_WORDS = {
     "samples": (
         "Uncertainty samples", EXPERT,
         "How many guesses the uncertainty layer is made from. More: a smoother uncertainty layer, slower."),
+    # From reference...
+    "match_strength": (
+        "How firmly matched colours hold", BASIC,
+        "How firmly a place found again in the reference photo keeps the colour it has there. Lower: the "
+        "model's own colour guess and the neighbouring colours count for more."),
+    "palette": (
+        "Pull toward the reference's colours", BASIC,
+        "Where nothing in the reference matches, how far an unsure colour moves toward the colours the "
+        "reference has at that brightness. 0: the model's own guess there."),
+    "align": (
+        "Follow the reference's layout (same scene)", BASIC,
+        "When the reference shows the same place from a similar viewpoint, colours are taken pixel by pixel "
+        "along the matched geometry. Off: matched by what things look like only."),
+    "temperature": (
+        "Blend of likely matches", EXPERT,
+        "How much a place mixes the colours of its several likely matches in the reference instead of taking "
+        "its single best one. Lower: crisper, more varied colours; higher: softer, more even ones."),
 }
 
 

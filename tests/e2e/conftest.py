@@ -20,7 +20,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 CACHE = Path(os.environ.get("COLORCORE_GIMP3_CACHE", "/var/cache/colorcore-gimp3"))
-PROCS = ["plug-in-colorize-auto", "plug-in-colorize-scribble", "plug-in-colorize-partial"]
+PROCS = ["plug-in-colorize-auto", "plug-in-colorize-scribble", "plug-in-colorize-partial",
+         "plug-in-colorize-reference"]
 SYSTEM_PREFIXES = ("/usr", "/bin", "/lib", "/etc", "/sbin", "/opt/conda")
 
 

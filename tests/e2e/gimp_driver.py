@@ -66,6 +66,9 @@ def _state(image):
             'selection_empty': Gimp.Selection.is_empty(image)}
 
 
+_REFERENCES = []   # images opened as references ('load_reference'), closed after their case
+
+
 def _build(ops):
     image, source = None, None
     for op in ops:
@@ -77,8 +80,12 @@ def _build(ops):
         elif kind == 'load_animation':   # one layer per frame, GIMP's names ("Frame 2 (120ms) (combine)") kept
             image = Gimp.file_load(NI, Gio.File.new_for_path(args[0]))
             source = image.get_layers()[0]
+        elif kind == 'load_reference':   # another image, left open: From reference's default is the latest
+            _REFERENCES.append(Gimp.file_load(NI, Gio.File.new_for_path(args[0])))
         elif kind == 'gray':
             image.convert_grayscale()
+        elif kind == 'rgb':
+            image.convert_rgb()
         elif kind == 'precision':
             image.convert_precision(PRECISIONS[args[0]])
         elif kind == 'resize':
@@ -163,6 +170,9 @@ def _run_case(pdb, case, out):
     image, source = _build(case['ops'])
     rec['before'] = _state(image)
     _dump(source, os.path.join(out, case['name'] + '.src_before.f32'))
+    rec['references_before'] = [_state(ref) for ref in _REFERENCES]
+    for k, ref in enumerate(_REFERENCES):   # a reference is only read: its pixels are checked after the run
+        _dump(ref.get_layers()[0], os.path.join(out, '%s.ref%d_before.f32' % (case['name'], k)))
     mask_arg = case.get('args', {}).get('mask-channel')
     if mask_arg:
         _dump_mask(image.get_channel_by_name(mask_arg[9:]), source, os.path.join(out, case['name'] + '.mask.f32'))
@@ -178,6 +188,8 @@ def _run_case(pdb, case, out):
             v = image.get_layer_by_name(v[7:])
         elif isinstance(v, str) and v.startswith('@channel:'):
             v = image.get_channel_by_name(v[9:])
+        elif v == '@reference':   # the image opened last by 'load_reference'
+            v = _REFERENCES[-1]
         cfg.set_property(k, v)
     watcher = None
     if case.get('kill_plugin'):   # what GIMP does when the user cancels: SIGKILL the plug-in
@@ -231,6 +243,11 @@ def _run_case(pdb, case, out):
             if lay.get_name().startswith(prefix):
                 _dump(lay, os.path.join(out, '%s.%s.f32' % (case['name'], tag)))
     image.delete()
+    rec['references_after'] = [_state(ref) for ref in _REFERENCES]
+    for k, ref in enumerate(_REFERENCES):
+        _dump(ref.get_layers()[0], os.path.join(out, '%s.ref%d_after.f32' % (case['name'], k)))
+    while _REFERENCES:
+        _REFERENCES.pop().delete()
     return rec
 
 
@@ -252,6 +269,8 @@ def _main():
             rec = _run_case(pdb, case, out)
         except Exception:
             rec = {'name': case['name'], 'status': 'driver-exception', 'error': traceback.format_exc()}
+            while _REFERENCES:   # never the next case's default reference
+                _REFERENCES.pop().delete()
         report['cases'][case['name']] = rec
         print('E2E-CASE', case['name'], rec.get('status'), rec.get('seconds'), flush=True)
         with open(os.path.join(out, 'report.json'), 'w') as f:

@@ -15,7 +15,8 @@ from training.shared_data import shared_data
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-PROCS = ["plug-in-colorize-auto", "plug-in-colorize-scribble", "plug-in-colorize-partial"]
+PROCS = ["plug-in-colorize-auto", "plug-in-colorize-scribble", "plug-in-colorize-partial",
+         "plug-in-colorize-reference"]
 
 SHARED = shared_data(REPO) / "oldphotos_v1"
 RGB_PHOTO = SHARED / "DeOldify_test_images" / "1892WaterLillies.jpg"
@@ -140,7 +141,7 @@ def batch(gimp3, tmp_path_factory):
     scr_off = scribble_png(work / "scr_off.png", W, H, dx=30, dy=20, cw=W + 60, ch=H + 40)
     cx, cy = min(40, W // 16), min(30, H // 16)   # how far the photo sticks out of the canvas on each side
     scr_big = scribble_png(work / "scr_big.png", W, H, dx=-cx, dy=-cy, cw=W - 2 * cx, ch=H - 2 * cy)
-    S, P, A = PROCS[1], PROCS[2], PROCS[0]
+    S, P, A, R = PROCS[1], PROCS[2], PROCS[0], PROCS[3]
     ell = [int(-W * 0.15), int(H * 0.05), int(W * 1.3), int(H * 0.7)]
     cases = []
     if sb:
@@ -192,6 +193,24 @@ def batch(gimp3, tmp_path_factory):
             dict(name="auto_gray16", proc=A, ops=[["load", gray_path], ["precision", "u16"]],
                  args={"backend": ab, "seed": 1}),
         ]
+    if any(b["name"] == "reference" and b.get("available", True) for b in backends):
+        # From reference...: the photo in gray as the target, the colour photo opened beside it as the reference
+        from PIL import Image
+        as_gray = work / "photo_rgb_as_gray.png"
+        Image.open(rgb_path).convert("L").save(as_gray)
+        cases += [
+            dict(name="reference_default", proc=R, ops=[["load", str(as_gray)], ["load_reference", rgb_path]],
+                 args={"backend": "reference", "seed": 1}),
+            # a layer of this image as the reference, strokes on "Scribbles", only the selection changes
+            dict(name="reference_layer_selection", proc=R,
+                 ops=[["load", str(as_gray)], ["rgb"], ["scribble", rgb_path, "Reference", 0, 0],
+                      ["scribble", scr, "Scribbles", 0, 0], ["select_rect", 0, 0, W // 2, H],
+                      ["load_reference", gray_path]],   # an open gray image: never the reference
+                 args={"backend": "reference", "seed": 1, "reference-layer": "@layer:Reference"}),
+            dict(name="err_reference_gray", proc=R, ops=[["load", rgb_path], ["load_reference", gray_path]],
+                 args={"backend": "reference", "reference-image": "@reference"}),
+            dict(name="err_reference_none", proc=R, ops=[["load", str(as_gray)]], args={"backend": "reference"}),
+        ]
     unavailable = [b for b in backends if not b.get("available", True)]
     if unavailable:
         u = unavailable[0]
@@ -221,7 +240,7 @@ def batch(gimp3, tmp_path_factory):
         dict(name="err_engine_bad_input", proc=S, ops=[["load", rgb_path], ["scribble", scr, "Scribbles", 0, 0]],
              args={"engine-python": fakes["bad"]}),
     ]
-    mode_of = {A: "auto", S: "scribble", P: "partial"}
+    mode_of = {A: "auto", S: "scribble", P: "partial", R: "reference"}
     for c in cases:
         rows = [b for b in backends if mode_of[c["proc"]] in b.get("modes", [])]
         ok = [b for b in rows if b.get("available", True)]   # the one made for the mode, else the first available
@@ -256,14 +275,16 @@ def succeeded(batch, name):
 
 SUCCESS = ["scribble_rgb8", "scribble_offsets_alpha", "scribble_larger_than_canvas", "scribble_float32",
            "partial_feathered", "partial_channel", "auto_rgb8", "auto_gray16", "fake_auto_gray16",
-           "fake_partial_rgb8", "partial_gan_gray"]
+           "fake_partial_rgb8", "partial_gan_gray", "reference_default", "reference_layer_selection"]
 ERRORS = {"err_no_scribble_layer": ("calling-error", "no scribble layer"),
           "err_partial_empty_selection": ("calling-error", "nothing is selected"),
           "err_partial_selection_off_layer": ("calling-error", "does not cover any pixel"),
           "err_engine_missing": ("execution-error", "does not exist"),
           "err_engine_crash": ("execution-error", "crashed"),
           "err_engine_bad_input": ("calling-error", "the scribbles hold no colour"),
-          "err_backend_unavailable": ("execution-error", None)}
+          "err_backend_unavailable": ("execution-error", None),
+          "err_reference_gray": ("calling-error", "the reference has no colour; choose a colour image"),
+          "err_reference_none": ("calling-error", "no colour image other than this one is open")}
 
 
 # ----------------------------------------------------------------------------- tests
@@ -279,7 +300,7 @@ def test_install_py_succeeded(gimp3):
 def test_registered_with_menu_path_and_labels(batch):
     procs = batch["report"]["procedures"]
     labels = {"plug-in-colorize-auto": "Auto\u2026", "plug-in-colorize-scribble": "Scribble\u2026",
-              "plug-in-colorize-partial": "Partial\u2026"}
+              "plug-in-colorize-partial": "Partial\u2026", "plug-in-colorize-reference": "From reference\u2026"}
     for name, label in labels.items():
         info = procs.get(name)
         assert info is not None, "%s not in the PDB; GIMP log:\n%s" % (name, batch["log"][-3000:])
@@ -290,6 +311,7 @@ def test_registered_with_menu_path_and_labels(batch):
             assert arg in info["arguments"]
     assert "scribble-layer" in procs["plug-in-colorize-scribble"]["arguments"]
     assert "mask-channel" in procs["plug-in-colorize-partial"]["arguments"]
+    assert {"reference-image", "reference-layer", "scribble-layer"} <= set(procs["plug-in-colorize-reference"]["arguments"])
 
 
 @pytest.mark.parametrize("name", SUCCESS)
@@ -352,7 +374,7 @@ def test_colorized_keeps_lightness_and_alpha(batch, name):
 
 
 @pytest.mark.parametrize("name", ["scribble_rgb8", "scribble_offsets_alpha", "scribble_larger_than_canvas",
-                                  "scribble_float32", "partial_feathered"])
+                                  "scribble_float32", "partial_feathered", "reference_layer_selection"])
 def test_chroma_follows_the_scribbles(batch, name):
     rec, src = succeeded(batch, name)
     W, H = batch["size"]
@@ -379,7 +401,8 @@ def test_chroma_follows_the_scribbles(batch, name):
     assert checked >= 2
 
 
-@pytest.mark.parametrize("name", ["partial_feathered", "partial_channel", "fake_partial_rgb8", "partial_gan_gray"])
+@pytest.mark.parametrize("name", ["partial_feathered", "partial_channel", "fake_partial_rgb8", "partial_gan_gray",
+                                  "reference_layer_selection"])
 def test_partial_outside_mask_equals_source(batch, name):
     rec, src = succeeded(batch, name)
     w, h = src["w"], src["h"]
@@ -546,3 +569,23 @@ def test_three_scribble_runs_on_one_photo_with_strokes_added_each_give_the_right
     assert len(rows) == 3 and [t.get("engine") for t in rows[1:]] == ["warm", "warm"], rows
     print("three Scribble runs at 1 MP, procedure call to finished layers: %s s; engine %s"
           % ([r["seconds"] for r in rec["runs"]], [round(t["engine_total"], 2) for t in rows]))
+
+
+def test_from_reference_gives_the_reference_photos_colours_back_and_leaves_both_images_as_they_were(batch):
+    """Open a target and a reference, From reference...: the colour photo opened beside its own gray version is
+    the default reference, the result takes its colours back (issue 31: >= 35 dB for a self-reference; here
+    through GIMP's GRAY -> RGB conversion and 8-bit layers), and neither the source layer nor the reference image
+    changes."""
+    rec, src = succeeded(batch, "reference_default")
+    W, H = batch["size"]
+    out = batch["out"]
+    c = load(out, "reference_default", "colorized", W, H)[..., :3]
+    ref = np.fromfile(out / "reference_default.ref0_before.f32", "<f4").reshape(H, W, 4)[..., :3]
+    psnr = 10 * np.log10(1 / np.mean((c - ref) ** 2))
+    print("From reference, the colour photo as its own reference, through GIMP: PSNR %.2f dB" % psnr)
+    assert psnr >= 30, psnr
+    assert rec["references_after"] == rec["references_before"]
+    assert (out / "reference_default.ref0_before.f32").read_bytes() == \
+        (out / "reference_default.ref0_after.f32").read_bytes()
+    layer = case(batch, "reference_layer_selection")
+    assert [l["name"] for l in layer["after"]["layers"]][:2] == ["Scribbles", "Reference"]   # still there, unchanged
