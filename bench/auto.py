@@ -4,27 +4,37 @@
     .venv/bin/python bench/auto.py --limit 10 --per-source-limit 5 --no-timing --no-grid   # quick look
 
 Methods: predict-gray (ab = 0), `old gan` (--old-gan-weights; left out when it is the same file as
---gan-weights), the MSE encoder-decoder baseline (--mse-weights) and `gan`, the new model (--gan-weights). Each
+--gan-weights), `mse-baseline`, the MSE-trained network (--mse-weights: the soup's MSE ingredient, about 15% of
+the shipped gan's weights are its own, so gan against it is no longer a like-for-like baseline comparison; the
+report says so, from gan's JSON) and `gan`, the new model (--gan-weights). Each
 network runs at its own backend option `size`: the "size" its weights' JSON records, else the backend's default;
 --gan-size sets it for all.
 
 Sources, each photo resized to 256x256 with only its lightness given to the methods:
   dev_eval   - every image under ../shared/data/dev_eval (CBSD68 + Set5), --limit caps it
   <source>   - the fixed held-out validation slice of every training source (top-level folder of
-               training.gan.data.TRAIN_ROOTS, data.split_per_source: never trained on, disjoint from the
-               calibration slice); --per-source-limit caps each. A missing folder is skipped with a note.
+               training.gan.data.TRAIN_ROOTS, data.held_out_split: never trained on, disjoint from the
+               calibration slice, and with no tile of a photograph nor copy of a photo that trains: so no
+               photo_tiles224 tile at all, every one of its photographs has tiles in training); --per-source-limit
+               caps each. A missing folder is skipped with a note.
+               Every cap takes the first N in hash order (SHA-1 of the path; data.hash_order), never the
+               alphabetically first (the first 10 pets by name are all cats).
                Settings are chosen on the calibration slice (training.gan.tune); weights up to gan v4 had
                their chroma gain and soup chosen on this slice, so their figures here lean optimistic.
-  overall    - all evaluated images of all sources pooled.
-Per source and overall, for every method: PSNR on the whole uint8 RGB image (mean ± sem), PSNR vs predict-gray,
+  macro      - the mean of the sources' means, every source weighing the same (bench.common.macro_mean; its
+               standard error from the sources' standard errors).
+  overall    - all evaluated images of all sources pooled (a source with many photos, or a large gain such as
+               faces', carries it: read it beside the macro mean).
+Per source, macro and overall, for every method: PSNR on the whole uint8 RGB image (mean ± sem), PSNR vs
+predict-gray (± the paired standard error over the photos),
 and colourfulness (Hasler & Suesstrunk) as mean predicted over mean ground truth. For `gan`, if its weights have
 a calibration: coverage and mean radius at alpha = 0.1 of the calibrated per-pixel radius vs a constant radius
 calibrated the same way, Spearman(radius, error), and for a calibration weighted to the training mixture both
 radii with the split-proportion lambdas too. On the overall set, the chroma of mse-baseline and gan is scaled by
 SWEEP_GAINS and PSNR read off both sweeps at equal colourfulness (each other's, 0.7x and the 0.8x target).
 CPU time of gan and mse-baseline through the engine pipeline (warm) at 1 MP and 12 MP. Prints a table with a
-`source` column (PSNR, colourfulness) and one row per source of gan's uncertainty, writes bench/out/auto.json
-(everything, per source and method) and bench/out/auto.png (per source: PSNR vs gray, colourfulness, coverage;
+`source` column (PSNR, colourfulness) and one row per source of gan's uncertainty, writes <--out>/auto.json
+(everything, per source and method) and <--out>/auto.png (per source: PSNR vs gray, colourfulness, coverage;
 the overall gain sweep), and a grid of gan results on oldphotos_v1 to docs/gan/oldphotos_grid.jpg.
 """
 from __future__ import annotations

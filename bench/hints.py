@@ -4,10 +4,12 @@
     python bench/hints.py --data DIR          # one folder only
 
 By default on dev_eval and on the fixed held-out (validation) slice of every training source, the photos no
-model here trained on (bench/auto.py's sources). Each image is resized to 256x256; for each point count the same
+model here trained on (bench/auto.py's sources: the first N of each in hash order, the SHA-1 of the path; no tile
+of a photograph that trains, so no photo_tiles224). Each image is resized to 256x256; for each point count the same
 Gaussian-placed 6x6 hints (mean ab of the patch) go to every method. 0 points: Levin and `variational` have
 nothing to spread (the gray photo); a backend with a learned prior gives its guess. Prints per source and
-overall the PSNR and the difference to Levin, checks the targets of the Scribble-prior issue, writes JSON and a
+the macro mean (every source weighs the same; bench.common.macro_mean) and overall (the photos pooled) the
+PSNR ± its standard error and the difference to Levin, checks the targets of the Scribble-prior issue, writes JSON and a
 PSNR-vs-points plot (with Zhang et al. 2017's published ImageNet curve for reference) to --out. Also reports the
 uncertainty's coverage and mean radius against a constant radius calibrated alike.
 

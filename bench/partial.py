@@ -3,7 +3,7 @@
     .venv/bin/python bench/partial.py                 # full run: dev_eval, 3 mask families, timings
     .venv/bin/python bench/partial.py --limit 10 --no-timing   # quick look
 
-On ../shared/data/dev_eval resized to 256x256, the input is the photo's lightness (a gray photo) and
+On ../shared/data/dev_eval (the first --limit in hash order: SHA-1 of the path) resized to 256x256, the input is the photo's lightness (a gray photo) and
 three mask families that training never used (training/gan/masks.py has the training ones):
   strokes  - hand-drawn-like strokes: smooth curves with pressure-varying width
   objects  - object regions: a flood fill of the photo's own colours from a random seed, closed
@@ -33,7 +33,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from bench.auto import DATA, DATA_ENV, OUT, list_images, load_rgb  # noqa: E402
-from bench.common import out_dir, print_table, pyplot, save_json  # noqa: E402
+from bench.common import first_n, out_dir, print_table, pyplot, save_json  # noqa: E402
 
 FAMILIES = ("strokes", "objects", "ellipses")
 BAND_PX = 4
@@ -100,7 +100,7 @@ def bands(mask):
 def photos(args):
     """[(source, path)]: dev_eval, plus --held-out photos of each training source's held-out validation slice."""
     from bench.auto import held_out_sources
-    files = [("dev_eval", p) for p in list_images(DATA / "dev_eval")[:args.limit or None]]
+    files = [("dev_eval", p) for p in first_n(list_images(DATA / "dev_eval"), args.limit, DATA / "dev_eval")]
     if not files:
         sys.exit(f"no images under {DATA / 'dev_eval'}; set {DATA_ENV} to the shared data folder")
     if args.held_out:
@@ -284,10 +284,19 @@ def main(argv=None):
     print_table(["masks", "backend", "outside max diff", "inside PSNR", "band ΔE", "interior ΔE", "band/interior",
                  "coverage@0.1", "radius", "ΔE to gan (deep)"], rows)
     if per_source:
-        print("\ninside PSNR per source (" + " / ".join(FAMILIES) + ")")
+        macro = {f: {name: float(np.mean([r[f][name]["inside_psnr"] for r in per_source.values()]))
+                     for name in backends} for f in FAMILIES}
+        print("\ninside PSNR per source (" + " / ".join(FAMILIES) + "); macro: the mean of the sources', each "
+              "weighing the same; overall: every photo pooled")
         print_table(["source"] + list(backends),
                     [[src] + [" / ".join(f"{r[f][name]['inside_psnr']:.2f}" for f in FAMILIES) for name in backends]
-                     for src, r in per_source.items()])
+                     for src, r in per_source.items()]
+                    + [[f"macro ({len(per_source)} sources)"]
+                       + [" / ".join(f"{macro[f][name]:.2f}" for f in FAMILIES) for name in backends]]
+                    + [["overall (pooled)"]
+                       + [" / ".join(f"{res[f][name]['inside_psnr']:.2f}" for f in FAMILIES) for name in backends]])
+        per_source = dict(per_source, macro={f: {n: {"inside_psnr": v} for n, v in d.items()}
+                                             for f, d in macro.items()})
     result = dict(results=res, per_source=per_source, images=n, size=args.size, gan_size=args.gan_size,
                   samples=args.samples, seed=args.seed)
     if not args.no_timing:

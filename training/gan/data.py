@@ -109,8 +109,8 @@ def _clusters(rels, ties=None) -> dict:
 def split(rels: list[str], n_calib: int, n_val: int, scheme: str = "photo", ties=None):
     """Deterministic disjoint split: (train, val, calib), each sorted.
     scheme 'photo': files of one photograph (photo_of) or tied by `ties` ({rel: key}: exact duplicates, see
-    content_ties) stay on one side; photographs in SHA-1 order of their key, whole ones to val until it holds
-    n_val files, then to calib until n_calib, the rest train (a file that is its own photograph is placed as
+    content_ties) stay on one side; photographs in SHA-1 order of their key, whole ones to calib until it holds
+    n_calib files, then to val until n_val, the rest train (a file that is its own photograph is placed as
     under 'path'). scheme 'path': every file on its own, by the SHA-1 of its path (SHIPPED_SCHEME)."""
     if scheme not in SPLIT_SCHEMES:
         raise ValueError(f"split scheme: expected one of {SPLIT_SCHEMES}, got {scheme!r}")
@@ -123,7 +123,7 @@ def split(rels: list[str], n_calib: int, n_val: int, scheme: str = "photo", ties
         members.setdefault(cluster[r], []).append(r)
     train, val, calib = [], [], []
     for key in hash_order(members):
-        side = val if len(val) < n_val else calib if len(calib) < n_calib else train
+        side = calib if len(calib) < n_calib else val if len(val) < n_val else train   # as 'path': calib first
         side += members[key]
     return sorted(train), sorted(val), sorted(calib)
 

@@ -3,7 +3,7 @@
     python -m training.gan.pack --out runs/pack [--max-mib 20] [--size 176] [--group-weights ...]
 
 Takes only the *training* split of every source (the held-out validation and calibration slices of
-data.split_per_source never travel), leaves out what the audit drops (near-gray, single tint), and
+data.split_per_source, by the shipped models' scheme, never travel), leaves out what the audit drops (near-gray, single tint), and
 draws photos per source in the proportions of --group-weights until the byte budget is spent. Each photo
 is stored as it is cached for training (short side resized, centre square of --size px) in a JPEG of
 quality 90, under <out>/<source>/, so the trainer reads the pack as an ordinary --data folder whose
@@ -60,7 +60,9 @@ def main(argv=None) -> int:
         return 2
     roots = args.data or [str(DEFAULT_DATA / r) for r in data.TRAIN_ROOTS]
     rels, where = data.list_sources(roots)
-    train, _, _ = data.split_per_source(rels, args.held_out_calib, args.held_out_val)
+    # the shipped models' split (data.SHIPPED_SCHEME): a pack continues them, so it must hold none of the photos
+    # their benchmarks and calibrations are measured on (data.held_out_split)
+    train, _, _ = data.split_per_source(rels, args.held_out_calib, args.held_out_val, data.SHIPPED_SCHEME)
     if not train:
         print(f"no training photos under {', '.join(roots)}", file=sys.stderr)
         return 2

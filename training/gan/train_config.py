@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from .data import SPLIT_SCHEMES
+
 
 def parse_args(argv, doc: str = ""):
     p = argparse.ArgumentParser(prog="colorcore train gan", description=doc,
@@ -49,11 +51,19 @@ def parse_args(argv, doc: str = ""):
     p.add_argument("--encoder-lr-mult", type=float, default=1.0,
                    help="effunet: the encoder's learning rate as a fraction of --lr (pretrained features "
                         "move more slowly than the new decoder)")
-    p.add_argument("--val-per-source", type=int, default=0,
-                   help="hold out this many photos of every source for validation (fixed by SHA-1 order), "
-                        "instead of --val-count overall")
-    p.add_argument("--calib-per-source", type=int, default=0,
+    p.add_argument("--val-per-source", type=int, default=None,
+                   help="hold out this many photos of every source for validation (fixed: photographs in SHA-1 "
+                        "order), instead of --val-count overall. The split must be given: this and "
+                        "--calib-per-source, or --val-count and --calib-count")
+    p.add_argument("--calib-per-source", type=int, default=None,
                    help="hold out this many photos of every source for calibration, instead of --calib-count")
+    p.add_argument("--split-by", choices=list(SPLIT_SCHEMES), default="photo",
+                   help="photo: the tiles of one photograph and exact copies of a photo stay on one side of the "
+                        "split (data.split); path: every file on its own by the SHA-1 of its path, the split every "
+                        "shipped model trained with (--val-per-source 40 --calib-per-source 60: continue those "
+                        "with it, or their held-out photos reach training). Either way, validation and "
+                        "calibration photos that repeat a photograph, a file or a thumbnail of an earlier side "
+                        "are left out (data.hygiene)")
     p.add_argument("--audit", action="store_true",
                    help="never sample near-gray or single-tint (sepia) training photos (data.colourless)")
     p.add_argument("--dropout", type=float, default=0.5)
@@ -62,8 +72,11 @@ def parse_args(argv, doc: str = ""):
     p.add_argument("--lambda-adv", type=float, default=1.0)
     p.add_argument("--rebalance", type=float, default=0.5,
                    help="exponent of the Zhang et al. class-rebalancing weights on the L1 term (0 = off)")
-    p.add_argument("--calib-count", type=int, default=300, help="images held out for conformal calibration")
-    p.add_argument("--val-count", type=int, default=100)
+    p.add_argument("--calib-count", type=int, default=None,
+                   help="images held out for conformal calibration, over all sources (instead of --calib-per-source)")
+    p.add_argument("--val-count", type=int, default=None,
+                   help="validation images over all sources (instead of --val-per-source); with --val, how many "
+                        "of that folder (default 100)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda")
@@ -74,4 +87,27 @@ def parse_args(argv, doc: str = ""):
     p.add_argument("--ckpt-every-s", type=float, default=180.0)
     p.add_argument("--val-every", type=int, default=500)
     p.add_argument("--log-every", type=int, default=20)
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    # an implicit split is refused by the trainer (train_data.prepare_data: split_problem), after the other checks
+    if args.val and args.val_count is None:
+        args.val_count = 100
+    return args
+
+
+SPLIT_HELP = ("give the held-out split explicitly: --val-per-source N --calib-per-source M (photos of every source, "
+              "e.g. --val-per-source 40 --calib-per-source 60, the shipped models' split with --split-by path), or "
+              "--val-count N --calib-count M over all photos")
+
+
+def split_problem(args) -> str | None:
+    """Why the split the command line asks for is not explicit (None when it is): nothing is held out by a
+    default any more (there was a global 300/100 split when the per-source flags were left out)."""
+    per_source = args.calib_per_source is not None and (args.val_per_source is not None or args.val)
+    overall = args.calib_count is not None and (args.val_count is not None or args.val)
+    mixed = (args.calib_per_source is not None or args.val_per_source is not None) and \
+        (args.calib_count is not None or (args.val_count is not None and not args.val))
+    if mixed:
+        return "give the split per source or overall, not both; " + SPLIT_HELP
+    if not (per_source or overall):
+        return SPLIT_HELP
+    return None

@@ -33,6 +33,10 @@ class TrainData:
 
 def prepare_data(args, out: Path, rank: int, use_ddp: bool, log) -> TrainData:
     """Everything the loop needs from the photos; raises SetupError with a readable message."""
+    from .train_config import split_problem
+    problem = split_problem(args)
+    if problem:
+        raise SetupError(problem)
     cache_dir = Path(args.cache_dir) if args.cache_dir else out.parent.parent / "cache"
     try:
         rels, where = data.list_sources(args.data)
@@ -40,27 +44,37 @@ def prepare_data(args, out: Path, rank: int, use_ddp: bool, log) -> TrainData:
         raise SetupError(f"--data: {e}") from None
     if not rels:
         raise SetupError(f"no images found under {', '.join(args.data)}")
-    n_val = 0 if args.val else args.val_count
-    if args.val_per_source or args.calib_per_source:
+    # the split is explicit (train_config.split_problem): per source, or overall; tiles of one photograph and
+    # exact copies stay on one side (--split-by photo), and the held-out side is cleaned of repeats (data.hygiene)
+    scheme = getattr(args, "split_by", "photo")
+    ties = data.content_ties({r: data.resolve(where, r) for r in rels}) if scheme == "photo" else None
+    if args.calib_per_source is not None:
         train_rels, val_rels, calib_rels = data.split_per_source(
-            rels, args.calib_per_source, 0 if args.val else args.val_per_source)
+            rels, args.calib_per_source, 0 if args.val else args.val_per_source, scheme, ties)
     else:
-        train_rels, val_rels, calib_rels = data.split(rels, args.calib_count, n_val)
+        train_rels, val_rels, calib_rels = data.split(rels, args.calib_count, 0 if args.val else args.val_count,
+                                                      scheme, ties)
+    calib_rels, val_rels, removed = data.hygiene(train_rels, calib_rels, val_rels, where)
+    if removed and rank == 0:
+        log("held out but left out, repeating a photo on an earlier side (source: reason count): " + "; ".join(
+            f"{g}: " + ", ".join(f"{why} {n}" for why, n in d.items())
+            for g, d in data.removed_per_source(removed).items()))
     if args.max_images:
         train_rels = train_rels[:args.max_images]
     if not train_rels:
         raise SetupError(f"no training photos left: {len(rels)} found under {', '.join(args.data)}, {len(calib_rels)} "
                          f"held out for calibration and {len(val_rels)} for validation; add photos or lower "
-                         f"--calib-count/--val-count")
+                         f"--calib-per-source/--val-per-source (or --calib-count/--val-count)")
     val_root = args.val or where
     if args.val:
         val_rels = data.list_images(args.val)[:args.val_count]
     splits_file = out.parent / (out.stem + ".splits.json")
     if rank == 0:
         roots = {g: str(Path(r).resolve()) for g, r in where.items()}
-        splits_file.write_text(json.dumps({"data": roots, "train": train_rels,
+        splits_file.write_text(json.dumps({"data": roots, "scheme": scheme, "train": train_rels,
                                            "val_root": str(Path(args.val).resolve()) if args.val else roots,
-                                           "val": val_rels, "calib": calib_rels}))
+                                           "val": val_rels, "calib": calib_rels,
+                                           "left_out": {r: list(why) for r, why in removed.items()}}))
 
     def cache_for(name, root, r):
         h = hashlib.sha1(json.dumps(r).encode()).hexdigest()[:10]
