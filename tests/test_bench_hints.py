@@ -82,3 +82,23 @@ def test_merging_refuses_runs_on_other_photos_or_without_per_photo_results(tmp_p
     old.write_text(json.dumps({"psnr": {}}))
     with pytest.raises(SystemExit, match="no per-photo results"):
         hints.merged([str(old)])
+
+
+def test_macro_mean_beside_the_pooled_one_with_its_standard_error(tmp_path, capsys):
+    """Source b has 2 photos, a has 6: the macro mean weighs them the same, the pooled one by photos."""
+    a, b = run_results([1], photos=6), run_results([1], photos=2)
+    results = dict(a, psnr={"a": a["psnr"]["a"], "b": b["psnr"]["b"]})
+    hints.report(results, tmp_path)
+    report = json.loads((tmp_path / "hints.json").read_text())
+    assert list(report["psnr"]) == ["a", "b", hints.MACRO, hints.OVERALL]
+    mean_a, mean_b = np.mean(results["psnr"]["a"]["prior"][1]), np.mean(results["psnr"]["b"]["prior"][1])
+    assert report["psnr"][hints.MACRO]["prior"]["1"] == pytest.approx((mean_a + mean_b) / 2)
+    pooled = np.mean(results["psnr"]["a"]["prior"][1] + results["psnr"]["b"]["prior"][1])
+    assert report["psnr"][hints.OVERALL]["prior"]["1"] == pytest.approx(pooled)
+    assert pooled != pytest.approx((mean_a + mean_b) / 2)
+    sem_a = np.std(results["psnr"]["a"]["prior"][1], ddof=1) / np.sqrt(6)
+    sem_b = np.std(results["psnr"]["b"]["prior"][1], ddof=1) / np.sqrt(2)
+    assert report["psnr_sem"][hints.MACRO]["prior"]["1"] == pytest.approx(np.hypot(sem_a, sem_b) / 2)
+    # the gain over Levin: a +1.2 on every photo (error 0), b +0.5 / +1.5 (error 0.5): macro +1.1 ± 0.25
+    assert report["gain_over_reference"]["prior"][hints.MACRO]["1"] == pytest.approx([1.1, 0.25])
+    assert "PSNR (dB ± standard error), macro (macro mean of the 2 sources" in capsys.readouterr().out
