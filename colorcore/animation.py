@@ -177,9 +177,11 @@ def colorize_clip(clip: Clip, backend=None, mode="auto", scribbles=None, mask=No
             ab = w * carried_ab + (1 - w) * own_ab
             r = w[..., 0] * carried_r + (1 - w[..., 0]) * own_r
             guessed = np.zeros(shape, np.float32)
-        else:       # between key frames: holes take the colour around them, with the frame's largest radius
+        else:       # between key frames: holes (new content, occlusions, a feathered trust edge, a lone pixel
+            # that failed the flow check) take the colour and the radius around them. The frame's largest radius
+            # there drew near-white strips on revealed edges, a bright seam moving with the content and speckles
             ab = fill(carried_ab, m.weight)
-            r = m.weight * carried_r + (1 - m.weight) * float(r_prev.max(initial=0.0))
+            r = fill(carried_r[..., None], m.weight)[..., 0]
         if still is not None and still.any():
             ab = np.where(still[..., None], ab_prev, ab)
             r = np.where(still, r_prev, r)

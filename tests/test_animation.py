@@ -292,3 +292,36 @@ def test_the_benchmark_clips_move_exactly_as_their_flows_say(motion):
     assert warping_error(frames, flows) < 2e-5
     still = [np.zeros_like(f) for f in flows]
     assert warping_error(frames, still) > 20 * max(warping_error(frames, flows), 1e-6)   # they do move
+
+
+class LightScore(Backend):
+    """Auto backend whose uncertainty follows the lightness (a smooth radius the carried one can be checked
+    against); colours as Flicker without the flicker."""
+
+    name, label, modes = "light-score", "light score", ("auto",)
+
+    def run(self, request):
+        L = request.lightness()
+        ab = np.dstack([np.where(L > 50, 35.0, -25.0), np.full(L.shape, 10.0)]).astype(np.float32)
+        return BackendOutput(ab=ab, score=(2.0 + L / 10.0).astype(np.float32))
+
+
+def test_the_uncertainty_frames_have_no_bright_strips_seams_or_speckles():
+    """Between key frames the radius of new content, occlusions and pixels the flow check drops is taken from
+    around them, never the frame's largest radius: no near-white strip where content enters, no bright seam
+    along a moving object's edge, no white speckles."""
+    bg = texture(7, 120, 160)
+    fg = texture(8, 40, 40)
+    frames = []
+    for t in range(8):   # the camera pans 2 px a frame; a square of other texture moves 3 px a frame down
+        f = bg[20:68, 20 + 2 * t:68 + 2 * t].copy()
+        f[6 + 3 * t:22 + 3 * t, 10:26] = fg[:16, :16]
+        frames.append(np.repeat(f[..., None], 3, axis=2))
+    clip = Clip(np.stack(frames).astype(np.float32))
+    _, unc, info = colorize_clip(clip, LightScore(), settings=ConsistencySettings(key_interval=8, new_content=1.0))
+    assert info["key_frames"] == [0]
+    r = unc.frames[..., 0] * info["uncertainty_scale"]
+    for t in range(1, 8):   # against the radius the backend itself gives that frame (2 + L / 10, range 2-12)
+        over = r[t] - (2.0 + color.lightness(clip.frames[t]) / 10.0) > 3.0
+        assert over.mean() < 0.03, (t, over.mean())     # the frame's largest radius in the holes: 0.09-0.40
+        assert over[:, -2 * t:].mean() < 0.1            # the columns that came into view: no near-white strip
