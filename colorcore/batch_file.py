@@ -29,6 +29,7 @@ class FileJob:
     reference: Path | None = None         # a colour photo to take the colours from (reference mode)
     uncertainty: Path | None = None
     intervals: tuple | None = None        # (lo, hi) paths, photos only
+    suggest: tuple | None = None          # (n, path.json): where to paint next (colorcore.suggest), photos only
     backend: str | None = None            # a name, or None: colorcore.selection decides
     options: dict = field(default_factory=dict)
     seed: int | None = None
@@ -79,7 +80,8 @@ def check(job: FileJob) -> bool:
     from .paths import check_distinct
     lo_hi = job.intervals or (None, None)
     check_distinct(outputs=[("output (-o)", job.output), ("uncertainty output (--uncertainty)", job.uncertainty),
-                            ("lower interval (--intervals LO)", lo_hi[0]), ("upper interval (--intervals HI)", lo_hi[1])],
+                            ("lower interval (--intervals LO)", lo_hi[0]), ("upper interval (--intervals HI)", lo_hi[1]),
+                            ("suggestions (--suggest)", job.suggest[1] if job.suggest else None)],
                    inputs=[("input image", job.input), ("scribble image (--scribbles)", job.scribbles),
                            ("mask (--mask)", job.mask), ("reference photo (--reference)", job.reference)])
     animated = frames.is_animation(job.input)
@@ -88,6 +90,8 @@ def check(job: FileJob) -> bool:
             frames.check_writable(target)
         if job.intervals:
             raise InvalidRequest("--intervals is for single photos; leave it out for an animation")
+        if job.suggest:
+            raise InvalidRequest("--suggest is for single photos; leave it out for an animation")
         return True
     imageio.check_writable(job.output, PHOTO_SUFFIXES)
     for target in filter(None, (job.uncertainty, *lo_hi)):
@@ -134,6 +138,10 @@ def _photo(job, registry, progress):
                               reference=_reference(job))
     t0 = time.perf_counter()
     result = run_backend(backend, request)
+    places = None
+    if job.suggest:   # from the result and its radius, before the inputs are freed (painted places are skipped)
+        from .suggest import suggest
+        places = suggest(result.rgb, result.uncertainty, job.suggest[0], scribbles=scribbles)
     del request, scribbles, mask   # the inputs are done with: free them before the output is encoded (100 MP)
     loaded.rgb = None
     text = provenance(backend, mode, job.alpha)
@@ -150,6 +158,11 @@ def _photo(job, registry, progress):
             outputs.append(Path(path))
         msg += (f"; RGB intervals {job.intervals[0]} .. {job.intervals[1]} hold each true channel value with "
                 f"probability {1 - job.alpha:g}")
+    if places is not None:
+        from .suggest import write_suggestions
+        write_suggestions(job.suggest[1], places)
+        outputs.append(Path(job.suggest[1]))
+        msg += f"; {len(places)} places to paint next, best first, in {job.suggest[1]}"
     return FileResult(msg, backend.name, mode, time.perf_counter() - t0, False, outputs,
                       protocol.unlike_calibration_note(result.info))
 

@@ -49,6 +49,7 @@ class Job:
     clip: object = None              # colorcore.frames.Clip for an animation, else None
     output_alpha: Path | None = None
     intervals: tuple | None = None   # (lo path, hi path) when the plug-in asks for RGB intervals
+    suggest: tuple | None = None     # (n, path): where to paint next (colorcore.suggest), single photos
 
 
 def load_job(manifest_path) -> Job:
@@ -89,7 +90,9 @@ def load_job(manifest_path) -> Job:
                               reference=reference)
     return Job(request, job["backend"], folder / job["output"], folder / job["uncertainty_output"],
                job["uncertainty"], clip, folder / job["output_alpha"] if job["output_alpha"] else None,
-               (folder / job["intervals_lo"], folder / job["intervals_hi"]) if wants_intervals else None)
+               (folder / job["intervals_lo"], folder / job["intervals_hi"]) if wants_intervals else None,
+               # an animation gets no suggestions (its strokes are painted on one frame of many)
+               (job["suggest"], folder / job["suggest_output"]) if job["suggest"] and clip is None else None)
 
 
 _finished = threading.Event()
@@ -140,6 +143,10 @@ def run_manifest(manifest_path, out=None, exit_with_stdin=False):
             unc = np.clip(result.uncertainty / scale, 0, 1) if job.wants_uncertainty else None
             for path, bound in zip(job.intervals or (), result.intervals or ()):
                 _write_f32(path, bound)
+            if job.suggest:
+                from .suggest import suggest, write_suggestions
+                write_suggestions(job.suggest[1], suggest(result.rgb, result.uncertainty, job.suggest[0],
+                                                          scribbles=request.scribbles))
         else:
             rgb, unc, scale, info = _colorize_frames(job)
             _write_f32(job.output_alpha, job.clip.alpha)

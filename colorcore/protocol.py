@@ -32,6 +32,8 @@ UNCERTAINTY_FILE = "uncertainty.f32"      # radius / RESULT's uncertainty_scale,
 RESULT_ALPHA_FILE = "result_alpha.f32"    # animations only: each output frame's opacity
 INTERVALS_LO_FILE = "intervals_lo.f32"    # when asked: per-channel RGB intervals, lower bound, sRGB in [0, 1]
 INTERVALS_HI_FILE = "intervals_hi.f32"    # ... and upper bound (colorcore.intervals)
+SUGGEST_FILE = "suggest.json"             # when asked (manifest "suggest": N > 0, single photos): where to paint
+                                          # next, a JSON list of {x, y, radius, rgb}, best first (colorcore.suggest)
 # floats per pixel of each buffer, by the manifest field that names it
 CHANNELS = {"image": 4, "scribbles": 4, "mask": 1, "reference": 4, "output": 3, "uncertainty_output": 1, "output_alpha": 1,
             "intervals_lo": 3, "intervals_hi": 3}
@@ -105,12 +107,13 @@ def buffer_bytes(field, width, height, frames=1):
 
 def write_manifest(folder, mode, backend, width, height, options=None, seed=None, alpha=DEFAULT_ALPHA,
                    uncertainty=True, has_scribbles=False, has_mask=False, frames=1, combine=None, intervals=False,
-                   reference_size=None):
+                   reference_size=None, suggest=0):
     """Write the job's manifest.json into `folder` (the buffers go beside it); returns its path.
     reference_size: (width, height) of the reference buffer (reference mode), or None.
     A negative seed means "random" (the plug-in's dialog uses -1). An animation: frames = N layers in play
     order; combine[i] true when layer i is drawn over the frame before it (GIMP's "(combine)" frames of an
-    optimised GIF) instead of replacing it."""
+    optimised GIF) instead of replacing it. suggest: N > 0 asks for the N places where to paint next
+    (SUGGEST_FILE; single photos)."""
     if mode not in MODES:
         raise ValueError("mode must be one of %s, got %r" % (", ".join(MODES), mode))
     if combine is not None and len(combine) != frames:
@@ -134,6 +137,7 @@ def write_manifest(folder, mode, backend, width, height, options=None, seed=None
         "reference": REFERENCE_FILE if reference_size is not None else None,
         "reference_width": int(reference_size[0]) if reference_size is not None else None,
         "reference_height": int(reference_size[1]) if reference_size is not None else None,
+        "suggest": int(suggest) if suggest else None, "suggest_output": SUGGEST_FILE if suggest else None,
     }
     path = os.path.join(folder, MANIFEST_FILE)
     with open(path, "w", encoding="utf-8") as f:
@@ -196,6 +200,9 @@ def read_manifest(path):
                             "got %r x %r" % (ref_w, ref_h))
     if (mode == "reference") != (reference is not None):
         raise ProtocolError("manifest mode 'reference' needs a reference buffer, and only that mode takes one")
+    suggest = job.get("suggest") or 0
+    if isinstance(suggest, bool) or not isinstance(suggest, int) or suggest < 0:
+        raise ProtocolError("manifest suggest must be a whole number of places (0 = none); got %r" % (suggest,))
     return {"version": VERSION, "mode": mode, "backend": job.get("backend"), "width": width, "height": height,
             "image": _plain_name(job, "image", None), "scribbles": _plain_name(job, "scribbles", None),
             "mask": _plain_name(job, "mask", None), "options": options, "seed": seed, "alpha": alpha,
@@ -206,7 +213,9 @@ def read_manifest(path):
             "output_alpha": _plain_name(job, "output_alpha", RESULT_ALPHA_FILE if frames > 1 else None),
             "intervals_lo": _plain_name(job, "intervals_lo", None), "intervals_hi": _plain_name(job, "intervals_hi", None),
             "reference": reference, "reference_width": ref_w if reference else None,
-            "reference_height": ref_h if reference else None}
+            "reference_height": ref_h if reference else None,
+            "suggest": suggest,
+            "suggest_output": _plain_name(job, "suggest_output", SUGGEST_FILE) if suggest else None}
 
 
 # --------------------------------------------------------------------------- lines

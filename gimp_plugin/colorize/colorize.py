@@ -29,6 +29,8 @@ from colorize_layers import (PARASITE_NAME, SCRIBBLE_LAYER_NAME, colorized_layer
                              uncertainty_message, uncertainty_parasite_text)
 from colorize_frames import (FRAMES_CHOICES, colorized_frame_name, draws_over_previous,  # noqa: E402
                              frame_layers, looks_like_animation)
+from colorize_suggest import (SUGGEST_LAYER_NAME, place_tiles, read_places, suggest_message,  # noqa: E402
+                              wants_suggestions)
 from colorize_reference import (NO_COLOUR, NO_REFERENCE, default_reference, merge_needed,  # noqa: E402
                                 reference_scribble_layer, reference_source)
 
@@ -371,7 +373,8 @@ def colorize(procedure, run_mode, image, source, config, mode, backends, frames=
     Gimp.progress_end()
     log_run_timing(job, t_call)
     if run_mode == Gimp.RunMode.INTERACTIVE and out['unc'] is not None and not frames:
-        Gimp.message(uncertainty_message(result, job.alpha, job.backend))
+        Gimp.message(' '.join(filter(None, (uncertainty_message(result, job.alpha, job.backend),
+                                            suggest_message(out['places'])))))
 
 
 def gather_inputs(image, source, config, mode, backends, frames):
@@ -392,6 +395,7 @@ def gather_inputs(image, source, config, mode, backends, frames):
                alpha=config.get_property('alpha'), seed=config.get_property('seed'),
                want_unc=config.get_property('uncertainty-layer'),
                want_iv=bool(config.get_property('interval-layers')) and not frames,   # photos only
+               want_places=wants_suggestions(mode, frames),
                scribble_layer=layers['scribble_layer'], mask_drawable=layers['mask_drawable'],
                reference=reference, reference_size=reference[2] if reference else None,
                python=find_engine(config.get_property('engine-python') or None),
@@ -487,7 +491,7 @@ def write_job(work, job, source):
     manifest = P.write_manifest(
         work, job.mode, job.backend, job.width, job.height, options=job.options, seed=job.seed, alpha=job.alpha,
         uncertainty=job.want_unc, has_scribbles=job.scribble_layer is not None,
-        has_mask=job.mask_drawable is not None, frames=job.n, intervals=job.want_iv,
+        has_mask=job.mask_drawable is not None, frames=job.n, intervals=job.want_iv, suggest=job.want_places,
         combine=[draws_over_previous(l.get_name()) for l in job.frames] if job.frames else None,
         reference_size=job.reference_size)
     job.timing['transfer_in'] = time.monotonic() - t0
@@ -521,6 +525,7 @@ def read_results(work, job):
         'bounds': [read_buffer(work, f, P.buffer_bytes(field, w, h)) for f, field in
                    ((P.INTERVALS_LO_FILE, 'intervals_lo'), (P.INTERVALS_HI_FILE, 'intervals_hi'))]
         if job.want_iv else [],
+        'places': read_places(work) if job.want_places else [],
     }
 
 
@@ -540,15 +545,16 @@ def add_result_layers(image, source, job, out, result):
 def with_source_alpha(source, job, out):
     """The results' pixels and formats, with the source layer's alpha put back when it has one."""
     rgb, unc, bounds = out['rgb'], out['unc'], out['bounds']
+    places = out.get('places') or []
     if source.has_alpha():
         src = job.source_pixels
         rgb = interleave(rgb, src, 3)
         unc = interleave(unc, src, 1) if unc is not None else None
         bounds = [interleave(b, src, 3) for b in bounds]
         return {'rgb': rgb, 'unc': unc, 'bounds': bounds, 'rgb_fmt': RGBA, 'unc_fmt': GRAYA,
-                'type': Gimp.ImageType.RGBA_IMAGE}
+                'type': Gimp.ImageType.RGBA_IMAGE, 'places': places}
     return {'rgb': rgb, 'unc': unc, 'bounds': bounds, 'rgb_fmt': RGB, 'unc_fmt': GRAY,
-            'type': Gimp.ImageType.RGB_IMAGE}
+            'type': Gimp.ImageType.RGB_IMAGE, 'places': places}
 
 
 def insert_in_one_undo_group(image, source, job, pixels, result):
@@ -610,6 +616,18 @@ def result_layers(image, job, pixels, result, made):
         ilayer = new_layer(interval_layer_name(which, job.backend), pixels['rgb_fmt'], data)
         ilayer.set_visible(False)
         stack.insert(0, ilayer)
+    if pixels.get('places'):   # numbered circles on a transparent layer, hidden: exports are unaffected
+        slayer = Gimp.Layer.new(image, SUGGEST_LAYER_NAME, job.width, job.height, Gimp.ImageType.RGBA_IMAGE,
+                                100.0, Gimp.LayerMode.NORMAL)
+        made.append(slayer)
+        slayer.fill(Gimp.FillType.TRANSPARENT)
+        buf = slayer.get_buffer()
+        for x, y, w, h, data in place_tiles(pixels['places'], job.width, job.height):
+            buf.set(Gegl.Rectangle.new(x, y, w, h), RGBA, data)
+        buf.flush()
+        slayer.update(0, 0, job.width, job.height)
+        slayer.set_visible(False)
+        stack.insert(0, slayer)
     return stack
 
 

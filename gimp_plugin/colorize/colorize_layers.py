@@ -12,7 +12,8 @@ SCRIBBLE_LAYER_NAME = "Scribbles"
 COLORIZED_PREFIX = "Colorized ("
 UNCERTAINTY_PREFIX = "Uncertainty ("
 INTERVAL_PREFIX = "RGB interval "   # "RGB interval low (gan)", "RGB interval high (gan)"
-RESULT_PREFIXES = (COLORIZED_PREFIX, UNCERTAINTY_PREFIX, INTERVAL_PREFIX)
+SUGGEST_LAYER_NAME = "Where to paint"   # numbered circles: where one stroke would help most (colorize_suggest)
+RESULT_PREFIXES = (COLORIZED_PREFIX, UNCERTAINTY_PREFIX, INTERVAL_PREFIX, SUGGEST_LAYER_NAME)
 PARASITE_NAME = "colorize-uncertainty"
 
 

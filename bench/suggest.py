@@ -1,0 +1,199 @@
+"""Where to paint: does one stroke at a suggested place help more than one at a random place?
+
+    python bench/suggest.py [--split val] [--per-source-limit 10] [--limit 10] [--out runs/unc30/suggest]
+    python bench/suggest.py --split calib ...     # where colorcore/suggest.py's constants are chosen
+
+The user's workflow: Auto (`gan`) colours the photo and its uncertainty layer; colorcore.suggest ranks the places
+(`--suggest N`); the user paints k = 1, 2, 3 strokes of the true colour at the first k and runs the default
+Scribble backend (`prior`). Strokes follow the hint protocol (training/evaluation.py: 6x6 patches carrying the
+ground truth's mean ab, photos at 256x256, PSNR on the whole image). Beside the suggestions:
+  random   k places drawn uniformly over the photo (RANDOM_DRAWS draws per photo and k, their PSNRs averaged)
+  region   the plain region-size rule: k-means (REGION_CLUSTERS clusters) of (lightness, Auto's a, b, position),
+           one stroke at the medoid of each of the k largest clusters
+Per source and k: mean PSNR ± standard error, the paired gain over random (± its paired standard error), and the
+macro mean over sources (bench.common.macro_mean). Photos: dev_eval and every training source's validation
+slice ('val', the benchmark's), or the calibration slices ('calib', never reported as results), each in hash order.
+Every photo's result is appended to OUT/photos.jsonl as it is measured, so a killed run resumes where it stopped.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.common import SHARED_DATA, first_n, macro_mean, mean_sem, out_dir, print_table, save_json  # noqa: E402
+from colorcore import ColorizeRequest, color, load_registry, run_backend  # noqa: E402
+from training.evaluation import PATCH, gray_of, hint_scribbles, list_images, load_rgb, psnr  # noqa: E402
+
+KS = (1, 2, 3)
+RANDOM_DRAWS = 3
+REGION_CLUSTERS = 8
+METHODS = ("suggest", "random", "region")
+MACRO = "macro"
+TARGET_OVER_RANDOM = 0.5   # dB, macro mean, at every k
+
+
+def photo_sources(split, per_source, limit):
+    from training.gan import data
+    slices = data.held_out_slices(SHARED_DATA, split, per_source)
+    if split == "val":
+        dev = first_n(list_images(SHARED_DATA / "dev_eval"), limit, SHARED_DATA / "dev_eval")
+        slices = dict({"dev_eval": dev} if dev else {}, **slices)
+    return {k: v for k, v in slices.items() if v}
+
+
+def corner(y, x, shape, patch=PATCH):
+    """The top-left corner of a patch centred (as near as fits) on (y, x)."""
+    return (int(np.clip(y - patch // 2, 0, shape[0] - patch)), int(np.clip(x - patch // 2, 0, shape[1] - patch)))
+
+
+def region_rule(rgb_auto, k, clusters=REGION_CLUSTERS, seed=0):
+    """The plain region-size rule: k-means of (L, a, b, position) of Auto's result; the medoid (the member nearest
+    the cluster's mean in those features) of each of the k largest clusters, as (y, x)."""
+    import cv2
+    H, W = rgb_auto.shape[:2]
+    lab = color.rgb_to_lab(rgb_auto)
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    diag = np.hypot(H, W)
+    feats = np.dstack([lab, yy / diag * 100.0, xx / diag * 100.0]).reshape(-1, 5).astype(np.float32)
+    cv2.setRNGSeed(seed)
+    _, labels, centres = cv2.kmeans(feats, clusters, None,
+                                    (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 30, 0.1), 3,
+                                    cv2.KMEANS_PP_CENTERS)
+    labels = labels.ravel()
+    sizes = np.bincount(labels, minlength=clusters)
+    out = []
+    for c in np.argsort(-sizes)[:k]:
+        members = np.flatnonzero(labels == c)
+        i = members[np.argmin(np.sum((feats[members] - centres[c]) ** 2, axis=1))]
+        out.append((int(i // W), int(i % W)))
+    return out
+
+
+def measure_photo(path, gan, prior, seed, params, baseline=None):
+    from colorcore.suggest import suggest
+    rgb = load_rgb(path)
+    gray = gray_of(rgb)
+    auto = run_backend(gan, ColorizeRequest(image=gray, mode="auto"))
+    t0 = time.perf_counter()
+    places = suggest(auto.rgb, auto.uncertainty, max(KS), **params)
+    secs = time.perf_counter() - t0
+    region = region_rule(auto.rgb, max(KS))
+    rng = np.random.default_rng(seed)
+    H, W = rgb.shape[:2]
+
+    def run(centres):
+        corners = [corner(y, x, rgb.shape) for y, x in centres]
+        res = run_backend(prior, ColorizeRequest(image=gray, mode="scribble",
+                                                 scribbles=hint_scribbles(rgb, corners)))
+        return psnr(res.rgb, rgb)
+
+    out = {"auto": psnr(auto.rgb, rgb), "suggest_seconds": secs}
+    for k in KS:
+        out[f"suggest@{k}"] = run([(p["y"], p["x"]) for p in places[:k]])
+        if baseline is not None:   # random and region as measured before (the same photos and seeds)
+            out.update({f"{m}@{k}": baseline[f"{m}@{k}"] for m in ("random", "region")})
+            continue
+        out[f"region@{k}"] = run(region[:k])
+        draws = [run(list(zip(rng.integers(0, H, k), rng.integers(0, W, k)))) for _ in range(RANDOM_DRAWS)]
+        out[f"random@{k}"] = float(np.mean(draws))
+    return out
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--split", choices=("val", "calib"), default="val")
+    p.add_argument("--per-source-limit", type=int, default=10)
+    p.add_argument("--limit", type=int, default=10, help="dev_eval photos (val split)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="a colorcore.suggest.suggest parameter (reach, power, grid), for choosing them on calib")
+    p.add_argument("--report", action="store_true", help="run nothing: report OUT/photos.jsonl")
+    p.add_argument("--baseline", metavar="PHOTOS.jsonl",
+                   help="take random and region from this earlier run's photos (same split, seed and photos): "
+                        "only the suggestions run (for choosing suggest's parameters on calib)")
+    p.add_argument("--out", default="runs/unc30/suggest")
+    args = p.parse_args(argv)
+    out = out_dir(args.out)
+    params = {kv.split("=")[0]: float(kv.split("=")[1]) for kv in args.set}
+    if "grid" in params:
+        params["grid"] = int(params["grid"])
+    log = out / "photos.jsonl"
+    done = {}
+    if log.exists():
+        for line in log.read_text().splitlines():
+            row = json.loads(line)
+            done[row["path"]] = row
+    baseline = {}
+    if args.baseline:
+        baseline = {r["path"]: r for r in map(json.loads, Path(args.baseline).read_text().splitlines())}
+    if not args.report:
+        groups = photo_sources(args.split, args.per_source_limit, args.limit)
+        reg = load_registry()
+        gan, prior = reg.get("gan"), reg.get("prior")
+        for b in (gan, prior):
+            if b.unavailable_reason():
+                sys.exit(b.unavailable_reason())
+        total = sum(len(v) for v in groups.values())
+        n = 0
+        for source, paths in groups.items():
+            for i, path in enumerate(paths):
+                n += 1
+                if str(path) in done:
+                    continue
+                row = dict(measure_photo(path, gan, prior, args.seed * 100003 + i, params,
+                                         baseline.get(str(path)) if args.baseline else None),
+                           path=str(path), source=source)
+                done[row["path"]] = row
+                with log.open("a") as f:
+                    f.write(json.dumps(row) + "\n")
+                print(f"\r{n}/{total} photos", end="", file=sys.stderr, flush=True)
+        print(file=sys.stderr)
+    report(list(done.values()), out, args, params)
+
+
+def report(rows, out, args, params):
+    sources = sorted({r["source"] for r in rows}, key=lambda s: (s != "dev_eval", s))
+    per = {s: [r for r in rows if r["source"] == s] for s in sources}
+    stats, gains = {}, {}
+    for s in sources:
+        stats[s] = {f"{m}@{k}": mean_sem([r[f"{m}@{k}"] for r in per[s]]) for m in METHODS for k in KS}
+        gains[s] = {f"{m}@{k}": mean_sem([r[f"{m}@{k}"] - r[f"random@{k}"] for r in per[s]])
+                    for m in ("suggest", "region") for k in KS}
+    stats[MACRO] = {key: macro_mean([stats[s][key] for s in sources]) for key in stats[sources[0]]}
+    gains[MACRO] = {key: macro_mean([gains[s][key] for s in sources]) for key in gains[sources[0]]}
+    header = ["source", "photos"] + [f"{m} - random @{k}" for m in ("suggest", "region") for k in KS]
+    table = [[s, len(per.get(s, rows))] + ["%+.2f ±%.2f" % gains[s][f"{m}@{k}"] for m in ("suggest", "region")
+                                           for k in KS] for s in sources + [MACRO]]
+    print(f"\nPSNR gain over random places (dB, paired ± standard error), prior backend, {args.split} split")
+    print_table(header, table)
+    print("\nPSNR (dB ± standard error), macro mean")
+    print_table(["method"] + [f"k={k}" for k in KS],
+                [[m] + ["%.2f ±%.2f" % stats[MACRO][f"{m}@{k}"] for k in KS] for m in METHODS])
+    checks = []
+    for k in KS:
+        g = gains[MACRO][f"suggest@{k}"]
+        checks.append(f"{'met ' if g[0] >= TARGET_OVER_RANDOM else 'MISSED'} k={k}: suggest >= random + "
+                      f"{TARGET_OVER_RANDOM} dB (macro {g[0]:+.2f} ±{g[1]:.2f})")
+        worst = min(sources, key=lambda s: gains[s][f"suggest@{k}"][0])
+        w = gains[worst][f"suggest@{k}"]
+        checks.append(f"{'met ' if w[0] >= 0 else 'MISSED'} k={k}: never below random on a source "
+                      f"(worst {worst}: {w[0]:+.2f} ±{w[1]:.2f})")
+    print("\ntargets:")
+    for c in checks:
+        print("  " + c)
+    secs = np.mean([r["suggest_seconds"] for r in rows])
+    print(f"\nsuggest: {1000 * secs:.0f} ms per 256x256 photo")
+    save_json(out / "suggest.json", {"split": args.split, "params": params, "photos": {s: len(per[s]) for s in sources},
+                                     "psnr": stats, "gain_over_random": gains, "targets": checks,
+                                     "suggest_ms": 1000 * secs})
+    print(f"wrote {out / 'suggest.json'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,205 @@
+"""Where to paint next (colorcore/suggest.py, --suggest, the bridge and the plug-in's "Where to paint" layer)."""
+import json
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from colorcore import protocol
+from colorcore.suggest import holds, suggest
+
+REPO = Path(__file__).resolve().parents[1]
+PLUGIN = REPO / "gimp_plugin" / "colorize"
+
+
+def two_regions(h=96, w=128):
+    """A photo with a large flat region (left three quarters) and a small one, a lightness edge between them."""
+    rgb = np.full((h, w, 3), 0.6, np.float32)
+    rgb[:, 3 * w // 4:] = (0.2, 0.3, 0.2)
+    return rgb
+
+
+def test_one_stroke_goes_where_it_fixes_most_not_where_the_radius_peaks():
+    rgb = two_regions()
+    radius = np.full(rgb.shape[:2], 10.0, np.float32)
+    radius[:, 3 * 128 // 4:] = 14.0   # the small region is less sure, but the large one holds more error
+    places = suggest(rgb, radius, 3)
+    assert len(places) == 3
+    assert places[0]["x"] < 3 * 128 // 4
+    for p in places:
+        assert set(p) == {"x", "y", "radius", "rgb"}
+        assert 0 <= p["x"] < 128 and 0 <= p["y"] < 96 and p["radius"] >= 3
+        assert all(isinstance(v, int) and 0 <= v <= 255 for v in p["rgb"])
+    # the second place is not beside the first: the first's reach is taken out of what is left to fix
+    first, second = places[:2]
+    assert second["x"] >= 3 * 128 // 4 or abs(second["x"] - first["x"]) + abs(second["y"] - first["y"]) > 20
+
+
+def test_an_edge_walls_a_stroke_in():
+    rgb = two_regions()
+    lab_L = np.where(np.arange(128) < 96, 60.0, 30.0)[None].repeat(96, 0).astype(np.float32)
+    ab = np.zeros((96, 128, 2), np.float32)
+    hold = holds(lab_L, ab, np.array([48]), np.array([40]))[0]
+    assert hold[48, 40] == pytest.approx(1.0)
+    assert hold[:, :90].mean() > 5 * hold[:, 100:].mean()
+
+
+def test_nothing_to_fix_no_places_and_painted_places_are_skipped():
+    rgb = two_regions()
+    assert suggest(rgb, np.zeros(rgb.shape[:2], np.float32), 3) == []
+    assert suggest(rgb, np.ones(rgb.shape[:2], np.float32), 0) == []
+    radius = np.zeros(rgb.shape[:2], np.float32)
+    radius[:, :40] = 10.0                      # e.g. a selection: only there is anything to fix
+    places = suggest(rgb, radius, 2)
+    assert places and all(p["x"] < 44 for p in places)
+    scribbles = np.zeros(rgb.shape[:2] + (4,), np.float32)
+    scribbles[:, :20, 3] = 1.0                 # painted already
+    assert all(p["x"] >= 18 for p in suggest(rgb, radius, 2, scribbles=scribbles))
+
+
+def test_a_large_photo_is_ranked_at_the_working_size_and_answered_in_its_own_pixels():
+    rgb = np.repeat(np.repeat(two_regions(), 8, 0), 8, 1)
+    places = suggest(rgb, np.full(rgb.shape[:2], 10.0, np.float32), 2)
+    assert places[0]["x"] < 3 * 1024 // 4 and 0 <= places[0]["y"] < 768
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "colorcore", *map(str, args)], capture_output=True, text=True,
+                          cwd=REPO, env=dict(__import__("os").environ, COLORCORE_PLUGINS="variational"))
+
+
+def test_cli_suggest_in_scribble_and_partial_mode(tmp_path):
+    from PIL import Image
+    photo = (two_regions(48, 64) * 255).astype(np.uint8)
+    Image.fromarray(photo).save(tmp_path / "in.png")
+    scr = np.zeros((48, 64, 4), np.uint8)
+    scr[20:26, 10:16] = (200, 40, 40, 255)
+    Image.fromarray(scr).save(tmp_path / "scr.png")
+    r = run_cli("colorize", tmp_path / "in.png", "-o", tmp_path / "out.png", "--scribbles", tmp_path / "scr.png",
+                "--suggest", 3, tmp_path / "s.json", "--quiet")
+    assert r.returncode == 0, r.stderr
+    places = json.loads((tmp_path / "s.json").read_text())
+    assert 1 <= len(places) <= 3 and "places to paint next" in r.stdout
+    assert not any(8 <= p["x"] <= 17 and 18 <= p["y"] <= 27 for p in places)   # not on the stroke
+    mask = np.zeros((48, 64), np.uint8)
+    mask[:, :32] = 255
+    Image.fromarray(mask).save(tmp_path / "mask.png")
+    r = run_cli("colorize", tmp_path / "in.png", "-o", tmp_path / "out2.png", "--scribbles", tmp_path / "scr.png",
+                "--mask", tmp_path / "mask.png", "--suggest", 2, tmp_path / "s2.json", "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert all(p["x"] < 34 for p in json.loads((tmp_path / "s2.json").read_text()))
+    r = run_cli("colorize", tmp_path / "in.png", "-o", tmp_path / "out3.png", "--scribbles", tmp_path / "scr.png",
+                "--suggest", "x", tmp_path / "s3.json")
+    assert r.returncode == 2 and "--suggest" in r.stderr and not (tmp_path / "out3.png").exists()
+
+
+def test_the_manifest_carries_the_request_and_the_bridge_writes_the_places(tmp_path):
+    from colorcore.bridge import run_manifest
+    h, w = 24, 32
+    rgb = two_regions(h, w)
+    img = np.dstack([rgb, np.ones((h, w), np.float32)]).astype("<f4")
+    scr = np.zeros((h, w, 4), "<f4")
+    scr[10:14, 4:8] = (0.8, 0.2, 0.2, 1.0)
+    img.tofile(tmp_path / protocol.IMAGE_FILE)
+    scr.tofile(tmp_path / protocol.SCRIBBLES_FILE)
+    path = protocol.write_manifest(tmp_path, "scribble", "variational", w, h, has_scribbles=True, suggest=4)
+    job = protocol.read_manifest(path)
+    assert job["suggest"] == 4 and job["suggest_output"] == protocol.SUGGEST_FILE
+    assert protocol.read_manifest(protocol.write_manifest(tmp_path / "..", "auto", None, 2, 2))["suggest"] == 0
+    out = tmp_path / "lines.txt"
+    with out.open("w") as f:
+        assert run_manifest(path, out=f) == 0
+    places = json.loads((tmp_path / protocol.SUGGEST_FILE).read_text())
+    assert 1 <= len(places) <= 4
+    bad = json.loads(Path(path).read_text())
+    bad["suggest"] = -1
+    Path(path).write_text(json.dumps(bad))
+    with pytest.raises(protocol.ProtocolError, match="suggest"):
+        protocol.read_manifest(path)
+
+
+@pytest.fixture
+def helpers(monkeypatch):
+    monkeypatch.syspath_prepend(str(PLUGIN))
+    import colorize_suggest
+    return colorize_suggest
+
+
+def test_the_layer_draws_numbered_rings_inside_the_image(helpers, tmp_path):
+    places = [{"x": 50, "y": 40, "radius": 8, "rgb": [1, 2, 3]}, {"x": 2, "y": 3, "radius": 4, "rgb": [0, 0, 0]}]
+    tiles = helpers.place_tiles(places, 120, 90)
+    assert len(tiles) == 2
+    for x, y, w, h, data in tiles:
+        assert x >= 0 and y >= 0 and x + w <= 120 and y + h <= 90 and len(data) == 16 * w * h
+    x, y, w, h, data = tiles[0]
+    px = struct.unpack("<%df" % (4 * w * h), data)
+    alpha = px[3::4]
+    assert 0 < sum(a > 0 for a in alpha) < w * h            # a ring and a label, transparent elsewhere
+    r = helpers.ring_radius(places[0], 120, 90)
+    on_ring = 4 * ((40 - y) * w + int(round(50 + r - 0.5)) - x)
+    assert px[on_ring + 3] == 1.0
+    centre = 4 * ((40 - y) * w + (50 - x))
+    assert px[centre + 3] == 0.0                            # the place itself stays visible
+    (tmp_path / "suggest.json").write_text(json.dumps(places))
+    assert helpers.read_places(tmp_path) == places
+    (tmp_path / "suggest.json").write_text("{not json")
+    assert helpers.read_places(tmp_path) == []
+    assert helpers.wants_suggestions("auto", None) == helpers.wants_suggestions("scribble", None) > 0
+    assert helpers.wants_suggestions("partial", None) == 0 and helpers.wants_suggestions("auto", [1, 2]) == 0
+    assert "Where to paint" in helpers.suggest_message(places) and helpers.suggest_message([]) == ""
+
+
+def test_the_layer_is_never_taken_for_the_scribbles(helpers):
+    import colorize_layers
+    rows = [(5, helpers.SUGGEST_LAYER_NAME, True), (1, "photo", False)]
+    assert colorize_layers.pick_scribble_layer(rows, 1) is None
+
+
+def test_a_scribble_run_in_the_plugin_adds_the_hidden_where_to_paint_layer(monkeypatch):
+    """colorize.py without GIMP (gi stubbed, the real engine): the layer is made, drawn, hidden and inserted."""
+    import runpy
+    import types
+    from unittest import mock
+    gi = types.ModuleType("gi")
+    gi.require_version = lambda *a: None
+    repo = types.ModuleType("gi.repository")
+    for name in ("Gimp", "Gegl", "GObject", "GLib"):
+        setattr(repo, name, mock.MagicMock(name=name))
+    repo.Gimp.PlugIn = type("PlugIn", (), {"__gtype__": None})
+    monkeypatch.setitem(sys.modules, "gi", gi)
+    monkeypatch.setitem(sys.modules, "gi.repository", repo)
+    monkeypatch.setenv("COLORCORE_PLUGINS", "variational")
+    monkeypatch.setenv("COLORIZE_ENGINE_MODE", "one-shot")
+    plugin = runpy.run_path(str(PLUGIN / "colorize.py"))
+    Gimp = plugin["Gimp"]
+    w, h = 40, 30
+
+    def drawable(pixels, ident):
+        d = mock.MagicMock()
+        d.get_width.return_value, d.get_height.return_value = w, h
+        d.get_offsets.return_value = (True, 0, 0)
+        d.get_id.return_value = ident
+        d.get_buffer.return_value.get.return_value = b"".join(struct.pack("<4f", *p) for p in pixels)
+        d.has_alpha.return_value = False
+        return d
+    source = drawable([(0.3 + 0.4 * (x > 25), 0.3 + 0.4 * (x > 25), 0.3 + 0.4 * (x > 25), 1.0)
+                       for _ in range(h) for x in range(w)], 1)
+    scribbles = drawable([(0.9, 0.1, 0.1, 1.0) if x < 3 and y < 3 else (0, 0, 0, 0)
+                          for y in range(h) for x in range(w)], 2)
+    props = {"backend": "variational", "alpha": 0.2, "uncertainty-layer": True, "seed": 3,
+             "engine-python": sys.executable, "scribble-layer": scribbles, "mask-channel": None}
+    config = mock.MagicMock()
+    config.get_property.side_effect = props.get
+    image = mock.MagicMock()
+    image.get_base_type.return_value = Gimp.ImageBaseType.RGB
+    plugin["colorize"].__globals__["write_pixels"] = lambda layer, fmt, data: None
+    backends = [{"name": "variational", "modes": ["scribble", "partial"], "needs_scribbles": True}]
+    plugin["colorize"](None, Gimp.RunMode.NONINTERACTIVE, image, source, config, "scribble", backends)
+    names = [c.args[1] for c in Gimp.Layer.new.call_args_list]
+    assert plugin["SUGGEST_LAYER_NAME"] in names
+    layer = Gimp.Layer.new.return_value   # every mocked layer is this one object: check what was done to it
+    layer.set_visible.assert_any_call(False)
+    assert layer.get_buffer.return_value.set.call_count >= 1   # the rings' tiles written
