@@ -69,4 +69,4 @@ def test_each_backend_gets_its_own_group_of_basic_and_expert_options(engine_back
     assert "prior-prior-distance" in scribble["prior"][0] and "prior-work-megapixels" in scribble["prior"][1]
     assert "variational-nonlocal" in scribble["variational"][0]
     auto = {b: (basic, expert) for b, basic, expert in labels.dialog_groups(engine_backends, "auto")}
-    assert auto["gan"][0] == [] and set(auto["gan"][1]) == {"gan-size", "gan-samples"}
+    assert auto["gan"][0] == ["gan-vividness"] and set(auto["gan"][1]) == {"gan-size", "gan-samples"}

@@ -233,6 +233,17 @@ def colorize_L(G: nn.Module, L_full: np.ndarray, size: int = 256, samples: int =
     return ab, chroma_weighted(score, ab, weight)
 
 
+def with_vividness(post: dict | None, vividness: float = 1.0) -> dict | None:
+    """The postprocess with its chroma gain multiplied by `vividness` (the `vividness` option: 1 = as tuned).
+    The gain applies before the dropout spread is measured and before the score's chroma share, so the raw score
+    follows the colour shown."""
+    if vividness == 1.0:
+        return post
+    post = dict(post or {"gain": 1.0, "tau": 0.0})
+    post["gain"] = float(post.get("gain", 1.0)) * float(vividness)
+    return post
+
+
 def load_postprocess(weights_path) -> dict | None:
     """The chroma post-processing stored in the JSON beside the weights (written by training.gan.tune)."""
     meta = json.loads(Path(weights_path).with_suffix(".json").read_text())

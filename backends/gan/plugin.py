@@ -38,6 +38,10 @@ class GanBackend(Backend):
                     "weights); larger sizes give more saturated but less accurate colours"),
         Option("samples", int, 8, minimum=1, maximum=32,
                help="dropout samples for the uncertainty (more = smoother uncertainty, slower)"),
+        Option("vividness", float, 1.0, minimum=0.5, maximum=1.5,
+               help="chroma gain on the tuned colours: 1 = as tuned (the most accurate on average), below 1 "
+                    "paler, above 1 more saturated; the uncertainty radius grows with the colour shown, and "
+                    "stays calibrated at every setting (backends/gan/MODEL_CARD.md)"),
     )
 
     def __init__(self, weights: str | os.PathLike | None = None):
@@ -75,13 +79,29 @@ class GanBackend(Backend):
             raise InvalidRequest(f"option 'size' must be 0 (the model's own scale) or 16-512 px; got {size}")
         ab, score = infer.colorize_L(G, L, size=size, samples=int(opts["samples"]),
                                      seed=request.seed, progress=request.progress,
-                                     post=infer.load_postprocess(self.weights_path),
+                                     post=infer.with_vividness(infer.load_postprocess(self.weights_path),
+                                                               float(opts.get("vividness", 1.0))),
                                      mask=request.mask if self.takes_mask else None)
+        vividness = float(opts.get("vividness", 1.0))
+        factor = vividness_factor(self.calibration(), vividness)
+        if factor != 1.0:
+            score = score * factor
         request.progress(1.0, "done")
         return BackendOutput(ab=ab, score=score,
                              info={"weights": self.weights_path.name, "size": size,
-                                   "samples": int(opts["samples"]),
+                                   "samples": int(opts["samples"]), "vividness": vividness,
+                                   "vividness_factor": round(factor, 4),
                                    "seconds_gan": round(time.perf_counter() - t0, 4)})
+
+
+def vividness_factor(calibration, vividness: float) -> float:
+    """The score's factor at this vividness, interpolated in the table the calibration stores (extra
+    "vividness": {gains, score_factor}, written by training.calibration.vividness); 1 without a table."""
+    import numpy as np
+    table = (calibration.extra or {}).get("vividness") if calibration is not None else None
+    if not table or vividness == 1.0:
+        return 1.0
+    return float(np.interp(vividness, table["gains"], table["score_factor"]))
 
 
 @hookimpl

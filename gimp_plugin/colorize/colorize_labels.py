@@ -39,6 +39,10 @@ OPTION_WORDS = {
     "samples": (
         "Uncertainty samples", EXPERT,
         "How many guesses the uncertainty layer is made from. More: a smoother uncertainty layer, slower."),
+    "vividness": (
+        "Colour vividness", BASIC,
+        "How saturated the colours are: 1 is as the model was tuned (the most accurate on average); lower: "
+        "paler, safer colours; higher: more vivid ones. The uncertainty layer widens with the colour shown."),
     # From reference...
     "match_strength": (
         "How firmly matched colours hold", BASIC,
