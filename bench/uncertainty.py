@@ -14,7 +14,15 @@ hint points (the hint protocol of bench/hints.py). Per backend and source, at al
   efficiency  (the constant radius that gives the same pooled coverage on these very photos) / (mean radius):
               above 1 means the radius puts its width where the errors are
   R, G, B     share of true channel values inside the RGB interval (promised: 0.9), and the mean width
-and a reliability plot: pooled coverage against alpha for every calibrated level.
+  by size     coverage within each quartile of the radius (size-stratified, as im2im-uq reports it), pooled
+  AUSE        area under the sparsification error curve at 10 points (pixels removed largest radius first, the
+              mean error of the rest over the photo's mean error, minus the same curve removing the largest
+              errors first): 0 = the oracle's order; beside it the same for a random order (what a radius that
+              knows nothing scores); per photo, mean ± standard error
+  flagged     share of photos the "unlike the calibration photos" check flags
+and a reliability plot: pooled coverage against alpha for every calibrated level. --aged measures every photo
+again aged like an old print (training/aging.py, seeded per photo); --vividness 0.7,1,1.3 measures `gan` at those
+chroma gains. Per source, and the macro mean over sources (bench.common.macro_mean) beside the pooled one.
 Writes bench/out/uncertainty/uncertainty.json and uncertainty.png.
 """
 from __future__ import annotations
@@ -26,11 +34,28 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.common import mean_sem, out_dir, print_table, pyplot, save_json  # noqa: E402
+from bench.common import macro_mean, mean_sem, out_dir, print_table, pyplot, save_json  # noqa: E402
 
 ALPHA = 0.1
 SAMPLE = 3000          # pixels per photo kept for the pooled statistics
 OVERALL = "overall"
+MACRO = "macro"
+SPARSIFICATION = np.linspace(0.0, 0.9, 10)   # AUSE's 10 points: the share of pixels removed
+
+
+def sparsification_curve(err, order):
+    """Mean error of the pixels left after removing each share of SPARSIFICATION in `order` (first removed
+    first), over the mean error of all of them."""
+    e = np.asarray(err, np.float64)[order]
+    tail = np.cumsum(e[::-1])[::-1] / np.arange(len(e), 0, -1)   # mean of e[i:]
+    return np.array([tail[int(f * len(e))] for f in SPARSIFICATION]) / max(float(e.mean()), 1e-9)
+
+
+def ause(err, radius):
+    """(AUSE of the radius, AUSE of a random order): the mean gap to the oracle's curve over SPARSIFICATION."""
+    oracle = sparsification_curve(err, np.argsort(-err, kind="stable"))
+    by_radius = sparsification_curve(err, np.argsort(-radius, kind="stable"))
+    return float(np.mean(by_radius - oracle)), float(np.mean(1.0 - oracle))
 
 
 def runs_for(backend):
@@ -55,11 +80,15 @@ def spearman(a, b):
     return float(c) if np.isfinite(c) else 0.0
 
 
-def measure(backend, mode, points, rgb, seed):
-    """One photo: pixel samples of (error, radius, raw score) inside the scored area and interval coverage."""
-    from colorcore import ColorizeRequest, run_backend
+def measure(backend, mode, points, rgb, seed, options=None, aged=False):
+    """One photo: pixel samples of (error, radius, raw score) inside the scored area and interval coverage.
+    aged: the gray input aged like an old print first (training.aging, seeded by the photo's seed)."""
+    from colorcore import ColorizeRequest, color, run_backend
     from training.evaluation import chroma_error, gray_of, hint_positions, hint_scribbles
     gray = gray_of(rgb)
+    if aged:
+        from training.aging import age
+        gray, _ = age(gray, np.random.default_rng(seed + 1))
     rng = np.random.default_rng(seed)
     kw = {}
     if mode == "scribble":
@@ -67,16 +96,20 @@ def measure(backend, mode, points, rgb, seed):
     if mode == "partial":
         kw["mask"] = ellipse_mask(rgb.shape[:2])
     with_intervals = bool((backend.calibration().extra or {}).get("intervals"))
-    res = run_backend(backend, ColorizeRequest(image=gray, mode=mode, alpha=ALPHA, intervals=with_intervals, **kw))
+    res = run_backend(backend, ColorizeRequest(image=gray, mode=mode, alpha=ALPHA, intervals=with_intervals,
+                                               options=options or {}, **kw))
     err = chroma_error(res.rgb, rgb)
     inside = kw["mask"] > 0.5 if "mask" in kw else np.ones(err.shape, bool)
     e, r = err[inside], res.uncertainty[inside]
     pick = rng.choice(e.size, min(SAMPLE, e.size), replace=False)
     rec = {"err": e[pick], "radius": r[pick], "coverage": float(np.mean(e <= r)), "mean_radius": float(r.mean()),
-           "spearman": spearman(e[pick], r[pick]), "group": res.info.get("calibration_group")}
+           "spearman": spearman(e[pick], r[pick]), "group": res.info.get("calibration_group"),
+           "ause": ause(e, r), "flagged": bool(res.info.get("unlike_calibration"))}
     if res.intervals is not None:
         lo, hi = res.intervals
-        within = (rgb >= lo - 1 / 510) & (rgb <= hi + 1 / 510)   # the truth is 8-bit
+        # the intervals bound the true colour at the input's lightness: an aged photo's own, not the original's
+        truth = rgb if not aged else color.with_lightness(color.lightness(gray), color.rgb_to_lab(rgb)[..., 1:])
+        within = (truth >= lo - 1 / 510) & (truth <= hi + 1 / 510)   # the truth is 8-bit
         rec["interval_coverage"] = within[inside].mean(axis=0).tolist()
         rec["interval_width"] = (hi - lo)[inside].mean(axis=0).tolist()
     return rec
@@ -88,10 +121,17 @@ def summarise(records, cal):
     pooled = float(np.mean(err <= rad))
     const = float(np.quantile(err, pooled))
     coverage, coverage_sem = mean_sem([r["coverage"] for r in records])
+    edges = np.quantile(rad, [0.25, 0.5, 0.75])
+    quartile = np.searchsorted(edges, rad, side="right")
     out = {"photos": len(records), "coverage": coverage, "coverage_sem": coverage_sem,
            "mean_radius": float(np.mean([r["mean_radius"] for r in records])),
            "spearman": float(np.mean([r["spearman"] for r in records])),
-           "efficiency": const / max(float(rad.mean()), 1e-9)}
+           "efficiency": const / max(float(rad.mean()), 1e-9),
+           "by_size": [float(np.mean(err[quartile == q] <= rad[quartile == q])) if np.any(quartile == q) else None
+                       for q in range(4)],
+           "ause": mean_sem([r["ause"][0] for r in records]),
+           "ause_random": mean_sem([r["ause"][1] for r in records]),
+           "flagged": float(np.mean([r["flagged"] for r in records]))}
     if all("interval_coverage" in r for r in records):
         out["interval_coverage"] = np.mean([r["interval_coverage"] for r in records], axis=0).tolist()
         out["interval_width"] = np.mean([r["interval_width"] for r in records], axis=0).tolist()
@@ -118,6 +158,8 @@ def main(argv=None):
     parser.add_argument("--backends", default="gan,partial-gan,variational,prior")
     parser.add_argument("--limit", type=int, default=20, help="dev_eval photos (0 = all)")
     parser.add_argument("--per-source-limit", type=int, default=10, help="photos per held-out slice (0 = all)")
+    parser.add_argument("--aged", action="store_true", help="also measure every photo aged like an old print")
+    parser.add_argument("--vividness", default="", help="comma-separated `gan` vividness values to measure too")
     parser.add_argument("--out", default="bench/out/uncertainty")
     args = parser.parse_args(argv)
     from bench.auto import eval_sources, load_rgb
@@ -132,29 +174,44 @@ def main(argv=None):
         if b.unavailable_reason() or b.calibration() is None:
             print(f"note: {name} skipped: {b.unavailable_reason() or 'no calibration'}", file=sys.stderr)
             continue
-        runs += [(label, b, mode, pts) for label, mode, pts in runs_for(b)]
+        runs += [(label, b, mode, pts, None) for label, mode, pts in runs_for(b)]
+        if name == "gan":
+            runs += [(f"gan vividness {v:g}", b, "auto", 0, {"vividness": v})
+                     for v in (float(x) for x in args.vividness.split(",") if x.strip()) if v != 1.0]
+    runs = [(label + (" [aged]" if aged else ""), b, mode, pts, opts, aged)
+            for label, b, mode, pts, opts in runs for aged in ((False, True) if args.aged else (False,))]
     results, total = {}, sum(len(v) for v in sources.values())
-    for label, b, mode, pts in runs:
+    for label, b, mode, pts, opts, aged in runs:
         per_source = {}
         for k, (source, paths) in enumerate(sources.items()):
-            per_source[source] = [measure(b, mode, pts, load_rgb(p, 256), seed=1009 * i + 7 * k)
+            per_source[source] = [measure(b, mode, pts, load_rgb(p, 256), seed=1009 * i + 7 * k, options=opts,
+                                          aged=aged)
                                   for i, p in enumerate(paths)]
             print(f"\r{label}: {source} done", end="", file=sys.stderr, flush=True)
         print(file=sys.stderr)
         cal = b.calibration()
         results[label] = {s: summarise(recs, cal) for s, recs in per_source.items()}
         results[label][OVERALL] = summarise([r for recs in per_source.values() for r in recs], cal)
+        results[label][MACRO] = {k: macro_mean([(s[k], s[k + "_sem"]) if k == "coverage" else s[k]
+                                                for src, s in results[label].items() if src in per_source])
+                                 for k in ("coverage", "ause", "ause_random")}
     header = ["backend", "source", "photos", "coverage", "radius", "spearman", "efficiency", "R in", "G in", "B in",
-              "width R/G/B"]
+              "width R/G/B", "by radius quartile", "AUSE (random)", "flagged"]
     rows = []
     for label, by_source in results.items():
         for source, s in by_source.items():
+            if source == MACRO:
+                rows.append([label, source, "", "%.3f ±%.3f" % s["coverage"]] + [""] * 8
+                            + ["%.3f ±%.3f (%.3f)" % (*s["ause"], s["ause_random"][0]), ""])
+                continue
             ic, iw = s.get("interval_coverage"), s.get("interval_width")
             rows.append([label, source, s["photos"], f"{s['coverage']:.3f} ±{s['coverage_sem']:.3f}",
                          f"{s['mean_radius']:.1f}",
                          f"{s['spearman']:.2f}", f"{s['efficiency']:.2f}"]
                         + ([f"{v:.3f}" for v in ic] if ic else ["-"] * 3)
-                        + ["/".join(f"{255 * v:.0f}" for v in iw) if iw else "-"])
+                        + ["/".join(f"{255 * v:.0f}" for v in iw) if iw else "-"]
+                        + ["/".join("-" if v is None else f"{v:.2f}" for v in s["by_size"]),
+                           "%.3f ±%.3f (%.3f)" % (*s["ause"], s["ause_random"][0]), f"{s['flagged']:.2f}"])
     print(f"\nUncertainty at alpha = {ALPHA} on dev_eval and the held-out slices ({total} photos at 256x256; "
           "width in 8-bit levels)")
     print_table(header, rows)

@@ -12,7 +12,8 @@ from bench import uncertainty  # noqa: E402
 def record(err, radius):
     err, radius = np.asarray(err, float), np.asarray(radius, float)
     return {"err": err, "radius": radius, "coverage": float(np.mean(err <= radius)),
-            "mean_radius": float(radius.mean()), "spearman": uncertainty.spearman(err, radius), "group": None}
+            "mean_radius": float(radius.mean()), "spearman": uncertainty.spearman(err, radius), "group": None,
+            "ause": uncertainty.ause(err, radius), "flagged": False}
 
 
 def test_coverage_is_the_mean_over_photos_with_its_standard_error():
@@ -31,3 +32,20 @@ def test_a_radius_that_follows_the_error_is_more_efficient_than_a_constant_one()
     constant = uncertainty.summarise([record(err, np.full(4000, np.quantile(err, 0.9)))], None)
     assert constant["efficiency"] == pytest.approx(1.0, abs=0.01)
     assert follows["efficiency"] > 1.1 and follows["spearman"] > 0.5 > constant["spearman"]
+
+
+def test_ause_is_zero_for_the_oracle_order_and_near_a_random_order_for_a_radius_that_knows_nothing():
+    rng = np.random.default_rng(1)
+    err = rng.exponential(1.0, 20000)
+    assert uncertainty.ause(err, err)[0] == pytest.approx(0.0, abs=1e-12)
+    blind, random_order = uncertainty.ause(err, rng.random(20000))
+    assert random_order > 0.2 and blind == pytest.approx(random_order, abs=0.02)
+    assert len(uncertainty.SPARSIFICATION) == 10
+
+
+def test_coverage_by_radius_quartile():
+    rng = np.random.default_rng(2)
+    radius = np.repeat([1.0, 2.0, 3.0, 4.0], 1000)
+    err = np.where(radius < 2.5, 0.0, 10.0) + rng.random(4000) * 0.01   # the small radii cover, the large do not
+    s = uncertainty.summarise([record(err, radius)], None)
+    assert s["by_size"] == [1.0, 1.0, 0.0, 0.0]
