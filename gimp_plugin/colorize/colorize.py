@@ -164,7 +164,7 @@ def add_reference_image_chooser(dialog, config, image):
     def changed(*_):
         ok, iid = GimpUi.IntComboBox.get_active(combo)
         config.set_property('reference-image', Gimp.Image.get_by_id(iid) if ok and iid > 0 else None)
-    combo.connect('changed', changed)
+    GObject.Object.connect(combo, 'changed', changed)   # combo.connect is GimpIntComboBox's own connect
     label = Gtk.Label.new_with_mnemonic('_Reference image')
     label.set_mnemonic_widget(combo)
     label.set_xalign(0.0)
@@ -815,7 +815,7 @@ class Colorize(Gimp.PlugIn):
                 'Open image whose colours are used, as it shows (none: the most recently opened colour image '
                 'other than this one)', True, RW)
             procedure.add_layer_argument(
-                'reference-layer', 'Reference _layer (instead of an image)',
+                'reference-layer', 'Reference la_yer (instead of an image)',
                 'A layer whose colours are used (of this image or another); when set, it is used instead of the '
                 'reference image', True, RW)
             procedure.add_layer_argument(

@@ -152,6 +152,18 @@ def main():
     st, err = run_proc('plug-in-colorize-auto', img, photo)
     note(step='auto', status=st, error=err, layers=names(img))
 
+    # From reference: a colour photo opened beside the target is the dialog's default reference
+    ref = Gimp.file_load(NI, Gio.File.new_for_path(spec['photo']))
+    img.set_selected_layers([photo])
+    st, err = run_proc('plug-in-colorize-reference', img, photo)
+    note(step='reference', status=st, error=err, layers=names(img), reference_layers=names(ref))
+    ref.delete()
+    time.sleep(1)
+    for mwin in xdo('search', '--onlyvisible', '--name', 'Message').split():   # its uncertainty-scale note
+        xdo('windowfocus', '--sync', mwin)
+        xdo('key', 'Return')
+        time.sleep(0.5)
+
     # Scribble on a GRAY image with no scribble layer: an empty "Scribbles" layer appears, image becomes RGB
     g = Gimp.file_load(NI, Gio.File.new_for_path(spec['gray_photo']))
     gl = g.get_layers()[0]

@@ -58,7 +58,7 @@ def test_gui_reached_the_end(ui):
     assert "done" in ui["steps"], ui["log"][-4000:]
 
 
-@pytest.mark.parametrize("mode", ["auto", "scribble", "partial"])
+@pytest.mark.parametrize("mode", ["auto", "scribble", "partial", "reference"])
 def test_dialog_opens_and_is_captured(ui, mode):
     from PIL import Image
     for name in ("dialog-%s.png" % mode, "dialog-%s-expert.png" % mode):   # as it opens; expert options open
@@ -68,7 +68,7 @@ def test_dialog_opens_and_is_captured(ui, mode):
         assert a.shape[0] > 100 and a.shape[1] > 200 and a.std() > 5
 
 
-@pytest.mark.parametrize("mode", ["auto", "scribble", "partial"])
+@pytest.mark.parametrize("mode", ["auto", "scribble", "partial", "reference"])
 def test_dialog_shows_only_the_chosen_backends_options_in_the_users_words(ui, mode):
     sys.path.insert(0, str(REPO / "gimp_plugin" / "colorize"))
     import colorize_labels as labels
@@ -108,6 +108,18 @@ def test_interactive_partial(ui):
     assert s["status"] == "success", s["error"]
     i = s["layers"].index("Photo")
     assert s["layers"][i - 1].startswith("Colorized (") and s["layers"][0] == "Scribbles"
+
+
+def test_interactive_from_reference(ui):
+    """From reference... with a colour photo open beside the target: the dialog opens on it (the default), and OK
+    adds the result layers above the photo; the reference image is not changed."""
+    s = ui["steps"]["reference"]
+    assert s["status"] == "success", s["error"]
+    i = s["layers"].index("Photo")
+    assert s["layers"][i - 1] == "Colorized (reference)" and s["layers"][i - 2] == "Uncertainty (reference)"
+    assert len(s["reference_layers"]) == 1
+    states = dialog_states(ui["log"], "reference")
+    assert states and "Reference image" in states[0]["labels"] and "Blend of likely matches" not in states[0]["labels"]
 
 
 def test_scribble_without_layer_adds_one_on_gray(ui):
