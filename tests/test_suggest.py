@@ -203,3 +203,16 @@ def test_a_scribble_run_in_the_plugin_adds_the_hidden_where_to_paint_layer(monke
     layer = Gimp.Layer.new.return_value   # every mocked layer is this one object: check what was done to it
     layer.set_visible.assert_any_call(False)
     assert layer.get_buffer.return_value.set.call_count >= 1   # the rings' tiles written
+
+
+def test_the_vividness_factor_is_interpolated_in_the_calibrations_table():
+    from backends.gan.plugin import GanBackend, vividness_factor
+    from colorcore import Calibration
+    table = {"gains": [0.5, 1.0, 1.5], "score_factor": [1.2, 1.0, 1.1]}
+    cal = Calibration(lambdas={0.1: 1.0}, extra={"vividness": table})
+    assert vividness_factor(cal, 1.0) == 1.0 and vividness_factor(None, 0.7) == 1.0
+    assert vividness_factor(cal, 0.75) == pytest.approx(1.1) and vividness_factor(cal, 1.5) == pytest.approx(1.1)
+    shipped = GanBackend().calibration()
+    assert shipped is None or vividness_factor(shipped, 1.0) == 1.0
+    opt = {o.name: o for o in GanBackend.options}["vividness"]
+    assert opt.default == 1.0 and (opt.minimum, opt.maximum) == (0.5, 1.5)
