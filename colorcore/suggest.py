@@ -25,7 +25,10 @@ source, `prior` with k = 1-3 true-colour strokes; macro gain over random places 
 -0.48/+0.59/-0.77 dB (6 photos), 0.4 +0.72/+0.67/-0.06 (6), 0.8 +0.52/+0.87/+0.03; SIGMA_FIX 8 +0.52/+1.03/+0.21,
 16 +0.52/+0.91/+0.33; DISCOUNT 1 instead of 2 and a shorter reach for what counts as fixed (0.1, 0.25) did no
 better. One stroke, ranked at 64 grid places on 12 photos: POWER 2 +1.10 dB over the grid's mean, the region's
-size alone (POWER 0) +0.92, the radius at the place alone -0.36.
+size alone (POWER 0) +0.92, the radius at the place alone -0.36 (on 18 photos: +0.82, +0.66, -0.34). Candidates at
+the cells' centres instead of their flattest pixel: +0.37/+0.87/+0.21 (GRID 12), +0.83/+1.18/+0.08 (GRID 8), all
+within the 0.4-0.6 dB standard errors of 12 photos. On the benchmark's 70 held-out photos the shipped choice gives
++0.23/+0.47/+0.19 over random places, about the region-size rule's +0.18/+0.48/+0.36 (docs/uncertainty.md).
 """
 from __future__ import annotations
 
@@ -83,7 +86,7 @@ def _graph(L, ab):
     return sp.diags(np.asarray(Wm.sum(axis=1)).ravel()) - Wm
 
 
-def _candidates(L, ab, mask, grid):
+def _candidates(L, ab, mask, grid, flattest=True):
     """(ys, xs) at working size: in each grid cell the pixel whose 5x5 neighbourhood varies least (lightness and
     chroma), among pixels where there is something to fix (mask)."""
     import cv2
@@ -101,6 +104,10 @@ def _candidates(L, ab, mask, grid):
             if not cell.size or not np.isfinite(cell.min()):
                 continue
             k = int(np.argmin(cell))
+            if not flattest:   # the cell's centre, when there is something to fix there
+                cy, cx = (y1 - y0) // 2, (x1 - x0) // 2
+                if np.isfinite(cell[cy, cx]):
+                    k = cy * cell.shape[1] + cx
             ys.append(y0 + k // cell.shape[1])
             xs.append(x0 + k % cell.shape[1])
     return np.asarray(ys, int), np.asarray(xs, int)
@@ -122,7 +129,7 @@ def holds(L, ab, ys, xs, reach=REACH):
 
 
 def suggest(rgb, radius, n, scribbles=None, reach=REACH, power=POWER, grid=GRID, discount=DISCOUNT,
-            sigma_fix=SIGMA_FIX):
+            sigma_fix=SIGMA_FIX, flattest=True):
     """The n places, best first, where one stroke of the right colour would improve `rgb` most: a list of
     {"x", "y", "radius", "rgb"} (pixel coordinates of the input, the centre of the place; a stroke radius in pixels;
     the result's colour there as 0-255 integers). rgb (H, W, 3) sRGB in [0, 1] is the result, radius (H, W) its
@@ -149,7 +156,7 @@ def suggest(rgb, radius, n, scribbles=None, reach=REACH, power=POWER, grid=GRID,
         mask &= ~painted
     if not mask.any():
         return []
-    ys, xs = _candidates(L, ab, mask, min(grid, *L.shape))
+    ys, xs = _candidates(L, ab, mask, min(grid, *L.shape), bool(flattest))
     hold = holds(L, ab, ys, xs, reach)
     flat = hold.reshape(len(ys), -1)
     ab_c = cv2.blur(ab, (5, 5))[ys, xs]   # each place's colour in the result
