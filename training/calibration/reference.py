@@ -80,6 +80,9 @@ def main(argv=None):
     if 0.1 in cal.lambdas:
         cov = [coverage(cal.lam(0.1, g) * s, e) for s, e, g in zip(scores, errors, groups)]
         cal.extra.update(calib_coverage_at_0_1=round(float(np.mean(cov)), 4))
+        print("coverage at alpha 0.1 on the calibration pairs: " + ", ".join(
+            f"{g} {np.mean([c for c, h in zip(cov, groups) if h == g]):.3f} ({counts[g]} pairs, lambda "
+            f"{cal.lam(0.1, g):.3f})" for g in counts) + f"; pooled {np.mean(cov):.3f}")
     cal.save(args.out)
     print(f"wrote {args.out}: lambdas {cal.lambdas}; groups {cal.groups}; {time.time() - t0:.0f} s")
     return 0
