@@ -100,6 +100,32 @@ def test_the_target_itself_in_colour_gives_its_colours_back(backend):
     assert res.uncertainty.shape == rgb.shape[:2] and np.isfinite(res.uncertainty).all()
 
 
+def test_the_gate_leans_toward_auto_only_when_the_reference_neither_aligns_nor_matches():
+    from backends.reference.method import GATE_HIGH, GATE_LOW, reference_trust
+    assert reference_trust(True, 0.0, (GATE_LOW, GATE_HIGH)) == 1.0          # aligned: the reference stands
+    assert reference_trust(False, GATE_LOW - 0.05, (GATE_LOW, GATE_HIGH)) == 0.0
+    assert reference_trust(False, GATE_HIGH + 0.05, (GATE_LOW, GATE_HIGH)) == 1.0
+    assert 0.0 < reference_trust(False, (GATE_LOW + GATE_HIGH) / 2, (GATE_LOW, GATE_HIGH)) < 1.0
+    assert reference_trust(False, 0.0, None) == 1.0                           # gate off
+
+
+def test_an_unrelated_reference_gives_about_autos_colours(registry, backend):
+    from training.evaluation import psnr
+    rgb = scene(96, 128)
+    other = np.zeros((90, 120, 3), np.float32)
+    other[..., 0], other[..., 1], other[..., 2] = 0.9, np.linspace(0.1, 0.9, 120)[None, :], 0.2   # no texture
+    res = run_backend(backend, ColorizeRequest(image=gray(rgb), mode="reference", reference=other, seed=0))
+    assert not res.info["aligned"] and res.info["reference_trust"] < 1.0
+    if res.info["reference_trust"] == 0.0:
+        auto = run_backend(registry.backends["gan"], ColorizeRequest(image=gray(rgb), seed=0))
+        assert psnr(res.rgb, auto.rgb) >= 40.0
+    assert np.isfinite(res.uncertainty).all()
+    palette = run_backend(backend, ColorizeRequest(image=gray(rgb), mode="reference", reference=other, seed=0,
+                                                   options={"lean_on_auto": False}))
+    assert palette.info["reference_trust"] == 1.0   # the user asked for the reference's palette: no leaning
+    assert not np.array_equal(palette.rgb, res.rgb)
+
+
 def test_transparent_reference_pixels_are_not_used(backend):
     rgb = scene(64, 80)
     ref = np.dstack([rgb, np.ones(rgb.shape[:2], np.float32)])

@@ -12,6 +12,10 @@ propagation (as `prior` fuses strokes).
    palette, as Welsh et al. 2002 transfer it), as far as the guess is unsure.
 5. The `variational` solve spreads the hints along the photo's edges; far from them the guess holds, shifted by
    the hints' correction of it (fuse below).
+6. The gate: when the reference did not align and few of the photo's cells found a mutual match in it (a
+   reference of merely the same kind: another tulip, another cat), the result leans toward Auto's colours (the
+   `gan` backend's prediction), all the way below GATE_LOW's share of mutual matches; from GATE_HIGH up the
+   reference's result stands alone. Chosen on calibration pairs only (backends/reference/MODEL_CARD.md).
 Raw uncertainty (score): the colours the hints mixed, the semantic matches' spread, the warped pixels' lightness
 disagreement and the network's predicted error where its guess makes the result; calibrated by conformal risk
 control per group ("aligned" when the reference showed the same scene, else "semantic").
@@ -30,6 +34,7 @@ from backends.variational.propagate import GuessSolve, propagate_hints, stroke_h
 BANDS = 12               # lightness bands of the reference's palette
 ALIGNED_GROUP, SEMANTIC_GROUP = "aligned", "semantic"
 MIN_ALIGNED_SHARE = 0.1  # an alignment that gives hints on less of the photo than this counts as none
+GATE_LOW, GATE_HIGH = 0.28, 0.38   # share of mutual matches: Auto's colours below, the reference's above
 
 
 @dataclass
@@ -39,6 +44,16 @@ class Settings:
     palette: float = 0.5            # how far an unsure guess is pulled toward the reference's band colours
     prior_distance: float = 0.1     # image diagonals: how far the hints hold before the guess takes over
     use_alignment: bool = True
+    gate: tuple = (GATE_LOW, GATE_HIGH)   # None: no fallback toward Auto
+
+
+def reference_trust(aligned: bool, mutual_share: float, gate) -> float:
+    """How far the reference's result stands (1) rather than Auto's guess (0): 1 when the reference aligned,
+    else a linear ramp of the share of mutual matches between gate[0] and gate[1]."""
+    if aligned or gate is None:
+        return 1.0
+    lo, hi = gate
+    return float(np.clip((mutual_share - lo) / max(hi - lo, 1e-6), 0.0, 1.0))
 
 
 def reference_lab(reference):
@@ -104,15 +119,15 @@ def fuse(solve: GuessSolve, prior_distance: float):
 
 
 def colorize_with_reference(L, reference, scribble_hints, nets, opts, settings: Settings, progress=no_progress):
-    """The whole method (module docstring) at the request's size. nets: (encoder, prior generator, prior size).
-    Returns (ab (H, W, 2), raw score (H, W), info)."""
+    """The whole method (module docstring) at the request's size. nets: (encoder, prior generator, prior size,
+    auto) where auto(L) gives Auto's (ab, raw score). Returns (ab (H, W, 2), raw score (H, W), info)."""
     from functools import partial
     from backends.gan import infer
     from backends.prior.fusion import prior_score
     from backends.prior.guess import hint_condition
     from .align import align
     from .matching import match
-    encoder, G, native = nets
+    encoder, G, native, auto = nets
     H, W = L.shape
     L_ref, ab_ref, alpha_ref = reference_lab(reference)
     progress(0.05, "aligning the reference")
@@ -159,8 +174,19 @@ def colorize_with_reference(L, reference, scribble_hints, nets, opts, settings: 
     # the prior's score (network error where its guess makes the result, mixed hint colours), plus the hints' own
     # doubt where they make it
     score = np.sqrt(prior_score(s_head, spread, share) ** 2 + ((1 - np.clip(share, 0, 1)) * hint_unc) ** 2)
+    mutual_share = float((m.confidence > 0).mean())
+    trust = reference_trust(aligned is not None, mutual_share, settings.gate)
+    ab_out = prop.ab
+    if trust < 1.0:   # the gate (module docstring, 6): toward Auto's guess; painted pixels keep their strokes
+        progress(0.92, "weighing the reference against the automatic guess")
+        ab_auto, score_auto = auto(L)
+        keep = np.where(painted, 1.0, trust).astype(np.float32)
+        ab_out = (keep[..., None] * prop.ab + (1 - keep[..., None]) * ab_auto).astype(np.float32)
+        score = np.sqrt(keep * score ** 2 + (1 - keep) * score_auto ** 2)
     info = {"aligned": aligned is not None, "aligned_share": round(float((aligned.weight > 0.5).mean()), 4)
             if aligned is not None else 0.0, "inliers": aligned.inliers if aligned is not None else 0,
-            "matched_share": round(float((m.confidence > 0).mean()), 4),
+            "matched_share": round(mutual_share, 4), "reference_trust": round(trust, 4),
+            "mean_similarity": round(float(m.similarity.mean()), 4),
+            "mean_confidence": round(float(m.confidence.mean()), 4),
             "calibration_group": ALIGNED_GROUP if aligned is not None else SEMANTIC_GROUP}
-    return prop.ab, score.astype(np.float32), info
+    return ab_out, score.astype(np.float32), info

@@ -15,7 +15,7 @@ from colorcore import Backend, BackendOutput, Calibration, Option, WeightsFile, 
 from backends.gan.conditions import HINT_CHANNELS
 from backends.variational.plugin import VariationalBackend
 
-from .method import Settings
+from .method import GATE_HIGH, GATE_LOW, Settings
 
 CALIBRATION_FILE = Path(__file__).resolve().parent / "calibration.json"
 _BACKENDS = Path(__file__).resolve().parent.parent
@@ -44,6 +44,10 @@ class ReferenceBackend(Backend):
                Option("align", bool, True,
                       help="when the reference shows the same scene, take colours pixel by pixel along the "
                            "matched geometry"),
+               Option("lean_on_auto", bool, True,
+                      help="when the reference neither shows the same scene nor matches much of the photo (another "
+                           "photo of the same kind), lean on Auto's guess; off: take the reference's colours anyway "
+                           "(to borrow its palette)"),
                ) + VariationalBackend.options
 
     def __init__(self, gan_weights=None, prior_weights=None):
@@ -69,8 +73,12 @@ class ReferenceBackend(Backend):
 
     def nets(self):
         from backends.gan import infer
-        return (infer.load_generator(self.gan.path).encoder, infer.load_generator(self.prior.path),
-                infer.native_size(self.prior.path))
+        gan = infer.load_generator(self.gan.path)
+
+        def auto(L):   # Auto's colours (the gan backend's mean prediction) and raw score, no dropout samples
+            return infer.colorize_L(gan, L, size=infer.native_size(self.gan.path), samples=0,
+                                    post=infer.load_postprocess(self.gan.path))
+        return (gan.encoder, infer.load_generator(self.prior.path), infer.native_size(self.prior.path), auto)
 
     def run(self, request) -> BackendOutput:
         import numpy as np
@@ -84,7 +92,8 @@ class ReferenceBackend(Backend):
             (np.zeros(L.shape, np.float32), np.zeros(L.shape + (2,), np.float32))
         settings = Settings(temperature=float(o["temperature"]), semantic_weight=float(o["match_strength"]),
                             palette=float(o["palette"]), prior_distance=float(o["prior_distance"]),
-                            use_alignment=bool(o["align"]))
+                            use_alignment=bool(o["align"]),
+                            gate=(GATE_LOW, GATE_HIGH) if o["lean_on_auto"] else None)
         ab, score, info = colorize_with_reference(L, request.reference, hints, self.nets(), o, settings,
                                                   request.progress)
         request.progress(1.0, "done")

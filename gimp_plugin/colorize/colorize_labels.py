@@ -56,6 +56,11 @@ OPTION_WORDS = {
         "Follow the reference's layout (same scene)", BASIC,
         "When the reference shows the same place from a similar viewpoint, colours are taken pixel by pixel "
         "along the matched geometry. Off: matched by what things look like only."),
+    "lean_on_auto": (
+        "Lean on the automatic guess for another scene", BASIC,
+        "When the reference neither shows the same place nor matches much of the photo (another photo of the "
+        "same kind: another tulip, another cat), the colours lean on the automatic guess, which is closer to the "
+        "truth on average. Off: take the reference's colours anyway, to borrow its palette."),
     "temperature": (
         "Blend of likely matches", EXPERT,
         "How much a place mixes the colours of its several likely matches in the reference instead of taking "
