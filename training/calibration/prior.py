@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -21,6 +22,7 @@ from colorcore import ColorizeRequest, color, novelty
 from colorcore.calibration import fit_calibration
 from colorcore.contract import validate_request
 from colorcore.intervals import KEY, channel_errors, fit_intervals
+from training.aging import age
 from training.evaluation import POINT_COUNTS, chroma_error, gray_of, hint_positions, hint_scribbles, load_rgb
 from training.shared_data import shared_data
 from training.calibration.variational import hint_counts_per_group
@@ -33,43 +35,71 @@ def calibration_photos(per_source):
     return [p for files in data.held_out_slices(shared_data(), "calib", per_source).values() for p in files]
 
 
+def save_samples(path, scores, errors, groups, runs, per_run=2000, seed=0):
+    """Each run's pixels subsampled (per_run, seeded) with its group, source folder and whether it was aged."""
+    rng = np.random.default_rng(seed)
+    picks = [rng.choice(s.size, min(per_run, s.size), replace=False) for s in scores]
+    np.savez_compressed(path, score=np.stack([s.ravel()[k] for s, k in zip(scores, picks)]),
+                        error=np.stack([e.ravel()[k] for e, k in zip(errors, picks)]),
+                        group=np.array(groups), source=np.array([r[0] for r in runs]),
+                        aged=np.array([r[1] for r in runs]))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", help="prior weights (default: the shipped ones)")
     parser.add_argument("--per-source", type=int, default=30, help="calibration photos per training source")
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--aged", action="store_true",
+                        help="calibrate on every photo twice: as it is and aged like an old print (training.aging, "
+                             "seeded per photo), so the promise holds on what users bring")
+    parser.add_argument("--out", help="where to write calibration.json (default: beside the weights)")
+    parser.add_argument("--samples-out", metavar="NPZ",
+                        help="also save every run's pixel sample (score, error), group, source and whether aged, for "
+                             "leave-one-source-out checks (training/calibration/loso.py)")
     args = parser.parse_args(argv)
     backend = PriorBackend(args.weights)
     if backend.unavailable_reason():
         sys.exit(backend.unavailable_reason())
     paths = calibration_photos(args.per_source)
+    from training.gan import data
+    source_of = {str(p): src for src, files in data.held_out_slices(shared_data(), "calib", args.per_source).items()
+                 for p in files}
     if len(paths) < 20:
         sys.exit(f"need at least 20 calibration photos; found {len(paths)} under {shared_data()}")
     rng = np.random.default_rng(args.seed)
-    scores, errors, groups, rgb_errors, features = [], [], [], [], []
+    scores, errors, groups, rgb_errors, features, runs = [], [], [], [], [], []
     for i, path in enumerate(paths):
         rgb = load_rgb(path, 256)
-        L = color.lightness(rgb)
-        for k, n in enumerate(hint_counts_per_group(rng)):   # every photo calibrates every group
-            scribbles = hint_scribbles(rgb, hint_positions(rgb.shape[:2], n, rng))
-            req = ColorizeRequest(image=gray_of(rgb), mode="scribble", scribbles=scribbles)
-            out = backend.run(validate_request(req, backend))   # the raw score, before any calibration
-            pred = color.with_lightness(L, out.ab)
-            rgb_errors.append(channel_errors(pred, rgb, L, out.ab))
-            scores.append(out.score)
-            if k == 0:
-                features.append(novelty.photo_features(rgb, out.score))
-            errors.append(chroma_error(pred, rgb))
-            groups.append(out.info["calibration_group"])
+        for aged in ((False, True) if args.aged else (False,)):
+            gray = gray_of(rgb)
+            if aged:   # the input aged; the truth is the photo's colour at the aged lightness
+                gray, _ = age(gray, np.random.default_rng(args.seed * 100003 + i))
+            L = color.lightness(gray)
+            truth = color.with_lightness(L, color.rgb_to_lab(rgb)[..., 1:]) if aged else rgb
+            for k, n in enumerate(hint_counts_per_group(rng)):   # every photo calibrates every group
+                scribbles = hint_scribbles(rgb, hint_positions(rgb.shape[:2], n, rng))
+                req = ColorizeRequest(image=gray, mode="scribble", scribbles=scribbles)
+                out = backend.run(validate_request(req, backend))   # the raw score, before any calibration
+                pred = color.with_lightness(L, out.ab)
+                rgb_errors.append(channel_errors(pred, truth, L, out.ab))
+                scores.append(out.score)
+                if k == 0 and not aged:   # the novelty check keeps describing the clean calibration photos
+                    features.append(novelty.photo_features(rgb, out.score))
+                errors.append(chroma_error(pred, truth))
+                groups.append(out.info["calibration_group"])
+                runs.append((source_of.get(str(path), "?"), aged))
         print(f"\r{i + 1}/{len(paths)} photos", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
     constant = fit_calibration([np.ones_like(e) for e in errors], errors, groups=groups)
-    source = (f"calibration slices of {len(paths)} photos, one hint set per group from the counts {POINT_COUNTS}, "
-              f"seed {args.seed}")
+    source = (f"calibration slices of {len(paths)} photos{', each also aged (training.aging)' if args.aged else ''}, "
+              f"one hint set per group from the counts {POINT_COUNTS}, seed {args.seed}")
     cal = fit_calibration(scores, errors, groups=groups, source=source, constant_radius=constant.describe(),
                           **{KEY: fit_intervals(scores, rgb_errors, groups=groups),
                              novelty.KEY: novelty.fit_novelty(features)})
-    path = backend.weights_path.parent / "calibration.json"
+    if args.samples_out:
+        save_samples(args.samples_out, scores, errors, groups, runs)
+    path = Path(args.out) if args.out else backend.weights_path.parent / "calibration.json"
     cal.save(path)
     print(f"wrote {path}: lambdas {cal.lambdas}")
     return 0
