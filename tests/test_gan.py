@@ -165,7 +165,8 @@ def test_too_few_photos_for_the_held_out_splits_is_explained(tmp_path):
     from training.gan import train
     _synthetic_photos(tmp_path / "photos" / "groupA", n=5)
     out = tmp_path / "run" / "ck.pt"
-    assert train.main(["--data", str(tmp_path / "photos"), "--out", str(out), "--steps", "1"]) == 2
+    assert train.main(["--data", str(tmp_path / "photos"), "--out", str(out), "--steps", "1",
+                       "--val-count", "100", "--calib-count", "300"]) == 2
     assert not out.exists()
     assert "no training photos left: 5 found" in (out.parent / "ck.log").read_text()
 
