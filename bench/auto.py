@@ -51,11 +51,11 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from bench.common import first_n, macro_mean, mean_sem  # noqa: E402
+from training.evaluation import IMAGE_EXTENSIONS, list_images, load_rgb  # noqa: E402
 from training.shared_data import ENV as DATA_ENV, shared_data  # noqa: E402
 
 DATA = shared_data()
 OUT = REPO / "bench" / "out"
-EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
 GRID_PICKS = [  # old photos shown in docs/gan/oldphotos_grid.jpg: the first of each folder (faces, people)
     "DeOldify_test_images/*", "BOPBtL_old/*", "RNI6_real_gray/*", "GFPGAN_cropped_faces/*",
     "GFPGAN_whole_imgs/*", "BOPBtL_old_w_scratch/*"]
@@ -79,19 +79,6 @@ CONSTANT = "constant-radius"
 SPLIT_GAN, SPLIT_CONSTANT = "gan, split-proportion lambda", "constant, split-proportion lambda"
 UNCERTAINTY_ROWS = {"gan": "gan", CONSTANT: "constant", SPLIT_GAN: "gan split-prop. lambda",   # row: column
                     SPLIT_CONSTANT: "constant split-prop. lambda"}
-
-
-def load_rgb(path, size=None):
-    from PIL import Image
-    with Image.open(path) as im:
-        im = im.convert("RGB")
-        if size:
-            im = im.resize((size, size), Image.BICUBIC)
-        return np.asarray(im, dtype=np.float32) / 255.0
-
-
-def list_images(folder):
-    return sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in EXTS)
 
 
 # ---- sources
@@ -337,7 +324,7 @@ def timing(args):
     from backends.gan.plugin import GanBackend
     import cv2
     import torch
-    src = load_rgb(list_images(DATA / "dev_eval")[0])
+    src = load_rgb(list_images(DATA / "dev_eval")[0], size=None)
     out = {}
     for name, weights, samples in (("gan", args.gan_weights, args.samples), ("mse-baseline", args.mse_weights, 1)):
         backend = GanBackend(weights)
@@ -369,7 +356,7 @@ def oldphotos_grid(args, path):
     root = DATA / "oldphotos_v1"
     picks = []
     for pattern in GRID_PICKS:
-        found = [p for p in sorted(root.glob(pattern)) if p.suffix.lower() in EXTS]
+        found = [p for p in sorted(root.glob(pattern)) if p.suffix.lower() in IMAGE_EXTENSIONS]
         picks += found[:args.grid_per_folder]
     picks += [root / p for p in GRID_EXTRA if (root / p).is_file()]
     cells = []

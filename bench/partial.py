@@ -32,7 +32,8 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from bench.auto import DATA, DATA_ENV, OUT, list_images, load_rgb  # noqa: E402
+from bench.auto import DATA, DATA_ENV, OUT  # noqa: E402
+from training.evaluation import list_images, load_rgb  # noqa: E402
 from bench.common import first_n, out_dir, print_table, pyplot, save_json  # noqa: E402
 
 FAMILIES = ("strokes", "objects", "ellipses")

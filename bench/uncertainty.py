@@ -162,7 +162,8 @@ def main(argv=None):
     parser.add_argument("--vividness", default="", help="comma-separated `gan` vividness values to measure too")
     parser.add_argument("--out", default="bench/out/uncertainty")
     args = parser.parse_args(argv)
-    from bench.auto import eval_sources, load_rgb
+    from bench.auto import eval_sources
+    from training.evaluation import load_rgb
     from colorcore import load_registry
     sources = {k: v for k, v in eval_sources(args).items() if v}
     if not sources:

@@ -13,10 +13,12 @@ from colorcore import color
 
 POINT_COUNTS = (1, 2, 5, 10, 20, 50, 100, 200)
 PATCH = 6
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")   # what the lab reads as photos
 
 
 def list_images(folder, limit=None):
+    """The photos under folder (recursively), sorted by path; the first `limit` of them (benchmarks take subsets
+    in hash order instead: training.gan.data.first_n)."""
     paths = sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
     return paths[:limit] if limit else paths
 

@@ -15,17 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
-
-
 def list_images(root) -> list[str]:
+    """The photos under root as paths relative to it (the form splits files record), sorted."""
+    from training.evaluation import list_images as photos
     root = Path(root)
-    out = []
-    for dirpath, _dirs, files in os.walk(root):
-        for f in files:
-            if Path(f).suffix.lower() in EXTS:
-                out.append(str(Path(dirpath, f).relative_to(root)))
-    return sorted(out)
+    return sorted(str(p.relative_to(root)) for p in photos(root))
 
 
 def list_sources(roots) -> tuple[list[str], dict[str, Path]]:
