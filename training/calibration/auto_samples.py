@@ -1,0 +1,60 @@
+"""Pixel samples of an Auto backend's raw score and error on the calibration slices, clean and aged, for the
+leave-one-source-out check (training/calibration/loso.py).
+
+    python -m training.calibration.auto_samples OUT.npz [--backend gan] [--per-source 15]
+
+Photos: the calibration slice of every training source (training.gan.data.held_out_slices 'calib'), at 256x256,
+each as it is and aged like an old print (training.aging, seeded per photo). The raw score is the radius over the
+shipped lambda(0.1) (the backend's own run, as the engine runs it). Saved as training.calibration.prior's
+--samples-out: score, error (2000 pixels a run), group (none), source, aged.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+from colorcore import ColorizeRequest, load_registry, run_backend
+from training.aging import age
+from training.calibration.prior import save_samples
+from training.evaluation import chroma_error, gray_of, load_rgb
+from training.shared_data import shared_data
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("out")
+    p.add_argument("--backend", default="gan")
+    p.add_argument("--per-source", type=int, default=15)
+    p.add_argument("--seed", type=int, default=11)
+    args = p.parse_args(argv)
+    from training.gan import data
+    backend = load_registry().get(args.backend)
+    if backend.unavailable_reason():
+        sys.exit(backend.unavailable_reason())
+    lam = backend.calibration().lam(0.1)
+    scores, errors, groups, runs = [], [], [], []
+    slices = data.held_out_slices(shared_data(), "calib", args.per_source)
+    total = sum(len(v) for v in slices.values())
+    for src, files in slices.items():
+        for i, path in enumerate(files):
+            rgb = load_rgb(path)
+            for aged in (False, True):
+                gray = gray_of(rgb)
+                if aged:
+                    gray, _ = age(gray, np.random.default_rng(args.seed * 100003 + i))
+                res = run_backend(backend, ColorizeRequest(image=gray, mode="auto"))
+                scores.append(res.uncertainty / lam)
+                errors.append(chroma_error(res.rgb, rgb))
+                groups.append("")
+                runs.append((src, aged))
+            print(f"\r{len(runs) // 2}/{total} photos", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    save_samples(args.out, scores, errors, groups, runs)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
