@@ -160,6 +160,9 @@ def main(argv=None):
     parser.add_argument("--per-source-limit", type=int, default=10, help="photos per held-out slice (0 = all)")
     parser.add_argument("--aged", action="store_true", help="also measure every photo aged like an old print")
     parser.add_argument("--vividness", default="", help="comma-separated `gan` vividness values to measure too")
+    parser.add_argument("--flag-rates", action="store_true",
+                        help="only measure how often the 'unlike the calibration photos' check flags `gan`'s runs: "
+                             "clean photos, each ageing transform alone, a print's worth of them, and pure noise")
     parser.add_argument("--out", default="bench/out/uncertainty")
     args = parser.parse_args(argv)
     from bench.auto import eval_sources
@@ -169,6 +172,8 @@ def main(argv=None):
     if not sources:
         sys.exit("no photos found (the shared data folder is needed for this benchmark)")
     registry = load_registry()
+    if args.flag_rates:
+        return flag_rates(registry.get("gan"), sources, out_dir(args.out))
     runs = []
     for name in (n.strip() for n in args.backends.split(",") if n.strip()):
         b = registry.get(name)
@@ -221,6 +226,38 @@ def main(argv=None):
                                          "results": results})
     plot(results, out / "uncertainty.png")
     print(f"wrote {out / 'uncertainty.json'} and {out / 'uncertainty.png'}")
+    return 0
+
+
+def flag_rates(backend, sources, out):
+    """The novelty check measured: per condition, the share of photos flagged and the mean distance to the
+    calibration photos over the flagging limit (1 = flagged), ± its standard error."""
+    from colorcore import ColorizeRequest, run_backend
+    from training.aging import AGEING, age
+    from training.evaluation import gray_of, load_rgb
+    conditions = ["clean"] + list(AGEING) + ["aged (a print's worth)", "pure noise"]
+    seen = {c: [] for c in conditions}
+    for k, paths in enumerate(sources.values()):
+        for i, path in enumerate(paths):
+            gray = gray_of(load_rgb(path, 256))
+            for c in conditions:
+                rng = np.random.default_rng(1009 * i + 7 * k + 1)
+                if c == "pure noise":
+                    img = np.repeat(rng.random(gray.shape[:2], np.float32)[..., None], 3, axis=2)
+                elif c == "clean":
+                    img = gray
+                else:
+                    img, _ = age(gray, rng, only=None if c.startswith("aged") else c)
+                info = run_backend(backend, ColorizeRequest(image=img, mode="auto")).info
+                seen[c].append((bool(info.get("unlike_calibration")),
+                                info["calibration_distance"] / info["calibration_distance_limit"]))
+    rows = [[c, len(v), f"{np.mean([f for f, _ in v]):.2f}", "%.2f ±%.2f" % mean_sem([d for _, d in v])]
+            for c, v in seen.items()]
+    print(f"\n'Unlike the calibration photos' ({backend.name}): share flagged and distance / limit")
+    print_table(["input", "photos", "flagged", "distance / limit"], rows)
+    save_json(out / "flag_rates.json", {c: {"flagged": float(np.mean([f for f, _ in v])),
+                                           "distance_over_limit": mean_sem([d for _, d in v])}
+                                       for c, v in seen.items()})
     return 0
 
 
