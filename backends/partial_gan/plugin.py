@@ -20,8 +20,10 @@ WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
 
 class PartialGanBackend(GanBackend):
-    """`gan` with the mask as one more input: the same options, run and score."""
+    """`gan` with the mask as one more input: the same options (but vividness, whose radius is calibrated for
+    `gan` only), run and score."""
     name = "partial-gan"
+    options = tuple(o for o in GanBackend.options if o.name != "vividness")
     label = "Selection (mask-conditioned GAN)"
     modes = ("partial",)
     takes_mask = True
