@@ -148,7 +148,7 @@ class Engine:
         CACHE.enabled = True   # later runs on the same photo reuse what depends on the photo alone
         self.listen()
         self._inode = os.stat(self.path).st_ino
-        threading.Thread(target=preload, daemon=True).start()
+        threading.Thread(target=preload, args=(self.job_lock,), daemon=True).start()
         self.serve_forever()
 
     # ---- one caller
@@ -268,12 +268,14 @@ def current_rss_mb():
 PRELOADED: list = []   # the backends whose weights preload() loaded (serve --status shows them)
 
 
-def preload():
+def preload(job_lock=None):
     """Load torch and every available built-in backend's weights while the engine waits for its first job, so
-    the first run of each backend pays no loading."""
+    the first run of each backend pays no loading; never while a job runs (it would take the job's cores)."""
     try:
         from .plugins import load_registry
         for backend in load_registry().backends.values():
+            while job_lock is not None and job_lock.locked():
+                time.sleep(0.05)
             weights = getattr(backend, "weights_path", None)
             if weights is not None and backend.unavailable_reason() is None:
                 from backends.gan import infer

@@ -131,6 +131,8 @@ def main():
             "def _dump(drawable, path):", "def _dump(drawable, path):\n    return\n\n\ndef _unused(drawable, path):")
             .replace("def _dump_mask(mask, source, path):", "def _dump_mask(mask, source, path):\n    return\n\n\n"
                      "def _unused_mask(mask, source, path):"))
+        # the photos lie in `work`, each session's report in a folder of its own inside it: GIMP sees all of it
+        os.environ["COLORCORE_E2E_BINDS"] = ":".join(filter(None, [os.environ.get("COLORCORE_E2E_BINDS"), str(work)]))
         rows = []
         for mode in args.modes.split(","):
             rows += run_session(g, work, drv, cases, {"COLORIZE_ENGINE_MODE": mode}, mode)
