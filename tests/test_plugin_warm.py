@@ -62,7 +62,14 @@ def test_an_engine_killed_mid_run_fails_that_run_clearly_and_the_next_run_works(
     engine.run_engine(sys.executable, scribble_job(tmp_path / "warmup"))
     pid = warm.request({"status": True})["status"]["pid"]
     big = scribble_job(tmp_path / "big", w=1500, h=1200)   # long enough to be killed in the middle
-    killer = threading.Thread(target=lambda: (time.sleep(1.0), os.kill(pid, signal.SIGKILL)))
+
+    def kill_when_busy():   # once the engine is working on the job, whatever the machine's speed
+        for _ in range(600):
+            if warm.request({"status": True}, timeout=2)["status"]["busy"]:
+                break
+            time.sleep(0.02)
+        os.kill(pid, signal.SIGKILL)
+    killer = threading.Thread(target=kill_when_busy)
     killer.start()
     with pytest.raises(engine.PluginError, match="stopped during this run .* the image is unchanged"):
         engine.run_engine(sys.executable, big)
