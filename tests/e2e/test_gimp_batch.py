@@ -97,6 +97,7 @@ def stroke_boxes(w, h, strokes=STROKES):
 
 
 ONE_MP = (1152, 864)
+WHERE_TO_PAINT = "Where to paint"   # the hidden layer of suggested places Auto and Scribble add
 
 
 def three_runs_case(work, rgb_path, backend):
@@ -323,8 +324,12 @@ def test_success_adds_two_layers_and_keeps_source(batch, name):
     i = names.index("Photo")
     assert names[i - 1] == "Colorized (%s)" % backend, names
     assert names[i - 2] == "Uncertainty (%s)" % backend, names
-    assert [l for l in names if l not in ("Colorized (%s)" % backend, "Uncertainty (%s)" % backend)] == \
-        [l["name"] for l in before]
+    new = ("Colorized (%s)" % backend, "Uncertainty (%s)" % backend, WHERE_TO_PAINT)
+    assert [l for l in names if l not in new] == [l["name"] for l in before]
+    if batch["cases"][name]["proc"] in (PROCS[0], PROCS[1]) and not name.startswith("fake_"):
+        # Auto and Scribble also add the hidden "Where to paint" layer, just above the new ones
+        assert names[i - 3] == WHERE_TO_PAINT, names
+        assert not after[i - 3]["visible"], "the suggestions layer must be hidden (exports unaffected)"
     for lay in after[i - 2:i]:
         assert (lay["w"], lay["h"], lay["ox"], lay["oy"]) == (src["w"], src["h"], src["ox"], src["oy"])
     assert rec["after"]["base_type"] == "rgb"
@@ -430,7 +435,9 @@ def test_uncertainty_switch_and_alpha(batch):
     rec = case(batch, "scribble_no_uncertainty")
     assert rec["status"] == "success", rec.get("error")
     names = [l["name"] for l in rec["after"]["layers"]]
-    assert len(names) == len(rec["before"]["layers"]) + 1 and not any(n.startswith("Uncertainty") for n in names)
+    added = [n for n in names if n not in {l["name"] for l in rec["before"]["layers"]}]
+    backend = batch["cases"]["scribble_no_uncertainty"]["expect_backend"]
+    assert sorted(added) == sorted(["Colorized (%s)" % backend, WHERE_TO_PAINT]), added   # no uncertainty layer
     a = json.loads([l for l in case(batch, "scribble_alpha_0_2")["after"]["layers"]
                     if l["name"].startswith("Uncertainty")][0]["parasite"])
     b = json.loads([l for l in case(batch, "scribble_rgb8")["after"]["layers"]
@@ -540,7 +547,8 @@ def test_rgb_interval_layers_bound_the_colorized_layer(batch):
     names = [l["name"] for l in rec["after"]["layers"]]
     backend = batch["cases"]["auto_interval_layers"]["expect_backend"]
     low, high = "RGB interval low (%s)" % backend, "RGB interval high (%s)" % backend
-    assert names[:4] == [high, low, "Uncertainty (%s)" % backend, "Colorized (%s)" % backend], names
+    assert [n for n in names if n != WHERE_TO_PAINT][:4] == [high, low, "Uncertainty (%s)" % backend,
+                                                             "Colorized (%s)" % backend], names
     assert not any(l["visible"] for l in rec["after"]["layers"] if l["name"] in (low, high))
     out = batch["out"]
     rgb, lo, hi = (load(out, "auto_interval_layers", t, W, H)[..., :3] for t in ("colorized", "interval_low",

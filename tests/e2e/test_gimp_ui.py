@@ -95,7 +95,7 @@ def test_menu_screenshot(ui):
 def test_interactive_scribble_run_and_one_undo(ui):
     s = ui["steps"]["scribble"]
     assert s["status"] == "success", s["error"]
-    assert len(s["after"]) == len(s["before"]) + 2
+    assert len(s["after"]) == len(s["before"]) + 3   # Colorized, Uncertainty and the hidden "Where to paint"
     u = ui["steps"]["undo"]
     assert u["after_visibility_undo"] == s["after"]
     assert u["after_one_undo"] == s["before"], "one Ctrl+Z did not restore the layer list"
