@@ -25,9 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import SHARED_DATA, out_dir, print_table, pyplot, save_json
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))   # `python bench/batch.py` as the other benchmarks run
+from bench.common import SHARED_DATA, out_dir, print_table, pyplot, save_json  # noqa: E402
 SCALE = 2.5
 
 
