@@ -90,7 +90,9 @@ def run_dask(src, out):
     dask = str(Path(sys.executable).parent / "dask")
     sched = out.parent / "scheduler.json"
     sched.unlink(missing_ok=True)
-    e = dict(env(), OMP_NUM_THREADS="1")
+    # single-threaded Dask workers (one item at a time each, as --workers 2 runs them); torch inside an item uses
+    # the thread count colorize uses (colorcore.threads), so the cluster writes colorize's pixels
+    e = env()
     procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--dashboard-address", ":0",
                                "--scheduler-file", str(sched)], env=e, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL, start_new_session=True)]

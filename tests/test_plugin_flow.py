@@ -7,31 +7,12 @@ removed, and a failure while the layers go in leaves the image as it was (one un
 GRAY image converted back).
 """
 import json
-import runpy
 import struct
 import sys
-import types
 from pathlib import Path
 from unittest import mock
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def plugin(monkeypatch):
-    gi = types.ModuleType("gi")
-    gi.require_version = lambda *a: None
-    repo = types.ModuleType("gi.repository")
-    for name in ("Gimp", "Gegl", "GObject", "GLib"):
-        setattr(repo, name, mock.MagicMock(name=name))
-    repo.Gimp.PlugIn = type("PlugIn", (), {"__gtype__": None})
-    monkeypatch.setitem(sys.modules, "gi", gi)
-    monkeypatch.setitem(sys.modules, "gi.repository", repo)
-    monkeypatch.setenv("COLORCORE_PLUGINS", "variational")
-    monkeypatch.setenv("COLORIZE_ENGINE_MODE", "one-shot")   # the warm path: tests/test_plugin_warm.py
-    return runpy.run_path(str(REPO / "gimp_plugin" / "colorize" / "colorize.py"))
 
 
 def drawable(pixels, ident, w, h):

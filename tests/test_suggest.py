@@ -158,22 +158,9 @@ def test_the_layer_is_never_taken_for_the_scribbles(helpers):
     assert colorize_layers.pick_scribble_layer(rows, 1) is None
 
 
-def test_a_scribble_run_in_the_plugin_adds_the_hidden_where_to_paint_layer(monkeypatch):
+def test_a_scribble_run_in_the_plugin_adds_the_hidden_where_to_paint_layer(plugin):
     """colorize.py without GIMP (gi stubbed, the real engine): the layer is made, drawn, hidden and inserted."""
-    import runpy
-    import types
     from unittest import mock
-    gi = types.ModuleType("gi")
-    gi.require_version = lambda *a: None
-    repo = types.ModuleType("gi.repository")
-    for name in ("Gimp", "Gegl", "GObject", "GLib"):
-        setattr(repo, name, mock.MagicMock(name=name))
-    repo.Gimp.PlugIn = type("PlugIn", (), {"__gtype__": None})
-    monkeypatch.setitem(sys.modules, "gi", gi)
-    monkeypatch.setitem(sys.modules, "gi.repository", repo)
-    monkeypatch.setenv("COLORCORE_PLUGINS", "variational")
-    monkeypatch.setenv("COLORIZE_ENGINE_MODE", "one-shot")
-    plugin = runpy.run_path(str(PLUGIN / "colorize.py"))
     Gimp = plugin["Gimp"]
     w, h = 40, 30
 
