@@ -25,8 +25,13 @@ class WarmBackend(WorkerPlugin):
         self.warm = warm
 
     def setup(self, worker):
+        import os
         from .batch_worker import init
-        init(threads=None, warm=self.warm)   # colorize's thread count on this machine: the same pixels
+        from .threads import choose_threads
+        # colorize's thread count on this machine, for the same pixels: Dask's nanny sets OMP_NUM_THREADS=1 in
+        # its workers, which is not the user's choice
+        environ = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+        init(threads=choose_threads(environ), warm=self.warm)
 
 
 def run(items, scheduler, settings, on_result, warm=None, connect_timeout=30):
