@@ -129,7 +129,8 @@ class ColorizeRequest:
         if getattr(self, "_lightness", None) is None or self._lightness.shape != self.shape:
             from .color import lightness
             from .photo_cache import CACHE, digest
-            self._lightness = CACHE.get(("lightness", digest(self.image)), lambda: lightness(self.image))
+            self._lightness = CACHE.get(lambda: ("lightness", digest(self.image)),
+                                        lambda: lightness(self.image))
         return self._lightness
 
 

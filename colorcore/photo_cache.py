@@ -48,10 +48,12 @@ class PhotoCache:
         self.hits = self.misses = 0
 
     def get(self, key, compute):
-        """compute() the first time `key` is asked for (or always, when the cache is off), the kept value after.
+        """compute() the first time key() is asked for (or always, when the cache is off), the kept value after.
+        key is a function, called only when the cache is on: a one-shot engine never pays for hashing a photo.
         Values are shared: callers must not modify them in place."""
         if not self.enabled:
             return compute()
+        key = key()
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)

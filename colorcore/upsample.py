@@ -31,8 +31,8 @@ def joint_bilateral_upsample(low, guide_low, guide_full, sigma=4.0, height=None,
     if sigma is None:
         taps, norm = _weights(None, guide_full, (h, w), None, H, row0)
     else:   # the weights depend on the photo alone: the warm engine keeps them between runs (photo_cache)
-        key = ("upsample", digest(guide_low), digest(guide_full), sigma, H, row0)
-        taps, norm = CACHE.get(key, lambda: _weights(guide_low, guide_full, (h, w), sigma, H, row0))
+        taps, norm = CACHE.get(lambda: ("upsample", digest(guide_low), digest(guide_full), sigma, H, row0),
+                               lambda: _weights(guide_low, guide_full, (h, w), sigma, H, row0))
     total = np.zeros((rows, W, low3.shape[2]), np.float32)
     for ys, xs, weight in taps:
         total += weight[..., None] * np.take(np.take(low3, ys, axis=0), xs, axis=1)

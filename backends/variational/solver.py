@@ -228,8 +228,9 @@ def propagate(L, hint_weight, hint_values, settings=SolverSettings(), progress=N
     K = hint_values.shape[2]
     graph = None
     if guide is None:   # the graph is the photo's alone: the same for every set of strokes
-        graph = CACHE.get(("photo_graph", digest(L), s.sigma, s.coarsest_pixels, s.nonlocal_k, s.nonlocal_weight,
-                           s.nonlocal_spatial, s.nonlocal_lightness), lambda: photo_graph(L, s))
+        graph = CACHE.get(lambda: ("photo_graph", digest(L), s.sigma, s.coarsest_pixels, s.nonlocal_k,
+                                   s.nonlocal_weight, s.nonlocal_spatial, s.nonlocal_lightness),
+                          lambda: photo_graph(L, s))
     levels = pyramid(L, c, ch, s.coarsest_pixels, graph[0] if graph else None)
     u = None
     for k, (L_k, c_k, ch_k) in enumerate(levels):
