@@ -39,7 +39,6 @@ def test_one_stroke_goes_where_it_fixes_most_not_where_the_radius_peaks():
 
 
 def test_an_edge_walls_a_stroke_in():
-    rgb = two_regions()
     lab_L = np.where(np.arange(128) < 96, 60.0, 30.0)[None].repeat(96, 0).astype(np.float32)
     ab = np.zeros((96, 128, 2), np.float32)
     hold = holds(lab_L, ab, np.array([48]), np.array([40]))[0]
@@ -161,21 +160,13 @@ def test_the_layer_is_never_taken_for_the_scribbles(helpers):
 def test_a_scribble_run_in_the_plugin_adds_the_hidden_where_to_paint_layer(plugin):
     """colorize.py without GIMP (gi stubbed, the real engine): the layer is made, drawn, hidden and inserted."""
     from unittest import mock
+    from test_plugin_flow import drawable   # a layer as the gi stub hands it to colorize()
     Gimp = plugin["Gimp"]
     w, h = 40, 30
-
-    def drawable(pixels, ident):
-        d = mock.MagicMock()
-        d.get_width.return_value, d.get_height.return_value = w, h
-        d.get_offsets.return_value = (True, 0, 0)
-        d.get_id.return_value = ident
-        d.get_buffer.return_value.get.return_value = b"".join(struct.pack("<4f", *p) for p in pixels)
-        d.has_alpha.return_value = False
-        return d
     source = drawable([(0.3 + 0.4 * (x > 25), 0.3 + 0.4 * (x > 25), 0.3 + 0.4 * (x > 25), 1.0)
-                       for _ in range(h) for x in range(w)], 1)
+                       for _ in range(h) for x in range(w)], 1, w, h)
     scribbles = drawable([(0.9, 0.1, 0.1, 1.0) if x < 3 and y < 3 else (0, 0, 0, 0)
-                          for y in range(h) for x in range(w)], 2)
+                          for y in range(h) for x in range(w)], 2, w, h)
     props = {"backend": "variational", "alpha": 0.2, "uncertainty-layer": True, "seed": 3,
              "engine-python": sys.executable, "scribble-layer": scribbles, "mask-channel": None}
     config = mock.MagicMock()

@@ -457,6 +457,14 @@ def read_aligned(job, drawable, fmt):
     return read_pixels(drawable, fmt, job.ox - dx, job.oy - dy, job.width, job.height)
 
 
+def read_timed(job, drawable, fmt, step):
+    """read_aligned, its seconds logged as the run's timing step."""
+    t0 = time.monotonic()
+    data = read_aligned(job, drawable, fmt)
+    job.timing[step] = time.monotonic() - t0
+    return data
+
+
 def write_job(work, job, source):
     """The photo (or every frame), the scribbles and the mask as the protocol's buffers, then the manifest;
     returns the manifest's path."""
@@ -469,15 +477,11 @@ def write_job(work, job, source):
     write_buffer(work, P.IMAGE_FILE, src)
     del src
     if job.scribble_layer is not None:
-        t1 = time.monotonic()
-        scribbles = read_aligned(job, job.scribble_layer, RGBA)
-        job.timing['read_scribbles'] = time.monotonic() - t1
+        scribbles = read_timed(job, job.scribble_layer, RGBA, 'read_scribbles')
         write_buffer(work, P.SCRIBBLES_FILE, scribbles)
         del scribbles
     if job.mask_drawable is not None:
-        t1 = time.monotonic()
-        mask = read_aligned(job, job.mask_drawable, MASK)
-        job.timing['read_mask'] = time.monotonic() - t1
+        mask = read_timed(job, job.mask_drawable, MASK, 'read_mask')
         if mask == bytes(len(mask)):
             raise PluginError('the selection (or mask channel) does not cover any pixel of the layer "%s": '
                               'select part of that layer' % source.get_name(), calling=True)
