@@ -339,9 +339,11 @@ def test_success_adds_two_layers_and_keeps_source(batch, name):
     after_px = (out / (name + ".src_after.f32")).read_bytes()
     if rec["before"]["base_type"] == "rgb":
         assert before_px == after_px, "the source layer changed"
-    else:  # a GRAY image is converted to RGB (same undo group): the source must still read the same, exactly
+    else:  # a GRAY image is converted to RGB (same undo group). The stored values stay (the plug-in puts them
+        # back if the conversion moved them), but babl reads a 16-bit GRAY and a 16-bit RGB layer as float by
+        # different paths that may round one ulp apart (seen: 6e-8 on one clean CI run, 0 on others)
         d = np.abs(np.frombuffer(before_px, "<f4") - np.frombuffer(after_px, "<f4")).max()
-        assert before_px == after_px, "the source layer changed by %g in the GRAY -> RGB conversion" % d
+        assert d < 1e-6, "the source layer changed by %g in the GRAY -> RGB conversion" % d
     par = json.loads(after[i - 2]["parasite"])
     assert par["backend"] == backend and par["delta_e_at_white"] > 0 and 0 < par["alpha"] < 1
 
