@@ -1,6 +1,6 @@
 """The GIMP side's door into the engine: a JSON manifest plus raw little-endian float32 buffers.
 
-`python -m colorcore gimp-run MANIFEST` reads the job, prints progress lines and a final result line on stdout,
+`python -m colorcore gimp-run MANIFEST` reads the job (each input in the format the manifest names), prints progress lines and a final result line on stdout,
 writes the result and uncertainty buffers (the radius divided by the scale in the result line), and on failure
 prints one error line on stderr and exits with the error's code. The grammar, the buffer names and the exit codes
 are `colorcore.protocol`'s, shared with the plug-in. No pickle anywhere: only JSON and raw float buffers.
@@ -19,20 +19,50 @@ from . import protocol
 from .errors import ColorcoreError, InvalidRequest
 
 
-def _read_f32(folder, name, shape, what):
+_DTYPES = {4: "<f4", 2: "<u2", 1: "u1"}
+
+
+def read_input(folder, name, shape, fmt, what):
+    """An input buffer in babl format `fmt` (protocol.FORMATS) as float32 in [0, 1] of `shape` (..., channels):
+    gray copied to R, G and B, a missing alpha opaque, the values exactly as GEGL's own conversion gives them."""
     path = folder / name
     if not path.is_file():
         raise InvalidRequest(f"{what} buffer not found: {path}")
-    data = np.fromfile(path, dtype="<f4")
-    if data.size != int(np.prod(shape)):
-        raise InvalidRequest(f"{what} buffer {path} holds {data.size} floats; expected {int(np.prod(shape))} "
-                             f"for shape {shape}")
-    return np.ascontiguousarray(np.clip(np.nan_to_num(data.reshape(shape)), 0.0, 1.0), np.float32)
+    values, size, gray = protocol.FORMATS[fmt]
+    data = np.fromfile(path, dtype=_DTYPES[size])
+    stored = tuple(shape[:-1]) + (values,)
+    if data.size != int(np.prod(stored)):
+        raise InvalidRequest(f"{what} buffer {path} holds {data.size} values; expected {int(np.prod(stored))} "
+                             f"for {fmt} of shape {stored}")
+    data = data.reshape(stored)
+    if size == 4:   # in place: a 12 MP photo is 192 MB of floats
+        np.clip(np.nan_to_num(data, copy=False), 0.0, 1.0, out=data)
+    else:
+        data = data.astype(np.float32) / np.float32(255 if size == 1 else 65535)
+    if values == shape[-1]:
+        return np.ascontiguousarray(data, np.float32)
+    out = np.ones(shape, np.float32)   # an RGBA input sent as Y', Y'A or R'G'B'
+    out[..., :3] = data[..., :1] if gray else data[..., :3]
+    if values == 2:
+        out[..., 3] = data[..., 1]
+    return out
 
 
-def _write_f32(path, arr):
+def write_output(path, arr, fmt, frames=False):
+    """An output (float in [0, 1]; with `frames`, one after the other) in babl format `fmt` (protocol.FORMATS):
+    float as it is, or rounded to 8 or 16 bits as the CLI writes its files (imageio.quantized), gray copied to
+    R, G and B where the format has them. Written under another name first, then renamed."""
+    from .imageio import quantized
+    values, size, _ = protocol.FORMATS[fmt]
     tmp = path.with_suffix(path.suffix + ".part")
-    np.ascontiguousarray(arr, dtype="<f4").tofile(tmp)
+    with open(tmp, "wb") as f:
+        for frame in (arr if frames else [arr]):
+            if size == 4:
+                np.ascontiguousarray(frame, dtype="<f4").tofile(f)
+                continue
+            if frame.ndim == 2 and values == 3:
+                frame = np.repeat(frame[..., None], 3, axis=-1)
+            quantized([frame], 8 * size).astype(_DTYPES[size], copy=False).tofile(f)
     tmp.replace(path)
 
 
@@ -50,6 +80,7 @@ class Job:
     output_alpha: Path | None = None
     intervals: tuple | None = None   # (lo path, hi path) when the plug-in asks for RGB intervals
     suggest: tuple | None = None     # (n, path): where to paint next (colorcore.suggest), single photos
+    formats: dict | None = None      # each buffer's format (protocol.DEFAULT_FORMATS and the manifest's)
 
 
 def load_job(manifest_path) -> Job:
@@ -66,9 +97,9 @@ def load_job(manifest_path) -> Job:
     def buffer(field):
         if job[field] is None:
             return None
-        c = protocol.CHANNELS[field]
-        shape = (n if field in protocol.PER_FRAME else 1, h, w) + ((c,) if c > 1 else ())
-        arr = _read_f32(folder, job[field], shape, field)
+        shape = (n if field in protocol.PER_FRAME else 1, h, w, protocol.CHANNELS[field])
+        arr = read_input(folder, job[field], shape, job["formats"][field], field)
+        arr = arr if protocol.CHANNELS[field] > 1 else arr[..., 0]
         return arr if n > 1 and field in protocol.PER_FRAME else arr[0]
     layers = buffer("image")
     clip = None
@@ -83,8 +114,8 @@ def load_job(manifest_path) -> Job:
         raise InvalidRequest("RGB intervals are for single photos; leave that option off for an animation")
     reference = None
     if job["reference"] is not None:   # RGBA at its own size; transparent pixels are not used (contract)
-        reference = _read_f32(folder, job["reference"], (job["reference_height"], job["reference_width"], 4),
-                              "reference")
+        reference = read_input(folder, job["reference"], (job["reference_height"], job["reference_width"], 4),
+                                job["formats"]["reference"], "reference")
     request = ColorizeRequest(image=first, mode=job["mode"], scribbles=buffer("scribbles"), mask=buffer("mask"),
                               options=job["options"], seed=job["seed"], alpha=job["alpha"], intervals=wants_intervals,
                               reference=reference)
@@ -92,7 +123,8 @@ def load_job(manifest_path) -> Job:
                job["uncertainty"], clip, folder / job["output_alpha"] if job["output_alpha"] else None,
                (folder / job["intervals_lo"], folder / job["intervals_hi"]) if wants_intervals else None,
                # an animation gets no suggestions (its strokes are painted on one frame of many)
-               (job["suggest"], folder / job["suggest_output"]) if job["suggest"] and clip is None else None)
+               (job["suggest"], folder / job["suggest_output"]) if job["suggest"] and clip is None else None,
+               job["formats"])
 
 
 _finished = threading.Event()
@@ -141,18 +173,19 @@ def run_manifest(manifest_path, out=None, exit_with_stdin=False):
             result = colorize(request, job.backend)
             rgb, scale, info = result.rgb, uncertainty_scale(result.uncertainty), result.info
             unc = np.clip(result.uncertainty / scale, 0, 1) if job.wants_uncertainty else None
-            for path, bound in zip(job.intervals or (), result.intervals or ()):
-                _write_f32(path, bound)
+            for path, bound, field in zip(job.intervals or (), result.intervals or (), ("intervals_lo", "intervals_hi")):
+                write_output(path, bound, job.formats[field])
             if job.suggest:
                 from .suggest import suggest, write_suggestions
                 write_suggestions(job.suggest[1], suggest(result.rgb, result.uncertainty, job.suggest[0],
                                                           scribbles=request.scribbles))
         else:
             rgb, unc, scale, info = _colorize_frames(job)
-            _write_f32(job.output_alpha, job.clip.alpha)
-        _write_f32(job.output, rgb)
+            write_output(job.output_alpha, job.clip.alpha, job.formats["output_alpha"], frames=True)
+        frames = job.clip is not None
+        write_output(job.output, rgb, job.formats["output"], frames)
         if unc is not None:
-            _write_f32(job.uncertainty_output, unc)
+            write_output(job.uncertainty_output, unc, job.formats["uncertainty_output"], frames)
         request.progress(1.0, "done")
         info = {k: v for k, v in info.items() if isinstance(v, (int, float, str, bool, type(None)))}
         _finished.set()

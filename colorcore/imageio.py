@@ -286,7 +286,7 @@ def atomic_write(path, write):
             os.unlink(tmp)
 
 
-def _quantized(channels, bits):
+def quantized(channels, bits):
     """Float channels in [0, 1] ((H, W) or (H, W, C) each) -> one (H, W, C) uint8/uint16 array, band by band,
     so a 100 MP photo needs no full-size float temporaries on the way out."""
     dtype, peak = (np.uint16, 65535.0) if bits == 16 else (np.uint8, 255.0)
@@ -307,7 +307,7 @@ def write_png(path, rgb, bits=8, alpha=None, meta=None, text=None):
     import cv2
     from PIL import Image
     check_writable(path)
-    data = _quantized([rgb] if alpha is None else [rgb, alpha], bits)
+    data = quantized([rgb] if alpha is None else [rgb, alpha], bits)
     chunks = _png_chunks(meta or {}, text or {})
     if bits == 16:
         cv2.cvtColor(data, cv2.COLOR_RGBA2BGRA if data.shape[2] == 4 else cv2.COLOR_RGB2BGR, dst=data)
@@ -396,7 +396,7 @@ def write_tiff(path, rgb, bits=8, alpha=None, meta=None, text=None):
     import tifffile
     check_writable(path, TIFF_SUFFIXES)
     meta, text = meta or {}, dict(text or {})
-    data = _quantized([rgb] if alpha is None else [rgb, alpha], bits)
+    data = quantized([rgb] if alpha is None else [rgb, alpha], bits)
     software = text.pop("Software", None)
     description = "\n".join(f"{k}: {v}" for k, v in text.items()) or None
     kwargs = dict(photometric="rgb", compression="zlib", metadata=None, software=software or False,
@@ -426,7 +426,7 @@ def write_uncertainty(path, radius, alpha):
     from PIL import Image, PngImagePlugin
     check_writable(path)
     scale = uncertainty_scale(radius)
-    data = _quantized([radius / np.float32(scale)], 16)[..., 0]
+    data = quantized([radius / np.float32(scale)], 16)[..., 0]
     meta = PngImagePlugin.PngInfo()
     meta.add_text(UNCERTAINTY_SCALE_KEY, f"{scale:.4f}")
     meta.add_text(UNCERTAINTY_ALPHA_KEY, f"{alpha:g}")

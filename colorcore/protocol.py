@@ -9,7 +9,8 @@ So it must stay standard library only (GIMP's Python has no numpy) and run on an
 import json
 import os
 
-VERSION = 1                      # the manifest's "version": plug-in and engine are installed together
+VERSION = 2                      # the manifest's "version": plug-in and engine are installed together
+                                 # (2: input buffers in their layer's own format, "formats")
 MODES = ("auto", "scribble", "partial", "reference")   # reference: colours taken from a colour photo the user chose
 DEFAULT_ALPHA = 0.1              # allowed miscoverage of the uncertainty radius (0.1 = 90 % coverage)
 
@@ -20,26 +21,47 @@ EXIT_BAD_INPUT = 2               # the input is not what the backend needs: the 
 EXIT_UNAVAILABLE = 3             # the backend cannot run here (missing weights or package)
 EXIT_CANCELLED = 130             # Ctrl+C, or the plug-in closed the engine's stdin
 
-# the job folder: the manifest and raw little-endian float32 buffers, row-major, channel-last
+# the job folder: the manifest and raw little-endian buffers, row-major, channel-last, each in its default
+# format (DEFAULT_FORMATS; described here) or the one the manifest's "formats" names
 MANIFEST_FILE = "manifest.json"
-IMAGE_FILE = "image.f32"                  # RGBA, sRGB in [0, 1]
-SCRIBBLES_FILE = "scribbles.f32"          # RGBA; alpha > 0 marks a hint
-MASK_FILE = "mask.f32"                    # 1 = colorize, 0 = keep
-REFERENCE_FILE = "reference.f32"          # reference mode: RGBA, sRGB in [0, 1], at its own size
+IMAGE_FILE = "image.raw"                  # RGBA, sRGB in [0, 1]
+SCRIBBLES_FILE = "scribbles.raw"          # RGBA; alpha > 0 marks a hint
+MASK_FILE = "mask.raw"                    # 1 = colorize, 0 = keep
+REFERENCE_FILE = "reference.raw"          # reference mode: RGBA, sRGB in [0, 1], at its own size
                                           # (reference_width x reference_height); alpha 0 = not used
-RESULT_FILE = "result.f32"                # RGB, sRGB in [0, 1]
-UNCERTAINTY_FILE = "uncertainty.f32"      # radius / RESULT's uncertainty_scale, in [0, 1]
-RESULT_ALPHA_FILE = "result_alpha.f32"    # animations only: each output frame's opacity
-INTERVALS_LO_FILE = "intervals_lo.f32"    # when asked: per-channel RGB intervals, lower bound, sRGB in [0, 1]
-INTERVALS_HI_FILE = "intervals_hi.f32"    # ... and upper bound (colorcore.intervals)
+RESULT_FILE = "result.raw"                # RGB, sRGB in [0, 1]
+UNCERTAINTY_FILE = "uncertainty.raw"      # radius / RESULT's uncertainty_scale, in [0, 1]
+RESULT_ALPHA_FILE = "result_alpha.raw"    # animations only: each output frame's opacity
+INTERVALS_LO_FILE = "intervals_lo.raw"    # when asked: per-channel RGB intervals, lower bound, sRGB in [0, 1]
+INTERVALS_HI_FILE = "intervals_hi.raw"    # ... and upper bound (colorcore.intervals)
 SUGGEST_FILE = "suggest.json"             # when asked (manifest "suggest": N > 0, single photos): where to paint
                                           # next, a JSON list of {x, y, radius, rgb}, best first (colorcore.suggest)
-# floats per pixel of each buffer, by the manifest field that names it
-CHANNELS = {"image": 4, "scribbles": 4, "mask": 1, "reference": 4, "output": 3, "uncertainty_output": 1, "output_alpha": 1,
-            "intervals_lo": 3, "intervals_hi": 3}
 # An animation ("frames": N > 1) sends N image layers and gets N frames back, one after the other in each of
 # these buffers (play order); scribbles (painted on the first frame) and the mask are one.
 PER_FRAME = ("image", "output", "uncertainty_output", "output_alpha")
+
+# A buffer may be in its layer's own storage format: GEGL hands a layer over, or takes pixels for it, as a copy
+# in its own format, while any other format costs a conversion (0.1-0.5 s at 1 MP in each new plug-in process,
+# measured in GIMP 3.0). The manifest's "formats" names the babl format of each buffer not in DEFAULT_FORMATS;
+# the engine turns inputs into their default (float in [0, 1]; gray copied to R, G and B; no alpha = opaque)
+# and writes outputs in the format asked for (rounded to nearest; gray copied to R, G and B).
+# babl format name: (values per pixel, bytes per value, gray)
+FORMATS = {"R'G'B'A float": (4, 4, False), "R'G'B'A u16": (4, 2, False), "R'G'B'A u8": (4, 1, False),
+           "R'G'B' float": (3, 4, False), "R'G'B' u16": (3, 2, False), "R'G'B' u8": (3, 1, False),
+           "Y'A u16": (2, 2, True), "Y'A u8": (2, 1, True),
+           "Y' float": (1, 4, True), "Y' u16": (1, 2, True), "Y' u8": (1, 1, True),
+           "Y float": (1, 4, True), "Y u16": (1, 2, True), "Y u8": (1, 1, True)}
+DEFAULT_FORMATS = {"image": "R'G'B'A float", "scribbles": "R'G'B'A float", "mask": "Y float",
+                   "reference": "R'G'B'A float", "output": "R'G'B' float", "uncertainty_output": "Y' float",
+                   "output_alpha": "Y float", "intervals_lo": "R'G'B' float", "intervals_hi": "R'G'B' float"}
+_COLOUR_IN = tuple(f for f in FORMATS if not f.startswith("Y "))   # "Y" (linear) is for masks
+_RGB_OUT = ("R'G'B' float", "R'G'B' u16", "R'G'B' u8")
+BUFFER_FORMATS = {"image": _COLOUR_IN, "scribbles": _COLOUR_IN, "reference": _COLOUR_IN,
+                  "mask": ("Y float", "Y u16", "Y u8"), "output": _RGB_OUT, "intervals_lo": _RGB_OUT,
+                  "intervals_hi": _RGB_OUT, "uncertainty_output": ("Y' float", "R'G'B' u16", "R'G'B' u8"),
+                  "output_alpha": ("Y float",)}
+# values per pixel of each buffer as the engine holds it (its default format), by the manifest field naming it
+CHANNELS = {field: FORMATS[fmt][0] for field, fmt in DEFAULT_FORMATS.items()}
 
 # the engine's lines: PROGRESS and RESULT on stdout, ERROR on stderr; the CLI's error lines on stderr
 PROGRESS_TAG = "PROGRESS"        # PROGRESS <fraction in [0, 1]> <message>
@@ -99,27 +121,33 @@ def alpha_range(rows, mode):
 
 
 # --------------------------------------------------------------------------- manifest
-def buffer_bytes(field, width, height, frames=1):
+def buffer_bytes(field, width, height, frames=1, fmt=None):
     """Size in bytes of the buffer named by manifest field `field` for a width x height job of `frames` frames
-    (for "reference": the reference's own width and height)."""
-    return int(width) * int(height) * CHANNELS[field] * 4 * (int(frames) if field in PER_FRAME else 1)
+    (for "reference": the reference's own width and height), in babl format `fmt` (None: the default)."""
+    values, size, _ = FORMATS[fmt or DEFAULT_FORMATS[field]]
+    return int(width) * int(height) * values * size * (int(frames) if field in PER_FRAME else 1)
 
 
 def write_manifest(folder, mode, backend, width, height, options=None, seed=None, alpha=DEFAULT_ALPHA,
                    uncertainty=True, has_scribbles=False, has_mask=False, frames=1, combine=None, intervals=False,
-                   reference_size=None, suggest=0):
+                   reference_size=None, suggest=0, formats=None):
     """Write the job's manifest.json into `folder` (the buffers go beside it); returns its path.
     reference_size: (width, height) of the reference buffer (reference mode), or None.
     A negative seed means "random" (the plug-in's dialog uses -1). An animation: frames = N layers in play
     order; combine[i] true when layer i is drawn over the frame before it (GIMP's "(combine)" frames of an
     optimised GIF) instead of replacing it. suggest: N > 0 asks for the N places where to paint next
-    (SUGGEST_FILE; single photos)."""
+    (SUGGEST_FILE; single photos). formats: {buffer field: babl format} for buffers not in DEFAULT_FORMATS."""
     if mode not in MODES:
         raise ValueError("mode must be one of %s, got %r" % (", ".join(MODES), mode))
     if combine is not None and len(combine) != frames:
         raise ValueError("combine needs one flag per frame (%d); got %d" % (frames, len(combine)))
     if (mode == "reference") != (reference_size is not None):
         raise ValueError("a reference (reference_size) goes with mode 'reference' and only with it")
+    formats = {k: v for k, v in (formats or {}).items() if v != DEFAULT_FORMATS.get(k)}
+    for field, fmt in formats.items():
+        if fmt not in BUFFER_FORMATS.get(field, ()):
+            raise ValueError("format %r is not one the %s buffer may have (%s)"
+                             % (fmt, field, ", ".join(BUFFER_FORMATS.get(field, ()))))
     manifest = {
         "version": VERSION, "mode": mode, "backend": backend,
         "width": int(width), "height": int(height),
@@ -138,6 +166,7 @@ def write_manifest(folder, mode, backend, width, height, options=None, seed=None
         "reference_width": int(reference_size[0]) if reference_size is not None else None,
         "reference_height": int(reference_size[1]) if reference_size is not None else None,
         "suggest": int(suggest) if suggest else None, "suggest_output": SUGGEST_FILE if suggest else None,
+        "formats": formats,
     }
     path = os.path.join(folder, MANIFEST_FILE)
     with open(path, "w", encoding="utf-8") as f:
@@ -203,6 +232,10 @@ def read_manifest(path):
     suggest = job.get("suggest") or 0
     if isinstance(suggest, bool) or not isinstance(suggest, int) or suggest < 0:
         raise ProtocolError("manifest suggest must be a whole number of places (0 = none); got %r" % (suggest,))
+    formats = job.get("formats") or {}
+    if not isinstance(formats, dict) or any(fmt not in BUFFER_FORMATS.get(field, ()) for field, fmt in formats.items()):
+        raise ProtocolError("manifest formats must map buffers to formats they may have (%s); got %r"
+                            % ("; ".join("%s: %s" % (f, ", ".join(v)) for f, v in BUFFER_FORMATS.items()), formats))
     return {"version": VERSION, "mode": mode, "backend": job.get("backend"), "width": width, "height": height,
             "image": _plain_name(job, "image", None), "scribbles": _plain_name(job, "scribbles", None),
             "mask": _plain_name(job, "mask", None), "options": options, "seed": seed, "alpha": alpha,
@@ -215,7 +248,8 @@ def read_manifest(path):
             "reference": reference, "reference_width": ref_w if reference else None,
             "reference_height": ref_h if reference else None,
             "suggest": suggest,
-            "suggest_output": _plain_name(job, "suggest_output", SUGGEST_FILE) if suggest else None}
+            "suggest_output": _plain_name(job, "suggest_output", SUGGEST_FILE) if suggest else None,
+            "formats": dict(DEFAULT_FORMATS, **formats)}
 
 
 # --------------------------------------------------------------------------- lines

@@ -1,25 +1,26 @@
-"""The GIMP bridge: manifest + raw float32 buffers in, progress lines + buffers out."""
+"""The GIMP bridge: manifest + raw buffers in, progress lines + float32 buffers out."""
 import json
 import subprocess
 
 import numpy as np
 
+from colorcore import protocol as P
 from testutil_engine import colorcore_cmd, engine_env
 
 
 def write_job(folder, image, scribbles=None, mask=None, **extra):
     h, w = image.shape[:2]
     rgba = np.dstack([image, np.ones((h, w), np.float32)]).astype("<f4")
-    rgba.tofile(folder / "image.f32")
-    job = {"version": 1, "mode": "scribble", "backend": "variational", "width": w, "height": h,
-           "image": "image.f32", "scribbles": None, "mask": None, "options": {}, "seed": 1, "alpha": 0.1,
-           "uncertainty": True, "output": "result.f32", "uncertainty_output": "uncertainty.f32"}
+    rgba.tofile(folder / P.IMAGE_FILE)
+    job = {"version": P.VERSION, "mode": "scribble", "backend": "variational", "width": w, "height": h,
+           "image": P.IMAGE_FILE, "scribbles": None, "mask": None, "options": {}, "seed": 1, "alpha": 0.1,
+           "uncertainty": True, "output": P.RESULT_FILE, "uncertainty_output": P.UNCERTAINTY_FILE}
     if scribbles is not None:
-        scribbles.astype("<f4").tofile(folder / "scribbles.f32")
-        job["scribbles"] = "scribbles.f32"
+        scribbles.astype("<f4").tofile(folder / P.SCRIBBLES_FILE)
+        job["scribbles"] = P.SCRIBBLES_FILE
     if mask is not None:
-        mask.astype("<f4").tofile(folder / "mask.f32")
-        job["mask"], job["mode"] = "mask.f32", "partial"
+        mask.astype("<f4").tofile(folder / P.MASK_FILE)
+        job["mask"], job["mode"] = P.MASK_FILE, "partial"
     job.update(extra)
     (folder / "manifest.json").write_text(json.dumps(job))
     return folder / "manifest.json"
@@ -43,8 +44,8 @@ def test_a_scribble_job_round_trips(tmp_path, photo):
     assert lines[0].startswith("PROGRESS 0.0000") and any(l.startswith("PROGRESS 1.0000") for l in lines)
     result = json.loads(lines[-1].removeprefix("RESULT "))
     assert result["backend"] == "variational" and result["uncertainty_scale"] > 0
-    rgb = np.fromfile(tmp_path / "result.f32", "<f4").reshape(img.shape)
-    unc = np.fromfile(tmp_path / "uncertainty.f32", "<f4").reshape(img.shape[:2])
+    rgb = np.fromfile(tmp_path / P.RESULT_FILE, "<f4").reshape(img.shape)
+    unc = np.fromfile(tmp_path / P.UNCERTAINTY_FILE, "<f4").reshape(img.shape[:2])
     assert np.array_equal(rgb[:, 40:], img[:, 40:])            # outside the mask: the source, bit for bit
     assert rgb[15, 15, 0] > rgb[15, 15, 1] + 0.1
     assert unc.max() <= 1.0 and unc[:, :40].max() > 0 and unc[:, 40:].max() == 0
@@ -54,10 +55,10 @@ def test_errors_are_one_line_with_the_right_exit_code(tmp_path, photo):
     manifest = write_job(tmp_path, photo)   # scribble mode but no scribbles
     proc = run(manifest)
     assert proc.returncode == 2 and proc.stderr.strip().startswith("ERROR ") and "scribble" in proc.stderr
-    assert not (tmp_path / "result.f32").exists()
-    (tmp_path / "image.f32").write_bytes(b"\0" * 12)
+    assert not (tmp_path / P.RESULT_FILE).exists()
+    (tmp_path / P.IMAGE_FILE).write_bytes(b"\0" * 12)
     proc = run(manifest)
-    assert proc.returncode == 2 and "holds 3 floats" in proc.stderr
+    assert proc.returncode == 2 and "holds 3 values" in proc.stderr
     manifest.write_text(json.dumps({"version": 99}))
     assert run(manifest).returncode == 2
 
@@ -77,7 +78,7 @@ def test_closing_stdin_stops_the_engine_at_once(tmp_path):
     t0 = time.monotonic()
     proc.stdin.close()
     assert proc.wait(10) == 130 and time.monotonic() - t0 < 2
-    assert not (tmp_path / "result.f32").exists()
+    assert not (tmp_path / P.RESULT_FILE).exists()
 
 
 def test_with_stdin_watch_a_finished_job_exits_zero(tmp_path, photo):

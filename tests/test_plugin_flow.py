@@ -179,7 +179,7 @@ def open_image(plugin, iid, pixels, w, h, gray=False):
 
 def test_from_reference_takes_the_latest_colour_image_that_is_not_the_target(plugin, monkeypatch):
     """The default reference: of the open images, the most recently opened colour one other than the target;
-    its pixels go to the engine as reference.f32 at its own size and the result takes its colours."""
+    its pixels go to the engine as the reference buffer at its own size and the result takes its colours."""
     pytest.importorskip("torch")
     w, h = 48, 32
     older = open_image(plugin, 3, [(0.1, 0.8, 0.1, 1.0)] * (40 * 20), 40, 20)      # green: an older image
@@ -187,7 +187,7 @@ def test_from_reference_takes_the_latest_colour_image_that_is_not_the_target(plu
     ref = open_image(plugin, 11, colour_photo(w, h), w, h)
     target = open_image(plugin, 10, colour_photo(w, h), w, h)   # the target itself, newer than the old one
     written, manifest = reference_run(plugin, monkeypatch, {}, [older, target, ref, gray])
-    assert manifest["mode"] == "reference" and manifest["reference"] == "reference.f32"
+    assert manifest["mode"] == "reference" and manifest["reference"] == plugin["P"].REFERENCE_FILE
     assert (manifest["reference_width"], manifest["reference_height"]) == (w, h)
     (_, rgb), (_, unc) = written
     lab = [struct.unpack_from("<3f", rgb, (16 * w + x) * 12) for x in (4, w - 5)]
@@ -202,14 +202,14 @@ def test_from_reference_a_chosen_layer_wins_and_a_selection_limits_the_change(pl
     ref_layer.is_layer.return_value, ref_layer.is_group_layer.return_value = True, False
     ref_layer.get_image.return_value.get_base_type.return_value = plugin["Gimp"].ImageBaseType.RGB
     other = open_image(plugin, 11, [(0.1, 0.8, 0.1, 1.0)] * (w * h), w, h)
-    calls = []
+    calls, mask_fmt = [], plugin["P"].DEFAULT_FORMATS["mask"]   # a mocked image has no 8- or 16-bit precision
     g = plugin["colorize"].__globals__
     real_read = g["read_aligned"]
     monkeypatch.setitem(g, "read_aligned", lambda job, d, fmt: calls.append(fmt) or (
-        struct.pack("<f", 1.0) * (w * 16) + bytes(4 * w * 16) if fmt == g["MASK"] else real_read(job, d, fmt)))
+        struct.pack("<f", 1.0) * (w * 16) + bytes(4 * w * 16) if fmt == mask_fmt else real_read(job, d, fmt)))
     written, manifest = reference_run(plugin, monkeypatch, {"reference-layer": ref_layer, "reference-image": other},
                                       [other], selection_empty=False)
-    assert manifest["mask"] and calls == [g["MASK"]]
+    assert manifest["mask"] and calls == [mask_fmt]
     (_, rgb), _ = written
     top = struct.unpack_from("<3f", rgb, (4 * w + 4) * 12)
     bottom = struct.unpack_from("<3f", rgb, (28 * w + 4) * 12)

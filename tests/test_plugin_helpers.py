@@ -43,9 +43,9 @@ def fake_python(tmp_path):
 
 def job(folder, w=5, h=3, mode="auto", mask=False):
     img = b"".join(struct.pack("<4f", 0.5, 0.5, 0.5, 1.0) for _ in range(w * h))
-    jobdir.write_buffer(str(folder), "image.f32", img)
+    jobdir.write_buffer(str(folder), engine.P.IMAGE_FILE, img)
     if mask:
-        jobdir.write_buffer(str(folder), "mask.f32", struct.pack("<%df" % (w * h), *([1.0] * (w * h))))
+        jobdir.write_buffer(str(folder), engine.P.MASK_FILE, struct.pack("<%df" % (w * h), *([1.0] * (w * h))))
     return engine.write_manifest(str(folder), mode, "fake", w, h, options={"strength": 1.0}, seed=3, has_mask=mask)
 
 
@@ -72,15 +72,34 @@ def test_manifest_matches_the_bridge_contract(tmp_path):
     path = engine.write_manifest(str(tmp_path), "partial", "variational", 7, 4, options={"a": 1}, seed=-1,
                             alpha=0.2, uncertainty=False, has_scribbles=True, has_mask=True)
     m = json.loads(Path(path).read_text())
-    want = {"version": 1, "mode": "partial", "backend": "variational", "width": 7, "height": 4,
-            "image": "image.f32", "scribbles": "scribbles.f32", "mask": "mask.f32", "options": {"a": 1},
-            "seed": None, "alpha": 0.2, "uncertainty": False, "output": "result.f32",
-            "uncertainty_output": "uncertainty.f32", "frames": 1, "combine": None, "output_alpha": None,
-            "intervals_lo": None, "intervals_hi": None}
+    want = {"version": engine.P.VERSION, "mode": "partial", "backend": "variational", "width": 7, "height": 4,
+            "image": "image.raw", "scribbles": "scribbles.raw", "mask": "mask.raw", "options": {"a": 1},
+            "seed": None, "alpha": 0.2, "uncertainty": False, "output": "result.raw",
+            "uncertainty_output": "uncertainty.raw", "frames": 1, "combine": None, "output_alpha": None,
+            "intervals_lo": None, "intervals_hi": None, "formats": {}}
     assert {k: m.get(k) for k in want} == want
     assert all(m[k] is None for k in set(m) - set(want)), "a field the plug-in did not ask for is set"
     with pytest.raises(ValueError):
         engine.write_manifest(str(tmp_path), "bogus", "x", 1, 1)
+
+
+def test_layers_go_in_their_own_format_where_the_protocol_has_one():
+    """8- and 16-bit perceptual layers go as stored (GEGL copies them); anything else, and a photo layer with
+    alpha (its alpha goes back into the results as floats), in the float default."""
+    from colorize_jobdir import transfer_format
+    assert transfer_format("image", 8, gray=False, alpha=False) == "R'G'B' u8"
+    assert transfer_format("image", 16, gray=True, alpha=False) == "Y' u16"
+    assert transfer_format("image", 8, gray=False, alpha=True) == engine.P.DEFAULT_FORMATS["image"]
+    assert transfer_format("scribbles", 8, gray=False, alpha=True) == "R'G'B'A u8"
+    assert transfer_format("mask", 16) == "Y u16"
+    assert transfer_format("uncertainty_output", 8, gray=True, alpha=False) == "R'G'B' u8"   # RGB layers
+    assert transfer_format("output", 16, alpha=True) == engine.P.DEFAULT_FORMATS["output"]
+    for field in ("image", "scribbles", "mask") + jobdir.RESULTS:
+        assert transfer_format(field, None) == engine.P.DEFAULT_FORMATS[field]   # float, linear or half images
+        for bits in (8, 16, None):
+            for gray in (False, True):
+                for alpha in (False, True):
+                    assert transfer_format(field, bits, gray, alpha) in engine.P.BUFFER_FORMATS[field]
 
 
 def test_engine_env_drops_gimp_python_and_loader_settings():
@@ -195,9 +214,9 @@ def test_run_engine_streams_progress_and_returns_result(tmp_path, fake_python):
     assert res["backend"] == "fake" and res["uncertainty_scale"] == 25.0
     assert seen[0] == (0.0, "starting") and seen[-1] == (1.0, "done")
     assert timing["engine_start"] > 0 and timing["engine_work"] >= 0
-    assert len(jobdir.read_buffer(str(tmp_path), "result.f32", 5 * 3 * 12)) == 180
+    assert len(jobdir.read_buffer(str(tmp_path), engine.P.RESULT_FILE, 5 * 3 * 12)) == 180
     with pytest.raises(engine.PluginError, match="expected 4"):
-        jobdir.read_buffer(str(tmp_path), "result.f32", 4)
+        jobdir.read_buffer(str(tmp_path), engine.P.RESULT_FILE, 4)
 
 
 def test_run_engine_errors_carry_the_engine_text(tmp_path, fake_python):

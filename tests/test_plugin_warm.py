@@ -34,16 +34,16 @@ def runtime(tmp_path, monkeypatch):
 def scribble_job(folder, w=40, h=30):
     """A gray image with a red stroke, as the plug-in writes it: buffers and a manifest for variational."""
     folder.mkdir(exist_ok=True)
-    jobdir.write_buffer(str(folder), "image.f32", b"".join(struct.pack("<4f", 0.5, 0.5, 0.5, 1.0)
+    jobdir.write_buffer(str(folder), engine.P.IMAGE_FILE, b"".join(struct.pack("<4f", 0.5, 0.5, 0.5, 1.0)
                                                            for _ in range(w * h)))
     stroke = [(0.9, 0.1, 0.1, 1.0) if 5 <= x < 15 and 10 <= y < 13 else (0, 0, 0, 0)
               for y in range(h) for x in range(w)]
-    jobdir.write_buffer(str(folder), "scribbles.f32", b"".join(struct.pack("<4f", *p) for p in stroke))
+    jobdir.write_buffer(str(folder), engine.P.SCRIBBLES_FILE, b"".join(struct.pack("<4f", *p) for p in stroke))
     return engine.write_manifest(str(folder), "scribble", "variational", w, h, seed=1, has_scribbles=True)
 
 
 def result_of(folder, w=40, h=30):
-    return jobdir.read_buffer(str(folder), "result.f32", w * h * 12)
+    return jobdir.read_buffer(str(folder), engine.P.RESULT_FILE, w * h * 12)
 
 
 def test_the_plugin_starts_the_warm_engine_once_and_gets_the_one_shot_result(runtime, tmp_path):

@@ -1,4 +1,5 @@
 """The plug-in/engine protocol is one module: the plug-in runs an identical copy, and each side reads the other."""
+import io
 import json
 import re
 import struct
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 
 from colorcore import protocol as P
+from colorcore.errors import InvalidRequest
 from test_plugin_helpers import REPO, fake_python, load_install  # noqa: F401  (fake_python is a fixture)
 
 
@@ -50,6 +52,67 @@ def test_a_manifest_written_by_the_plugin_is_read_by_the_engine(installed):
     # a random seed in the dialog (-1) reaches the engine as "no seed"
     request = load_job(helpers.write_manifest(str(job), "auto", None, w, h, seed=-1)).request
     assert request.seed is None and request.alpha == P.DEFAULT_ALPHA and request.mask is None
+
+
+@pytest.mark.parametrize("fmt", [f for f in P.FORMATS if P.FORMATS[f][1] < 4])
+def test_an_input_in_its_layers_own_format_reaches_the_backend_as_the_float_default_would(tmp_path, fmt):
+    """What GEGL gives as "R'G'B'A float" (or "Y float") for the same stored values: value / 255 or / 65535,
+    gray copied to R, G and B, no alpha opaque; exactly, so the format a layer goes in never changes a result."""
+    from colorcore.bridge import load_job
+    values, size, gray = P.FORMATS[fmt]
+    top, w, h = (255 if size == 1 else 65535), 6, 4
+    stored = np.random.default_rng(1).integers(0, top + 1, (h, w, values))
+    stored[0, 0], stored[0, 1] = 0, top
+    field = "mask" if fmt in P.BUFFER_FORMATS["mask"] else "image"
+    data = stored.astype("u1" if size == 1 else "<u2").tobytes()
+    (tmp_path / (P.MASK_FILE if field == "mask" else P.IMAGE_FILE)).write_bytes(data)
+    if field == "mask":
+        (tmp_path / P.IMAGE_FILE).write_bytes(np.zeros((h, w, 4), "<f4").tobytes())
+    manifest = P.write_manifest(str(tmp_path), "partial" if field == "mask" else "auto", None, w, h,
+                                has_mask=field == "mask", formats={field: fmt})
+    assert len(data) == P.buffer_bytes(field, w, h, fmt=fmt)
+    request = load_job(manifest).request
+    if field == "mask":
+        assert request.mask.dtype == np.float32
+        np.testing.assert_array_equal(request.mask, (stored[..., 0] / top).astype(np.float32))
+        return
+    rgb = stored[..., :1].repeat(3, -1) if gray else stored[..., :3]
+    np.testing.assert_array_equal(request.image, (rgb / top).astype(np.float32))
+    assert request.image.dtype == np.float32
+    (tmp_path / P.IMAGE_FILE).write_bytes(data[:-1])   # a short buffer: one clear line, no crash
+    with pytest.raises(InvalidRequest, match="expected"):
+        load_job(manifest)
+
+
+def test_results_asked_in_8_or_16_bits_are_the_float_results_rounded_as_the_cli_rounds_them(tmp_path):
+    """An 8- or 16-bit image's result layers come back in the layers' own format: the float results rounded to
+    nearest, as `colorcore colorize` rounds them into its files; the uncertainty copied to R, G and B."""
+    from colorcore.bridge import run_manifest
+    w, h = 12, 8
+    rng = np.random.default_rng(2)
+    image = np.dstack([np.repeat(rng.random((h, w, 1)), 3, -1), np.ones((h, w, 1))]).astype("<f4")
+    strokes = np.zeros((h, w, 4), "<f4")
+    strokes[2:4, 2:6] = (0.8, 0.2, 0.1, 1.0)
+    runs = {}
+    for bits in (None, 8, 16):
+        job = tmp_path / str(bits)
+        job.mkdir()
+        image.tofile(job / P.IMAGE_FILE)
+        strokes.tofile(job / P.SCRIBBLES_FILE)
+        fmt = "R'G'B' u%d" % bits if bits else None
+        formats = {f: fmt for f in ("output", "uncertainty_output")} if bits else {}
+        manifest = P.write_manifest(str(job), "scribble", "variational", w, h, seed=1, has_scribbles=True,
+                                    formats=formats)
+        assert run_manifest(manifest, out=io.StringIO()) == P.EXIT_OK
+        dtype = {None: "<f4", 8: "u1", 16: "<u2"}[bits]
+        runs[bits] = [np.fromfile(job / name, dtype) for name in (P.RESULT_FILE, P.UNCERTAINTY_FILE)]
+        assert runs[bits][0].nbytes == P.buffer_bytes("output", w, h, fmt=formats.get("output"))
+    rgb, unc = runs[None]
+    for bits in (8, 16):
+        top = 2 ** bits - 1
+        np.testing.assert_array_equal(runs[bits][0], np.rint(np.clip(rgb, 0, 1).astype(np.float32) * np.float32(top)))
+        np.testing.assert_array_equal(runs[bits][1].reshape(-1, 3),
+                                      np.rint(np.clip(unc, 0, 1) * np.float32(top))[:, None].repeat(3, 1))
 
 
 def test_an_animation_job_goes_through_the_engine_frame_by_frame_and_back(installed, tmp_path):
@@ -95,8 +158,8 @@ def test_engine_lines_are_read_by_the_plugin(installed):
 
 def test_the_engine_refuses_a_manifest_outside_the_protocol(tmp_path):
     good = json.loads(Path(P.write_manifest(str(tmp_path), "auto", None, 2, 2)).read_text())
-    bad = {"version": 2, "output": "../../home/user/photo.png", "image": "/etc/passwd", "mode": "magic",
-           "width": 0, "seed": "7", "options": [1]}
+    bad = {"version": P.VERSION + 1, "output": "../../home/user/photo.png", "image": "/etc/passwd", "mode": "magic",
+           "width": 0, "seed": "7", "options": [1], "formats": {"mask": "R'G'B' u8"}}
     for field, value in bad.items():
         (tmp_path / P.MANIFEST_FILE).write_text(json.dumps(dict(good, **{field: value})))
         with pytest.raises(P.ProtocolError, match=field if field != "version" else "reinstall"):

@@ -2,8 +2,8 @@
 # Colorize: GIMP 3 plug-in, Filters > Colorize > Auto... / Scribble... / Partial... / From reference...
 #
 # Thin GIMP side (stdlib + gi only; GIMP's own Python may lack numpy): reads the
-# selected layer (and the scribble layer or the mask) as raw float32 through
-# GEGL, hands them to the colorcore engine -- a separate Python in its own venv,
+# selected layer (and the scribble layer or the mask) as raw buffers through
+# GEGL, in their own format where it can, hands them to the colorcore engine -- a separate Python in its own venv,
 # recorded by install.py in engine.json beside this file -- and adds the
 # "Colorized (<backend>)" and "Uncertainty (<backend>)" layers in one undo group.
 # The gi-free logic lives in the colorize_*.py modules beside this file (unit-tested
@@ -20,7 +20,8 @@ from gi.repository import Gimp, Gegl, GObject, GLib  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))   # the helper modules beside this file
 from colorize_engine import P, Cancelled, PluginError, find_engine, log_timing, run_engine  # noqa: E402
-from colorize_jobdir import cleanup_stale_workdirs, make_workdir, read_buffer, write_buffer  # noqa: E402
+from colorize_jobdir import (RESULTS, cleanup_stale_workdirs, make_workdir, read_buffer,  # noqa: E402
+                             transfer_format, write_buffer)
 from colorize_options import (backend_choice_label, backends_for_mode, collect_options,  # noqa: E402
                               default_backend, load_backends, option_args, option_bounds)
 from colorize_labels import dialog_groups, option_words  # noqa: E402
@@ -35,10 +36,9 @@ from colorize_reference import (NO_COLOUR, NO_REFERENCE, default_reference, merg
                                 reference_scribble_layer, reference_source)
 
 RGBA = "R'G'B'A float"
-RGB = "R'G'B' float"
-MASK = "Y float"          # selections and channels are stored linear
 GRAYA = "Y'A float"
-GRAY = "Y' float"
+# the image precisions whose layers go to the engine in their own format (colorize_jobdir.transfer_format)
+STORED_BITS = {Gimp.Precision.U8_NON_LINEAR: 8, Gimp.Precision.U16_NON_LINEAR: 16}
 RW = GObject.ParamFlags.READWRITE
 PROC_NAMES = {m: 'plug-in-colorize-' + m for m in P.MODES}
 MENU_LABELS = {'auto': 'Auto\u2026', 'scribble': 'Scribble\u2026', 'partial': 'Partial\u2026',
@@ -73,7 +73,7 @@ def log(*args):
 
 # ----------------------------------------------------------------------------- pixels
 def read_pixels(drawable, fmt, x=0, y=0, w=None, h=None):
-    """Raw float bytes of a rectangle in the drawable's own coordinates; zeros outside it."""
+    """Raw bytes, in babl format `fmt`, of a rectangle in the drawable's own coordinates; zeros outside it."""
     w = drawable.get_width() if w is None else w
     h = drawable.get_height() if h is None else h
     buf = drawable.get_buffer()
@@ -400,7 +400,8 @@ def gather_inputs(image, source, config, mode, backends, frames):
                reference=reference, reference_size=reference[2] if reference else None,
                python=find_engine(config.get_property('engine-python') or None),
                options=collect_options(backends, mode, backend, config.get_property),
-               source_pixels=None, t_out=None,
+               bits=STORED_BITS.get(image.get_precision()), formats=dict(P.DEFAULT_FORMATS), source_pixels=None,
+               source_format=None, t_out=None,
                timing={'mode': mode, 'backend': backend, 'width': width, 'height': height, 'frames': n,
                        'megapixels': round(width * height / 1e6, 3)})
 
@@ -469,19 +470,26 @@ def write_job(work, job, source):
     """The photo (or every frame), the scribbles and the mask as the protocol's buffers, then the manifest;
     returns the manifest's path."""
     t0 = time.monotonic()
-    if job.frames:
+    formats = job.formats = dict(P.DEFAULT_FORMATS)
+    if job.frames:   # an animation's frames open as new images: floats
         src = b''.join(read_aligned(job, lay, RGBA) for lay in job.frames)
-    else:
-        src = job.source_pixels = read_pixels(source, RGBA)   # kept: its alpha goes back into the results
+    else:   # kept: keep_source_exact compares with it, and an alpha goes back into the results
+        for field in ('image',) + RESULTS:
+            formats[field] = transfer_format(field, job.bits, source.is_gray(), source.has_alpha())
+        job.source_format = formats['image']
+        src = job.source_pixels = read_pixels(source, job.source_format)
     job.timing['read_source'] = time.monotonic() - t0
     write_buffer(work, P.IMAGE_FILE, src)
     del src
     if job.scribble_layer is not None:
-        scribbles = read_timed(job, job.scribble_layer, RGBA, 'read_scribbles')
+        scr = job.scribble_layer
+        formats['scribbles'] = transfer_format('scribbles', job.bits, scr.is_gray(), scr.has_alpha())
+        scribbles = read_timed(job, scr, formats['scribbles'], 'read_scribbles')
         write_buffer(work, P.SCRIBBLES_FILE, scribbles)
         del scribbles
     if job.mask_drawable is not None:
-        mask = read_timed(job, job.mask_drawable, MASK, 'read_mask')
+        formats['mask'] = transfer_format('mask', job.bits)
+        mask = read_timed(job, job.mask_drawable, formats['mask'], 'read_mask')
         if mask == bytes(len(mask)):
             raise PluginError('the selection (or mask channel) does not cover any pixel of the layer "%s": '
                               'select part of that layer' % source.get_name(), calling=True)
@@ -497,7 +505,7 @@ def write_job(work, job, source):
         uncertainty=job.want_unc, has_scribbles=job.scribble_layer is not None,
         has_mask=job.mask_drawable is not None, frames=job.n, intervals=job.want_iv, suggest=job.want_places,
         combine=[draws_over_previous(l.get_name()) for l in job.frames] if job.frames else None,
-        reference_size=job.reference_size)
+        reference_size=job.reference_size, formats=formats)
     job.timing['transfer_in'] = time.monotonic() - t0
     return manifest
 
@@ -520,13 +528,14 @@ def read_results(work, job):
     """The engine's buffers, read before the job folder goes: {'rgb', 'unc', 'opacity', 'bounds'}."""
     job.t_out = time.monotonic()
     w, h, n = job.width, job.height, job.n
+
+    def size(field, frames=1):
+        return P.buffer_bytes(field, w, h, frames, job.formats[field])
     return {
-        'rgb': read_buffer(work, P.RESULT_FILE, P.buffer_bytes('output', w, h, n)),
-        'unc': read_buffer(work, P.UNCERTAINTY_FILE, P.buffer_bytes('uncertainty_output', w, h, n))
-        if job.want_unc else None,
-        'opacity': read_buffer(work, P.RESULT_ALPHA_FILE, P.buffer_bytes('output_alpha', w, h, n))
-        if job.frames else None,
-        'bounds': [read_buffer(work, f, P.buffer_bytes(field, w, h)) for f, field in
+        'rgb': read_buffer(work, P.RESULT_FILE, size('output', n)),
+        'unc': read_buffer(work, P.UNCERTAINTY_FILE, size('uncertainty_output', n)) if job.want_unc else None,
+        'opacity': read_buffer(work, P.RESULT_ALPHA_FILE, size('output_alpha', n)) if job.frames else None,
+        'bounds': [read_buffer(work, f, size(field)) for f, field in
                    ((P.INTERVALS_LO_FILE, 'intervals_lo'), (P.INTERVALS_HI_FILE, 'intervals_hi'))]
         if job.want_iv else [],
         'places': read_places(work) if job.want_places else [],
@@ -557,8 +566,8 @@ def with_source_alpha(source, job, out):
         bounds = [interleave(b, src, 3) for b in bounds]
         return {'rgb': rgb, 'unc': unc, 'bounds': bounds, 'rgb_fmt': RGBA, 'unc_fmt': GRAYA,
                 'type': Gimp.ImageType.RGBA_IMAGE, 'places': places}
-    return {'rgb': rgb, 'unc': unc, 'bounds': bounds, 'rgb_fmt': RGB, 'unc_fmt': GRAY,
-            'type': Gimp.ImageType.RGB_IMAGE, 'places': places}
+    return {'rgb': rgb, 'unc': unc, 'bounds': bounds, 'rgb_fmt': job.formats['output'],
+            'unc_fmt': job.formats['uncertainty_output'], 'type': Gimp.ImageType.RGB_IMAGE, 'places': places}
 
 
 def insert_in_one_undo_group(image, source, job, pixels, result):
@@ -593,8 +602,8 @@ def keep_source_exact(source, job):
     if job.source_pixels is None:
         return
     t0 = time.monotonic()
-    if read_pixels(source, RGBA) != job.source_pixels:
-        write_pixels(source, RGBA, job.source_pixels)
+    if read_pixels(source, job.source_format) != job.source_pixels:
+        write_pixels(source, job.source_format, job.source_pixels)
         log('the GRAY -> RGB conversion moved the source layer\'s values; put back as they were')
         job.timing['source_restored'] = True
     job.timing['source_check'] = time.monotonic() - t0

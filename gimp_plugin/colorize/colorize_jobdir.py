@@ -1,12 +1,13 @@
 """The job folder (stdlib only): a private folder per run, in RAM when it fits, through which the pixels go to
-the engine and come back as raw buffers; folders left by a killed plug-in are swept away."""
+the engine and come back as raw buffers; folders left by a killed plug-in are swept away. Layers go in their
+own storage format where the protocol has one (transfer_format)."""
 import os
 import shutil
 import sys
 import tempfile
 import time
 
-from colorize_engine import PluginError
+from colorize_engine import P, PluginError
 
 TMP_PREFIX = "gimp-colorize-"   # gimp-colorize-<pid>-<random>
 
@@ -83,3 +84,21 @@ def read_buffer(folder, name, nbytes):
     if len(data) != nbytes:
         raise PluginError("the engine wrote %d bytes to %s, expected %d" % (len(data), name, nbytes))
     return data
+
+
+RESULTS = ('output', 'uncertainty_output', 'intervals_lo', 'intervals_hi')   # a photo's result layers
+
+
+def transfer_format(field, bits, gray=False, alpha=True):
+    """The babl format (colorcore_protocol.FORMATS) of buffer `field` for a drawable of an 8- or 16-bit
+    perceptual image (`bits` 8 or 16; None for any other precision): the layer's own storage format, which GEGL
+    copies where any other format costs a conversion; else the float default. The result layers are RGB layers
+    of the image's precision (the uncertainty too). A photo layer with alpha (`alpha` for a result: the photo's)
+    keeps floats both ways: its alpha goes back into the results as floats."""
+    if bits not in (8, 16) or (alpha and field in ('image',) + RESULTS):
+        return P.DEFAULT_FORMATS[field]
+    if field == 'mask':   # selections and channels are stored linear
+        return 'Y u%d' % bits
+    if field in RESULTS:
+        return "R'G'B' u%d" % bits
+    return "%s%s u%d" % ("Y'" if gray else "R'G'B'", 'A' if alpha else '', bits)

@@ -44,19 +44,23 @@ def main(argv):
         return 2
     if how == "hang":
         time.sleep(3600)
+    from pathlib import Path
+    from colorcore import protocol
+    from colorcore.bridge import read_input, write_output   # buffers in the formats the plug-in asks for
     w, h = job["width"], job["height"]
-    img = np.fromfile(os.path.join(folder, job["image"]), "<f4").reshape(h, w, 4)[..., :3]
+    formats = dict(protocol.DEFAULT_FORMATS, **job.get("formats", {}))
+    img = read_input(Path(folder), job["image"], (h, w, 4), formats["image"], "image")[..., :3]
     tint = np.array([1.0, 0.85, 0.6], np.float32) if job["options"].get("palette", "warm") == "warm" \
         else np.array([0.6, 0.85, 1.0], np.float32)
     s = float(job["options"].get("strength", 0.5))
     out = img * (1 - s) + img * tint * s
     if job.get("mask"):
-        m = np.fromfile(os.path.join(folder, job["mask"]), "<f4").reshape(h, w, 1)
+        m = read_input(Path(folder), job["mask"], (h, w, 1), formats["mask"], "mask")
         out = img * (1 - m) + out * m
-    out.astype("<f4").tofile(os.path.join(folder, job["output"]))
+    write_output(Path(folder) / job["output"], out, formats["output"])
     if job.get("uncertainty", True):
         u = np.abs(out - img).mean(-1) * 4
-        np.clip(u, 0, 1).astype("<f4").tofile(os.path.join(folder, job["uncertainty_output"]))
+        write_output(Path(folder) / job["uncertainty_output"], np.clip(u, 0, 1), formats["uncertainty_output"])
     print("PROGRESS 1.0000 done", flush=True)
     print("RESULT " + json.dumps({"backend": job["backend"] or "fake", "uncertainty_scale": 25.0,
                                   "alpha": job["alpha"], "info": {"options": json.dumps(job["options"])}}),
