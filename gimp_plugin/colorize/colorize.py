@@ -19,7 +19,8 @@ gi.require_version('Gegl', '0.4')
 from gi.repository import Gimp, Gegl, GObject, GLib  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))   # the helper modules beside this file
-from colorize_engine import P, Cancelled, PluginError, find_engine, log_timing, run_engine  # noqa: E402
+from colorize_engine import (P, Cancelled, PluginError, find_engine, log_timing, process_age,  # noqa: E402
+                             run_engine)
 from colorize_jobdir import (RESULTS, cleanup_stale_workdirs, make_workdir, read_buffer,  # noqa: E402
                              transfer_format, write_buffer)
 from colorize_options import (backend_choice_label, backends_for_mode, collect_options,  # noqa: E402
@@ -353,8 +354,9 @@ def colorize(procedure, run_mode, image, source, config, mode, backends, frames=
     Bad input is refused before anything is written (CALLING_ERROR). The source layer is only read; the image
     changes only once the engine's results are back, in one undo group, and is left as it was on any error.
     The job folder is removed whatever happens."""
-    t_call = time.monotonic()
+    t_call, started = time.monotonic(), process_age()
     job = gather_inputs(image, source, config, mode, backends, frames)
+    job.timing['plugin_start'] = started   # from the plug-in process's start to this call
     Gimp.progress_init('Colorizing (%s)\u2026' % (job.backend or mode))
     cleanup_stale_workdirs()
     work = make_workdir(job.width * job.height * (36 * job.n + (20 if mode != 'auto' else 0))

@@ -331,6 +331,18 @@ def run_one_shot(python, manifest, on_progress=None, should_cancel=None, timeout
     return result, timing
 
 
+def process_age():
+    """Seconds since this process started (Linux: /proc, 10 ms steps), or None: how long GIMP's start of the
+    plug-in took before the run began."""
+    try:
+        with open('/proc/self/stat') as f:
+            started = int(f.read().rsplit(')', 1)[1].split()[19]) / os.sysconf('SC_CLK_TCK')
+        with open('/proc/uptime') as f:
+            return max(0.0, float(f.read().split()[0]) - started)
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
 def log_timing(record, environ=None):
     """Append one JSON line to $COLORIZE_TIMING_LOG (for benchmarks and tests); always to stderr."""
     environ = os.environ if environ is None else environ

@@ -21,12 +21,26 @@ PRECISIONS = {'u8': Gimp.Precision.U8_NON_LINEAR, 'u16': Gimp.Precision.U16_NON_
               'float': Gimp.Precision.FLOAT_NON_LINEAR}
 
 
-def _dump(drawable, path):
+def _dump(drawable, path, fmt="R'G'B'A float"):
     buf = drawable.get_buffer()
     w, h = drawable.get_width(), drawable.get_height()
-    data = buf.get(Gegl.Rectangle.new(0, 0, w, h), 1.0, "R'G'B'A float", Gegl.AbyssPolicy.NONE)
+    data = buf.get(Gegl.Rectangle.new(0, 0, w, h), 1.0, fmt, Gegl.AbyssPolicy.NONE)
     with open(path, 'wb') as f:
         f.write(bytes(data))
+
+
+_STORED = {Gimp.Precision.U8_NON_LINEAR: 'u8', Gimp.Precision.U16_NON_LINEAR: 'u16'}
+
+
+def _dump_stored(image, source, path):
+    """A GRAY 8- or 16-bit image's source layer as stored (its gray values, as "Y'[A] u8/u16"; after the
+    plug-in's conversion to RGB, as "R'G'B'[A] ..." ): a copy, no float conversion in between."""
+    bits = _STORED.get(image.get_precision())
+    if bits is None:
+        return
+    gray = image.get_base_type() == Gimp.ImageBaseType.GRAY
+    fmt = "%s%s %s" % ("Y'" if gray else "R'G'B'", 'A' if source.has_alpha() else '', bits)
+    _dump(source, path, fmt)
 
 
 def _dump_above(image, source, path):
@@ -170,6 +184,8 @@ def _run_case(pdb, case, out):
     image, source = _build(case['ops'])
     rec['before'] = _state(image)
     _dump(source, os.path.join(out, case['name'] + '.src_before.f32'))
+    if image.get_base_type() == Gimp.ImageBaseType.GRAY:
+        _dump_stored(image, source, os.path.join(out, case['name'] + '.src_stored_before.raw'))
     rec['references_before'] = [_state(ref) for ref in _REFERENCES]
     for k, ref in enumerate(_REFERENCES):   # a reference is only read: its pixels are checked after the run
         _dump(ref.get_layers()[0], os.path.join(out, '%s.ref%d_before.f32' % (case['name'], k)))
@@ -237,6 +253,8 @@ def _run_case(pdb, case, out):
             _dump_above(image, source, os.path.join(out, '%s.run%d.colorized.f32' % (case['name'], k)))
     rec['after'] = _state(image)
     _dump(source, os.path.join(out, case['name'] + '.src_after.f32'))
+    if os.path.exists(os.path.join(out, case['name'] + '.src_stored_before.raw')):
+        _dump_stored(image, source, os.path.join(out, case['name'] + '.src_stored_after.raw'))
     for lay in image.get_layers():
         for prefix, tag in (('Colorized (', 'colorized'), ('Uncertainty (', 'uncertainty'),
                             ('RGB interval low (', 'interval_low'), ('RGB interval high (', 'interval_high')):

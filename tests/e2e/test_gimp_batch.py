@@ -344,6 +344,15 @@ def test_success_adds_two_layers_and_keeps_source(batch, name):
         # different paths that may round one ulp apart (seen: 6e-8 on one clean CI run, 0 on others)
         d = np.abs(np.frombuffer(before_px, "<f4") - np.frombuffer(after_px, "<f4")).max()
         assert d < 1e-6, "the source layer changed by %g in the GRAY -> RGB conversion" % d
+        stored = out / (name + ".src_stored_before.raw")
+        if stored.exists():   # 8 or 16 bits: the stored values, read as stored, are exactly the same
+            dtype = "u1" if rec["before"]["precision"].startswith("u8") else "<u2"
+            gray = np.frombuffer(stored.read_bytes(), dtype)
+            rgb = np.frombuffer((out / (name + ".src_stored_after.raw")).read_bytes(), dtype)
+            c = 1 + bool(src["alpha"])
+            gray, rgb = gray.reshape(-1, c), rgb.reshape(-1, 2 + c)
+            assert np.array_equal(rgb[:, :3], np.repeat(gray[:, :1], 3, 1)), "a stored gray value changed"
+            assert np.array_equal(rgb[:, 3:], gray[:, 1:]), "a stored alpha changed"
     par = json.loads(after[i - 2]["parasite"])
     assert par["backend"] == backend and par["delta_e_at_white"] > 0 and 0 < par["alpha"] < 1
 
