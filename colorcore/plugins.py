@@ -99,8 +99,27 @@ def _check_backend(plugin, backend):
         raise PluginError(f"backend {backend.name!r} of plugin {plugin!r} has bad modes {bad_modes}; use {MODES}")
 
 
+_resident: list = []   # the warm engine's registry, loaded once (keep_registry)
+
+
+def keep_registry() -> None:
+    """From now on load_registry() loads the plugins once and then returns that registry: the warm engine
+    (colorcore.serve) keeps its backends for its whole life, as a one-shot process keeps them for its one job.
+    (Scanning the entry points and building the registry cost ~40 ms a run; an engine whose code, weights or
+    environment changed is replaced, never reused, so the kept registry cannot go stale.)"""
+    _resident.append(None)
+
+
 def load_registry(candidates=None) -> Registry:
     """Load every wanted plugin; never let one plugin's failure stop the others."""
+    if candidates is None and _resident:
+        if _resident[-1] is None:
+            _resident[-1] = _load_registry(None)
+        return _resident[-1]
+    return _load_registry(candidates)
+
+
+def _load_registry(candidates) -> Registry:
     registry = Registry()
     manager = pluggy.PluginManager(PROJECT)
     manager.add_hookspecs(ColorcoreSpec)

@@ -145,7 +145,9 @@ class Engine:
 
     def run(self):
         from .photo_cache import CACHE
+        from .plugins import keep_registry
         CACHE.enabled = True   # later runs on the same photo reuse what depends on the photo alone
+        keep_registry()        # the backends, loaded once, serve every job
         self.listen()
         self._inode = os.stat(self.path).st_ino
         threading.Thread(target=preload, args=(self.job_lock,), daemon=True).start()

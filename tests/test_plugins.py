@@ -133,3 +133,18 @@ def test_environment_switch_hides_the_example(example_installed):
     env = dict(example_installed, COLORCORE_PLUGINS="variational")
     out = subprocess.run(colorcore_cmd() + ["backends", "--json"], capture_output=True, text=True, env=env)
     assert [b["name"] for b in json.loads(out.stdout)["backends"]] == ["variational"]
+
+
+def test_the_warm_engine_loads_its_registry_once(monkeypatch):
+    """After keep_registry() (colorcore.serve calls it) every load_registry() returns the one registry, with the
+    same backend objects; an explicit list of plugins is still loaded afresh. A one-shot process loads anew."""
+    from colorcore import plugins
+    calls = []
+    monkeypatch.setattr(plugins, "_candidates", lambda: calls.append(1) or [("p", lambda: plugin_module("p", "flat"))])
+    monkeypatch.setattr(plugins, "_resident", [])
+    assert load_registry() is not load_registry() and len(calls) == 2
+    plugins.keep_registry()
+    first = load_registry()
+    assert load_registry() is first and first.backends["flat"] is load_registry().backends["flat"]
+    assert len(calls) == 3
+    assert load_registry([("q", lambda: plugin_module("q", "other"))]) is not first
