@@ -84,6 +84,15 @@ def test_an_input_in_its_layers_own_format_reaches_the_backend_as_the_float_defa
         load_job(manifest)
 
 
+def test_a_float_input_becomes_finite_and_within_0_and_1(tmp_path):
+    """A float layer may hold anything (HDR values, NaN from a broken filter): the engine gets [0, 1], NaN as 0."""
+    from colorcore.bridge import load_job
+    values = [np.nan, -np.inf, np.inf, -0.5, 0.25, 1.5]
+    np.array([[v, v, v, 1.0] for v in values], "<f4").tofile(tmp_path / P.IMAGE_FILE)
+    image = load_job(P.write_manifest(str(tmp_path), "auto", None, len(values), 1)).request.image
+    np.testing.assert_array_equal(image[0, :, 0], np.array([0, 0, 1, 0, 0.25, 1], np.float32))
+
+
 def test_results_asked_in_8_or_16_bits_are_the_float_results_rounded_as_the_cli_rounds_them(tmp_path):
     """An 8- or 16-bit image's result layers come back in the layers' own format: the float results rounded to
     nearest, as `colorcore colorize` rounds them into its files; the uncertainty copied to R, G and B."""
