@@ -103,7 +103,12 @@ def run_dask(src, out):
         procs += [subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--host", "127.0.0.1",
                                     "--dashboard-address", ":0"], env=e, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL, start_new_session=True) for _ in range(2)]
-        time.sleep(3)   # the workers join (counted neither way: a cluster is started once for many batches)
+        from distributed import Client
+        # the cluster exists before the batch (issue 32), so its start is not timed; both workers must have
+        # joined (a fixed 3 s wait could start the batch with one on a busy machine). Their model loading is timed:
+        # the batch's worker plugin does it, as --workers 2's workers do it inside their run
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(2, timeout=120)
         return run_batch(src, out, "--scheduler", address)
     finally:
         for p in procs:

@@ -13,7 +13,7 @@ _STATE: dict = {}   # per process: "registry", "threads"
 
 
 def init(threads: int | None = None, parent_pid: int | None = None, warm: str | None = None):
-    """Once per worker process: its thread count (1 when several workers share the cores), the registry, the
+    """Once per worker process: its thread count (None: colorize's, colorcore.threads), the registry, the
     named backend's weights loaded (`warm`, so the first item does not pay for it), and, in a local pool, an
     exit as soon as the batch's process is gone (a killed batch leaves no worker writing behind it)."""
     if threads:
