@@ -17,7 +17,8 @@ from .errors import InvalidRequest
 
 
 class WarmBackend(WorkerPlugin):
-    """Set up every worker process of the cluster once: threads as colorize uses them, the registry, the weights."""
+    """Set up every worker process of the cluster once: the nanny's environment undone where it costs us, threads
+    as colorize uses them, the registry, the weights."""
 
     name = "colorcore-batch"
 
@@ -28,9 +29,9 @@ class WarmBackend(WorkerPlugin):
         import os
         from .batch_worker import init
         from .threads import choose_threads
-        # Dask's nanny starts its workers with distributed.nanny.pre-spawn-environ, made for pandas-like work,
-        # not the user's choice; two of its settings matter here. MALLOC_TRIM_THRESHOLD_ first, so that loading
-        # the model below gains too.
+        # Dask's nanny starts its workers with its own distributed.nanny.pre-spawn-environ (Dask's defaults, not
+        # the user's choice); two of its settings cost us. MALLOC_TRIM_THRESHOLD_ first, so that loading the
+        # model below gains too.
         undo_malloc_trim()
         # OMP_NUM_THREADS=1: colorize's thread count on this machine instead, for the same pixels
         environ = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
@@ -47,12 +48,12 @@ def undo_malloc_trim() -> bool:
     """Give a worker the nanny started glibc's large-block reuse back; True if it was changed.
 
     The nanny's MALLOC_TRIM_THRESHOLD_=65536 also freezes glibc's mmap threshold at 128 KB, so every array over
-    128 KB (an item makes hundreds, of 4-25 MB at 1 MP) is a fresh mmap whose pages the kernel faults in and
-    zeroes, then unmaps. Measured with gan on 1202x802 photos (runs/probe32): about 290,000 page faults and
-    1 s of system time per item against 5,000 and 0.05 s in a `--workers` worker, twice the CPU per item, which
-    made two Dask workers as slow as one local worker. glibc reads the variable only at start, so mallopt sets
-    the thresholds its sliding rule reaches in a local worker after the first items. Other C libraries do not
-    read the variable: nothing to undo."""
+    128 KB an item makes is a fresh mmap whose pages the kernel faults in and zeroes, then unmaps. Measured with
+    gan on 1202x802 photos (runs/probe32): about 290,000 page faults and 1 s of system time per item against
+    5,000 and 0.05 s in a `--workers` worker, twice the CPU per item, which made two Dask workers as slow as one
+    local worker (docs/batch.md, Speed). glibc reads the variable only at start, so mallopt sets the most its
+    sliding thresholds reach in a local worker. Other C libraries do not read the variable: nothing to
+    undo."""
     import ctypes
     import os
     if "MALLOC_TRIM_THRESHOLD_" not in os.environ:   # glibc's sliding thresholds are on: keep them
