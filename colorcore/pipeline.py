@@ -15,7 +15,7 @@ from . import color, novelty
 from .contract import BackendOutput, ColorizeRequest, ColorizeResult, validate_request
 from .errors import BackendFailed, BackendUnavailable, ColorcoreError
 from .intervals import intervals, lambdas_for
-from .strips import row_strips
+from .strips import for_each_strip
 from .upsample import bilinear_rows, joint_bilateral_upsample
 
 
@@ -74,8 +74,10 @@ def _compose(request, work, ab, raw_score, lam, interval_lams=None):
     radius = np.zeros((H, W), np.float32)
     bounds = (np.empty((H, W, 3), np.float32), np.empty((H, W, 3), np.float32)) if interval_lams is not None else None
     L_work = None if same else work.lightness()
-    for y0, y1 in row_strips(H, W):
-        L = request.lightness()[y0:y1] if same else color.lightness(request.image[y0:y1])
+    L_full = request.lightness() if same else None
+
+    def band(y0, y1):
+        L = L_full[y0:y1] if same else color.lightness(request.image[y0:y1])
         ab_s = ab[y0:y1] if same else joint_bilateral_upsample(ab, L_work, L, height=H, row0=y0)
         out = color.with_lightness(L, ab_s)
         if request.mask is not None:
@@ -94,6 +96,8 @@ def _compose(request, work, ab, raw_score, lam, interval_lams=None):
             radius[y0:y1] = lam * score
             if bounds is not None:
                 bounds[0][y0:y1], bounds[1][y0:y1] = intervals(out, L, ab_s, score, interval_lams)
+
+    for_each_strip(H, W, band)
     return rgb, radius, bounds
 
 

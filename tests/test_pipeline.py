@@ -140,3 +140,33 @@ def test_missing_scribbles_are_not_called_an_empty_layer():
         run_backend(Hinted(), ColorizeRequest(image=image, mode="partial", mask=np.ones((4, 4), np.float32)))
     with pytest.raises(InvalidRequest, match="the scribble layer is empty"):
         run_backend(Hinted(), ColorizeRequest(image=image, mode="scribble", scribbles=np.zeros((4, 4, 4), np.float32)))
+
+
+@pytest.mark.parametrize("shrink", [False, True])
+def test_the_full_size_result_is_the_same_on_one_thread_or_several(shrink):
+    """_compose runs its bands of rows side by side (strips.for_each_strip); each band depends on its own rows
+    alone, so the result is bit for bit that of one thread, upsampled or not, with a feathered mask."""
+    from colorcore import pipeline
+    from colorcore.strips import for_each_strip
+    rng = np.random.default_rng(4)
+    H, W = 1301, 611   # four bands
+    mask = np.clip(rng.random((H, W)) * 2 - 0.5, 0, 1).astype(np.float32)
+    request = ColorizeRequest(image=rng.random((H, W, 3)).astype(np.float32), mode="partial", mask=mask)
+    work = pipeline.chroma_request(request, max_pixels=H * W // 5) if shrink else request
+    h, w = work.shape
+    ab = (rng.standard_normal((h, w, 2)) * 30).astype(np.float32)
+    score = rng.random((h, w)).astype(np.float32)
+    runs = []
+    for threads in (1, 2, 3):
+        done = []
+        original = pipeline.for_each_strip
+        pipeline.for_each_strip = lambda height, width, band: for_each_strip(
+            height, width, lambda y0, y1: done.append((y0, y1)) or band(y0, y1), threads=threads)
+        try:
+            runs.append(pipeline._compose(request, work, ab, score, 2.0))
+        finally:
+            pipeline.for_each_strip = original
+        assert sorted(done)[0][0] == 0 and sorted(done)[-1][1] == H and len(done) >= 3
+    for rgb, radius, _ in runs[1:]:
+        np.testing.assert_array_equal(rgb, runs[0][0])
+        np.testing.assert_array_equal(radius, runs[0][1])

@@ -72,8 +72,10 @@ class PriorBackend(Backend):
 
     def run(self, request) -> BackendOutput:
         import cv2
+        import numpy as np
         from backends.gan import infer
         from backends.variational.strokes import scribble_hints
+        from colorcore.strips import for_each_strip
         from .fusion import prior_score, propagate_with_guess
         from .guess import hint_condition
         t0 = time.perf_counter()
@@ -94,7 +96,11 @@ class PriorBackend(Backend):
         s_head = cv2.resize(s_lo, (W, H), interpolation=cv2.INTER_LINEAR)
         spread = cv2.resize(prop.variance, (W, H), interpolation=cv2.INTER_LINEAR)
         share = cv2.resize(prop.guess_share, (W, H), interpolation=cv2.INTER_LINEAR)
-        score = prior_score(s_head, spread, share)
+        score = np.empty((H, W), np.float32)
+
+        def band(y0, y1):   # element by element, so bands on the engine's threads give the same score
+            score[y0:y1] = prior_score(s_head[y0:y1], spread[y0:y1], share[y0:y1])
+        for_each_strip(H, W, band)
         request.progress(1.0, "done")
         return BackendOutput(ab=prop.ab, score=score,
                              info={"weights": self.weights_path.name, "scribbles": prop.strokes,
