@@ -113,21 +113,6 @@ def _candidates(L, ab, mask, grid, flattest=True):
     return np.asarray(ys, int), np.asarray(xs, int)
 
 
-def _solve_columns(factor, B):
-    """factor.solve(B), its columns split over the usable cores: the triangular solves of ~150 right-hand sides
-    are most of a suggestion's time, and SuperLU releases the GIL while it solves. Each column is solved alone,
-    so the result does not depend on the split."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from .threads import choose_threads
-    parts = [p for p in np.array_split(np.arange(B.shape[1]), min(choose_threads(), B.shape[1])) if len(p)]
-    if len(parts) < 2:
-        return factor.solve(B)
-    with ThreadPoolExecutor(len(parts)) as pool:
-        done = list(pool.map(lambda p: factor.solve(np.ascontiguousarray(B[:, p])), parts))
-    return np.concatenate(done, axis=1)
-
-
 def holds(L, ab, ys, xs, reach=REACH):
     """hold (n, H, W) of a stroke at each (y, x) of the working-size photo: the graph's Green's function with a leak
     giving a reach of `reach` image diagonals, normalised to 1 at the stroke (see the module's docstring)."""
@@ -138,7 +123,7 @@ def holds(L, ab, ys, xs, reach=REACH):
     A = (_graph(L, ab) + leak * sp.identity(H * W)).tocsc()
     B = np.zeros((H * W, len(ys)))
     B[ys * W + xs, np.arange(len(ys))] = 1.0
-    G = _solve_columns(splu(A), B)
+    G = splu(A).solve(B)
     G = G / np.maximum(G[ys * W + xs, np.arange(len(ys))], 1e-30)
     return np.clip(G, 0.0, 1.0).T.reshape(len(ys), H, W).astype(np.float32)
 

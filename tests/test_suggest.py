@@ -46,21 +46,6 @@ def test_an_edge_walls_a_stroke_in():
     assert hold[:, :90].mean() > 5 * hold[:, 100:].mean()
 
 
-def test_the_holds_are_the_same_on_one_thread_or_several(monkeypatch):
-    """The ~150 solves behind the holds run on the engine's threads, a share of the columns each; every column is
-    solved alone, so the holds are bit for bit those of one thread."""
-    rng = np.random.default_rng(3)
-    L = np.cumsum(rng.random((40, 50)).astype(np.float32) * 8, axis=1) % 100
-    ab = rng.standard_normal((40, 50, 2)).astype(np.float32) * 20
-    ys, xs = rng.integers(0, 40, 30), rng.integers(0, 50, 30)
-    runs = []
-    for threads in ("1", "2", "3"):
-        monkeypatch.setenv("COLORCORE_THREADS", threads)
-        runs.append(holds(L, ab, ys, xs))
-    for other in runs[1:]:
-        np.testing.assert_array_equal(other, runs[0])
-
-
 def test_nothing_to_fix_no_places_and_painted_places_are_skipped():
     rgb = two_regions()
     assert suggest(rgb, np.zeros(rgb.shape[:2], np.float32), 3) == []
