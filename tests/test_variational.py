@@ -206,3 +206,21 @@ def test_the_stencils_planar_jacobi_is_the_generic_one_bit_for_bit():
     for _ in range(7):
         generic += inv_d * (B - A @ generic)
     assert np.array_equal(jacobi(A, B, X.copy(), 7), generic)
+
+
+def test_the_sweeps_shared_among_threads_give_the_same_numbers(monkeypatch):
+    """A large grid's Jacobi sweeps run a share of the columns per thread; columns never mix, so the result is
+    bit for bit that of one thread."""
+    from backends.variational import solver
+    rng = np.random.default_rng(5)
+    H, W, K = 400, 420, 5
+    A = solver.GridOperator(rng.random((H, W - 1)).astype(np.float32), rng.random((H - 1, W)).astype(np.float32),
+                            (rng.random((H, W)) < 0.01).astype(np.float32))
+    B, X0 = rng.random((H * W, K)).astype(np.float32), rng.random((H * W, K)).astype(np.float32)
+    assert H * W >= solver.PARALLEL_PIXELS
+    out = []
+    for threads in ("1", "2", "3"):
+        monkeypatch.setenv("COLORCORE_THREADS", threads)
+        out.append(solver.jacobi(A, B, X0.copy(), 5))
+    for other in out[1:]:
+        np.testing.assert_array_equal(other, out[0])

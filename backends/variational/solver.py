@@ -82,6 +82,9 @@ def nonlocal_laplacian(L, s: SolverSettings, guide=None):
     return _graph_laplacian(rows, nbr[:, 1:].ravel(), s.nonlocal_weight * np.exp(-dist[:, 1:].ravel() ** 2), H * W)
 
 
+PARALLEL_PIXELS = 150_000   # a grid this large shares its Jacobi sweeps out among threads (GridOperator.jacobi)
+
+
 class GridOperator:
     """(L_w + C) as a 5-point stencil: no sparse matrix to build at the fine levels.
 
@@ -107,18 +110,33 @@ class GridOperator:
 
     def jacobi(self, B, X, inv_d, iters):
         """jacobi() on this stencil with the K columns held as K planes (K, H, W) through all the sweeps: the
-        same arithmetic per pixel as `X += inv_d * (B - A @ X)`, without a copy of each column per sweep."""
+        same arithmetic per pixel as `X += inv_d * (B - A @ X)`, without a copy of each column per sweep. The
+        columns never mix, so on a large grid they are shared out among the engine's threads (numpy lets go of
+        the interpreter on large arrays), each running all the sweeps on its own planes: the same numbers."""
+        from colorcore.threads import choose_threads
         K, H, W = X.shape[1], self.H, self.W
         x = np.ascontiguousarray(X.T).reshape(K, H, W)
         b = np.ascontiguousarray(B.T).reshape(K, H, W)
         d = inv_d.reshape(H, W)
-        for _ in range(iters):
-            y = self.degree * x
-            y[:, :, :-1] -= self.wx * x[:, :, 1:]
-            y[:, :, 1:] -= self.wx * x[:, :, :-1]
-            y[:, :-1, :] -= self.wy * x[:, 1:, :]
-            y[:, 1:, :] -= self.wy * x[:, :-1, :]
-            x += d * (b - y)
+
+        def sweeps(planes):
+            xs, bs = x[planes], b[planes]
+            for _ in range(iters):
+                y = self.degree * xs
+                y[:, :, :-1] -= self.wx * xs[:, :, 1:]
+                y[:, :, 1:] -= self.wx * xs[:, :, :-1]
+                y[:, :-1, :] -= self.wy * xs[:, 1:, :]
+                y[:, 1:, :] -= self.wy * xs[:, :-1, :]
+                xs += d * (bs - y)
+        groups = min(K, choose_threads()) if H * W >= PARALLEL_PIXELS else 1
+        if groups < 2:
+            sweeps(slice(None))
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+            bounds = np.linspace(0, K, groups + 1).round().astype(int)
+            with ThreadPoolExecutor(groups) as pool:
+                for done in [pool.submit(sweeps, slice(a, z)) for a, z in zip(bounds[:-1], bounds[1:])]:
+                    done.result()
         return np.ascontiguousarray(x.reshape(K, H * W).T)
 
     def __matmul__(self, X):
