@@ -32,9 +32,12 @@ def init(threads: int | None = None, parent_pid: int | None = None, warm: str | 
 
 
 def _set_threads(n):
-    """torch and OpenCV use n threads (torch reads OMP_NUM_THREADS when it loads; if it is loaded already, set)."""
+    """torch and OpenCV use n threads (torch reads OMP_NUM_THREADS when it loads; if it is loaded already, set),
+    BLAS one (colorcore.threads.limit_blas_threads)."""
     import sys
     import cv2
+    from .threads import limit_blas_threads
+    limit_blas_threads()
     cv2.setNumThreads(n)
     torch = sys.modules.get("torch")
     if torch is not None:

@@ -23,8 +23,9 @@ _DTYPES = {4: "<f4", 2: "<u2", 1: "u1"}
 
 
 def read_input(folder, name, shape, fmt, what):
-    """An input buffer in babl format `fmt` (protocol.FORMATS) as float32 in [0, 1] of `shape` (..., channels):
-    gray copied to R, G and B, a missing alpha opaque, the values exactly as GEGL's own conversion gives them."""
+    """An input buffer in babl format `fmt` (protocol.FORMATS) as float32 in [0, 1] of `shape` (..., channels;
+    3 or 4 for a colour buffer, 1 for a mask): gray copied to R, G and B, a missing alpha opaque (an alpha not
+    asked for dropped), the values exactly as GEGL's own conversion to float gives them."""
     path = folder / name
     if not path.is_file():
         raise InvalidRequest(f"{what} buffer not found: {path}")
@@ -37,14 +38,19 @@ def read_input(folder, name, shape, fmt, what):
     data = data.reshape(stored)
     if size == 4:   # NaN -> 0 and into [0, 1], in place (a 12 MP photo is 192 MB of floats): fmax drops a NaN
         np.fmin(np.fmax(data, 0.0, out=data), 1.0, out=data)
-    else:
-        data = data.astype(np.float32) / np.float32(255 if size == 1 else 65535)
-    if values == shape[-1]:
-        return np.ascontiguousarray(data, np.float32)
-    out = np.ones(shape, np.float32)   # an RGBA input sent as Y', Y'A or R'G'B'
-    out[..., :3] = data[..., :1] if gray else data[..., :3]
-    if values == 2:
-        out[..., 3] = data[..., 1]
+        if values == shape[-1]:
+            return data
+    scale = np.float32(1) if size == 4 else np.float32(255 if size == 1 else 65535)
+    out = np.empty(shape, np.float32)
+    if shape[-1] == 1:   # a mask
+        np.divide(data, scale, out=out, dtype=np.float32)
+        return out
+    np.divide(data[..., :1] if gray else data[..., :3], scale, out=out[..., :3], dtype=np.float32)
+    if shape[-1] == 4:   # the buffer's own alpha, or opaque
+        if values in (2, 4):
+            np.divide(data[..., -1], scale, out=out[..., 3], dtype=np.float32)
+        else:
+            out[..., 3] = 1.0
     return out
 
 
@@ -60,9 +66,10 @@ def write_output(path, arr, fmt, frames=False):
             if size == 4:
                 np.ascontiguousarray(frame, dtype="<f4").tofile(f)
                 continue
-            if frame.ndim == 2 and values == 3:
-                frame = np.repeat(frame[..., None], 3, axis=-1)
-            quantized([frame], 8 * size).astype(_DTYPES[size], copy=False).tofile(f)
+            q = quantized([frame], 8 * size).astype(_DTYPES[size], copy=False)
+            if q.shape[-1] == 1 and values == 3:   # gray to R, G and B after rounding: a third of the work
+                q = np.broadcast_to(q, q.shape[:-1] + (3,))
+            np.ascontiguousarray(q).tofile(f)
     tmp.replace(path)
 
 
@@ -94,21 +101,21 @@ def load_job(manifest_path) -> Job:
     folder = manifest_path.parent
     w, h, n = job["width"], job["height"], job["frames"]
 
-    def buffer(field):
+    def buffer(field, channels=None):
         if job[field] is None:
             return None
-        shape = (n if field in protocol.PER_FRAME else 1, h, w, protocol.CHANNELS[field])
+        channels = channels or protocol.CHANNELS[field]
+        shape = (n if field in protocol.PER_FRAME else 1, h, w, channels)
         arr = read_input(folder, job[field], shape, job["formats"][field], field)
-        arr = arr if protocol.CHANNELS[field] > 1 else arr[..., 0]
+        arr = arr if channels > 1 else arr[..., 0]
         return arr if n > 1 and field in protocol.PER_FRAME else arr[0]
-    layers = buffer("image")
     clip = None
     if n > 1:
-        rgb, alpha = composite_layers(layers, job["combine"])
+        rgb, alpha = composite_layers(buffer("image"), job["combine"])
         clip = Clip(frames=rgb, alpha=alpha)
         first = rgb[0]
-    else:
-        first = np.ascontiguousarray(layers[..., :3])
+    else:   # a photo's alpha is the plug-in's business (it puts it back into the results)
+        first = buffer("image", channels=3)
     wants_intervals = bool(job["intervals_lo"] and job["intervals_hi"])
     if wants_intervals and clip is not None:
         raise InvalidRequest("RGB intervals are for single photos; leave that option off for an animation")

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InvalidRequest
-from .strips import row_strips
+from .strips import for_each_strip
 
 UNCERTAINTY_SCALE_KEY = "colorcore:uncertainty_scale"
 UNCERTAINTY_ALPHA_KEY = "colorcore:alpha"
@@ -287,17 +287,19 @@ def atomic_write(path, write):
 
 
 def quantized(channels, bits):
-    """Float channels in [0, 1] ((H, W) or (H, W, C) each) -> one (H, W, C) uint8/uint16 array, band by band,
-    so a 100 MP photo needs no full-size float temporaries on the way out."""
+    """Float channels in [0, 1] ((H, W) or (H, W, C) each) -> one (H, W, C) uint8/uint16 array, band by band
+    (on the engine's threads), so a 100 MP photo needs no full-size float temporaries on the way out."""
     dtype, peak = (np.uint16, 65535.0) if bits == 16 else (np.uint8, 255.0)
     planes = [c[..., None] if c.ndim == 2 else c for c in channels]
     h, w = planes[0].shape[:2]
     out = np.empty((h, w, sum(p.shape[2] for p in planes)), dtype)
-    for y0, y1 in row_strips(h, w):
-        band = np.concatenate([p[y0:y1] for p in planes], axis=2)
-        np.clip(band, 0, 1, out=band)
-        band *= np.float32(peak)
-        out[y0:y1] = np.rint(band)
+
+    def band(y0, y1):   # element by element: the same numbers in any bands, on any threads
+        values = np.concatenate([p[y0:y1] for p in planes], axis=2)
+        np.clip(values, 0, 1, out=values)
+        values *= np.float32(peak)
+        out[y0:y1] = np.rint(values)
+    for_each_strip(h, w, band)
     return out
 
 

@@ -68,8 +68,11 @@ def test_an_input_in_its_layers_own_format_reaches_the_backend_as_the_float_defa
     (tmp_path / (P.MASK_FILE if field == "mask" else P.IMAGE_FILE)).write_bytes(data)
     if field == "mask":
         (tmp_path / P.IMAGE_FILE).write_bytes(np.zeros((h, w, 4), "<f4").tobytes())
-    manifest = P.write_manifest(str(tmp_path), "partial" if field == "mask" else "auto", None, w, h,
-                                has_mask=field == "mask", formats={field: fmt})
+    else:   # the same values as a scribble layer: RGBA, its alpha kept
+        (tmp_path / P.SCRIBBLES_FILE).write_bytes(data)
+    manifest = P.write_manifest(str(tmp_path), "partial" if field == "mask" else "scribble", None, w, h,
+                                has_mask=field == "mask", has_scribbles=field != "mask",
+                                formats={field: fmt} if field == "mask" else {field: fmt, "scribbles": fmt})
     assert len(data) == P.buffer_bytes(field, w, h, fmt=fmt)
     request = load_job(manifest).request
     if field == "mask":
@@ -79,6 +82,8 @@ def test_an_input_in_its_layers_own_format_reaches_the_backend_as_the_float_defa
     rgb = stored[..., :1].repeat(3, -1) if gray else stored[..., :3]
     np.testing.assert_array_equal(request.image, (rgb / top).astype(np.float32))
     assert request.image.dtype == np.float32
+    alpha = stored[..., -1] / top if values in (2, 4) else np.ones((h, w))
+    np.testing.assert_array_equal(request.scribbles, np.dstack([rgb / top, alpha]).astype(np.float32))
     (tmp_path / P.IMAGE_FILE).write_bytes(data[:-1])   # a short buffer: one clear line, no crash
     with pytest.raises(InvalidRequest, match="expected"):
         load_job(manifest)

@@ -223,3 +223,20 @@ def test_threads_are_the_usable_cores_and_wait_passively():
     assert env["OMP_WAIT_POLICY"] == "PASSIVE" and env["OMP_NUM_THREADS"] == str(usable_cores())
     env = {"OMP_WAIT_POLICY": "ACTIVE", "OMP_NUM_THREADS": "1"}
     assert prepare_environment(env) == 1 and env["OMP_WAIT_POLICY"] == "ACTIVE"
+
+
+@pytest.mark.parametrize("user", [None, "2"])
+def test_blas_runs_on_one_thread_unless_the_user_says_otherwise(user):
+    """Every BLAS library the engine has loaded (numpy's, OpenCV's) and SciPy's, loaded after, runs on one thread
+    (OpenBLAS's spinning threads stall a busy machine), or on the count the user set."""
+    code = ("from colorcore import threads; threads.prepare_environment(); import scipy.linalg, json; "
+            "from threadpoolctl import threadpool_info; "
+            "print(json.dumps(sorted({(i['filepath'], i['num_threads']) for i in threadpool_info() "
+            "if i['user_api'] == 'blas'})))")
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if user:
+        env["OPENBLAS_NUM_THREADS"] = user
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
+    libraries = json.loads(out)
+    assert len(libraries) >= 2, libraries   # numpy's and SciPy's at least
+    assert {n for _, n in libraries} == {int(user or 1)}, libraries
