@@ -9,6 +9,7 @@ import importlib
 import importlib.util
 import os
 import re
+import threading
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 
@@ -100,6 +101,7 @@ def _check_backend(plugin, backend):
 
 
 _resident: list = []   # the warm engine's registry, loaded once (keep_registry)
+_resident_lock = threading.Lock()
 
 
 def keep_registry() -> None:
@@ -113,9 +115,10 @@ def keep_registry() -> None:
 def load_registry(candidates=None) -> Registry:
     """Load every wanted plugin; never let one plugin's failure stop the others."""
     if candidates is None and _resident:
-        if _resident[-1] is None:
-            _resident[-1] = _load_registry(None)
-        return _resident[-1]
+        with _resident_lock:   # the first job and the preload may ask at once: one registry, loaded once
+            if _resident[-1] is None:
+                _resident[-1] = _load_registry(None)
+            return _resident[-1]
     return _load_registry(candidates)
 
 

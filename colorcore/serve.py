@@ -150,8 +150,13 @@ class Engine:
         keep_registry()        # the backends, loaded once, serve every job
         self.listen()
         self._inode = os.stat(self.path).st_ino
-        threading.Thread(target=preload, args=(self.job_lock,), daemon=True).start()
+        threading.Thread(target=preload, args=(self.quiet,), daemon=True).start()
         self.serve_forever()
+
+    def quiet(self) -> bool:
+        """No caller connected, none for PRELOAD_QUIET_S: the time to load what no job asked for yet."""
+        return (self.busy == 0 and not self.job_lock.locked()
+                and time.monotonic() - self.last_active >= PRELOAD_QUIET_S)
 
     # ---- one caller
 
@@ -270,14 +275,22 @@ def current_rss_mb():
 PRELOADED: list = []   # the backends whose weights preload() loaded (serve --status shows them)
 
 
-def preload(job_lock=None):
-    """Load torch and every available built-in backend's weights while the engine waits for its first job, so
-    the first run of each backend pays no loading; never while a job runs (it would take the job's cores)."""
+PRELOAD_QUIET_S = 1.0   # preload waits for this long without a caller
+
+
+def preload(quiet=None):
+    """Load torch and every available built-in backend's weights while the engine has nothing to do, so the
+    first run of each backend pays no loading. Never beside a job: the plug-in that started the engine sends its
+    job at once, and loading the other backends beside it made that first run ~0.7 s slower (two loads on two
+    cores); they load once it is done, while the user looks at the result. quiet() says when (Engine.quiet)."""
+    def wait():
+        while quiet is not None and not quiet():
+            time.sleep(0.05)
     try:
         from .plugins import load_registry
+        wait()
         for backend in load_registry().backends.values():
-            while job_lock is not None and job_lock.locked():
-                time.sleep(0.05)
+            wait()
             weights = getattr(backend, "weights_path", None)
             if weights is not None and backend.unavailable_reason() is None:
                 from backends.gan import infer

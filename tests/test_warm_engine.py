@@ -240,3 +240,21 @@ def test_blas_runs_on_one_thread_unless_the_user_says_otherwise(user):
     libraries = json.loads(out)
     assert len(libraries) >= 2, libraries   # numpy's and SciPy's at least
     assert {n for _, n in libraries} == {int(user or 1)}, libraries
+
+
+def test_preload_waits_until_no_job_is_running(monkeypatch):
+    """The engine loads the backends no job asked for only while it is quiet: never beside the first job."""
+    import types
+    from colorcore import plugins, serve
+    loaded, quiet = [], threading.Event()
+    backend = types.SimpleNamespace(name="b", weights_path=None, unavailable_reason=lambda: None)
+    monkeypatch.setattr(plugins, "load_registry", lambda: loaded.append("registry") or
+                        types.SimpleNamespace(backends={"b": backend}))
+    monkeypatch.setattr(serve, "PRELOADED", [])
+    worker = threading.Thread(target=serve.preload, args=(quiet.is_set,), daemon=True)
+    worker.start()
+    time.sleep(0.3)
+    assert loaded == [] and serve.PRELOADED == []   # a job runs: nothing loads beside it
+    quiet.set()
+    worker.join(5)
+    assert loaded == ["registry"] and serve.PRELOADED == ["b"]
