@@ -14,7 +14,9 @@ hint points (the hint protocol of bench/hints.py). Per backend and source, at al
   efficiency  (the constant radius that gives the same pooled coverage on these very photos) / (mean radius):
               above 1 means the radius puts its width where the errors are
   R, G, B     share of true channel values inside the RGB interval (promised: 0.9), and the mean width
-  by size     coverage within each quartile of the radius (size-stratified, as im2im-uq reports it), pooled
+  by size     coverage within each quartile of the radius (size-stratified, as im2im-uq reports it), pooled,
+              ± its standard error with the photos as the units; on the macro line the mean over sources of each
+              source's own quartiles
   AUSE        area under the sparsification error curve at 10 points (pixels removed largest radius first, the
               mean error of the rest over the photo's mean error, minus the same curve removing the largest
               errors first): 0 = the oracle's order; beside it the same for a random order (what a radius that
@@ -123,12 +125,15 @@ def summarise(records, cal):
     coverage, coverage_sem = mean_sem([r["coverage"] for r in records])
     edges = np.quantile(rad, [0.25, 0.5, 0.75])
     quartile = np.searchsorted(edges, rad, side="right")
+    photo = np.repeat(np.arange(len(records)), [len(r["err"]) for r in records])
     out = {"photos": len(records), "coverage": coverage, "coverage_sem": coverage_sem,
            "mean_radius": float(np.mean([r["mean_radius"] for r in records])),
            "spearman": float(np.mean([r["spearman"] for r in records])),
            "efficiency": const / max(float(rad.mean()), 1e-9),
            "by_size": [float(np.mean(err[quartile == q] <= rad[quartile == q])) if np.any(quartile == q) else None
                        for q in range(4)],
+           "by_size_sem": [quartile_sem(err[quartile == q] <= rad[quartile == q], photo[quartile == q], len(records))
+                           for q in range(4)],
            "ause": mean_sem([r["ause"][0] for r in records]),
            "ause_random": mean_sem([r["ause"][1] for r in records]),
            "flagged": float(np.mean([r["flagged"] for r in records]))}
@@ -143,6 +148,18 @@ def summarise(records, cal):
             if cov:
                 out["reliability"][str(a)] = float(np.mean(cov))
     return out
+
+
+def quartile_sem(covered, photo, n_photos):
+    """Standard error of a pooled share (the pixels of one radius quartile, drawn from many photos) with the photos
+    as the independent units: the ratio estimator's sqrt(n/(n-1) * sum_i (c_i - p m_i)^2) / sum_i m_i, c_i the
+    photo's covered pixels in the quartile and m_i all its pixels there (photos without any count as 0, 0)."""
+    if n_photos < 2 or not len(covered):
+        return 0.0
+    m = np.bincount(photo, minlength=n_photos).astype(float)
+    c = np.bincount(photo, weights=np.asarray(covered, float), minlength=n_photos)
+    p = c.sum() / m.sum()
+    return float(np.sqrt(n_photos / (n_photos - 1) * np.sum((c - p * m) ** 2)) / m.sum())
 
 
 def _has(cal, alpha, group):
@@ -201,14 +218,20 @@ def main(argv=None):
         results[label][MACRO] = {k: macro_mean([(s[k], s[k + "_sem"]) if k == "coverage" else s[k]
                                                 for src, s in results[label].items() if src in per_source])
                                  for k in ("coverage", "ause", "ause_random")}
+        # by size, each source's own quartiles: the mean over sources ± its standard error
+        results[label][MACRO]["by_size"] = [macro_mean([(s["by_size"][q], s["by_size_sem"][q])
+                                                        for src, s in results[label].items()
+                                                        if src in per_source and s["by_size"][q] is not None])
+                                            for q in range(4)]
     header = ["backend", "source", "photos", "coverage", "radius", "spearman", "efficiency", "R in", "G in", "B in",
               "width R/G/B", "by radius quartile", "AUSE (random)", "flagged"]
     rows = []
     for label, by_source in results.items():
         for source, s in by_source.items():
             if source == MACRO:
-                rows.append([label, source, "", "%.3f ±%.3f" % s["coverage"]] + [""] * 8
-                            + ["%.3f ±%.3f (%.3f)" % (*s["ause"], s["ause_random"][0]), ""])
+                rows.append([label, source, "", "%.3f ±%.3f" % s["coverage"]] + [""] * 7
+                            + ["/".join("%.2f±%.2f" % tuple(v) for v in s["by_size"]),
+                               "%.3f ±%.3f (%.3f)" % (*s["ause"], s["ause_random"][0]), ""])
                 continue
             ic, iw = s.get("interval_coverage"), s.get("interval_width")
             rows.append([label, source, s["photos"], f"{s['coverage']:.3f} ±{s['coverage_sem']:.3f}",
@@ -216,7 +239,8 @@ def main(argv=None):
                          f"{s['spearman']:.2f}", f"{s['efficiency']:.2f}"]
                         + ([f"{v:.3f}" for v in ic] if ic else ["-"] * 3)
                         + ["/".join(f"{255 * v:.0f}" for v in iw) if iw else "-"]
-                        + ["/".join("-" if v is None else f"{v:.2f}" for v in s["by_size"]),
+                        + ["/".join("-" if v is None else f"{v:.2f}±{e:.2f}"
+                                    for v, e in zip(s["by_size"], s["by_size_sem"])),
                            "%.3f ±%.3f (%.3f)" % (*s["ause"], s["ause_random"][0]), f"{s['flagged']:.2f}"])
     print(f"\nUncertainty at alpha = {ALPHA} on dev_eval and the held-out slices ({total} photos at 256x256; "
           "width in 8-bit levels)")

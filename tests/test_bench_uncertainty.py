@@ -49,3 +49,16 @@ def test_coverage_by_radius_quartile():
     err = np.where(radius < 2.5, 0.0, 10.0) + rng.random(4000) * 0.01   # the small radii cover, the large do not
     s = uncertainty.summarise([record(err, radius)], None)
     assert s["by_size"] == [1.0, 1.0, 0.0, 0.0]
+
+
+def test_coverage_by_radius_quartile_has_a_standard_error_over_photos():
+    rng = np.random.default_rng(3)
+    radius = np.repeat([1.0, 2.0, 3.0, 4.0], 250)
+    alike = [record(np.where(rng.random(1000) < 0.9, 0.0, 9.0), radius) for _ in range(20)]
+    s = uncertainty.summarise(alike, None)
+    assert all(0.002 < e < 0.008 for e in s["by_size_sem"])          # ~ sqrt(0.09 / 5000): pixels independent
+    # photos that cover all or nothing: the same share, a far larger error (the photo is the unit)
+    split = [record(np.full(1000, 0.0 if i % 10 else 9.0), radius) for i in range(20)]
+    t = uncertainty.summarise(split, None)
+    assert t["by_size"][0] == pytest.approx(0.9) and all(e > 0.05 for e in t["by_size_sem"])
+    assert uncertainty.quartile_sem(np.ones(5, bool), np.zeros(5, int), 1) == 0.0
