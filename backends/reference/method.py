@@ -123,7 +123,7 @@ def colorize_with_reference(L, reference, scribble_hints, nets, opts, settings: 
     auto) where auto(L) gives Auto's (ab, raw score). Returns (ab (H, W, 2), raw score (H, W), info)."""
     from functools import partial
     from backends.gan import infer
-    from backends.prior.fusion import prior_score
+    from backends.prior.fusion import REFERENCE_SCORE_FLOOR, prior_score
     from backends.prior.guess import hint_condition
     from .align import align
     from .matching import match
@@ -173,7 +173,8 @@ def colorize_with_reference(L, reference, scribble_hints, nets, opts, settings: 
     share = cv2.resize(prop.guess_share, (W, H), interpolation=cv2.INTER_LINEAR)
     # the prior's score (network error where its guess makes the result, mixed hint colours), plus the hints' own
     # doubt where they make it
-    score = np.sqrt(prior_score(s_head, spread, share) ** 2 + ((1 - np.clip(share, 0, 1)) * hint_unc) ** 2)
+    score = np.sqrt(prior_score(s_head, spread, share, REFERENCE_SCORE_FLOOR) ** 2
+                    + ((1 - np.clip(share, 0, 1)) * hint_unc) ** 2)
     mutual_share = float((m.confidence > 0).mean())
     trust = reference_trust(aligned is not None, mutual_share, settings.gate)
     ab_out = prop.ab

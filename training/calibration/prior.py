@@ -27,6 +27,7 @@ from training.evaluation import POINT_COUNTS, chroma_error, gray_of, hint_positi
 from training.shared_data import shared_data
 from training.calibration.variational import hint_counts_per_group
 
+from backends.prior.fusion import SCORE_FLOOR
 from backends.prior.plugin import PriorBackend
 
 
@@ -95,6 +96,7 @@ def main(argv=None):
     source = (f"calibration slices of {len(paths)} photos{', each also aged (training.aging)' if args.aged else ''}, "
               f"one hint set per group from the counts {POINT_COUNTS}, seed {args.seed}")
     cal = fit_calibration(scores, errors, groups=groups, source=source, constant_radius=constant.describe(),
+                          score_floor=SCORE_FLOOR,   # the score's floor these lambdas scale (tests check it)
                           **{KEY: fit_intervals(scores, rgb_errors, groups=groups),
                              novelty.KEY: novelty.fit_novelty(features)})
     if args.samples_out:
