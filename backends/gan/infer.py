@@ -13,6 +13,7 @@ per side to the generator's stride (work_size), so the network never sees paddin
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import cv2
@@ -25,11 +26,17 @@ from .nets import AB_SCALE, build_generator, run_generator
 
 _MODELS: dict = {}   # (path, mtime) -> generator, most recently used last
 MAX_MODELS = 4       # every built-in generator at once (about 20 MB each): the warm engine switches for free
+_LOAD_LOCK = threading.Lock()
 
 
 def load_generator(weights_path) -> nn.Module:
-    """Build the generator from the JSON beside the weights and load them with weights_only=True."""
-    weights_path = Path(weights_path)
+    """Build the generator from the JSON beside the weights and load them with weights_only=True; one load at a
+    time (the warm engine's preload and a job may ask for the same weights at once: loaded once, not twice)."""
+    with _LOAD_LOCK:
+        return _load_generator(Path(weights_path))
+
+
+def _load_generator(weights_path: Path) -> nn.Module:
     key = (str(weights_path.resolve()), weights_path.stat().st_mtime)
     if key in _MODELS:
         _MODELS[key] = _MODELS.pop(key)

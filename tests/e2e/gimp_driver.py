@@ -96,6 +96,8 @@ def _build(ops):
             source = image.get_layers()[0]
         elif kind == 'load_reference':   # another image, left open: From reference's default is the latest
             _REFERENCES.append(Gimp.file_load(NI, Gio.File.new_for_path(args[0])))
+        elif kind == 'pause':   # a user looking at the last result before the next run (benchmarks)
+            time.sleep(float(args[0]))
         elif kind == 'gray':
             image.convert_grayscale()
         elif kind == 'rgb':
