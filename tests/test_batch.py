@@ -177,18 +177,24 @@ def _dask(*args):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 
 
+def _start_scheduler(tmp_path, procs):
+    """A local `dask scheduler` (appended to procs, for the caller to stop); its address once it listens."""
+    sched_file = tmp_path / "scheduler.json"
+    procs.append(_dask("scheduler", "--host", "127.0.0.1", "--port", "0", "--dashboard-address", ":0",
+                       "--scheduler-file", sched_file))
+    deadline = time.time() + 60
+    while not sched_file.exists() and time.time() < deadline:
+        time.sleep(0.2)
+    return json.loads(sched_file.read_text())["address"]
+
+
 def test_on_a_dask_cluster_a_worker_lost_mid_batch_loses_nothing(archive, reference, tmp_path):
     pytest.importorskip("distributed", reason="Dask is not installed: pip install 'colorcore[dask]' (the test "
                                               "extra installs it)")
     ref_out, _ = reference
-    sched_file = tmp_path / "scheduler.json"
-    procs = [_dask("scheduler", "--host", "127.0.0.1", "--port", "0", "--dashboard-address", ":0",
-                   "--scheduler-file", sched_file)]
+    procs = []
     try:
-        deadline = time.time() + 60
-        while not sched_file.exists() and time.time() < deadline:
-            time.sleep(0.2)
-        address = json.loads(sched_file.read_text())["address"]
+        address = _start_scheduler(tmp_path, procs)
         workers = [_dask("worker", address, "--nthreads", 1, "--no-nanny", "--host", "127.0.0.1",
                          "--dashboard-address", ":0") for _ in range(2)]
         procs += workers
@@ -231,14 +237,9 @@ def test_a_dask_worker_its_nanny_started_reuses_large_arrays_memory(tmp_path):
             del a
         return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - n0, os.environ.get("MALLOC_TRIM_THRESHOLD_")
 
-    sched_file = tmp_path / "scheduler.json"
-    procs = [_dask("scheduler", "--host", "127.0.0.1", "--port", "0", "--dashboard-address", ":0",
-                   "--scheduler-file", sched_file)]
+    procs = []
     try:
-        deadline = time.time() + 60
-        while not sched_file.exists() and time.time() < deadline:
-            time.sleep(0.2)
-        address = json.loads(sched_file.read_text())["address"]
+        address = _start_scheduler(tmp_path, procs)
         procs.append(_dask("worker", address, "--nthreads", 1, "--host", "127.0.0.1", "--dashboard-address", ":0"))
         with Client(address, timeout=60) as client:
             client.wait_for_workers(1, timeout=120)
