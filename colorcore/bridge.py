@@ -1,9 +1,10 @@
-"""The GIMP side's door into the engine: a JSON manifest plus raw little-endian float32 buffers.
+"""The GIMP side's door into the engine: a JSON manifest plus raw little-endian buffers.
 
-`python -m colorcore gimp-run MANIFEST` reads the job (each input in the format the manifest names), prints progress lines and a final result line on stdout,
-writes the result and uncertainty buffers (the radius divided by the scale in the result line), and on failure
-prints one error line on stderr and exits with the error's code. The grammar, the buffer names and the exit codes
-are `colorcore.protocol`'s, shared with the plug-in. No pickle anywhere: only JSON and raw float buffers.
+`python -m colorcore gimp-run MANIFEST` reads the job (each buffer in the format the manifest names), prints
+progress lines and a final result line on stdout, writes the result and uncertainty buffers (the radius divided by
+the scale in the result line), and on failure prints one error line on stderr and exits with the error's code. The
+grammar, the buffer names and formats and the exit codes are `colorcore.protocol`'s, shared with the plug-in. No
+pickle anywhere: only JSON and raw buffers.
 """
 from __future__ import annotations
 
@@ -180,7 +181,8 @@ def run_manifest(manifest_path, out=None, exit_with_stdin=False):
             result = colorize(request, job.backend)
             rgb, scale, info = result.rgb, uncertainty_scale(result.uncertainty), result.info
             unc = np.clip(result.uncertainty / scale, 0, 1) if job.wants_uncertainty else None
-            for path, bound, field in zip(job.intervals or (), result.intervals or (), ("intervals_lo", "intervals_hi")):
+            for path, bound, field in zip(job.intervals or (), result.intervals or (),
+                                          ("intervals_lo", "intervals_hi")):
                 write_output(path, bound, job.formats[field])
             if job.suggest:
                 from .suggest import suggest, write_suggestions
