@@ -3,9 +3,10 @@
 #
 # Thin GIMP side (stdlib + gi only; GIMP's own Python may lack numpy): reads the
 # selected layer (and the scribble layer or the mask) as raw buffers through
-# GEGL, in their own format where it can, hands them to the colorcore engine -- a separate Python in its own venv,
-# recorded by install.py in engine.json beside this file -- and adds the
-# "Colorized (<backend>)" and "Uncertainty (<backend>)" layers in one undo group.
+# GEGL, each in its own format where it can, hands them to the colorcore engine
+# -- a separate Python in its own venv, recorded by install.py in engine.json
+# beside this file -- and adds the "Colorized (<backend>)" and
+# "Uncertainty (<backend>)" layers in one undo group.
 # The gi-free logic lives in the colorize_*.py modules beside this file (unit-tested
 # without GIMP); install.py copies them, and the engine's protocol, next to it.
 import os
