@@ -144,10 +144,8 @@ def write_manifest(folder, mode, backend, width, height, options=None, seed=None
     if (mode == "reference") != (reference_size is not None):
         raise ValueError("a reference (reference_size) goes with mode 'reference' and only with it")
     formats = {k: v for k, v in (formats or {}).items() if v != DEFAULT_FORMATS.get(k)}
-    for field, fmt in formats.items():
-        if fmt not in BUFFER_FORMATS.get(field, ()):
-            raise ValueError("format %r is not one the %s buffer may have (%s)"
-                             % (fmt, field, ", ".join(BUFFER_FORMATS.get(field, ()))))
+    if _format_errors(formats):
+        raise ValueError(_format_errors(formats))
     manifest = {
         "version": VERSION, "mode": mode, "backend": backend,
         "width": int(width), "height": int(height),
@@ -172,6 +170,17 @@ def write_manifest(folder, mode, backend, width, height, options=None, seed=None
     with open(path, "w", encoding="utf-8") as f:
         json.dump(manifest, f, indent=1)
     return path
+
+
+def _format_errors(formats):
+    """What is wrong with a {buffer field: babl format} map (one line), or None."""
+    if not isinstance(formats, dict):
+        return "formats must be a JSON object {buffer: format}; got %r" % (formats,)
+    for field, fmt in formats.items():
+        if fmt not in BUFFER_FORMATS.get(field, ()):
+            return "format %r is not one the %s buffer may have (%s)" % (
+                fmt, field, ", ".join(BUFFER_FORMATS.get(field, ())) or "no such buffer")
+    return None
 
 
 def _plain_name(job, field, default):
@@ -233,9 +242,8 @@ def read_manifest(path):
     if isinstance(suggest, bool) or not isinstance(suggest, int) or suggest < 0:
         raise ProtocolError("manifest suggest must be a whole number of places (0 = none); got %r" % (suggest,))
     formats = job.get("formats") or {}
-    if not isinstance(formats, dict) or any(fmt not in BUFFER_FORMATS.get(field, ()) for field, fmt in formats.items()):
-        raise ProtocolError("manifest formats must map buffers to formats they may have (%s); got %r"
-                            % ("; ".join("%s: %s" % (f, ", ".join(v)) for f, v in BUFFER_FORMATS.items()), formats))
+    if _format_errors(formats):
+        raise ProtocolError("manifest formats: " + _format_errors(formats))
     return {"version": VERSION, "mode": mode, "backend": job.get("backend"), "width": width, "height": height,
             "image": _plain_name(job, "image", None), "scribbles": _plain_name(job, "scribbles", None),
             "mask": _plain_name(job, "mask", None), "options": options, "seed": seed, "alpha": alpha,

@@ -407,7 +407,7 @@ def gather_inputs(image, source, config, mode, backends, frames):
                python=find_engine(config.get_property('engine-python') or None),
                options=collect_options(backends, mode, backend, config.get_property),
                bits=STORED_BITS.get(image.get_precision()), formats=dict(P.DEFAULT_FORMATS), source_pixels=None,
-               source_format=None, t_out=None,
+               t_out=None,
                timing={'mode': mode, 'backend': backend, 'width': width, 'height': height, 'frames': n,
                        'megapixels': round(width * height / 1e6, 3)})
 
@@ -476,14 +476,13 @@ def write_job(work, job, source):
     """The photo (or every frame), the scribbles and the mask as the protocol's buffers, then the manifest;
     returns the manifest's path."""
     t0 = time.monotonic()
-    formats = job.formats = dict(P.DEFAULT_FORMATS)
+    formats = job.formats   # the defaults (gather_inputs); a photo's layers in their own format
     if job.frames:   # an animation's frames open as new images: floats
         src = b''.join(read_aligned(job, lay, RGBA) for lay in job.frames)
     else:   # kept: keep_source_exact compares with it, and an alpha goes back into the results
         for field in ('image',) + RESULTS:
             formats[field] = transfer_format(field, job.bits, source.is_gray(), source.has_alpha())
-        job.source_format = formats['image']
-        src = job.source_pixels = read_pixels(source, job.source_format)
+        src = job.source_pixels = read_pixels(source, formats['image'])
     job.timing['read_source'] = time.monotonic() - t0
     write_buffer(work, P.IMAGE_FILE, src)
     del src
@@ -608,8 +607,8 @@ def keep_source_exact(source, job):
     if job.source_pixels is None:
         return
     t0 = time.monotonic()
-    if read_pixels(source, job.source_format) != job.source_pixels:
-        write_pixels(source, job.source_format, job.source_pixels)
+    if read_pixels(source, job.formats['image']) != job.source_pixels:
+        write_pixels(source, job.formats['image'], job.source_pixels)
         log('the GRAY -> RGB conversion moved the source layer\'s values; put back as they were')
         job.timing['source_restored'] = True
     job.timing['source_check'] = time.monotonic() - t0

@@ -48,8 +48,8 @@ def main(argv):
     from colorcore import protocol
     from colorcore.bridge import read_input, write_output   # buffers in the formats the plug-in asks for
     w, h = job["width"], job["height"]
-    formats = dict(protocol.DEFAULT_FORMATS, **job.get("formats", {}))
-    img = read_input(Path(folder), job["image"], (h, w, 4), formats["image"], "image")[..., :3]
+    formats = protocol.read_manifest(path)["formats"]   # the defaults and the plug-in's own choices
+    img = read_input(Path(folder), job["image"], (h, w, 3), formats["image"], "image")
     tint = np.array([1.0, 0.85, 0.6], np.float32) if job["options"].get("palette", "warm") == "warm" \
         else np.array([0.6, 0.85, 1.0], np.float32)
     s = float(job["options"].get("strength", 0.5))
