@@ -120,12 +120,14 @@ def holds(L, ab, ys, xs, reach=REACH):
     from scipy.sparse.linalg import splu
     H, W = L.shape
     leak = 1.0 / (reach * np.hypot(H, W)) ** 2
-    A = (_graph(L, ab) + leak * sp.identity(H * W)).tocsc()
-    B = np.zeros((H * W, len(ys)))
+    # single precision: the solve for every candidate at once is most of this module's time (1 MP photo:
+    # 0.14 s in double, 0.08 s in single), and a hold needs no more than float32's 1e-7 (it is stored as float32)
+    A = (_graph(L, ab) + leak * sp.identity(H * W)).tocsc().astype(np.float32)
+    B = np.zeros((H * W, len(ys)), np.float32)
     B[ys * W + xs, np.arange(len(ys))] = 1.0
     G = splu(A).solve(B)
-    G = G / np.maximum(G[ys * W + xs, np.arange(len(ys))], 1e-30)
-    return np.clip(G, 0.0, 1.0).T.reshape(len(ys), H, W).astype(np.float32)
+    G /= np.maximum(G[ys * W + xs, np.arange(len(ys))], np.float32(1e-30))
+    return np.ascontiguousarray(np.clip(G, 0.0, 1.0, out=G).T).reshape(len(ys), H, W)
 
 
 def suggest(rgb, radius, n, scribbles=None, reach=REACH, power=POWER, grid=GRID, discount=DISCOUNT,

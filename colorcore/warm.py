@@ -154,15 +154,22 @@ def _wait_gone(path, timeout):
         time.sleep(0.05)
 
 
-def start(command, env=None, path=None, timeout=START_TIMEOUT, log=None):
+def spawn(command, env=None, path=None, log=None):
     """Start a warm engine (`command` = the engine interpreter and `-m colorcore serve`) in its own session, so
-    it outlives the caller, and wait until it listens. Returns its Popen; raises WarmEngineError if it did
-    not come up (the caller falls back to the one-shot engine)."""
+    it outlives the caller, without waiting for it. Returns its Popen. Two started at once are harmless: the
+    one that finds the other listening exits (colorcore.serve)."""
     path = path or socket_path(env)
     ensure_private_dir(os.path.dirname(path))
     with open(log or os.devnull, "ab") as err:
-        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+        return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
                                 env=env, start_new_session=True, close_fds=True)
+
+
+def start(command, env=None, path=None, timeout=START_TIMEOUT, log=None):
+    """spawn() a warm engine and wait until it listens. Returns its Popen; raises WarmEngineError if it did
+    not come up (the caller falls back to the one-shot engine)."""
+    path = path or socket_path(env)
+    proc = spawn(command, env, path, log)
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         exited = proc.poll() is not None   # read before the probe: an engine that lost a race to another

@@ -43,6 +43,18 @@ def test_transfer_curve_is_continuous_and_inverse():
     assert np.abs(color.linear_to_srgb(lin) - v).max() < 1e-5
 
 
+def test_a_gray_photos_lightness_takes_the_one_channel_path_and_equals_the_general_one():
+    v = np.concatenate([np.arange(65536, dtype=np.float32) / 65535,
+                        np.random.default_rng(2).random(10000, dtype=np.float32)])
+    gray = np.repeat(v[:, None], 3, axis=1)
+    general = color.srgb_to_linear(gray) @ color.RGB_TO_XYZ[1].astype(np.float32)
+    general = (116.0 * color._f(general) - 16.0).astype(np.float32)
+    np.testing.assert_allclose(color.lightness(gray), general, rtol=0, atol=1e-4)
+    tinted = gray.copy()
+    tinted[::7, 2] *= 0.9   # not gray: the general path, a different L where B changed
+    assert not np.array_equal(color.lightness(tinted)[::7], color.lightness(gray)[::7])
+
+
 def test_lightness_equals_lab_L_and_with_lightness_keeps_it():
     rng = np.random.default_rng(1)
     rgb = rng.random((20, 30, 3), dtype=np.float32)

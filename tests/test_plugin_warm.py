@@ -94,3 +94,27 @@ def test_one_shot_mode_is_a_setting(runtime, tmp_path, monkeypatch):
     monkeypatch.setenv("COLORIZE_ENGINE_MODE", "one-shot")
     _, timing = engine.run_engine(sys.executable, scribble_job(tmp_path / "a"))
     assert timing["engine"] == "one-shot" and warm.request({"status": True}) is None
+
+
+def test_a_dialog_opening_starts_the_engine_in_the_background_and_the_run_finds_it_warm(runtime, tmp_path):
+    assert warm.request({"status": True}) is None
+    t0 = time.monotonic()
+    assert engine.prewarm(sys.executable) is True
+    assert time.monotonic() - t0 < 1.0   # it does not wait for the engine (Python and the imports take longer)
+    for _ in range(600):   # the engine comes up while "the dialog is open"
+        answer = warm.request({"status": True}, timeout=2)
+        if answer:
+            break
+        time.sleep(0.05)
+    pid = answer["status"]["pid"]
+    assert engine.prewarm(sys.executable) is False   # one runs already: nothing more is started
+    result, timing = engine.run_engine(sys.executable, scribble_job(tmp_path / "a"))
+    assert timing["engine"] == "warm" and result["backend"] == "variational"
+    assert warm.request({"status": True})["status"]["pid"] == pid   # the run used the engine started early
+
+
+def test_no_engine_is_started_early_when_the_plugin_runs_one_shot(runtime, monkeypatch):
+    monkeypatch.setenv("COLORIZE_ENGINE_MODE", "one-shot")
+    assert engine.prewarm(sys.executable) is False
+    time.sleep(0.5)
+    assert warm.request({"status": True}) is None

@@ -20,7 +20,7 @@ gi.require_version('Gegl', '0.4')
 from gi.repository import Gimp, Gegl, GObject, GLib  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))   # the helper modules beside this file
-from colorize_engine import (P, Cancelled, PluginError, find_engine, log_timing, process_age,  # noqa: E402
+from colorize_engine import (P, Cancelled, PluginError, find_engine, log_timing, prewarm, process_age,  # noqa: E402
                              run_engine)
 from colorize_jobdir import (RESULTS, cleanup_stale_workdirs, make_workdir, read_buffer,  # noqa: E402
                              transfer_format, write_buffer)
@@ -737,6 +737,17 @@ def pick_source(image, drawables):
     return drawables[0]
 
 
+def prewarm_engine(config):
+    """Start the warm engine as the dialog opens (colorize_engine.prewarm); an engine that cannot be found is
+    the run's to report, after the dialog."""
+    try:
+        started = prewarm(find_engine(config.get_property('engine-python') or None))
+    except PluginError:
+        return
+    if started:
+        log('the engine is starting while the dialog is open')
+
+
 def run(procedure, run_mode, image, drawables, config, mode):
     backends = load_backends()
     try:
@@ -758,6 +769,7 @@ def run(procedure, run_mode, image, drawables, config, mode):
                 default = default_reference([(im.get_id(), True) for im in colour_images()], image.get_id())
                 if default is not None:   # the dialog opens on the default reference
                     config.set_property('reference-image', Gimp.Image.get_by_id(default))
+            prewarm_engine(config)   # the engine loads while the user chooses
             if not run_dialog(procedure, config, mode, backends, image):
                 return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
         colorize(procedure, run_mode, image, source, config, mode, backends, animation_frames(image, config, mode))

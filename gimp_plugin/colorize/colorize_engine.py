@@ -180,6 +180,25 @@ def run_engine(python, manifest, on_progress=None, should_cancel=None, timeout=N
     return run_one_shot(python, manifest, on_progress, should_cancel, timeout)
 
 
+def prewarm(python, environ=None):
+    """Start the warm engine, without waiting, if it will be used and none runs: called as a dialog opens, so
+    Python, torch and the weights load while the user chooses the settings and the first run finds the engine
+    warm. True when one was started. Never raises: the run itself reports any trouble."""
+    environ = os.environ if environ is None else environ
+    if environ.get(ENV_ENGINE_MODE, "warm") == "one-shot" or engine_launcher() or not hasattr(W.socket, "AF_UNIX"):
+        return False
+    try:
+        env = engine_env()
+        conn = W.connect(W.hello(_engine_module_path(PROTOCOL_FILE, "protocol.py"), python, env))
+        if conn is not None:
+            conn.close()
+            return False
+        W.spawn(W.engine_command(python), env=env, log=os.path.join(W.ensure_private_dir(), "engine.log"))
+        return True
+    except (OSError, W.WarmEngineError):
+        return False
+
+
 def _warm_connection(python):
     """A connection to the warm engine for this interpreter and these settings, started if none runs."""
     if not hasattr(W.socket, "AF_UNIX"):
