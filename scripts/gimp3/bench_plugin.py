@@ -6,8 +6,10 @@ engine start, engine work and pixel transfer (as logged by the plug-in itself).
     sudo .venv/bin/python scripts/gimp3/bench_plugin.py [--sizes 1,12] [--busy] [--json runs/plugin_timings.json]
 
 Each engine mode is one GIMP session over the same cases: Auto on two different photos, Scribble three times on
-one photo with a stroke more each time (the default backend), Partial. --busy adds a warm session with one
-competing CPU-bound process on the machine (Auto only, against the idle warm session's Auto).
+one photo with a stroke more each time (the default backend), Partial; and a warm session whose first run, Auto,
+comes after a dialog: the engine starts as the dialog opens (as in interactive use; the first size only).
+--busy adds a warm session with one competing CPU-bound process on the machine (Auto only, against the idle
+warm session's Auto).
 Uses the same GIMP 3 root and engine venv as tests/e2e (scripts/gimp3/setup.sh, install.py).
 Needs root. A "null" engine (tests/e2e/fake_engine.py: reads and writes the buffers, no model) gives
 the floor: interpreter start + transfer without the real engine's imports.
@@ -139,6 +141,12 @@ def main():
         rows = []
         for mode in args.modes.split(","):
             rows += run_session(g, work, drv, cases, {"COLORIZE_ENGINE_MODE": mode}, mode)
+        if "warm" in args.modes.split(",") and avail["auto"]:
+            # an interactive first run: the plug-in starts the engine as its dialog opens, and the user takes
+            # THINK_S to choose the settings (the driver makes the plug-in's own call, then waits)
+            first = [dict(c, name=c["name"] + "_after_dialog", ops=c["ops"] + [["dialog", THINK_S]])
+                     for c in cases if c["name"].startswith("auto_") and c["name"].endswith("_photo1")][:1]
+            rows += run_session(g, work, drv, first, {"COLORIZE_ENGINE_MODE": "warm"}, "warm+dialog")
         if args.busy:
             hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
             busy = [c for mp in sizes for c in cases_for(work, mp, avail, null, auto_only=True)]

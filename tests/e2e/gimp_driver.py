@@ -83,6 +83,15 @@ def _state(image):
 _REFERENCES = []   # images opened as references ('load_reference'), closed after their case
 
 
+def _prewarm_as_a_dialog_does():
+    """The plug-in's own call (colorize.prewarm_engine), from its installed folder, with its default engine."""
+    import sys
+    folder = os.path.join(Gimp.directory(), 'plug-ins', 'colorize')
+    sys.path.insert(0, folder)
+    import colorize_engine
+    colorize_engine.prewarm(colorize_engine.find_engine(folder=folder))
+
+
 def _build(ops):
     image, source = None, None
     for op in ops:
@@ -97,6 +106,9 @@ def _build(ops):
         elif kind == 'load_reference':   # another image, left open: From reference's default is the latest
             _REFERENCES.append(Gimp.file_load(NI, Gio.File.new_for_path(args[0])))
         elif kind == 'pause':   # a user looking at the last result before the next run (benchmarks)
+            time.sleep(float(args[0]))
+        elif kind == 'dialog':   # what an interactive run does as its dialog opens, then args[0] s of choosing
+            _prewarm_as_a_dialog_does()
             time.sleep(float(args[0]))
         elif kind == 'gray':
             image.convert_grayscale()
