@@ -166,10 +166,14 @@ def spawn(command, env=None, path=None, log=None):
 
 
 def start(command, env=None, path=None, timeout=START_TIMEOUT, log=None):
-    """spawn() a warm engine and wait until it listens. Returns its Popen; raises WarmEngineError if it did
-    not come up (the caller falls back to the one-shot engine)."""
+    """spawn() a warm engine and wait until it listens (wait_listening). Returns its Popen."""
     path = path or socket_path(env)
-    proc = spawn(command, env, path, log)
+    return wait_listening(spawn(command, env, path, log), path, timeout, log)
+
+
+def wait_listening(proc, path, timeout=START_TIMEOUT, log=None):
+    """Wait until the engine `proc` (spawn's), or another that won the race, listens on `path`. Returns proc;
+    raises WarmEngineError if none came up (the caller falls back to the one-shot engine)."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         exited = proc.poll() is not None   # read before the probe: an engine that lost a race to another

@@ -118,3 +118,16 @@ def test_no_engine_is_started_early_when_the_plugin_runs_one_shot(runtime, monke
     assert engine.prewarm(sys.executable) is False
     time.sleep(0.5)
     assert warm.request({"status": True}) is None
+
+
+def test_a_run_right_after_the_early_start_waits_for_that_engine_instead_of_starting_another(runtime, tmp_path,
+                                                                                            monkeypatch):
+    spawned = []
+    real_spawn = engine.W.spawn
+    monkeypatch.setattr(engine.W, "spawn", lambda *a, **k: spawned.append(real_spawn(*a, **k)) or spawned[-1])
+    assert engine.prewarm(sys.executable) is True
+    assert engine.prewarm(sys.executable) is False   # still starting: not a second one
+    result, timing = engine.run_engine(sys.executable, scribble_job(tmp_path / "a"))   # before it listens
+    assert timing["engine"] == "warm" and result["backend"] == "variational"
+    assert len(spawned) == 1
+    assert warm.request({"status": True})["status"]["pid"] == spawned[0].pid

@@ -359,6 +359,7 @@ def colorize(procedure, run_mode, image, source, config, mode, backends, frames=
     The job folder is removed whatever happens."""
     t_call, started = time.monotonic(), process_age()
     job = gather_inputs(image, source, config, mode, backends, frames)
+    prewarm(job.python)   # a warm engine not running yet starts while the layers are read and written
     job.timing['plugin_start'] = started   # from the plug-in process's start to this call
     job.timing.update(STARTUP)
     Gimp.progress_init('Colorizing (%s)\u2026' % (job.backend or mode))

@@ -183,20 +183,30 @@ def run_engine(python, manifest, on_progress=None, should_cancel=None, timeout=N
 def prewarm(python, environ=None):
     """Start the warm engine, without waiting, if it will be used and none runs: called as a dialog opens, so
     Python, torch and the weights load while the user chooses the settings and the first run finds the engine
-    warm. True when one was started. Never raises: the run itself reports any trouble."""
+    warm, and as a run starts, so the engine starts while the layers are read. True when one was started. Never
+    raises: the run itself reports any trouble."""
     environ = os.environ if environ is None else environ
     if environ.get(ENV_ENGINE_MODE, "warm") == "one-shot" or engine_launcher() or not hasattr(W.socket, "AF_UNIX"):
         return False
+    if any(py == python and proc.poll() is None for py, proc in _starting):
+        return False   # started already (as the dialog opened) and still starting
     try:
         env = engine_env()
         conn = W.connect(W.hello(_engine_module_path(PROTOCOL_FILE, "protocol.py"), python, env))
         if conn is not None:
             conn.close()
             return False
-        W.spawn(W.engine_command(python), env=env, log=os.path.join(W.ensure_private_dir(), "engine.log"))
+        _starting[:] = [(python, W.spawn(W.engine_command(python), env=env, log=_engine_log()))]
         return True
     except (OSError, W.WarmEngineError):
         return False
+
+
+_starting = []   # [(python, Popen)]: the engine prewarm started, which the run then waits for
+
+
+def _engine_log():
+    return os.path.join(W.ensure_private_dir(), "engine.log")
 
 
 def _warm_connection(python):
@@ -207,9 +217,10 @@ def _warm_connection(python):
     expect = W.hello(_engine_module_path(PROTOCOL_FILE, "protocol.py"), python, env)
     try:
         conn = W.connect(expect)
-        if conn is None:
-            log = os.path.join(W.ensure_private_dir(), "engine.log")
-            W.start(W.engine_command(python), env=env, log=log)
+        if conn is None:   # the one prewarm started (if still starting), else a new one: never two at once
+            started = [proc for py, proc in _starting if py == python and proc.poll() is None]
+            proc = started[0] if started else W.spawn(W.engine_command(python), env=env, log=_engine_log())
+            W.wait_listening(proc, W.socket_path(env), log=_engine_log())
             conn = W.connect(expect)
     except OSError as exc:
         raise W.WarmEngineError(str(exc))
