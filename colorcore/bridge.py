@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -173,14 +174,18 @@ def run_manifest(manifest_path, out=None, exit_with_stdin=False):
     if exit_with_stdin:
         exit_when_stdin_closes()
     try:
+        steps = {}   # the engine's own steps, in seconds: the result's info carries them (the plug-in logs them)
+        t = time.perf_counter()
         job = load_job(manifest_path)
         request = job.request
         request.progress = StreamProgress(out, interval=0.2, fmt=protocol.format_progress)
         request.progress(0.0, "starting")
+        steps["seconds_read"], t = time.perf_counter() - t, time.perf_counter()
         if job.clip is None:
             result = colorize(request, job.backend)
             rgb, scale, info = result.rgb, uncertainty_scale(result.uncertainty), result.info
             unc = np.clip(result.uncertainty / scale, 0, 1) if job.wants_uncertainty else None
+            steps["seconds_colorize"], t = time.perf_counter() - t, time.perf_counter()
             for path, bound, field in zip(job.intervals or (), result.intervals or (),
                                           ("intervals_lo", "intervals_hi")):
                 write_output(path, bound, job.formats[field])
@@ -188,6 +193,7 @@ def run_manifest(manifest_path, out=None, exit_with_stdin=False):
                 from .suggest import suggest, write_suggestions
                 write_suggestions(job.suggest[1], suggest(result.rgb, result.uncertainty, job.suggest[0],
                                                           scribbles=request.scribbles))
+                steps["seconds_suggest"], t = time.perf_counter() - t, time.perf_counter()
         else:
             rgb, unc, scale, info = _colorize_frames(job)
             write_output(job.output_alpha, job.clip.alpha, job.formats["output_alpha"], frames=True)
@@ -195,7 +201,9 @@ def run_manifest(manifest_path, out=None, exit_with_stdin=False):
         write_output(job.output, rgb, job.formats["output"], frames)
         if unc is not None:
             write_output(job.uncertainty_output, unc, job.formats["uncertainty_output"], frames)
+        steps["seconds_write"] = time.perf_counter() - t
         request.progress(1.0, "done")
+        info = dict(info, **{k: round(v, 4) for k, v in steps.items()})
         info = {k: v for k, v in info.items() if isinstance(v, (int, float, str, bool, type(None)))}
         _finished.set()
         print(protocol.format_result(info.get("backend"), scale, request.alpha, info), file=out, flush=True)

@@ -44,6 +44,9 @@ def test_a_scribble_job_round_trips(tmp_path, photo):
     assert lines[0].startswith("PROGRESS 0.0000") and any(l.startswith("PROGRESS 1.0000") for l in lines)
     result = json.loads(lines[-1].removeprefix("RESULT "))
     assert result["backend"] == "variational" and result["uncertainty_scale"] > 0
+    steps = {k: v for k, v in result["info"].items() if k.startswith("seconds_")}   # the engine's own steps
+    assert {"seconds_read", "seconds_colorize", "seconds_write", "seconds_backend"} <= set(steps)
+    assert all(v >= 0 for v in steps.values()) and steps["seconds_colorize"] >= steps["seconds_backend"]
     rgb = np.fromfile(tmp_path / P.RESULT_FILE, "<f4").reshape(img.shape)
     unc = np.fromfile(tmp_path / P.UNCERTAINTY_FILE, "<f4").reshape(img.shape[:2])
     assert np.array_equal(rgb[:, 40:], img[:, 40:])            # outside the mask: the source, bit for bit

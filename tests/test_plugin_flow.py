@@ -100,7 +100,8 @@ def test_a_run_logs_every_step_of_its_timing_and_removes_its_job_folder(plugin, 
     image, timing = scribble_run(plugin, monkeypatch)
     assert {"mode", "backend", "width", "height", "frames", "megapixels", "read_source", "read_scribbles",
             "transfer_in", "engine_start", "engine_work", "engine_total", "read_results", "write_layers",
-            "transfer_out", "transfer", "total", "engine_start_plus_transfer"} <= set(timing)
+            "transfer_out", "transfer", "total", "engine_start_plus_transfer",
+            "engine_seconds_read", "engine_seconds_colorize", "engine_seconds_write"} <= set(timing)
     assert timing["backend"] == "variational" and timing["total"] >= timing["engine_total"]
     assert image.undo_group_start.call_count == image.undo_group_end.call_count == 1
     assert image.insert_layer.call_count == 2

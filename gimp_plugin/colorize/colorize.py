@@ -526,6 +526,9 @@ def run_engine_with_progress(job, manifest):
             Gimp.progress_set_text('%s (%s)' % (msg, label))
     result, t_engine = run_engine(job.python, manifest, on_progress=on_progress)
     job.timing.update(t_engine)
+    # the engine's own steps (reading its inputs, the colorization, the suggestions, writing), where it says them
+    job.timing.update({'engine_' + k: v for k, v in (result.get('info') or {}).items()
+                       if k.startswith('seconds_') and isinstance(v, (int, float))})
     job.backend = job.timing['backend'] = result.get('backend') or job.backend or 'engine'
     return result
 
