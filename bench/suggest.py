@@ -120,9 +120,8 @@ def main(argv=None):
     p.add_argument("--out", default="runs/unc30/suggest")
     args = p.parse_args(argv)
     out = out_dir(args.out)
-    params = {kv.split("=")[0]: float(kv.split("=")[1]) for kv in args.set}
-    if "grid" in params:
-        params["grid"] = int(params["grid"])
+    params = {k: (v if k == "support" else int(v) if k == "grid" else float(v))
+              for k, v in (kv.split("=", 1) for kv in args.set)}
     log = out / "photos.jsonl"
     done = {}
     if log.exists():

@@ -47,6 +47,8 @@ MIN_RADIUS = 3           # pixels: the smallest stroke suggested
 DISCOUNT = 2.0           # after a place is chosen, what is left to fix: u (1 - fixed) ** DISCOUNT
 SIGMA_FIX = 16.0         # ab units: pixels the result coloured like a chosen place count as fixed by it too
                          # (fixed = max(hold, exp(-|ab - ab_place|^2 / 2 SIGMA_FIX^2))); 0: hold alone
+SUPPORTS = ("hold", "alike", "either")
+SUPPORT = "hold"         # where a place's gain is summed: its hold, the pixels coloured alike, or the larger
 
 
 def _resize(arr, size, interp=None):
@@ -130,8 +132,14 @@ def holds(L, ab, ys, xs, reach=REACH):
     return np.ascontiguousarray(np.clip(G, 0.0, 1.0, out=G).T).reshape(len(ys), H, W)
 
 
+def alike(ab, ab_places, sigma=SIGMA_FIX):
+    """(n, H*W): how alike the result coloured each pixel and each place (a Gaussian of their ab distance)."""
+    d2 = np.sum((ab.reshape(1, -1, 2) - np.asarray(ab_places, np.float32)[:, None]) ** 2, axis=-1)
+    return np.exp(-d2 / np.float32(2 * sigma ** 2)).astype(np.float32)
+
+
 def suggest(rgb, radius, n, scribbles=None, reach=REACH, power=POWER, grid=GRID, discount=DISCOUNT,
-            sigma_fix=SIGMA_FIX, flattest=True):
+            sigma_fix=SIGMA_FIX, flattest=True, support=SUPPORT):
     """The n places, best first, where one stroke of the right colour would improve `rgb` most: a list of
     {"x", "y", "radius", "rgb"} (pixel coordinates of the input, the centre of the place; a stroke radius in pixels;
     the result's colour there as 0-255 integers). rgb (H, W, 3) sRGB in [0, 1] is the result, radius (H, W) its
@@ -158,10 +166,17 @@ def suggest(rgb, radius, n, scribbles=None, reach=REACH, power=POWER, grid=GRID,
         mask &= ~painted
     if not mask.any():
         return []
+    if support not in SUPPORTS:
+        raise ValueError(f"support must be one of {', '.join(SUPPORTS)}; got {support!r}")
     ys, xs = _candidates(L, ab, mask, min(grid, *L.shape), bool(flattest))
-    hold = holds(L, ab, ys, xs, reach)
-    flat = hold.reshape(len(ys), -1)
     ab_c = cv2.blur(ab, (5, 5))[ys, xs]   # each place's colour in the result
+    like = alike(ab, ab_c, sigma_fix) if sigma_fix > 0 else None
+    # the reach of a stroke at each candidate: its hold (one solve for every candidate), or only the chosen
+    # places' holds when the gain does not need them (support "alike": one solve a place)
+    hold = holds(L, ab, ys, xs, reach).reshape(len(ys), -1) if support != "alike" or like is None else None
+    flat = {"hold": hold, "alike": like,
+            "either": None if hold is None or like is None else np.maximum(hold, like)}[support]
+    flat = hold if flat is None else flat
     remaining = u.ravel().astype(np.float64)
     picked = []
     for _ in range(min(n, len(ys))):
@@ -170,10 +185,9 @@ def suggest(rgb, radius, n, scribbles=None, reach=REACH, power=POWER, grid=GRID,
             gains[picked] = -np.inf
         best = int(np.argmax(gains))
         picked.append(best)
-        fixed = flat[best]
-        if sigma_fix > 0:   # the prior's guess and its non-local neighbours carry a stroke to pixels coloured alike
-            d2 = np.sum((ab.reshape(-1, 2) - ab_c[best]) ** 2, axis=1)
-            fixed = np.maximum(fixed, np.exp(-d2 / (2 * sigma_fix ** 2)))
+        fixed = hold[best] if hold is not None else holds(L, ab, ys[best:best + 1], xs[best:best + 1], reach)[0].ravel()
+        if like is not None:   # the prior's guess and its non-local neighbours carry a stroke to pixels coloured alike
+            fixed = np.maximum(fixed, like[best])
         remaining *= (1.0 - fixed) ** discount
     out = []
     # the stroke's radius: how far the flat spot extends (distance to the nearest lightness edge), at least

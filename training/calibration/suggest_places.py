@@ -23,11 +23,14 @@ from pathlib import Path
 
 import numpy as np
 
-FEATURES = ("gain_p2", "gain_p1", "size", "radius_here", "chroma_mass", "unsure_share", "centre")
+FEATURES = ("gain_p2", "gain_p1", "size", "radius_here", "chroma_mass", "unsure_share", "centre",
+            "alike_p2", "alike_size", "fixed_p2", "chroma_here", "lightness_here")
+SIGMA_ALIKE = 16.0   # ab units: pixels Auto coloured like the place (colorcore.suggest's SIGMA_FIX)
 
 
 def place_features(rgb, radius, grid):
     """(ys, xs) at working size, their positions in the input's pixels and a (n, len(FEATURES)) array."""
+    import cv2
     from colorcore import color
     from colorcore import suggest as S
     H, W = rgb.shape[:2]
@@ -45,8 +48,12 @@ def place_features(rgb, radius, grid):
     big = (r > np.median(r)).ravel().astype(np.float32)
     h, w = L.shape
     cy, cx = (ys + 0.5) / h - 0.5, (xs + 0.5) / w - 0.5
-    feats = np.stack([hold @ (e1.ravel() ** 2), hold @ e1.ravel(), hold.sum(1), r[ys, xs],
-                      hold @ chroma, (hold @ big) / np.maximum(hold.sum(1), 1e-9), -np.hypot(cy, cx)], axis=1)
+    ab_p = cv2.blur(ab, (5, 5))[ys, xs]   # each place's colour in Auto's result
+    alike = np.exp(-np.sum((ab.reshape(1, -1, 2) - ab_p[:, None]) ** 2, axis=-1) / (2 * SIGMA_ALIKE ** 2))
+    e2 = e1.ravel() ** 2
+    feats = np.stack([hold @ e2, hold @ e1.ravel(), hold.sum(1), r[ys, xs],
+                      hold @ chroma, (hold @ big) / np.maximum(hold.sum(1), 1e-9), -np.hypot(cy, cx),
+                      alike @ e2, alike.sum(1), np.maximum(hold, alike) @ e2, np.hypot(*ab_p.T), L[ys, xs]], axis=1)
     Y = np.minimum(H - 1, np.round((ys + 0.5) / scale - 0.5)).astype(int)
     X = np.minimum(W - 1, np.round((xs + 0.5) / scale - 0.5)).astype(int)
     return Y, X, feats
@@ -67,6 +74,23 @@ def measure(path, gan, prior, grid):
         gains.append(psnr(res.rgb, rgb))
     return {"auto": psnr(auto.rgb, rgb), "psnr": gains, "features": feats.tolist(), "y": Y.tolist(),
             "x": X.tolist()}
+
+
+def refeatured(rows, grid):
+    """The rows with their features computed anew by this module's place_features (Auto run again: it is
+    deterministic), so features can be added without measuring the places' PSNR again."""
+    from colorcore import ColorizeRequest, load_registry, run_backend
+    from training.evaluation import gray_of, load_rgb
+    gan = load_registry().get("gan")
+    for i, r in enumerate(rows):
+        auto = run_backend(gan, ColorizeRequest(image=gray_of(load_rgb(r["path"])), mode="auto"))
+        Y, X, feats = place_features(auto.rgb, auto.uncertainty, grid)
+        if Y.tolist() != r["y"] or X.tolist() != r["x"]:
+            raise SystemExit(f"{r['path']}: the places moved since they were measured; measure them again")
+        r["features"] = feats.tolist()
+        print(f"\r{i + 1}/{len(rows)} photos refeatured", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    return rows
 
 
 def standardised(F):
@@ -120,6 +144,7 @@ def main(argv=None):
     p.add_argument("--grid", type=int, default=8)
     p.add_argument("--out", default="runs/unc30/places")
     p.add_argument("--report", action="store_true")
+    p.add_argument("--refeature", action="store_true", help="with --report: compute the features anew")
     args = p.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -141,6 +166,8 @@ def main(argv=None):
                 f.write(json.dumps(row) + "\n")
             print(f"\r{i + 1}/{len(todo)} photos", end="", file=sys.stderr, flush=True)
         print(file=sys.stderr)
+    if args.report and args.refeature:
+        rows = refeatured(rows, args.grid)
     report(rows)
     return 0
 
