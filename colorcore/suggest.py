@@ -3,7 +3,8 @@
 A stroke's worth is how much it fixes where it spreads, not how wrong its own pixel is. So each candidate place p
 is scored by the expected error its stroke would remove:
 
-    gain(p) = sum over pixels x of  hold_p(x) * u(x),   u(x) = (radius(x) * sens(x)) ** POWER
+    gain(p) = sum over pixels x of  reach_p(x) * u(x),   u(x) = (radius(x) * sens(x)) ** POWER,
+    reach_p(x) = max(hold_p(x), alike_p(x))   (SUPPORT "either")
 
 - hold_p(x) in [0, 1] is how firmly a stroke at p holds x: the chance that a random walk from x on the photo's
   edge-aware graph (lightness and the result's own chroma, as the propagation's graph and the prior's guide)
@@ -11,6 +12,9 @@ is scored by the expected error its stroke would remove:
   Edges wall the walk in, so a stroke in a large flat region (a sky, a wall) holds all of it, one in busy
   texture or on an edge little. One sparse factorisation gives every candidate's
   hold at once (the Green's function of the graph with its leak, normalised to 1 at the stroke).
+- alike_p(x) = exp(-|ab(x) - ab(p)|^2 / 2 SIGMA_FIX^2): how alike the result coloured x and p. The prior's network
+  colours alike what looks alike, so one stroke corrects every pixel of its colour, near or far (two strips of
+  one wall behind a person, all the leaves of a tree).
 - u(x) is the expected squared error there in RGB: the calibrated radius (ΔE_ab) times how much a unit of chroma
   moves the pixel's RGB at its lightness (a chroma error in a dark pixel barely shows), squared.
 - Places are chosen greedily: after each, what it would fix is taken out (u <- u (1 - fixed)^DISCOUNT, fixed the
@@ -27,8 +31,13 @@ source, `prior` with k = 1-3 true-colour strokes; macro gain over random places 
 better. One stroke, ranked at 64 grid places on 12 photos: POWER 2 +1.10 dB over the grid's mean, the region's
 size alone (POWER 0) +0.92, the radius at the place alone -0.36 (on 18 photos: +0.82, +0.66, -0.34). Candidates at
 the cells' centres instead of their flattest pixel: +0.37/+0.87/+0.21 (GRID 12), +0.83/+1.18/+0.08 (GRID 8), all
-within the 0.4-0.6 dB standard errors of 12 photos. On the benchmark's 70 held-out photos the shipped choice gives
-+0.23/+0.47/+0.19 over random places, about the region-size rule's +0.18/+0.48/+0.36 (docs/uncertainty.md).
+within the 0.4-0.6 dB standard errors of 12 photos. On the benchmark's 70 held-out photos that choice (the hold
+alone as a place's reach) gave +0.23/+0.47/+0.19 over random places, about the region-size rule's +0.18/+0.48/+0.36.
+SUPPORT, on 60 calibration photos (10 a source; bench/suggest.py --split calib --per-source-limit 10 --set
+support=...): hold +0.39/+0.65/+0.34, alike +0.62/+0.47/+0.64, either +0.72/+0.61/+0.53 (standard errors about
+0.2); with either, SIGMA_FIX 8 +0.79/+0.74/+0.42, 24 +0.57/+0.41/+0.51, POWER 1 +0.48/+0.48/+0.29, DISCOUNT 1
++0.72/+0.50/+0.23, candidates at the cells' centres +0.57/+0.57/+0.51. Shipped: either, the rest as before. On the
+benchmark's photos it gives +0.10/+0.53/+0.39 (docs/uncertainty.md): within the noise of the hold's result.
 """
 from __future__ import annotations
 
@@ -48,7 +57,8 @@ DISCOUNT = 2.0           # after a place is chosen, what is left to fix: u (1 - 
 SIGMA_FIX = 16.0         # ab units: pixels the result coloured like a chosen place count as fixed by it too
                          # (fixed = max(hold, exp(-|ab - ab_place|^2 / 2 SIGMA_FIX^2))); 0: hold alone
 SUPPORTS = ("hold", "alike", "either")
-SUPPORT = "hold"         # where a place's gain is summed: its hold, the pixels coloured alike, or the larger
+SUPPORT = "either"       # where a place's gain is summed: its hold, the pixels the result coloured like the place
+                         # (a Gaussian of SIGMA_FIX in ab), or the larger of the two (see the module's docstring)
 
 
 def _resize(arr, size, interp=None):

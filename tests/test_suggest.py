@@ -194,3 +194,23 @@ def test_the_vividness_factor_is_interpolated_in_the_calibrations_table():
     assert shipped is None or vividness_factor(shipped, 1.0) == 1.0
     opt = {o.name: o for o in GanBackend.options}["vividness"]
     assert opt.default == 1.0 and (opt.minimum, opt.maximum) == (0.5, 1.5)
+
+
+def test_a_place_also_counts_what_the_result_coloured_alike_elsewhere():
+    """Two red strips apart (40 columns each) around a green middle (48): walled in by the edges, a stroke holds
+    more of the middle, but one red stroke tells the prior both strips' colour. The "either" support (the
+    default) sums a place's gain over both; "hold" only over the region the walk reaches."""
+    h, w = 96, 128
+    rgb = np.empty((h, w, 3), np.float32)
+    rgb[:] = (0.75, 0.35, 0.35)
+    rgb[:, 40:88] = (0.35, 0.6, 0.35)
+    from colorcore import color
+    from colorcore.suggest import rgb_sensitivity
+    lab = color.rgb_to_lab(rgb)
+    radius = (10.0 / rgb_sensitivity(lab[..., 0], lab[..., 1:])).astype(np.float32)   # the same error everywhere
+    in_middle = lambda p: 40 <= p["x"] < 88   # noqa: E731
+    assert in_middle(suggest(rgb, radius, 1, support="hold")[0])
+    assert not in_middle(suggest(rgb, radius, 1)[0])
+    assert not in_middle(suggest(rgb, radius, 1, support="alike")[0])
+    with pytest.raises(ValueError, match="support must be one of"):
+        suggest(rgb, radius, 1, support="nearby")
