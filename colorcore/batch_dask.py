@@ -38,12 +38,6 @@ class WarmBackend(WorkerPlugin):
         init(threads=choose_threads(environ), warm=self.warm)
 
 
-# glibc's own ceiling for its sliding mmap threshold on 64-bit (DEFAULT_MMAP_THRESHOLD_MAX), and the trim
-# threshold it pairs with it (twice the mmap threshold)
-MMAP_THRESHOLD = 32 << 20
-TRIM_THRESHOLD = 2 * MMAP_THRESHOLD
-
-
 def undo_malloc_trim() -> bool:
     """Give a worker the nanny started glibc's large-block reuse back; True if it was changed.
 
@@ -54,16 +48,12 @@ def undo_malloc_trim() -> bool:
     local worker (docs/batch.md, Speed). glibc reads the variable only at start, so mallopt sets the most its
     sliding thresholds reach in a local worker. Other C libraries do not read the variable: nothing to
     undo."""
-    import ctypes
     import os
+    from . import memory
     if "MALLOC_TRIM_THRESHOLD_" not in os.environ:   # glibc's sliding thresholds are on: keep them
         return False
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return False
-    m_trim_threshold, m_mmap_threshold = -1, -3   # glibc's <malloc.h>
-    return bool(mallopt(m_mmap_threshold, MMAP_THRESHOLD)) and bool(mallopt(m_trim_threshold, TRIM_THRESHOLD))
+    return (memory.mallopt(memory.M_MMAP_THRESHOLD, memory.MMAP_THRESHOLD)
+            and memory.mallopt(memory.M_TRIM_THRESHOLD, memory.TRIM_THRESHOLD))
 
 
 def run(items, scheduler, settings, on_result, warm=None, connect_timeout=30):

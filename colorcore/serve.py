@@ -22,9 +22,10 @@ import threading
 import time
 from pathlib import Path
 
-from . import protocol, threads, warm
+from . import memory, protocol, threads, warm
 
 DEFAULT_IDLE = 600.0           # seconds without a job before the engine exits
+KEEP_MEMORY_S = 60.0           # seconds without a job before the memory kept for the next run is given back
 IDLE_ENV = "COLORCORE_ENGINE_IDLE"
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -105,6 +106,7 @@ class Engine:
         self.stopping = threading.Event()
         self.busy = 0   # connections being served
         self._busy_lock = threading.Lock()
+        self.keeping_memory = False   # freed memory kept since the last job (given back after KEEP_MEMORY_S idle)
 
     # ---- the socket
 
@@ -131,7 +133,7 @@ class Engine:
                 try:
                     conn, _ = self.sock.accept()
                 except socket.timeout:
-                    if self.busy == 0 and time.monotonic() - self.last_active > self.idle:
+                    if self.idle_step():
                         break
                     continue
                 threading.Thread(target=self.handle, args=(conn,), daemon=True).start()
@@ -143,10 +145,20 @@ class Engine:
                 if os.stat(self.path).st_ino == self._inode:
                     os.unlink(self.path)
 
+    def idle_step(self) -> bool:
+        """Between callers: give back the memory kept for the next run once the painting loop has paused
+        (KEEP_MEMORY_S), and say when the engine has been idle long enough to exit."""
+        idle = time.monotonic() - self.last_active if self.busy == 0 else 0.0
+        if idle > KEEP_MEMORY_S and self.keeping_memory:
+            memory.give_back_memory()
+            self.keeping_memory = False
+        return idle > self.idle
+
     def run(self):
         from .photo_cache import CACHE
         from .plugins import keep_registry
         CACHE.enabled = True   # later runs on the same photo reuse what depends on the photo alone
+        memory.keep_freed_memory()   # and the pages of their arrays (colorcore.memory), until idle
         keep_registry()        # the backends, loaded once, serve every job
         self.listen()
         self._inode = os.stat(self.path).st_ino
@@ -167,6 +179,7 @@ class Engine:
     def handle(self, conn):
         self._count(+1)
         self.last_active = time.monotonic()
+        self.keeping_memory = True
         send_lock = threading.Lock()
 
         def send(message):

@@ -258,3 +258,19 @@ def test_preload_waits_until_no_job_is_running(monkeypatch):
     quiet.set()
     worker.join(5)
     assert loaded == ["registry"] and serve.PRELOADED == ["b"]
+
+
+def test_the_memory_kept_for_the_next_run_goes_back_once_the_engine_is_idle_and_it_exits_later(tmp_path, monkeypatch):
+    from colorcore import memory, serve
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    given = []
+    monkeypatch.setattr(memory, "give_back_memory", lambda: given.append(1) or True)
+    engine = serve.Engine(run_command=lambda argv: 0, path=str(tmp_path / "engine.sock"), idle=600)
+    engine.keeping_memory = True                      # a job ran
+    engine.last_active = time.monotonic() - 5         # a stroke is being painted: keep it
+    assert engine.idle_step() is False and given == []
+    engine.last_active = time.monotonic() - serve.KEEP_MEMORY_S - 1
+    assert engine.idle_step() is False and given == [1]
+    assert engine.idle_step() is False and given == [1]   # once
+    engine.last_active = time.monotonic() - 601
+    assert engine.idle_step() is True

@@ -34,6 +34,7 @@ OLD = shared_data(REPO) / "oldphotos_v1" / "DeOldify_test_images"
 PHOTOS = [OLD / "1892WaterLillies.jpg", shared_data(REPO) / "dev_eval" / "CBSD68" / "101085.png"]
 SIZES = {1: (1152, 864), 12: (4000, 3000)}
 THINK_S = 8   # seconds between the first run and the next (see cases_for)
+PAINT_S = 0   # --paint: seconds between adding a Scribble run's stroke and the run (a user painting it)
 STROKES = [((60, 125, 50), (0.14, 0.17, 0.02, 0.25)), ((55, 100, 135), (0.60, 0.63, 0.02, 0.20)),
            ((175, 60, 55), (0.55, 0.58, 0.62, 0.72))]
 
@@ -69,7 +70,8 @@ def cases_for(work, mp, avail, null, auto_only=False):
         return cases
     if avail["scribble"]:
         cases += [dict(name="scribble_%dmp_run%d" % (mp, k + 1), proc=E.PROCS[1],
-                       ops=[["load", photos[0]], ["scribble", lay, "Scribbles", 0, 0]],
+                       ops=[["load", photos[0]], ["scribble", lay, "Scribbles", 0, 0]]
+                       + ([["pause", PAINT_S]] if PAINT_S else []),
                        args={"backend": avail["scribble"], "seed": 1}) for k, lay in enumerate(layers)]
     if avail["partial"]:
         sel = [["select_ellipse", int(w * 0.1), int(h * 0.1), int(w * 0.8), int(h * 0.8)], ["feather", 20]]
@@ -104,7 +106,12 @@ def main():
     ap.add_argument("--modes", default="one-shot,warm")
     ap.add_argument("--busy", action="store_true", help="also a warm session with a competing CPU-bound process")
     ap.add_argument("--json", help="write the rows here")
+    ap.add_argument("--paint", type=float, default=0.0,
+                    help="seconds between a Scribble run's stroke and the run (a user painting; GIMP renders the "
+                         "image meanwhile): 0 times the run at once")
     args = ap.parse_args()
+    global PAINT_S
+    PAINT_S = args.paint
     reason = E.skip_reason()
     if reason:
         sys.exit("cannot run: " + reason)
