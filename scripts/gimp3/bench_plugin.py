@@ -28,6 +28,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "e2e"))
 sys.path.insert(0, str(REPO))
 import conftest as E  # noqa: E402
+from colorcore.protocol import default_backend  # noqa: E402
 from training.shared_data import shared_data  # noqa: E402
 
 OLD = shared_data(REPO) / "oldphotos_v1" / "DeOldify_test_images"
@@ -129,8 +130,8 @@ def main():
                         str(host_profile / "plug-ins"), "--python", base_py], check=True, capture_output=True)
         g = E.Gimp3(root, profile, venv, base_py, base_prefix)
         backends = g.backends()
-        avail = {m: next((b["name"] for b in backends if m in b["modes"] and b.get("available", True)), None)
-                 for m in ("auto", "scribble", "partial")}
+        # each mode's default, the dialogs' rule (Partial's is partial-gan, which needs no strokes)
+        avail = {m: default_backend(backends, m) for m in ("auto", "scribble", "partial")}
         shutil.copy(REPO / "tests/e2e/fake_engine.py", work / "fake_engine.py")
         null = work / "null-engine.sh"
         null.write_text('#!/bin/sh\nexec %s %s "$@"\n' % (g.engine_py, work / "fake_engine.py"))
