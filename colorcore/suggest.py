@@ -144,8 +144,12 @@ def holds(L, ab, ys, xs, reach=REACH):
 
 def alike(ab, ab_places, sigma=SIGMA_FIX):
     """(n, H*W): how alike the result coloured each pixel and each place (a Gaussian of their ab distance)."""
-    d2 = np.sum((ab.reshape(1, -1, 2) - np.asarray(ab_places, np.float32)[:, None]) ** 2, axis=-1)
-    return np.exp(-d2 / np.float32(2 * sigma ** 2)).astype(np.float32)
+    p = np.asarray(ab_places, np.float32)
+    flat = ab.reshape(-1, 2)
+    d2 = np.square(flat[:, 0][None] - p[:, :1])   # a and b apart: numpy reduces a length-2 axis slowly
+    d2 += np.square(flat[:, 1][None] - p[:, 1:])
+    d2 *= np.float32(-1 / (2 * sigma ** 2))
+    return np.exp(d2, out=d2)
 
 
 def suggest(rgb, radius, n, scribbles=None, reach=REACH, power=POWER, grid=GRID, discount=DISCOUNT,
