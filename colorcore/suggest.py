@@ -125,6 +125,26 @@ def _candidates(L, ab, mask, grid, flattest=True):
     return np.asarray(ys, int), np.asarray(xs, int)
 
 
+SOLVE_COLUMNS = 24   # the columns solved together: fixed, so the numbers do not depend on the thread count
+
+
+def _solve_columns(lu, B):
+    """lu.solve(B) in fixed groups of SOLVE_COLUMNS columns, the groups shared out among the engine's threads
+    (SuperLU lets go of the interpreter). SuperLU's result for a column depends in its last bits on the columns
+    solved with it, so the groups are the same for any number of threads. 1 MP photo, 144 columns, medians of 5:
+    0.114 s all at once, 0.110 s in groups on one thread, 0.070 s on two."""
+    from concurrent.futures import ThreadPoolExecutor
+    from .threads import choose_threads
+    bounds = list(range(0, B.shape[1], SOLVE_COLUMNS)) + [B.shape[1]]
+    groups = [(a, z) for a, z in zip(bounds[:-1], bounds[1:]) if z > a]
+    solve = lambda az: lu.solve(np.ascontiguousarray(B[:, az[0]:az[1]]))   # noqa: E731
+    workers = min(choose_threads(), len(groups))
+    if workers < 2:
+        return np.hstack([solve(g) for g in groups])
+    with ThreadPoolExecutor(workers) as pool:
+        return np.hstack(list(pool.map(solve, groups)))
+
+
 def holds(L, ab, ys, xs, reach=REACH):
     """hold (n, H, W) of a stroke at each (y, x) of the working-size photo: the graph's Green's function with a leak
     giving a reach of `reach` image diagonals, normalised to 1 at the stroke (see the module's docstring)."""
@@ -137,7 +157,7 @@ def holds(L, ab, ys, xs, reach=REACH):
     A = (_graph(L, ab) + leak * sp.identity(H * W)).tocsc().astype(np.float32)
     B = np.zeros((H * W, len(ys)), np.float32)
     B[ys * W + xs, np.arange(len(ys))] = 1.0
-    G = splu(A).solve(B)
+    G = _solve_columns(splu(A), B)
     G /= np.maximum(G[ys * W + xs, np.arange(len(ys))], np.float32(1e-30))
     return np.ascontiguousarray(np.clip(G, 0.0, 1.0, out=G).T).reshape(len(ys), H, W)
 

@@ -214,3 +214,15 @@ def test_a_place_also_counts_what_the_result_coloured_alike_elsewhere():
     assert not in_middle(suggest(rgb, radius, 1, support="alike")[0])
     with pytest.raises(ValueError, match="support must be one of"):
         suggest(rgb, radius, 1, support="nearby")
+
+
+def test_holds_are_the_same_on_one_thread_and_on_two(monkeypatch):
+    rng = np.random.default_rng(3)
+    L = np.repeat(np.linspace(20, 80, 100, dtype=np.float32)[None], 90, 0) + rng.normal(0, 2, (90, 100)).astype(np.float32)
+    ab = rng.normal(0, 10, (90, 100, 2)).astype(np.float32)
+    ys, xs = np.repeat(np.arange(5, 90, 10), 8), np.tile(np.arange(5, 100, 12), 9)   # 72 places: columns split
+    monkeypatch.setenv("COLORCORE_THREADS", "1")
+    one = holds(L, ab, ys, xs)
+    monkeypatch.setenv("COLORCORE_THREADS", "2")
+    two = holds(L, ab, ys, xs)
+    assert one.shape == (72, 90, 100) and np.array_equal(one, two)
