@@ -96,3 +96,32 @@ def test_with_stdin_watch_a_finished_job_exits_zero(tmp_path, photo):
         assert lines[-1], "engine ended without RESULT"
     proc.stdin.close()                      # what the plug-in does once it has the result
     assert proc.wait(10) == 0
+
+
+def test_the_places_are_found_beside_the_writing_and_their_failure_is_the_jobs(tmp_path, photo, monkeypatch):
+    """The suggestions run on a thread of their own while the result buffers are written; the RESULT line comes
+    after both, and an error in them fails the job with one line, as any engine error does."""
+    import io
+    from colorcore import bridge, suggest
+    from training.evaluation import gray_of
+    img = gray_of(photo)
+    scr = np.zeros(img.shape[:2] + (4,), np.float32)
+    scr[10:20, 10:20] = [0.9, 0.1, 0.1, 1.0]
+    monkeypatch.setenv("COLORCORE_PLUGINS", "variational")
+    ok = tmp_path / "ok"
+    ok.mkdir()
+    out = io.StringIO()
+    assert bridge.run_manifest(write_job(ok, img, scr, suggest=3, suggest_output=P.SUGGEST_FILE), out=out) == 0
+    places = json.loads((ok / P.SUGGEST_FILE).read_text())
+    assert 1 <= len(places) <= 3 and out.getvalue().splitlines()[-1].startswith("RESULT ")
+    assert json.loads(out.getvalue().splitlines()[-1][7:])["info"]["seconds_suggest"] > 0
+
+    def broken(*a, **k):
+        raise RuntimeError("no places today")
+    monkeypatch.setattr(suggest, "suggest", broken)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    out = io.StringIO()
+    assert bridge.run_manifest(write_job(bad, img, scr, suggest=3, suggest_output=P.SUGGEST_FILE),
+                               out=out) == P.EXIT_FAILED
+    assert not any(line.startswith("RESULT") for line in out.getvalue().splitlines())
