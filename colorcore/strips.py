@@ -20,15 +20,5 @@ def for_each_strip(height, width, work, threads=None):
     run side by side on the cores the engine may use. `work` must depend on its own rows alone and write only
     them. The bands do not depend on the thread count (OpenCV's and BLAS's vector loops treat a band's last
     pixels apart, a last-bit difference), so the result is the same for any number of threads."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from .threads import choose_threads
-    threads = choose_threads() if threads is None else threads
-    strips = row_strips(height, width, BAND_PIXELS)
-    if threads < 2 or len(strips) < 2:
-        for y0, y1 in strips:
-            work(y0, y1)
-        return
-    with ThreadPoolExecutor(min(threads, len(strips))) as pool:
-        for done in [pool.submit(work, y0, y1) for y0, y1 in strips]:
-            done.result()
+    from .threads import map_on_threads
+    map_on_threads(lambda rows: work(*rows), row_strips(height, width, BAND_PIXELS), threads)

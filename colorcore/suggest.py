@@ -133,16 +133,9 @@ def _solve_columns(lu, B):
     (SuperLU lets go of the interpreter). SuperLU's result for a column depends in its last bits on the columns
     solved with it, so the groups are the same for any number of threads. 1 MP photo, 144 columns, medians of 5:
     0.114 s all at once, 0.110 s in groups on one thread, 0.070 s on two."""
-    from concurrent.futures import ThreadPoolExecutor
-    from .threads import choose_threads
-    bounds = list(range(0, B.shape[1], SOLVE_COLUMNS)) + [B.shape[1]]
-    groups = [(a, z) for a, z in zip(bounds[:-1], bounds[1:]) if z > a]
-    solve = lambda az: lu.solve(np.ascontiguousarray(B[:, az[0]:az[1]]))   # noqa: E731
-    workers = min(choose_threads(), len(groups))
-    if workers < 2:
-        return np.hstack([solve(g) for g in groups])
-    with ThreadPoolExecutor(workers) as pool:
-        return np.hstack(list(pool.map(solve, groups)))
+    from .threads import map_on_threads
+    starts = range(0, B.shape[1], SOLVE_COLUMNS)
+    return np.hstack(map_on_threads(lambda a: lu.solve(np.ascontiguousarray(B[:, a:a + SOLVE_COLUMNS])), starts))
 
 
 def holds(L, ab, ys, xs, reach=REACH):
@@ -204,13 +197,10 @@ def suggest(rgb, radius, n, scribbles=None, reach=REACH, power=POWER, grid=GRID,
         raise ValueError(f"support must be one of {', '.join(SUPPORTS)}; got {support!r}")
     ys, xs = _candidates(L, ab, mask, min(grid, *L.shape), bool(flattest))
     ab_c = cv2.blur(ab, (5, 5))[ys, xs]   # each place's colour in the result
+    hold = holds(L, ab, ys, xs, reach).reshape(len(ys), -1)   # every candidate's, in one factorisation
     like = alike(ab, ab_c, sigma_fix) if sigma_fix > 0 else None
-    # the reach of a stroke at each candidate: its hold (one solve for every candidate), or only the chosen
-    # places' holds when the gain does not need them (support "alike": one solve a place)
-    hold = holds(L, ab, ys, xs, reach).reshape(len(ys), -1) if support != "alike" or like is None else None
-    flat = {"hold": hold, "alike": like,
-            "either": None if hold is None or like is None else np.maximum(hold, like)}[support]
-    flat = hold if flat is None else flat
+    # a place's reach, where its gain is summed (SUPPORT); without a likeness (sigma_fix 0), its hold
+    flat = hold if like is None or support == "hold" else like if support == "alike" else np.maximum(hold, like)
     remaining = u.ravel().astype(np.float64)
     picked = []
     for _ in range(min(n, len(ys))):
@@ -219,7 +209,7 @@ def suggest(rgb, radius, n, scribbles=None, reach=REACH, power=POWER, grid=GRID,
             gains[picked] = -np.inf
         best = int(np.argmax(gains))
         picked.append(best)
-        fixed = hold[best] if hold is not None else holds(L, ab, ys[best:best + 1], xs[best:best + 1], reach)[0].ravel()
+        fixed = hold[best]
         if like is not None:   # the prior's guess and its non-local neighbours carry a stroke to pixels coloured alike
             fixed = np.maximum(fixed, like[best])
         remaining *= (1.0 - fixed) ** discount

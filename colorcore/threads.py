@@ -65,3 +65,17 @@ def limit_blas_threads(environ=None) -> int:
         return n
     threadpool_limits(limits=n, user_api="blas")
     return n
+
+
+def map_on_threads(work, items, threads=None) -> list:
+    """[work(item) for item in items], shared out among `threads` threads (default the engine's count,
+    choose_threads): numpy, OpenCV and SuperLU let go of the interpreter on large arrays, so the items run side by
+    side. On one thread, or for one item, in this thread. The caller fixes the items, not the thread count, so
+    the numbers are the same for any number of threads."""
+    items = list(items)
+    threads = min(choose_threads() if threads is None else threads, len(items))
+    if threads < 2:
+        return [work(item) for item in items]
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(work, items))

@@ -113,7 +113,7 @@ class GridOperator:
         same arithmetic per pixel as `X += inv_d * (B - A @ X)`, without a copy of each column per sweep. The
         columns never mix, so on a large grid they are shared out among the engine's threads (numpy lets go of
         the interpreter on large arrays), each running all the sweeps on its own planes: the same numbers."""
-        from colorcore.threads import choose_threads
+        from colorcore.threads import choose_threads, map_on_threads
         K, H, W = X.shape[1], self.H, self.W
         x = np.ascontiguousarray(X.T).reshape(K, H, W)
         b = np.ascontiguousarray(B.T).reshape(K, H, W)
@@ -129,14 +129,8 @@ class GridOperator:
                 y[:, 1:, :] -= self.wy * xs[:, :-1, :]
                 xs += d * (bs - y)
         groups = min(K, choose_threads()) if H * W >= PARALLEL_PIXELS else 1
-        if groups < 2:
-            sweeps(slice(None))
-        else:
-            from concurrent.futures import ThreadPoolExecutor
-            bounds = np.linspace(0, K, groups + 1).round().astype(int)
-            with ThreadPoolExecutor(groups) as pool:
-                for done in [pool.submit(sweeps, slice(a, z)) for a, z in zip(bounds[:-1], bounds[1:])]:
-                    done.result()
+        bounds = np.linspace(0, K, groups + 1).round().astype(int)
+        map_on_threads(lambda az: sweeps(slice(*az)), zip(bounds[:-1], bounds[1:]), groups)
         return np.ascontiguousarray(x.reshape(K, H * W).T)
 
     def __matmul__(self, X):

@@ -168,8 +168,7 @@ def run_engine(python, manifest, on_progress=None, should_cancel=None, timeout=N
     on_progress(fraction, message) gets the engine's progress; should_cancel() -> True stops it.
     Raises PluginError with the engine's own message (calling=True for bad input).
     """
-    environ = os.environ if environ is None else environ
-    if environ.get(ENV_ENGINE_MODE, "warm") != "one-shot" and not engine_launcher():
+    if wants_warm(environ):
         try:
             return run_warm(python, manifest, on_progress, should_cancel, timeout)
         except W.WarmEngineError as exc:
@@ -180,19 +179,25 @@ def run_engine(python, manifest, on_progress=None, should_cancel=None, timeout=N
     return run_one_shot(python, manifest, on_progress, should_cancel, timeout)
 
 
+def wants_warm(environ=None):
+    """Whether runs go to the warm engine: not when asked for one-shot (COLORIZE_ENGINE_MODE) nor under a
+    launcher (Flatpak), where the engine is started outside the sandbox for each run."""
+    environ = os.environ if environ is None else environ
+    return environ.get(ENV_ENGINE_MODE, "warm") != "one-shot" and not engine_launcher()
+
+
 def prewarm(python, environ=None):
     """Start the warm engine, without waiting, if it will be used and none runs: called as a dialog opens, so
     Python, torch and the weights load while the user chooses the settings and the first run finds the engine
     warm, and as a run starts, so the engine starts while the layers are read. True when one was started. Never
     raises: the run itself reports any trouble."""
-    environ = os.environ if environ is None else environ
-    if environ.get(ENV_ENGINE_MODE, "warm") == "one-shot" or engine_launcher() or not hasattr(W.socket, "AF_UNIX"):
+    if not wants_warm(environ) or not hasattr(W.socket, "AF_UNIX"):
         return False
-    if any(py == python and proc.poll() is None for py, proc in _starting):
+    if _still_starting(python) is not None:
         return False   # started already (as the dialog opened) and still starting
     try:
         env = engine_env()
-        conn = W.connect(W.hello(_engine_module_path(PROTOCOL_FILE, "protocol.py"), python, env))
+        conn = W.connect(_hello(python, env))
         if conn is not None:
             conn.close()
             return False
@@ -205,6 +210,16 @@ def prewarm(python, environ=None):
 _starting = []   # [(python, Popen)]: the engine prewarm started, which the run then waits for
 
 
+def _still_starting(python):
+    """The engine prewarm started for this interpreter, while it has not exited; else None."""
+    return next((proc for py, proc in _starting if py == python and proc.poll() is None), None)
+
+
+def _hello(python, env):
+    """What this plug-in expects of a warm engine for `python` (colorcore.warm.hello)."""
+    return W.hello(_engine_module_path(PROTOCOL_FILE, "protocol.py"), python, env)
+
+
 def _engine_log():
     return os.path.join(W.ensure_private_dir(), "engine.log")
 
@@ -214,12 +229,11 @@ def _warm_connection(python):
     if not hasattr(W.socket, "AF_UNIX"):
         raise W.WarmEngineError("this system has no Unix domain sockets")
     env = engine_env()
-    expect = W.hello(_engine_module_path(PROTOCOL_FILE, "protocol.py"), python, env)
+    expect = _hello(python, env)
     try:
         conn = W.connect(expect)
         if conn is None:   # the one prewarm started (if still starting), else a new one: never two at once
-            started = [proc for py, proc in _starting if py == python and proc.poll() is None]
-            proc = started[0] if started else W.spawn(W.engine_command(python), env=env, log=_engine_log())
+            proc = _still_starting(python) or W.spawn(W.engine_command(python), env=env, log=_engine_log())
             W.wait_listening(proc, W.socket_path(env), log=_engine_log())
             conn = W.connect(expect)
     except OSError as exc:
