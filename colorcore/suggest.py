@@ -165,6 +165,24 @@ def alike(ab, ab_places, sigma=SIGMA_FIX):
     return np.exp(d2, out=d2)
 
 
+def working(rgb, radius):
+    """The result at the working size (at most WORK_PIXELS): (scale, L, ab, radius there)."""
+    rgb = np.asarray(rgb, np.float32)
+    radius = np.asarray(radius, np.float32)
+    H, W = rgb.shape[:2]
+    scale = min(1.0, np.sqrt(WORK_PIXELS / (H * W)))
+    if scale < 1:
+        size = (max(1, round(W * scale)), max(1, round(H * scale)))
+        rgb, radius = _resize(rgb, size), _resize(radius, size)
+    lab = color.rgb_to_lab(rgb)
+    return scale, lab[..., 0], lab[..., 1:], radius
+
+
+def input_pixel(v, scale, size):
+    """A working-size pixel coordinate in the input's pixels (the centre of the same area)."""
+    return int(min(size - 1, round((v + 0.5) / scale - 0.5)))
+
+
 def suggest(rgb, radius, n, scribbles=None, reach=REACH, power=POWER, grid=GRID, discount=DISCOUNT,
             sigma_fix=SIGMA_FIX, flattest=True, support=SUPPORT):
     """The n places, best first, where one stroke of the right colour would improve `rgb` most: a list of
@@ -178,12 +196,8 @@ def suggest(rgb, radius, n, scribbles=None, reach=REACH, power=POWER, grid=GRID,
     n = int(n)
     if n <= 0:
         return []
-    scale = min(1.0, np.sqrt(WORK_PIXELS / (H * W)))
-    size = (max(1, round(W * scale)), max(1, round(H * scale)))
-    small = _resize(rgb, size) if scale < 1 else rgb
-    r = _resize(np.asarray(radius, np.float32), size) if scale < 1 else np.asarray(radius, np.float32)
-    lab = color.rgb_to_lab(small)
-    L, ab = lab[..., 0], lab[..., 1:]
+    scale, L, ab, r = working(rgb, radius)
+    size = L.shape[::-1]
     u = (np.maximum(r, 0) * rgb_sensitivity(L, ab) * 255.0) ** power
     mask = r > 0
     if scribbles is not None and np.asarray(scribbles).shape[:2] == (H, W):
@@ -220,8 +234,7 @@ def suggest(rgb, radius, n, scribbles=None, reach=REACH, power=POWER, grid=GRID,
     dist = cv2.distanceTransform((edges == 0).astype(np.uint8), cv2.DIST_L2, 3)
     for k in picked:
         y, x = ys[k], xs[k]
-        X = int(min(W - 1, round((x + 0.5) / scale - 0.5)))
-        Y = int(min(H - 1, round((y + 0.5) / scale - 0.5)))
+        X, Y = input_pixel(x, scale, W), input_pixel(y, scale, H)
         rad = max(MIN_RADIUS, int(round(min(float(dist[y, x]), 0.03 * np.hypot(*L.shape)) / scale)))
         out.append({"x": X, "y": Y, "radius": rad,
                     "rgb": [int(v) for v in np.round(np.clip(rgb[Y, X], 0, 1) * 255)]})

@@ -25,21 +25,14 @@ import numpy as np
 
 FEATURES = ("gain_p2", "gain_p1", "size", "radius_here", "chroma_mass", "unsure_share", "centre",
             "alike_p2", "alike_size", "fixed_p2", "chroma_here", "lightness_here")
-SIGMA_ALIKE = 16.0   # ab units: pixels Auto coloured like the place (colorcore.suggest's SIGMA_FIX)
 
 
 def place_features(rgb, radius, grid):
     """(ys, xs) at working size, their positions in the input's pixels and a (n, len(FEATURES)) array."""
     import cv2
-    from colorcore import color
     from colorcore import suggest as S
     H, W = rgb.shape[:2]
-    scale = min(1.0, np.sqrt(S.WORK_PIXELS / (H * W)))
-    size = (max(1, round(W * scale)), max(1, round(H * scale)))
-    small = S._resize(rgb, size) if scale < 1 else rgb
-    r = S._resize(np.asarray(radius, np.float32), size) if scale < 1 else np.asarray(radius, np.float32)
-    lab = color.rgb_to_lab(small)
-    L, ab = lab[..., 0], lab[..., 1:]
+    scale, L, ab, r = S.working(rgb, radius)
     sens = S.rgb_sensitivity(L, ab) * 255.0
     e1 = np.maximum(r, 0) * sens
     ys, xs = S._candidates(L, ab, r > 0, min(grid, *L.shape))
@@ -49,13 +42,13 @@ def place_features(rgb, radius, grid):
     h, w = L.shape
     cy, cx = (ys + 0.5) / h - 0.5, (xs + 0.5) / w - 0.5
     ab_p = cv2.blur(ab, (5, 5))[ys, xs]   # each place's colour in Auto's result
-    alike = np.exp(-np.sum((ab.reshape(1, -1, 2) - ab_p[:, None]) ** 2, axis=-1) / (2 * SIGMA_ALIKE ** 2))
+    alike = S.alike(ab, ab_p)   # pixels Auto coloured like the place
     e2 = e1.ravel() ** 2
     feats = np.stack([hold @ e2, hold @ e1.ravel(), hold.sum(1), r[ys, xs],
                       hold @ chroma, (hold @ big) / np.maximum(hold.sum(1), 1e-9), -np.hypot(cy, cx),
                       alike @ e2, alike.sum(1), np.maximum(hold, alike) @ e2, np.hypot(*ab_p.T), L[ys, xs]], axis=1)
-    Y = np.minimum(H - 1, np.round((ys + 0.5) / scale - 0.5)).astype(int)
-    X = np.minimum(W - 1, np.round((xs + 0.5) / scale - 0.5)).astype(int)
+    Y = np.array([S.input_pixel(y, scale, H) for y in ys], int)
+    X = np.array([S.input_pixel(x, scale, W) for x in xs], int)
     return Y, X, feats
 
 
