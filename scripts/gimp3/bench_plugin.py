@@ -35,13 +35,13 @@ OLD = shared_data(REPO) / "oldphotos_v1" / "DeOldify_test_images"
 PHOTOS = [OLD / "1892WaterLillies.jpg", shared_data(REPO) / "dev_eval" / "CBSD68" / "101085.png"]
 SIZES = {1: (1152, 864), 12: (4000, 3000)}
 THINK_S = 8   # seconds between the first run and the next (see cases_for)
-PAINT_S = 0   # --paint: seconds between adding a Scribble run's stroke and the run (a user painting it)
 STROKES = [((60, 125, 50), (0.14, 0.17, 0.02, 0.25)), ((55, 100, 135), (0.60, 0.63, 0.02, 0.20)),
            ((175, 60, 55), (0.55, 0.58, 0.62, 0.72))]
 
 
-def cases_for(work, mp, avail, null, auto_only=False):
-    """One session's cases at one size (see the module docstring)."""
+def cases_for(work, mp, avail, null, auto_only=False, paint=0.0):
+    """One session's cases at one size (see the module docstring); paint: seconds between adding a Scribble run's
+    stroke and the run (a user painting it)."""
     from PIL import Image
     import numpy as np
     w, h = SIZES[mp]
@@ -72,7 +72,7 @@ def cases_for(work, mp, avail, null, auto_only=False):
     if avail["scribble"]:
         cases += [dict(name="scribble_%dmp_run%d" % (mp, k + 1), proc=E.PROCS[1],
                        ops=[["load", photos[0]], ["scribble", lay, "Scribbles", 0, 0]]
-                       + ([["pause", PAINT_S]] if PAINT_S else []),
+                       + ([["pause", paint]] if paint else []),
                        args={"backend": avail["scribble"], "seed": 1}) for k, lay in enumerate(layers)]
     if avail["partial"]:
         sel = [["select_ellipse", int(w * 0.1), int(h * 0.1), int(w * 0.8), int(h * 0.8)], ["feather", 20]]
@@ -111,8 +111,6 @@ def main():
                     help="seconds between a Scribble run's stroke and the run (a user painting; GIMP renders the "
                          "image meanwhile): 0 times the run at once")
     args = ap.parse_args()
-    global PAINT_S
-    PAINT_S = args.paint
     reason = E.skip_reason()
     if reason:
         sys.exit("cannot run: " + reason)
@@ -137,7 +135,7 @@ def main():
         null.write_text('#!/bin/sh\nexec %s %s "$@"\n' % (g.engine_py, work / "fake_engine.py"))
         null.chmod(0o755)
         sizes = [int(s) for s in args.sizes.split(",")]
-        cases = [c for mp in sizes for c in cases_for(work, mp, avail, null)]
+        cases = [c for mp in sizes for c in cases_for(work, mp, avail, null, paint=args.paint)]
         # the driver dumps pixels for the tests; the benchmark does not need them
         drv = work / "bench_driver.py"
         drv.write_text((E.HERE / "gimp_driver.py").read_text().replace(
