@@ -41,7 +41,7 @@ def guess_gain(strokes: int) -> float:
 def fuse(solve: GuessSolve, prior_distance: float):
     """The fused chroma and the guess's share w of it (0 at the strokes), at the working size."""
     if prior_distance > 0:
-        hold = stroke_hold(solve.L, solve.weight, prior_distance, solve.settings, solve.guide)
+        hold = stroke_hold(solve.L, solve.weight, prior_distance, solve.settings, graph=solve.graph)
         w = np.where(solve.weight > 0, 0.0, 1.0 - hold)
     else:
         w = np.ones(solve.weight.shape, np.float32)

@@ -112,7 +112,7 @@ def semantic_hints(matches, shape):
 def fuse(solve: GuessSolve, prior_distance: float):
     """The hints' colours P where they hold, the guess elsewhere, shifted by the hints' correction P - G of it:
     P + w (guess - G), w = 1 - stroke_hold (0 at the hints)."""
-    hold = stroke_hold(solve.L, solve.weight, prior_distance, solve.settings, solve.guide) if prior_distance > 0 \
+    hold = stroke_hold(solve.L, solve.weight, prior_distance, solve.settings, graph=solve.graph) if prior_distance > 0 \
         else np.zeros(solve.weight.shape, np.float32)
     w = np.where(solve.weight > 0, 0.0, 1.0 - hold).astype(np.float32)
     return solve.spread + w[..., None] * (solve.guess - solve.guess_spread), w

@@ -15,7 +15,7 @@ import numpy as np
 from colorcore import no_progress
 from colorcore.upsample import joint_bilateral_upsample
 
-from .solver import SolverSettings, propagate
+from .solver import SolverSettings, graph_for, propagate
 from .strokes import resize_hints, scribble_hints
 from .uncertainty import DEFAULT_SCORE, raw_score
 
@@ -34,6 +34,7 @@ class GuessSolve:
     spread: np.ndarray       # the hints' colours spread by the solve (P)
     guess: np.ndarray        # the guess everywhere
     guess_spread: np.ndarray # the guess's own values at the hints, spread by the same solve
+    graph: tuple             # solver.graph_for(L, settings, guide): the solve's graph, for a second solve (stroke_hold)
 
 
 @dataclass
@@ -53,15 +54,17 @@ def propagate_scribbles(L, scribbles, opts, progress=no_progress, **kw):
     return propagate_hints(L, scribble_hints(scribbles), opts, progress, **kw)
 
 
-def stroke_hold(L, weight, reach, settings, guide=None):
+def stroke_hold(L, weight, reach, settings, guide=None, graph=None):
     """How firmly the strokes hold each pixel, in [0, 1]: the chance that a random walk on the solve's graph
     reaches a stroke before it fades, at a rate that gives a walk through a flat area a reach of `reach`
     image diagonals. (L + C + mu) h = C 1 is the solve's own system with a small leak mu everywhere. Unlike a
     distance, it stays higher in the region a stroke lies in (edges wall the walk in, so one stroke on a wall
     holds more of the wall) and falls behind edges and in busy texture, where a walk wanders off.
-    Chosen over the edge-aware distance on the calibration slices (backends/prior/MODEL_CARD.md)."""
+    Chosen over the edge-aware distance on the calibration slices (backends/prior/MODEL_CARD.md).
+    graph: solver.graph_for(L, settings, guide), when the caller has it."""
     leak = 1.0 / (reach * np.hypot(*L.shape)) ** 2 / settings.hint_weight   # per pixel, in hint-weight units
-    hold = propagate(L, weight + leak, (weight / (weight + leak))[..., None], settings, guide=guide)[..., 0]
+    hold = propagate(L, weight + leak, (weight / (weight + leak))[..., None], settings, guide=guide,
+                     graph=graph)[..., 0]
     return np.clip(hold, 0.0, 1.0)
 
 
@@ -111,8 +114,8 @@ def propagate_hints(L, hints, opts, progress=no_progress,
         values = np.dstack([values, np.where(weight[..., None] > 0, guess, 0)])
     settings = SolverSettings(sigma=opts["edge_sensitivity"], nonlocal_k=8 if opts["nonlocal"] else 0,
                               guide_sigma=guide_sigma)
-    u = propagate(L_work, weight, values, settings, progress=lambda f, m: progress(0.1 + 0.7 * f, m),
-                  guide=guide)
+    graph = graph_for(L_work, settings, guide)   # a fusion's stroke_hold solves on the same graph
+    u = propagate(L_work, weight, values, settings, progress=lambda f, m: progress(0.1 + 0.7 * f, m), graph=graph)
     progress(0.85, "estimating uncertainty")
     variance = np.maximum(u[..., 2] - np.sum(u[..., :2] ** 2, axis=2), 0)
     far = score = None
@@ -124,7 +127,7 @@ def propagate_hints(L, hints, opts, progress=no_progress,
     share = None
     if guess is not None:
         ab, share = fuse(GuessSolve(L_work, weight, settings, guide, strokes, spread=ab, guess=guess,
-                                    guess_spread=u[..., 3:5]))
+                                    guess_spread=u[..., 3:5], graph=graph))
     if scale < 1.0:
         progress(0.9, "upsampling along edges")
         # Edge-aware up to twice the working size per side, then plain resize: chroma needs less

@@ -219,41 +219,52 @@ def pyramid(L, c, ch, coarsest_pixels, L_levels=None):
     return levels[::-1]
 
 
-def photo_graph(L, s: SolverSettings):
-    """What the solve needs from the photo alone (no hints, no guide): the lightness pyramid, each level's
-    edge weights and the coarsest level's non-local Laplacian. Kept between runs on one photo by the warm
-    engine (colorcore.photo_cache)."""
+def photo_graph(L, s: SolverSettings, guide=None):
+    """What the solve needs from the photo (and a guide) alone, not the hints: the lightness pyramid, each level's
+    edge weights, coarsest first, and the coarsest level's non-local Laplacian. One graph serves every solve on
+    the same photo and guide (graph_for)."""
     L_levels = lightness_pyramid(L, s.coarsest_pixels)
-    edges = [edge_weights(L_k, s.sigma) for L_k in L_levels[::-1]]
+    guides = [None if guide is None else _resize(guide, (L_k.shape[1], L_k.shape[0])) for L_k in L_levels]
+    edges = [edge_weights(L_k, s.sigma, guide=g_k, guide_sigma=s.guide_sigma)
+             for L_k, g_k in zip(L_levels[::-1], guides[::-1])]
     coarsest = L_levels[-1]
-    nonlocal_ = (nonlocal_laplacian(coarsest, s) if s.nonlocal_k > 0 and coarsest.size > 1 else None)
+    nonlocal_ = (nonlocal_laplacian(coarsest, s, guides[-1]) if s.nonlocal_k > 0 and coarsest.size > 1 else None)
     return L_levels, edges, nonlocal_
 
 
-def propagate(L, hint_weight, hint_values, settings=SolverSettings(), progress=None, guide=None):
+def graph_for(L, s: SolverSettings, guide=None):
+    """photo_graph of lightness L (H, W) in [0, 100] and an optional guide (H, W, C). Without a guide the graph is
+    the photo's alone, the same for every set of strokes: the warm engine keeps it between runs
+    (colorcore.photo_cache). With one (the prior's guess, which the strokes change) a caller that solves twice
+    with the same guide passes the graph on (propagate's graph)."""
+    L = np.ascontiguousarray(L, np.float32)
+    if guide is not None:
+        return photo_graph(L, s, guide)
+    return CACHE.get(lambda: ("photo_graph", digest(L), s.sigma, s.coarsest_pixels, s.nonlocal_k,
+                              s.nonlocal_weight, s.nonlocal_spatial, s.nonlocal_lightness),
+                     lambda: photo_graph(L, s))
+
+
+def propagate(L, hint_weight, hint_values, settings=SolverSettings(), progress=None, guide=None, graph=None):
     """L (H, W) in [0, 100], hint_weight (H, W) >= 0, hint_values (H, W, K) -> propagated (H, W, K). guide:
-    optional (H, W, C) features (a learned chroma guess) that shape the graph along with L."""
+    optional (H, W, C) features (a learned chroma guess) that shape the graph along with L; graph: graph_for(L,
+    settings, guide) when the caller has it already."""
     s = settings
     L = np.ascontiguousarray(L, np.float32)
     c = np.ascontiguousarray(hint_weight * s.hint_weight, np.float32)
     ch = np.ascontiguousarray(hint_values * c[..., None], np.float32)
     K = hint_values.shape[2]
-    graph = None
-    if guide is None:   # the graph is the photo's alone: the same for every set of strokes
-        graph = CACHE.get(lambda: ("photo_graph", digest(L), s.sigma, s.coarsest_pixels, s.nonlocal_k,
-                                   s.nonlocal_weight, s.nonlocal_spatial, s.nonlocal_lightness),
-                          lambda: photo_graph(L, s))
-    levels = pyramid(L, c, ch, s.coarsest_pixels, graph[0] if graph else None)
+    L_levels, edges, nonlocal_ = graph or graph_for(L, s, guide)
+    levels = pyramid(L, c, ch, s.coarsest_pixels, L_levels)
     u = None
     for k, (L_k, c_k, ch_k) in enumerate(levels):
         H, W = L_k.shape
-        g_k = None if guide is None else _resize(guide, (W, H))
-        wx, wy = graph[1][k] if graph else edge_weights(L_k, s.sigma, guide=g_k, guide_sigma=s.guide_sigma)
+        wx, wy = edges[k]
         B = ch_k.reshape(-1, K)
         if u is None:
             A = grid_laplacian(wx, wy) + sp.diags(c_k.ravel())
-            if s.nonlocal_k > 0 and H * W > 1:
-                A = A + (graph[2] if graph else nonlocal_laplacian(L_k, s, g_k))
+            if nonlocal_ is not None:
+                A = A + nonlocal_
             # CG converges fast on this small, well-connected graph; start from the hints' mean colour
             mean = B.sum(axis=0) / max(float(c_k.sum()), 1e-12)
             X0 = np.tile(mean, (H * W, 1)).astype(np.float32)
