@@ -26,13 +26,22 @@ def photo_features(rgb: np.ndarray, score: np.ndarray) -> np.ndarray:
 
 def input_features(rgb: np.ndarray) -> np.ndarray:
     """The FEATURES of the input alone (all but the last), for a caller that has the photo before its score."""
+    return lightness_features(side_lightness(rgb))
+
+
+def side_lightness(rgb: np.ndarray) -> np.ndarray:
+    """The lightness (float32, 0..100) of the input RGB (H, W, 3) in 0..1 at a longer side of at most SIDE."""
     from .color import lightness
     rgb = np.asarray(rgb, np.float32)
     h, w = rgb.shape[:2]
     s = SIDE / max(h, w)
     if s < 1:
         rgb = cv2.resize(rgb, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
-    L = lightness(rgb).astype(np.float32)
+    return lightness(rgb).astype(np.float32)
+
+
+def lightness_features(L: np.ndarray) -> np.ndarray:
+    """The FEATURES but the last of a side_lightness."""
     grain = np.abs(L - cv2.GaussianBlur(L, (0, 0), 1.0)).mean()
     gy, gx = np.gradient(np.pad(L, ((0, max(0, 2 - L.shape[0])), (0, max(0, 2 - L.shape[1]))), mode="edge"))
     edges = (np.hypot(gx, gy) > EDGE).mean()
