@@ -6,8 +6,8 @@ leave-one-source-out check (training/calibration/loso.py).
 Photos: the calibration slice of every training source (training.gan.data.held_out_slices 'calib'), at 256x256,
 each as it is and aged like an old print (training.aging, seeded per photo). The raw score is the radius over the
 shipped lambda(0.1) (the backend's own run, as the engine runs it). Saved as training.calibration.prior's
---samples-out: score, error (2000 pixels a run), group (none), source, aged; with the chroma |ab| of the result at
-the same pixels (the share of it in the score is the backend's "score_chroma") and each input's
+--samples-out: score, error (2000 pixels a run), group (none), source, aged; with the chroma |ab| and lightness of
+the result at the same pixels (the share of it in the score is the backend's "score_chroma") and each input's
 training.calibration.print_like.features (the print-like experiment fits its check on them), so a change of the
 score can be tried on the samples without running the backend again.
 """
@@ -38,7 +38,7 @@ def main(argv=None):
     if backend.unavailable_reason():
         sys.exit(backend.unavailable_reason())
     lam = backend.calibration().lam(0.1)
-    scores, errors, groups, runs, chromas, features = [], [], [], [], [], []
+    scores, errors, groups, runs, chromas, lightness, features = [], [], [], [], [], [], []
     slices = data.held_out_slices(shared_data(), "calib", args.per_source)
     total = sum(len(v) for v in slices.values())
     for src, files in slices.items():
@@ -51,13 +51,15 @@ def main(argv=None):
                 res = run_backend(backend, ColorizeRequest(image=gray, mode="auto"))
                 scores.append(res.uncertainty / lam)
                 errors.append(chroma_error(res.rgb, rgb))
-                chromas.append(np.linalg.norm(color.rgb_to_lab(res.rgb)[..., 1:], axis=-1))
+                lab = color.rgb_to_lab(res.rgb)
+                chromas.append(np.linalg.norm(lab[..., 1:], axis=-1))
+                lightness.append(lab[..., 0])
                 features.append(print_like.features(gray))
                 groups.append("")
                 runs.append((src, aged))
             print(f"\r{len(runs) // 2}/{total} photos", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
-    save_samples(args.out, scores, errors, groups, runs, pixels={"chroma": chromas}, photos={"features": features})
+    save_samples(args.out, scores, errors, groups, runs, pixels={"chroma": chromas, "lightness": lightness}, photos={"features": features})
     print(f"wrote {args.out}")
     return 0
 

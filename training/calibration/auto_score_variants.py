@@ -1,0 +1,81 @@
+"""Auto's raw score, changed on the samples without running the backend again: how each change ranks the errors
+(AUSE), covers the smallest radii and covers sources it never saw.
+
+    python -m training.calibration.auto_score_variants runs/unc30/gan_samples40L.npz
+
+SAMPLES: training.calibration.auto_samples's file (score, error, the result's chroma and lightness per pixel;
+clean and aged runs). Variants: the score's chroma share c (score - 0.2 |ab| + c |ab|: the shipped share is 0.2)
+and a cap by the colour the sRGB gamut leaves at the pixel's lightness, min(score, k Cmean(L) + |ab|) (Cmean: the
+largest in-gamut chroma at L, averaged over hues): an error cannot exceed what the gamut allows. For each: AUSE
+(mean over runs, clean and aged), the coverage at alpha 0.1 with lambda fitted on the clean runs, in all and in the
+smallest quarter of radii, and the worst left-out source (training.calibration.loso's test, lambda on clean and
+aged runs of the other sources).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+from bench.uncertainty import ause
+from colorcore import color
+from colorcore.calibration import coverage, fit_calibration
+
+SHIPPED_SHARE = 0.2   # backends/gan/weights/gan.json "score_chroma"
+
+
+def mean_gamut_chroma(L):
+    """Cmean(L): the largest chroma inside sRGB at lightness L, averaged over 180 hues (bisection per hue)."""
+    levels, hues = np.linspace(0, 100, 201), np.deg2rad(np.arange(0, 360, 2))
+    lo, hi = np.zeros((len(levels), len(hues))), np.full((len(levels), len(hues)), 150.0)
+    Ls = np.repeat(levels, len(hues)).astype(np.float32)
+    for _ in range(25):
+        mid = (lo + hi) / 2
+        ab = np.stack([mid * np.cos(hues), mid * np.sin(hues)], -1).reshape(-1, 2).astype(np.float32)
+        lin = color._lab_to_linear(Ls, ab).reshape(mid.shape + (3,))
+        inside = np.all((lin >= -1e-4) & (lin <= 1 + 1e-4), axis=-1)
+        lo, hi = np.where(inside, mid, lo), np.where(inside, hi, mid)
+    return np.interp(L, levels, lo.mean(1))
+
+
+def report(name, s, e, aged, source):
+    a = np.array([ause(ei, si)[0] for si, ei in zip(s, e)])
+    lam = fit_calibration(list(s[~aged]), list(e[~aged]), alphas=(0.1,)).lambdas[0.1]
+    cells = [f"{a[~aged].mean():.4f}", f"{a[aged].mean():.4f}"]
+    for m in (~aged, aged):
+        r, err = (lam * s[m]).ravel(), e[m].ravel()
+        small = r <= np.quantile(r, 0.25)
+        cov = np.mean([coverage(lam * si, ei) for si, ei in zip(s[m], e[m])])
+        cells.append(f"{cov:.3f} / {np.mean(err[small] <= r[small]):.3f}")
+    worst = min((np.mean([coverage(lam_o * si, ei) for si, ei in zip(s[(source == x) & (aged == g)],
+                                                                      e[(source == x) & (aged == g)])]), x, g)
+                for x in sorted(set(source))
+                for lam_o in [fit_calibration(list(s[source != x]), list(e[source != x]), alphas=(0.1,)).lambdas[0.1]]
+                for g in (False, True))
+    cells.append(f"{worst[0]:.3f} ({worst[1]}{' aged' if worst[2] else ''})")
+    print(f"| {name} | " + " | ".join(cells) + " |")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("samples")
+    args = p.parse_args(argv)
+    d = np.load(args.samples)
+    if "lightness" not in d.files:
+        sys.exit(f"{args.samples} has no per-pixel chroma and lightness; make it with training.calibration.auto_samples")
+    S, e, chroma, aged, source = d["score"], d["error"], d["chroma"], d["aged"].astype(bool), d["source"]
+    base = S - SHIPPED_SHARE * chroma
+    gamut = mean_gamut_chroma(d["lightness"])
+    print("| score | AUSE clean | AUSE aged | coverage / smallest quarter, clean | the same, aged | worst left out |")
+    print("|---|---|---|---|---|---|")
+    report("shipped (chroma share 0.2)", S, e, aged, source)
+    for c in (0.0, 0.4, 0.8):
+        report(f"chroma share {c}", base + c * chroma, e, aged, source)
+    for k in (0.3, 0.5, 1.0):
+        report(f"min(score, {k} Cmean(L) + |ab|)", np.minimum(S, k * gamut + chroma), e, aged, source)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
