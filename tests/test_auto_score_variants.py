@@ -1,0 +1,30 @@
+"""training/calibration/auto_score_variants.py: the gamut's chroma by lightness, and the table on samples."""
+import numpy as np
+
+from colorcore import color
+from training.calibration import auto_score_variants as V
+
+
+def test_the_gamut_holds_no_colour_at_black_or_white_and_most_at_mid_lightness():
+    c = V.mean_gamut_chroma(np.array([0.0, 5.0, 25.0, 50.0, 75.0, 100.0]))
+    assert c[0] < 1 and c[-1] < 1 and 40 < c[3] < 90 and c[1] < c[2] < c[3]
+    # at chroma C(L) some hues fit and some do not (it is a mean over hues); at half of it most hues fit
+    hues = np.deg2rad(np.arange(0, 360, 10))
+    ab = np.stack([np.cos(hues), np.sin(hues)], -1).astype(np.float32)
+
+    def share_inside(L, chroma):
+        lin = color._lab_to_linear(np.full(len(hues), L, np.float32), ab * chroma)
+        return np.all((lin >= -1e-4) & (lin <= 1 + 1e-4), -1).mean()
+    for L, cm in zip((25.0, 50.0, 75.0), c[2:5]):
+        assert 0 < share_inside(L, cm) < 1 and share_inside(L, cm / 2) > 0.5
+
+def test_it_prints_one_row_per_variant_from_a_samples_file(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    n, px = 24, 400
+    score = rng.uniform(5, 30, (n, px)).astype(np.float32)
+    np.savez(tmp_path / "s.npz", score=score, error=score * rng.uniform(0, 1.2, (n, px)),
+             chroma=rng.uniform(0, 40, (n, px)), lightness=rng.uniform(0, 100, (n, px)),
+             aged=np.tile([False, True], n // 2), source=np.repeat(["a", "b", "c"], n // 3), group=np.full(n, ""))
+    assert V.main([str(tmp_path / "s.npz")]) == 0
+    rows = [r for r in capsys.readouterr().out.splitlines() if r.startswith("| ") and "AUSE" not in r]
+    assert len(rows) == 7 and rows[0].startswith("| shipped")
