@@ -59,7 +59,8 @@ def main(argv=None):
                 runs.append((src, aged))
             print(f"\r{len(runs) // 2}/{total} photos", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
-    save_samples(args.out, scores, errors, groups, runs, pixels={"chroma": chromas, "lightness": lightness}, photos={"features": features})
+    save_samples(args.out, scores, errors, groups, runs, pixels={"chroma": chromas, "lightness": lightness},
+                 photos={"features": features})
     print(f"wrote {args.out}")
     return 0
 

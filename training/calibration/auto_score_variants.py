@@ -63,7 +63,8 @@ def main(argv=None):
     args = p.parse_args(argv)
     d = np.load(args.samples)
     if "lightness" not in d.files:
-        sys.exit(f"{args.samples} has no per-pixel chroma and lightness; make it with training.calibration.auto_samples")
+        sys.exit(f"{args.samples} has no per-pixel chroma and lightness; "
+                 f"make it with training.calibration.auto_samples")
     S, e, chroma, aged, source = d["score"], d["error"], d["chroma"], d["aged"].astype(bool), d["source"]
     base = S - SHIPPED_SHARE * chroma
     gamut = mean_gamut_chroma(d["lightness"])
