@@ -1,0 +1,40 @@
+"""training/calibration/loso.py (leave-one-source-out coverage) and the samples it reads
+(training.calibration.prior.save_samples)."""
+import numpy as np
+
+from training.calibration import loso
+from training.calibration.print_like import FEATURES
+from training.calibration.prior import save_samples
+
+
+def write_samples(path, seed=0, n=10, px=300):
+    """Three sources, each photo clean and aged; source c's aged photos err twice as much for the same score."""
+    rng = np.random.default_rng(seed)
+    scores, errors, runs, features = [], [], [], []
+    for src in "abc":
+        for _ in range(n):
+            for aged in (False, True):
+                s = rng.uniform(5, 30, (20, px // 20)).astype(np.float32)
+                scores.append(s)
+                errors.append(s * rng.uniform(0, 1, s.shape) * (2.0 if (src == "c" and aged) else 1.0))
+                runs.append((src, aged))
+                features.append(rng.normal(1.0 if aged else 0.0, 0.3, len(FEATURES)))
+    save_samples(path, scores, errors, [""] * len(runs), runs, per_run=200,
+                 pixels={"twice": [2 * s for s in scores]}, photos={"features": features})
+
+
+def test_samples_keep_extra_pixels_at_the_same_places_and_one_row_per_run(tmp_path):
+    write_samples(tmp_path / "s.npz")
+    d = np.load(tmp_path / "s.npz")
+    assert d["score"].shape == (60, 200) and d["features"].shape == (60, len(FEATURES))
+    np.testing.assert_array_equal(d["twice"], 2 * d["score"])   # sampled at the same pixels
+    assert list(d["source"][:2]) == ["a", "a"] and list(d["aged"][:2]) == [False, True]
+
+
+def test_the_left_out_source_that_errs_more_is_the_worst_and_the_target_is_missed(tmp_path, capsys):
+    write_samples(tmp_path / "s.npz")
+    assert loso.main([str(tmp_path / "s.npz")]) == 0
+    out = capsys.readouterr().out
+    assert "MISSED >= 0.87" in out and "worst c aged" in out
+    assert loso.main([str(tmp_path / "s.npz"), "--print-like"]) == 0   # the check fitted on the other sources
+    assert "worst c aged" in capsys.readouterr().out
