@@ -29,12 +29,12 @@ class GuessSolve:
     L: np.ndarray            # lightness
     weight: np.ndarray       # hint weight (0 = no hint)
     settings: SolverSettings
-    guide: np.ndarray | None # the guess when it shapes the graph, else None
     strokes: int             # separate scribbles
     spread: np.ndarray       # the hints' colours spread by the solve (P)
     guess: np.ndarray        # the guess everywhere
     guess_spread: np.ndarray # the guess's own values at the hints, spread by the same solve
-    graph: tuple             # solver.graph_for(L, settings, guide): the solve's graph, for a second solve (stroke_hold)
+    graph: tuple             # solver.graph_for(L, settings, guide): the solve's graph (shaped by the guess when it
+                             # guides), for a second solve on it (stroke_hold)
 
 
 @dataclass
@@ -54,17 +54,16 @@ def propagate_scribbles(L, scribbles, opts, progress=no_progress, **kw):
     return propagate_hints(L, scribble_hints(scribbles), opts, progress, **kw)
 
 
-def stroke_hold(L, weight, reach, settings, guide=None, graph=None):
+def stroke_hold(L, weight, reach, settings, graph=None):
     """How firmly the strokes hold each pixel, in [0, 1]: the chance that a random walk on the solve's graph
     reaches a stroke before it fades, at a rate that gives a walk through a flat area a reach of `reach`
     image diagonals. (L + C + mu) h = C 1 is the solve's own system with a small leak mu everywhere. Unlike a
     distance, it stays higher in the region a stroke lies in (edges wall the walk in, so one stroke on a wall
     holds more of the wall) and falls behind edges and in busy texture, where a walk wanders off.
     Chosen over the edge-aware distance on the calibration slices (backends/prior/MODEL_CARD.md).
-    graph: solver.graph_for(L, settings, guide), when the caller has it."""
+    graph: the solve's graph, solver.graph_for(L, settings[, guide]), when the caller has it (a guided one)."""
     leak = 1.0 / (reach * np.hypot(*L.shape)) ** 2 / settings.hint_weight   # per pixel, in hint-weight units
-    hold = propagate(L, weight + leak, (weight / (weight + leak))[..., None], settings, guide=guide,
-                     graph=graph)[..., 0]
+    hold = propagate(L, weight + leak, (weight / (weight + leak))[..., None], settings, graph=graph)[..., 0]
     return np.clip(hold, 0.0, 1.0)
 
 
@@ -126,7 +125,7 @@ def propagate_hints(L, hints, opts, progress=no_progress,
     strokes = cv2.connectedComponents((weight > 0).astype(np.uint8), connectivity=8)[0] - 1
     share = None
     if guess is not None:
-        ab, share = fuse(GuessSolve(L_work, weight, settings, guide, strokes, spread=ab, guess=guess,
+        ab, share = fuse(GuessSolve(L_work, weight, settings, strokes, spread=ab, guess=guess,
                                     guess_spread=u[..., 3:5], graph=graph))
     if scale < 1.0:
         progress(0.9, "upsampling along edges")

@@ -21,6 +21,7 @@ import numpy as np
 from bench.uncertainty import ause
 from colorcore import color
 from colorcore.calibration import coverage, fit_calibration
+from training.calibration.loso import left_out
 
 SHIPPED_SHARE = 0.2   # backends/gan/weights/gan.json "score_chroma"
 
@@ -48,12 +49,9 @@ def report(name, s, e, aged, source):
         small = r <= np.quantile(r, 0.25)
         cov = np.mean([coverage(lam * si, ei) for si, ei in zip(s[m], e[m])])
         cells.append(f"{cov:.3f} / {np.mean(err[small] <= r[small]):.3f}")
-    worst = min((np.mean([coverage(lam_o * si, ei) for si, ei in zip(s[(source == x) & (aged == g)],
-                                                                      e[(source == x) & (aged == g)])]), x, g)
-                for x in sorted(set(source))
-                for lam_o in [fit_calibration(list(s[source != x]), list(e[source != x]), alphas=(0.1,)).lambdas[0.1]]
-                for g in (False, True))
-    cells.append(f"{worst[0]:.3f} ({worst[1]}{' aged' if worst[2] else ''})")
+    per = left_out(s, e, [""] * len(s), source, aged, 0.1)
+    (src, is_aged), (worst, _, _) = min(per.items(), key=lambda kv: kv[1][0])
+    cells.append(f"{worst:.3f} ({src}{' aged' if is_aged else ''})")
     print(f"| {name} | " + " | ".join(cells) + " |")
 
 
