@@ -56,7 +56,8 @@ def left_out(score, error, groups, source, aged, alpha, **kw):
     """{(source, aged): (mean, standard error, runs)}: each source's coverage with lambda fitted on the others
     (coverage_on's keywords)."""
     return {(src, is_aged): v for src in sorted(set(source))
-            for is_aged, v in coverage_on(score, error, groups, aged, source != src, source == src, alpha, **kw).items()}
+            for is_aged, v in coverage_on(score, error, groups, aged, source != src, source == src, alpha,
+                                          **kw).items()}
 
 
 def main(argv=None):
