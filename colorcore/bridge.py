@@ -75,6 +75,14 @@ def write_output(path, arr, fmt, frames=False):
     tmp.replace(path)
 
 
+def _know_digest(image, path, fmt):
+    """In the warm engine, the photo's digest (photo_cache) from the file it was read from: its bytes and format
+    say what the floats are, and a gray 8-bit photo's bytes are a twelfth of its float RGB."""
+    from .photo_cache import CACHE, digest, know_digest
+    if CACHE.enabled:
+        know_digest(image, f"{digest(np.fromfile(path, np.uint8))} as {fmt} {image.shape}")
+
+
 @dataclass
 class Job:
     """A job from the plug-in: the request (for an animation: its first frame with the scribbles, mask and
@@ -118,6 +126,7 @@ def load_job(manifest_path) -> Job:
         first = rgb[0]
     else:   # a photo's alpha is the plug-in's business (it puts it back into the results)
         first = buffer("image", channels=3)
+        _know_digest(first, folder / job["image"], job["formats"]["image"])
     wants_intervals = bool(job["intervals_lo"] and job["intervals_hi"])
     if wants_intervals and clip is not None:
         raise InvalidRequest("RGB intervals are for single photos; leave that option off for an animation")

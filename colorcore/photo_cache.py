@@ -13,15 +13,31 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+import weakref
 from collections import OrderedDict
 
 import numpy as np
+
+
+_known: dict = {}   # id(array) -> (weak reference to it, its digest): see know_digest
+
+
+def know_digest(array, key: str) -> None:
+    """digest() gives `key` for this very array from now on: its reader hashed the smaller buffer it was made
+    from (a 12 MP gray photo: 12 MB of bytes where its float RGB is 144 MB, 0.1 s of hashing a run). `key` must
+    identify the values (the bytes and how they were converted), and the array must not change afterwards."""
+    i = id(array)
+    _known[i] = (weakref.ref(array, lambda _, i=i: _known.pop(i, None)), key)
 
 
 def digest(*arrays) -> str:
     """A digest of arrays' shapes, types and bytes: the key of what was computed from them."""
     h = hashlib.sha256()   # SHA-NI: 2.8x blake2b's speed here (a 12 MP float photo: 0.10 s against 0.27 s)
     for a in arrays:
+        known = _known.get(id(a))
+        if known is not None and known[0]() is a:
+            h.update(f"known {known[1]}".encode())
+            continue
         a = np.ascontiguousarray(a)
         h.update(f"{a.shape}{a.dtype}".encode())
         h.update(memoryview(a).cast("B"))

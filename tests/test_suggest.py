@@ -1,5 +1,7 @@
 """Where to paint next (colorcore/suggest.py, --suggest, the bridge and the plug-in's "Where to paint" layer)."""
 import json
+import math
+import random
 import struct
 import subprocess
 import sys
@@ -149,6 +151,51 @@ def test_the_layer_draws_numbered_rings_inside_the_image(helpers, tmp_path):
     assert helpers.wants_suggestions("auto", None) == helpers.wants_suggestions("scribble", None) > 0
     assert helpers.wants_suggestions("partial", None) == 0 and helpers.wants_suggestions("auto", [1, 2]) == 0
     assert "Where to paint" in helpers.suggest_message(places) and helpers.suggest_message([]) == ""
+
+
+def drawn_pixel_by_pixel(helpers, place, rank, width, height, tile):
+    """The ring and label the docstring of place_tiles defines, pixel by pixel (the slow, plain definition)."""
+    x0, y0, w, h, _ = tile
+    r = helpers.ring_radius(place, width, height)
+    t, s = max(2.0, r / 6.0), max(2, int(round(r / 5.0)))
+    cx, cy = float(place["x"]), float(place["y"])
+    lh = 5 * s
+    lx, ly = int(round(cx + r * 0.75 + t)), int(round(cy - r * 0.75 - t - lh))
+    px = {}
+    for y in range(y0, y0 + h):
+        for x in range(x0, x0 + w):
+            d = abs(math.hypot(x + 0.5 - cx, y + 0.5 - cy) - r)
+            if d <= t:
+                px[x, y] = helpers.WHITE if d <= t - 1.0 else helpers.BLACK
+    for i, ch in enumerate(str(rank)):
+        gx = lx + 4 * s * i
+        px.update({(x, y): helpers.WHITE for y in range(ly - s, ly + lh + s) for x in range(gx - s, gx + 4 * s)})
+        for row, bits in enumerate(helpers._DIGITS[ch]):
+            px.update({(x, y): helpers.BLACK for col, bit in enumerate(bits) if bit == "1"
+                       for y in range(ly + row * s, ly + (row + 1) * s) for x in range(gx + col * s, gx + (col + 1) * s)})
+    out = [0.0] * (4 * w * h)
+    for (x, y), rgba in px.items():
+        if x0 <= x < x0 + w and y0 <= y < y0 + h:
+            k = 4 * ((y - y0) * w + x - x0)
+            out[k:k + 4] = rgba
+    return out
+
+
+def test_the_rings_drawn_by_rows_are_the_pixel_by_pixel_rings(helpers):
+    rng = random.Random(7)
+    for width, height in ((120, 90), (700, 500), (64, 640)):
+        places = [{"x": rng.uniform(-5, width + 5), "y": rng.uniform(-5, height + 5),
+                   "radius": rng.choice([0.5, 3, 9.7, 40, 130]), "rgb": [0, 0, 0]} for _ in range(11)]
+        places += [{"x": 20.5, "y": 30.5, "radius": 11.0, "rgb": [0, 0, 0]}]   # centres on pixel edges
+        tiles = helpers.place_tiles(places, width, height)
+        # each tile's rank: the places that got one (a place wholly outside the image gets none)
+        ranks = [k for k in range(1, len(places) + 1)
+                 if len(helpers.place_tiles(places[:k], width, height)) > len(helpers.place_tiles(places[:k - 1], width, height))]
+        assert len(ranks) == len(tiles) >= 8
+        for rank, tile in zip(ranks, tiles):
+            got = struct.unpack("<%df" % (4 * tile[2] * tile[3]), tile[4])
+            want = drawn_pixel_by_pixel(helpers, places[rank - 1], rank, width, height, tile)
+            assert list(got) == want
 
 
 def test_the_layer_is_never_taken_for_the_scribbles(helpers):

@@ -55,7 +55,9 @@ def ring_radius(place, width, height):
 def place_tiles(places, width, height):
     """[(x, y, w, h, bytes)] for a width x height layer: per place a tile of float RGBA (4 float32 per pixel,
     row-major) holding a white ring with a black edge around (x, y) and its rank (1 = best) beside it,
-    transparent elsewhere; tiles are clipped to the layer."""
+    transparent elsewhere; tiles are clipped to the layer. A pixel is on the ring when its centre lies within
+    the ring's half-width t of the circle: white within t - 1, black beyond. Drawn a row's span at a time
+    (pixel by pixel, five rings at 12 MP took 0.2-0.6 s of the run)."""
     tiles = []
     for rank, place in enumerate(places, 1):
         r = ring_radius(place, width, height)
@@ -74,28 +76,52 @@ def place_tiles(places, width, height):
         w, h = x1 - x0, y1 - y0
         buf = array("f", bytes(16 * w * h))
 
-        def put(x, y, rgba):
-            if x0 <= x < x1 and y0 <= y < y1:
-                k = 4 * ((y - y0) * w + (x - x0))
-                buf[k:k + 4] = array("f", rgba)
+        def fill(y, xa, xb, rgba):   # pixels xa..xb-1 of row y, clipped to the tile
+            xa, xb = max(xa, x0), min(xb, x1)
+            if y0 <= y < y1 and xa < xb:
+                k = 4 * ((y - y0) * w + (xa - x0))
+                buf[k:k + 4 * (xb - xa)] = array("f", rgba) * (xb - xa)
         for y in range(y0, y1):
-            for x in range(x0, x1):
-                d = abs(math.hypot(x + 0.5 - cx, y + 0.5 - cy) - r)
-                if d <= t:
-                    put(x, y, WHITE if d <= t - 1.0 else BLACK)
+            for half, colour in ((t, BLACK), (t - 1.0, WHITE)):   # the white band over the black
+                for xa, xb in ring_spans(cx, y + 0.5 - cy, r, half, x0, x1):
+                    fill(y, xa, xb, colour)
         for i, ch in enumerate(label):            # black digits on a white box
             gx = lx + 4 * s * i
             for yy in range(ly - s, ly + lh + s):
-                for xx in range(gx - s, gx + 3 * s + s):
-                    put(xx, yy, WHITE)
+                fill(yy, gx - s, gx + 4 * s, WHITE)
             for row, bits in enumerate(_DIGITS[ch]):
                 for col, bit in enumerate(bits):
                     if bit == "1":
                         for yy in range(ly + row * s, ly + (row + 1) * s):
-                            for xx in range(gx + col * s, gx + (col + 1) * s):
-                                put(xx, yy, BLACK)
+                            fill(yy, gx + col * s, gx + (col + 1) * s, BLACK)
         tiles.append((x0, y0, w, h, buf.tobytes()))
     return tiles
+
+
+def ring_spans(cx, dy, r, half, xa, xb):
+    """The runs [a, b) of pixels x in [xa, xb) of a row dy below the centre (pixel centres x + 0.5) whose
+    distance to the circle of radius r around cx is at most `half`: one run each side of cx, where the distance
+    from the centre only grows outwards. Each run is first bounded from the circle's equation, a pixel wide of
+    it, then trimmed by the exact test (so it is the pixel-by-pixel answer)."""
+    def on(x):
+        return abs(math.hypot(x + 0.5 - cx, dy) - r) <= half
+    if half < 0 or abs(dy) > r + half:
+        return []
+    reach = math.sqrt(max((r + half) ** 2 - dy * dy, 0.0))
+    inner = r - half
+    hole = math.sqrt(inner * inner - dy * dy) if inner > abs(dy) else 0.0   # the ring's inside, in this row
+    middle = int(math.floor(cx - 0.5)) + 1          # pixels left of it have their centre at or left of cx
+    spans = []
+    for a, b in ((int(math.floor(cx - reach - 0.5)) - 1, min(middle, int(math.ceil(cx - hole - 0.5)) + 2)),
+                 (max(middle, int(math.floor(cx + hole - 0.5)) - 1), int(math.ceil(cx + reach - 0.5)) + 2)):
+        a, b = max(a, xa), min(b, xb)
+        while a < b and not on(a):
+            a += 1
+        while b > a and not on(b - 1):
+            b -= 1
+        if a < b:
+            spans.append((a, b))
+    return spans
 
 
 def suggest_message(places):
