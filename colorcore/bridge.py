@@ -19,6 +19,7 @@ import numpy as np
 
 from . import protocol
 from .errors import ColorcoreError, InvalidRequest
+from .strips import for_each_strip
 
 
 _DTYPES = {4: "<f4", 2: "<u2", 1: "u1"}
@@ -44,15 +45,20 @@ def read_input(folder, name, shape, fmt, what):
             return data
     scale = np.float32(1) if size == 4 else np.float32(255 if size == 1 else 65535)
     out = np.empty(shape, np.float32)
-    if shape[-1] == 1:   # a mask
-        np.divide(data, scale, out=out, dtype=np.float32)
-        return out
-    np.divide(data[..., :1] if gray else data[..., :3], scale, out=out[..., :3], dtype=np.float32)
-    if shape[-1] == 4:   # the buffer's own alpha, or opaque
-        if values in (2, 4):
-            np.divide(data[..., -1], scale, out=out[..., 3], dtype=np.float32)
-        else:
-            out[..., 3] = 1.0
+    rows_in, rows_out = data.reshape((-1,) + data.shape[-2:]), out.reshape((-1,) + out.shape[-2:])
+
+    def band(y0, y1):   # element by element, on the engine's threads (a 12 MP gray photo and strokes: 0.25 s)
+        src, dst = rows_in[y0:y1], rows_out[y0:y1]
+        if shape[-1] == 1:   # a mask
+            np.divide(src, scale, out=dst, dtype=np.float32)
+            return
+        np.divide(src[..., :1] if gray else src[..., :3], scale, out=dst[..., :3], dtype=np.float32)
+        if shape[-1] == 4:   # the buffer's own alpha, or opaque
+            if values in (2, 4):
+                np.divide(src[..., -1], scale, out=dst[..., 3], dtype=np.float32)
+            else:
+                dst[..., 3] = 1.0
+    for_each_strip(rows_in.shape[0], rows_in.shape[1], band)
     return out
 
 
@@ -217,16 +223,19 @@ def run_manifest(manifest_path, out=None, exit_with_stdin=False):
             steps["seconds_colorize"], t = time.perf_counter() - t, time.perf_counter()
             if job.suggest:   # beside the writing below (both let go of the interpreter): 12 MP, ~0.25 s less
                 places = _suggest_beside(job, result, steps)
-            for path, bound, field in zip(job.intervals or (), result.intervals or (),
-                                          ("intervals_lo", "intervals_hi")):
-                write_output(path, bound, job.formats[field])
+            write_output(job.output, rgb, job.formats["output"])
+            print(protocol.format_progress(0.95, protocol.COLOURS_WRITTEN), file=out, flush=True)   # not throttled
+            rest = [(job.uncertainty_output, unc, "uncertainty_output")]
+            rest += zip(job.intervals or (), result.intervals or (), ("intervals_lo", "intervals_hi"))
+            for path, arr, field in rest:
+                if arr is not None:
+                    write_output(path, arr, job.formats[field])
         else:
             rgb, unc, scale, info = _colorize_frames(job)
-            write_output(job.output_alpha, job.clip.alpha, job.formats["output_alpha"], frames=True)
-        frames = job.clip is not None
-        write_output(job.output, rgb, job.formats["output"], frames)
-        if unc is not None:
-            write_output(job.uncertainty_output, unc, job.formats["uncertainty_output"], frames)
+            for path, arr, field in ((job.output_alpha, job.clip.alpha, "output_alpha"), (job.output, rgb, "output"),
+                                     (job.uncertainty_output, unc, "uncertainty_output")):
+                if arr is not None:
+                    write_output(path, arr, job.formats[field], frames=True)
         steps["seconds_write"] = time.perf_counter() - t
         if places is not None:
             places.result()   # its error, if any, is this job's

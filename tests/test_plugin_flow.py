@@ -69,7 +69,7 @@ def test_partial_with_a_backend_that_ignores_hints_sends_no_scribble_layer(plugi
         partial_job(plugin, hints)                                              # chosen by the user: said so
 
 
-def scribble_run(plugin, monkeypatch, image=None):
+def scribble_run(plugin, monkeypatch, image=None, write_pixels=None):
     """A Scribble run through the real engine with mocked GIMP objects; returns (image, timing, work folders)."""
     Gimp = plugin["Gimp"]
     w, h = 8, 6
@@ -87,7 +87,7 @@ def scribble_run(plugin, monkeypatch, image=None):
     make = g["make_workdir"]
     monkeypatch.setitem(g, "make_workdir", lambda n: folders.append(make(n)) or folders[-1])
     monkeypatch.setitem(g, "log_timing", logged.append)
-    monkeypatch.setitem(g, "write_pixels", lambda layer, fmt, data: None)
+    monkeypatch.setitem(g, "write_pixels", write_pixels or (lambda layer, fmt, data: None))
     backends = [{"name": "variational", "modes": ["scribble", "partial"], "needs_scribbles": True}]
     try:
         plugin["colorize"](None, Gimp.RunMode.NONINTERACTIVE, image, source, config, "scribble", backends)
@@ -122,6 +122,43 @@ def test_a_failure_while_adding_the_layers_leaves_the_image_as_it_was(plugin, mo
     assert image.undo_group_start.call_count == image.undo_group_end.call_count == 1
     assert image.convert_rgb.called and image.convert_grayscale.called
     assert all(image.remove_layer.call_args_list.count(mock.call(lay)) + lay.delete.call_count == 1 for lay in made)
+
+
+def test_the_colorized_layer_is_filled_while_the_engine_writes_the_rest(plugin, monkeypatch):
+    """The engine says when its colours are written (P.COLOURS_WRITTEN); the plug-in fills that layer then,
+    before the engine's run ends, and inserts it with the others."""
+    g = plugin["colorize"].__globals__
+    state = {"engine_done": False, "fills": []}
+    run_engine = g["run_engine"]
+
+    def engine(*a, **kw):
+        out = run_engine(*a, **kw)
+        state["engine_done"] = True
+        return out
+    monkeypatch.setitem(g, "run_engine", engine)
+    image, timing = scribble_run(plugin, monkeypatch)
+    assert "colorized_early" in timing
+    state["engine_done"] = False
+    scribble_run(plugin, monkeypatch, write_pixels=lambda layer, fmt, data: state["fills"].append(state["engine_done"]))
+    assert state["fills"][0] is False and state["fills"][1:] == [True]   # colours during the run, the rest after
+    assert image.insert_layer.call_count == 2
+
+
+def test_a_failure_after_the_colours_were_filled_deletes_that_layer(plugin, monkeypatch):
+    Gimp = plugin["Gimp"]
+    g = plugin["colorize"].__globals__
+    made = []
+    Gimp.Layer.new.side_effect = lambda *args: made.append(mock.MagicMock(name=args[1])) or made[-1]
+
+    def fails(work, job):
+        raise plugin["PluginError"]("the engine did not write uncertainty.raw")
+    monkeypatch.setitem(g, "read_results", fails)
+    image = mock.MagicMock()
+    image.get_base_type.return_value = Gimp.ImageBaseType.RGB
+    with pytest.raises(plugin["PluginError"], match="did not write"):
+        scribble_run(plugin, monkeypatch, image)
+    assert [lay._mock_name for lay in made] == ["Colorized (variational)"]   # filled early ...
+    assert made[0].delete.call_count == 1 and not image.insert_layer.called   # ... and not left behind
 
 
 # ----------------------------------------------------------------------------- From reference...

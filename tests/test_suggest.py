@@ -198,6 +198,16 @@ def test_the_rings_drawn_by_rows_are_the_pixel_by_pixel_rings(helpers):
             assert list(got) == want
 
 
+def test_the_layer_covers_its_circles_only(helpers):
+    places = [{"x": 300, "y": 200, "radius": 10, "rgb": [0, 0, 0]}, {"x": 900, "y": 650, "radius": 20, "rgb": [0, 0, 0]}]
+    tiles = helpers.place_tiles(places, 1200, 900)
+    x, y, w, h = helpers.tiles_bounds(tiles)
+    assert all(x <= tx and y <= ty and tx + tw <= x + w and ty + th <= y + h for tx, ty, tw, th, _ in tiles)
+    assert (x, y) == (min(t[0] for t in tiles), min(t[1] for t in tiles))
+    assert (x + w, y + h) == (max(t[0] + t[2] for t in tiles), max(t[1] + t[3] for t in tiles))
+    assert w * h < 1200 * 900 / 2 and helpers.tiles_bounds([]) == (0, 0, 1, 1)
+
+
 def test_the_layer_is_never_taken_for_the_scribbles(helpers):
     import colorize_layers
     rows = [(5, helpers.SUGGEST_LAYER_NAME, True), (1, "photo", False)]
@@ -225,6 +235,8 @@ def test_a_scribble_run_in_the_plugin_adds_the_hidden_where_to_paint_layer(plugi
     plugin["colorize"](None, Gimp.RunMode.NONINTERACTIVE, image, source, config, "scribble", backends)
     names = [c.args[1] for c in Gimp.Layer.new.call_args_list]
     assert plugin["SUGGEST_LAYER_NAME"] in names
+    made = Gimp.Layer.new.call_args_list[names.index(plugin["SUGGEST_LAYER_NAME"])].args
+    assert 0 < made[2] <= w and 0 < made[3] <= h   # only as large as its circles
     layer = Gimp.Layer.new.return_value   # every mocked layer is this one object: check what was done to it
     layer.set_visible.assert_any_call(False)
     assert layer.get_buffer.return_value.set.call_count >= 1   # the rings' tiles written

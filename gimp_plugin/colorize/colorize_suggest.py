@@ -98,6 +98,14 @@ def place_tiles(places, width, height):
     return tiles
 
 
+def tiles_bounds(tiles):
+    """(x, y, w, h): the smallest rectangle holding every tile (a 1x1 one at the corner when there is none)."""
+    if not tiles:
+        return 0, 0, 1, 1
+    x0, y0 = min(t[0] for t in tiles), min(t[1] for t in tiles)
+    return x0, y0, max(t[0] + t[2] for t in tiles) - x0, max(t[1] + t[3] for t in tiles) - y0
+
+
 def ring_spans(cx, dy, r, half, xa, xb):
     """The runs [a, b) of pixels x in [xa, xb) of a row dy below the centre (pixel centres x + 0.5) whose
     distance to the circle of radius r around cx is at most `half`: one run each side of cx, where the distance
