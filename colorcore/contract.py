@@ -128,9 +128,13 @@ class ColorizeRequest:
         """CIE L of the image (H, W), computed once per request: the pipeline and backends share it."""
         if getattr(self, "_lightness", None) is None or self._lightness.shape != self.shape:
             from .color import lightness
-            from .photo_cache import CACHE, digest
-            self._lightness = CACHE.get(lambda: ("lightness", digest(self.image)),
-                                        lambda: lightness(self.image))
+            from .photo_cache import CACHE, digest, know_digest
+            if CACHE.enabled:   # kept between runs; its digest known, so what is kept from it is cheap to find
+                key = ("lightness", digest(self.image))
+                self._lightness = CACHE.get(lambda: key, lambda: lightness(self.image))
+                know_digest(self._lightness, repr(key))
+            else:
+                self._lightness = lightness(self.image)
         return self._lightness
 
 

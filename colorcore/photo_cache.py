@@ -97,4 +97,10 @@ class PhotoCache:
         return self._size
 
 
+def kept(name: str, compute, *arrays, **settings):
+    """compute(), kept by the warm engine under `name`, the arrays' digest and the settings: for a value computed
+    from the photo alone (the lightness at a working size) that each run on the photo would compute again."""
+    return CACHE.get(lambda: (name, digest(*arrays), tuple(sorted(settings.items()))), compute)
+
+
 CACHE = PhotoCache(int(float(os.environ.get("COLORCORE_PHOTO_CACHE_MB", "512")) * 2 ** 20))

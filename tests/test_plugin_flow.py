@@ -142,6 +142,20 @@ def test_the_colorized_layer_is_filled_while_the_engine_writes_the_rest(plugin, 
     scribble_run(plugin, monkeypatch, write_pixels=lambda layer, fmt, data: state["fills"].append(state["engine_done"]))
     assert state["fills"][0] is False and state["fills"][1:] == [True]   # colours during the run, the rest after
     assert image.insert_layer.call_count == 2
+    # a GRAY image (RGB only once the layers go in): a layer made before would be GRAY, so none is made early
+    Gimp = plugin["Gimp"]
+    gray = mock.MagicMock()
+    gray.get_base_type.side_effect = lambda: (Gimp.ImageBaseType.GRAY if state["engine_started"]
+                                              else Gimp.ImageBaseType.RGB)
+    state.update(fills=[], engine_done=False, engine_started=False)
+
+    def engine_starts(*a, **kw):
+        state["engine_started"] = True
+        return engine(*a, **kw)
+    monkeypatch.setitem(g, "run_engine", engine_starts)
+    _, timing = scribble_run(plugin, monkeypatch, gray,
+                             write_pixels=lambda layer, fmt, data: state["fills"].append(state["engine_done"]))
+    assert "colorized_early" not in timing and state["fills"] == [True, True]
 
 
 def test_a_failure_after_the_colours_were_filled_deletes_that_layer(plugin, monkeypatch):

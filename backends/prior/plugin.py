@@ -75,6 +75,7 @@ class PriorBackend(Backend):
         import numpy as np
         from backends.gan import infer
         from backends.variational.strokes import scribble_hints
+        from colorcore.photo_cache import kept
         from colorcore.strips import for_each_strip
         from .fusion import prior_score, propagate_with_guess
         from .guess import hint_condition
@@ -84,7 +85,7 @@ class PriorBackend(Backend):
         L = request.lightness()
         H, W = L.shape
         h, w = infer.work_size(H, W, infer.native_size(self.weights_path), G.multiple)
-        L_lo = infer.resized(L, (h, w))
+        L_lo = kept("resized", lambda: infer.resized(L, (h, w)), L, size=(h, w))
         request.progress(0.05, "predicting colours from the hints")
         hints = scribble_hints(request.scribbles)   # read once: the network and the solve both take them
         ab_lo, s_lo = infer.predict_lowres(G, L_lo, mask_lo=hint_condition(*hints, (w, h)))

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from colorcore import no_progress
+from colorcore.photo_cache import kept
 from colorcore.upsample import joint_bilateral_upsample
 
 from .solver import SolverSettings, graph_for, propagate
@@ -102,7 +103,7 @@ def propagate_hints(L, hints, opts, progress=no_progress,
     scale = min(1.0, np.sqrt(opts["work_megapixels"] * 1e6 / (H * W)))
     if scale < 1.0:
         size = (max(1, round(W * scale)), max(1, round(H * scale)))
-        L_work = cv2.resize(L, size, interpolation=cv2.INTER_AREA)
+        L_work = kept("area-resized", lambda: cv2.resize(L, size, interpolation=cv2.INTER_AREA), L, size=size)
         weight, ab = resize_hints(weight, ab, size)
     else:
         L_work = L

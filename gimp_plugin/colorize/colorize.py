@@ -542,9 +542,10 @@ def run_engine_with_progress(job, manifest, on_colours=None):
 def fill_colorized_early(image, source, work, job):
     """The colorized layer made and filled as soon as the engine has written its colours, while it writes the
     rest (12 MP: about 0.2 s of GIMP's tile transfer off the wait); inserted later with the others, in one undo
-    group (result_layers), or deleted (drop_early_layer). A photo only; any trouble here leaves the layer to the
-    usual path."""
-    if job.frames or job.early is not None:
+    group (result_layers), or deleted (drop_early_layer). A photo in an RGB image only: a GRAY image becomes RGB
+    in that undo group, and a layer made for it before would be GRAY (GIMP then refuses it without an error).
+    Any trouble here leaves the layer to the usual path."""
+    if job.frames or job.early is not None or image.get_base_type() != Gimp.ImageBaseType.RGB:
         return
     t0 = time.monotonic()
     try:
