@@ -83,8 +83,8 @@ def _distance(X, mean, inv):
 def assess(fitted: dict, rgb: np.ndarray, score: np.ndarray) -> dict:
     """The result's info keys for one photo: `unlike_calibration` when it lies beyond every calibration photo,
     with its distance and that limit (flat scalars, so they travel through the GIMP bridge's result line)."""
-    from .photo_cache import CACHE, digest
-    photo = CACHE.get(lambda: ("novelty", digest(rgb)), lambda: input_features(rgb))   # of the photo alone
+    from .photo_cache import kept
+    photo = kept("novelty", lambda: input_features(rgb), rgb)   # of the photo alone: the warm engine keeps them
     d = float(_distance(np.append(photo, score_feature(score)), np.asarray(fitted["mean"]),
                         np.asarray(fitted["inv_cov"]))[0])
     return {"unlike_calibration": d > fitted["threshold"], "calibration_distance": round(d, 2),

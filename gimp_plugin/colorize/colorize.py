@@ -541,7 +541,7 @@ def run_engine_with_progress(job, manifest, on_colours=None):
 
 def fill_colorized_early(image, source, work, job):
     """The colorized layer made and filled as soon as the engine has written its colours, while it writes the
-    rest (12 MP: about 0.2 s of GIMP's tile transfer off the wait); inserted later with the others, in one undo
+    rest (12 MP: 0.1-0.15 s of GIMP's tile transfer off the wait); inserted later with the others, in one undo
     group (result_layers), or deleted (drop_early_layer). A photo in an RGB image only: a GRAY image becomes RGB
     in that undo group, and a layer made for it before would be GRAY (GIMP then refuses it without an error).
     Any trouble here leaves the layer to the usual path."""
