@@ -31,7 +31,8 @@ def linear_to_srgb(lin):
     """sRGB encoding, the inverse of srgb_to_linear."""
     v = np.asarray(lin, dtype=np.float32)
     out = np.maximum(v, np.float32(0.0031308))
-    # OpenCV's power, 5x numpy's (12 MP RGB: 0.25 -> 0.05 s); within 6e-7 relative of it
+    # OpenCV's power, 5x numpy's (12 MP RGB: 0.25 -> 0.05 s); within 6e-7 relative of it (8-bit results: 4 in
+    # a million values one level apart)
     out = cv2.pow(out.reshape(-1, 1), 1 / 2.4).reshape(out.shape)
     out *= np.float32(1.055)
     out -= np.float32(0.055)
