@@ -330,6 +330,9 @@ def test_success_adds_two_layers_and_keeps_source(batch, name):
         # Auto and Scribble also add the hidden "Where to paint" layer, just above the new ones
         assert names[i - 3] == WHERE_TO_PAINT, names
         assert not after[i - 3]["visible"], "the suggestions layer must be hidden (exports unaffected)"
+        marks = after[i - 3]   # only as large as its circles, and where they are: inside the source layer
+        assert (src["ox"] <= marks["ox"] and marks["ox"] + marks["w"] <= src["ox"] + src["w"]
+                and src["oy"] <= marks["oy"] and marks["oy"] + marks["h"] <= src["oy"] + src["h"]), (marks, src)
     for lay in after[i - 2:i]:
         assert (lay["w"], lay["h"], lay["ox"], lay["oy"]) == (src["w"], src["h"], src["ox"], src["oy"])
     assert rec["after"]["base_type"] == "rgb"
