@@ -20,8 +20,9 @@ KEY = "novelty"   # where a calibration stores the fitted check (Calibration.ext
 
 def photo_features(rgb: np.ndarray, score: np.ndarray) -> np.ndarray:
     """FEATURES of one photo: the input RGB (H, W, 3) in 0..1 (only its lightness counts) and the backend's raw
-    score (H, W)."""
-    return np.append(input_features(rgb), score_feature(score))
+    score (H, W). The input's part depends on the photo alone: the warm engine keeps it (photo_cache)."""
+    from .photo_cache import kept
+    return np.append(kept("novelty", lambda: input_features(rgb), rgb), score_feature(score))
 
 
 def input_features(rgb: np.ndarray) -> np.ndarray:
@@ -83,9 +84,6 @@ def _distance(X, mean, inv):
 def assess(fitted: dict, rgb: np.ndarray, score: np.ndarray) -> dict:
     """The result's info keys for one photo: `unlike_calibration` when it lies beyond every calibration photo,
     with its distance and that limit (flat scalars, so they travel through the GIMP bridge's result line)."""
-    from .photo_cache import kept
-    photo = kept("novelty", lambda: input_features(rgb), rgb)   # of the photo alone: the warm engine keeps them
-    d = float(_distance(np.append(photo, score_feature(score)), np.asarray(fitted["mean"]),
-                        np.asarray(fitted["inv_cov"]))[0])
+    d = float(_distance(photo_features(rgb, score), np.asarray(fitted["mean"]), np.asarray(fitted["inv_cov"]))[0])
     return {"unlike_calibration": d > fitted["threshold"], "calibration_distance": round(d, 2),
             "calibration_distance_limit": round(float(fitted["threshold"]), 2)}

@@ -12,7 +12,7 @@ def scribble_hints(scribbles):
     """(H, W, 4) RGBA -> weight (H, W) = alpha, and chroma (H, W, 2) of each painted colour (its L is ignored)."""
     alpha = np.ascontiguousarray(scribbles[..., 3], np.float32)
     ab = np.zeros(alpha.shape + (2,), np.float32)
-    painted = np.flatnonzero(alpha > 0)   # only painted pixels: cheap at 12 MP
+    painted = _painted(alpha)   # only painted pixels: cheap at 12 MP
     if painted.size:
         ab.reshape(-1, 2)[painted] = color.rgb_to_lab(scribbles.reshape(-1, 4)[painted, :3])[..., 1:]
     return alpha, ab
