@@ -53,8 +53,9 @@ def score_feature(score: np.ndarray) -> float:
     """The last of FEATURES: the log mean of the backend's raw score where it is positive (Partial's score is zero
     outside the selection, whatever its size)."""
     score = np.asarray(score, np.float32)
-    live = score[score > 0]
-    return float(np.log(float(live.mean() if live.size else 0.0) + 1e-3))
+    live = np.count_nonzero(score)   # a score is never negative: the zeros add nothing to the sum (12 MP: 0.08 ->
+    mean = float(np.sum(score, dtype=np.float64)) / live if live else 0.0   # 0.02 s against selecting the rest)
+    return float(np.log(mean + 1e-3))
 
 
 def fit_novelty(rows) -> dict:

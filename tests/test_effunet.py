@@ -313,3 +313,66 @@ def test_roots_name_names_the_data_roots():
     assert data.roots_name({"faces": "/d/train_mix_v1", "tiles": "/d/train_extra_v1", "pets": "/d/train_mix_v1"}) \
         == "train_extra_v1+train_mix_v1"
     assert data.roots_name("/d/train_mix_v1") == "train_mix_v1"
+
+
+class _WholePasses(torch.nn.Module):
+    """The same generator without encode/decode: dropout_samples falls back to a whole pass per batch."""
+
+    def __init__(self, G):
+        super().__init__()
+        self.G, self.multiple = G, G.multiple
+
+    def forward(self, x, sample=False):
+        return self.G(x, sample=sample)
+
+
+@pytest.mark.parametrize("samples", [8, 6, 3])
+def test_dropout_samples_share_the_encoder_and_draw_the_same_samples(samples):
+    G = nets.EffUNetG(**SMALL).eval()
+    L = torch.rand(1, 1, 40, 56) * 100
+
+    def draws(model):
+        torch.manual_seed(3)
+        return [torch.cat(out, 1) for out in nets.dropout_samples(model, L, None, samples)]
+    with torch.inference_mode():
+        shared, whole = draws(G), draws(_WholePasses(G))
+    assert [s.shape[0] for s in shared] == [min(4, samples - s0) for s0 in range(0, samples, 4)]
+    assert all(torch.equal(a, b) for a, b in zip(shared, whole))   # the same numbers, bit for bit
+    assert not torch.equal(shared[0][0], shared[0][1])             # and they are samples: dropout was on
+
+
+def test_channels_last_weights_draw_the_same_dropout_masks():
+    G = nets.EffUNetG(**dict(SMALL, dropout_levels=2)).eval()
+    L = torch.rand(1, 1, 128, 160) * 100
+
+    def draws():
+        torch.manual_seed(5)
+        return torch.cat([torch.cat(o, 1) for o in nets.dropout_samples(G, L, None, 4)])
+    with torch.inference_mode():
+        before = draws()
+        G.to(memory_format=torch.channels_last)
+        after = draws()
+    assert torch.allclose(before, after, atol=1e-4)   # float rounding only (masks drawn in another order: 4e-3)
+
+
+def test_small_network_inputs_run_on_one_thread():
+    n = torch.get_num_threads()
+    if n == 1:
+        torch.set_num_threads(2)
+    try:
+        with infer.on_threads_for((128, 160)):
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == max(n, 2)
+        with infer.on_threads_for((512, 384)):
+            assert torch.get_num_threads() == max(n, 2)
+    finally:
+        torch.set_num_threads(n)
+
+
+def test_chroma_weighted_adds_the_share_of_the_chroma():
+    rng = np.random.default_rng(0)
+    ab = rng.normal(0, 30, (33, 47, 2)).astype(np.float32)
+    score = rng.uniform(0, 20, (33, 47)).astype(np.float32)
+    out = infer.chroma_weighted(score, ab, 0.2)
+    assert out.dtype == np.float32
+    assert np.array_equal(out, (score + 0.2 * np.linalg.norm(ab, axis=-1)).astype(np.float32))

@@ -82,3 +82,12 @@ def test_the_result_info_the_cli_note_and_the_plugin_message_say_it(fitted):
     ok = run_backend(Calibrated(), ColorizeRequest(image=clean_photo(rng)))
     assert ok.info["unlike_calibration"] is False and protocol.unlike_calibration_note(ok.info) is None
     assert "unlike" not in H.uncertainty_message({"uncertainty_scale": 40.0, "info": ok.info}, 0.1, "gan")
+
+
+def test_the_score_feature_is_the_log_mean_score_where_it_is_positive():
+    rng = np.random.default_rng(4)
+    score = rng.uniform(0, 30, (61, 77)).astype(np.float32)
+    score[:20] = 0   # Partial: zero outside the selection, whatever its size
+    assert novelty.score_feature(score) == pytest.approx(np.log(score[score > 0].mean() + 1e-3), rel=1e-6)
+    assert novelty.score_feature(score[20:]) == pytest.approx(novelty.score_feature(score), rel=1e-6)
+    assert novelty.score_feature(np.zeros((5, 5), np.float32)) == pytest.approx(np.log(1e-3))

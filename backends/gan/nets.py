@@ -45,8 +45,9 @@ class Up(nn.Module):
         x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
         x = F.relu(self.norm(self.conv(torch.cat([x, skip], 1))))
         if self.dropout > 0:
-            # dropout is the noise source: on in training, and at inference when sampling
-            x = F.dropout(x, self.dropout, training=self.training or sample)
+            # dropout is the noise source: on in training, and at inference when sampling; its mask is drawn in
+            # the default memory layout, so channels-last weights (inference) draw the same samples
+            x = F.dropout(x.contiguous(), self.dropout, training=self.training or sample)
         return x
 
 
@@ -141,15 +142,22 @@ class EffUNetG(nn.Module):
         self.head = nn.Conv2d(cin, 3, 3, 1, 1)
         self.multiple = 32
 
-    def forward(self, x, sample: bool = False):
+    def encode(self, x):
+        """The encoder's feature maps: no dropout there, so every dropout sample of one input shares them."""
         if self.hint_spread:
             x = torch.cat([x, hint_spread(x[:, 1:1 + HINT_CHANNELS], self.hint_spread)], 1)
-        feats = self.encoder(x)
+        return self.encoder(x)
+
+    def decode(self, feats, size, sample: bool = False):
+        """The output at `size` (the input's height and width) from the encoder's feature maps."""
         h = feats[-1]
         for up, skip in zip(self.ups, reversed(feats[:-1])):
             h = up(h, skip, sample)
-        out = F.interpolate(self.head(h), size=x.shape[-2:], mode="bilinear", align_corners=False)
+        out = F.interpolate(self.head(h), size=size, mode="bilinear", align_corners=False)
         return torch.cat([torch.tanh(out[:, :2]), out[:, 2:3].clamp(-9.0, 3.0)], 1)
+
+    def forward(self, x, sample: bool = False):
+        return self.decode(self.encode(x), x.shape[-2:], sample)
 
 
 def build_generator(config: dict) -> nn.Module:
@@ -201,10 +209,33 @@ def generator_forward(G: nn.Module, L: torch.Tensor, mask: torch.Tensor | None =
     return G(x, sample=sample)[..., :h, :w]
 
 
+def in_lab_units(out: torch.Tensor):
+    """The generator's output as ab (N, 2, H, W) in Lab units and the log error scale (N, 1, H, W)."""
+    return out[:, :2] * AB_SCALE, out[:, 2:3]
+
+
 def run_generator(G: nn.Module, L: torch.Tensor, mask: torch.Tensor | None = None, sample: bool = False):
     """generator_forward in Lab units: ab (N, 2, H, W) and the log error scale (N, 1, H, W)."""
-    out = generator_forward(G, L, mask, sample)
-    return out[:, :2] * AB_SCALE, out[:, 2:3]
+    return in_lab_units(generator_forward(G, L, mask, sample))
+
+
+def dropout_samples(G: nn.Module, L: torch.Tensor, mask: torch.Tensor | None, samples: int, batch: int = 4):
+    """run_generator with dropout on, `samples` times on one input L (1, 1, H, W) [+ mask], `batch` at a time:
+    yields (ab, log error scale) per batch. The encoder has no dropout, so a generator that splits (encode,
+    decode) encodes the batch once for all of them: the same numbers as a full pass per batch (the same input
+    rows, the same dropout draws in the same order), 0.04 s less a 1 MP Auto run at 8 samples."""
+    n0 = min(batch, samples)
+    L, mask = L.expand(n0, -1, -1, -1), None if mask is None else mask.expand(n0, -1, -1, -1)
+    if not hasattr(G, "encode"):
+        for s0 in range(0, samples, batch):
+            n = min(batch, samples - s0)
+            yield run_generator(G, L[:n], None if mask is None else mask[:n], sample=True)
+        return
+    x, (h, w) = pad_to_multiple(generator_input(L, mask), G.multiple)
+    feats = G.encode(x)
+    for s0 in range(0, samples, batch):
+        n = min(batch, samples - s0)
+        yield in_lab_units(G.decode([f[:n] for f in feats], x.shape[-2:], sample=True)[..., :h, :w])
 
 
 def pad_to_multiple(x: torch.Tensor, m: int):
