@@ -225,9 +225,10 @@ def run_manifest(manifest_path, out=None, exit_with_stdin=False):
                 places = _suggest_beside(job, result, steps)
             write_output(job.output, rgb, job.formats["output"])
             print(protocol.format_progress(0.95, protocol.COLOURS_WRITTEN), file=out, flush=True)   # not throttled
-            rest = [(job.uncertainty_output, unc, "uncertainty_output")]
-            rest += zip(job.intervals or (), result.intervals or (), ("intervals_lo", "intervals_hi"))
-            for path, arr, field in rest:
+            if unc is not None:
+                write_output(job.uncertainty_output, unc, job.formats["uncertainty_output"])
+                print(protocol.format_progress(0.96, protocol.UNCERTAINTY_WRITTEN), file=out, flush=True)
+            for path, arr, field in zip(job.intervals or (), result.intervals or (), ("intervals_lo", "intervals_hi")):
                 if arr is not None:
                     write_output(path, arr, job.formats[field])
         else:

@@ -69,6 +69,7 @@ PROGRESS_TAG = "PROGRESS"        # PROGRESS <fraction in [0, 1]> <message>
 # are still being written: the plug-in fills the colorized layer meanwhile (a 12 MP layer: 0.1-0.15 s of GIMP's
 # tile transfer off the wait). Only progress text to a plug-in that does not know it.
 COLOURS_WRITTEN = "colours written"
+UNCERTAINTY_WRITTEN = "uncertainty written"   # the same once UNCERTAINTY_FILE is whole: the uncertainty layer
 RESULT_TAG = "RESULT"            # RESULT <JSON object: backend, uncertainty_scale, alpha, info>; the last line
 ERROR_TAG = "ERROR"              # ERROR <one-line message>
 CLI_ERROR_PREFIX = "colorcore: error: "

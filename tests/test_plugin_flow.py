@@ -124,9 +124,10 @@ def test_a_failure_while_adding_the_layers_leaves_the_image_as_it_was(plugin, mo
     assert all(image.remove_layer.call_args_list.count(mock.call(lay)) + lay.delete.call_count == 1 for lay in made)
 
 
-def test_the_colorized_layer_is_filled_while_the_engine_writes_the_rest(plugin, monkeypatch):
-    """The engine says when its colours are written (P.COLOURS_WRITTEN); the plug-in fills that layer then,
-    before the engine's run ends, and inserts it with the others."""
+def test_the_colorized_and_uncertainty_layers_are_filled_while_the_engine_writes_the_rest(plugin, monkeypatch):
+    """The engine says when its colours and its uncertainty are written (P.COLOURS_WRITTEN,
+    P.UNCERTAINTY_WRITTEN); the plug-in fills those layers then, before the engine's run ends, and inserts them
+    with the others, the uncertainty layer hidden and with its parasite."""
     g = plugin["colorize"].__globals__
     state = {"engine_done": False, "fills": []}
     run_engine = g["run_engine"]
@@ -137,13 +138,20 @@ def test_the_colorized_layer_is_filled_while_the_engine_writes_the_rest(plugin, 
         return out
     monkeypatch.setitem(g, "run_engine", engine)
     image, timing = scribble_run(plugin, monkeypatch)
-    assert "colorized_early" in timing
+    assert "colorized_early" in timing and "uncertainty_early" in timing
     state["engine_done"] = False
-    scribble_run(plugin, monkeypatch, write_pixels=lambda layer, fmt, data: state["fills"].append(state["engine_done"]))
-    assert state["fills"][0] is False and state["fills"][1:] == [True]   # colours during the run, the rest after
-    assert image.insert_layer.call_count == 2
-    # a GRAY image (RGB only once the layers go in): a layer made before would be GRAY, so none is made early
     Gimp = plugin["Gimp"]
+    made = []
+    Gimp.Layer.new.side_effect = lambda *args: made.append(mock.MagicMock(name=args[1])) or made[-1]
+    image, _ = scribble_run(plugin, monkeypatch,
+                            write_pixels=lambda layer, fmt, data: state["fills"].append(state["engine_done"]))
+    assert state["fills"] == [False, False]   # both during the engine's run
+    assert image.insert_layer.call_count == 2
+    assert [c.args[0] for c in image.insert_layer.call_args_list] == made   # colorized in first, the uncertainty above
+    made[1].set_visible.assert_called_with(False)
+    assert made[1].attach_parasite.call_count == 1 and not any(lay.delete.called for lay in made)
+    Gimp.Layer.new.side_effect = None
+    # a GRAY image (RGB only once the layers go in): a layer made before would be GRAY, so none is made early
     gray = mock.MagicMock()
     gray.get_base_type.side_effect = lambda: (Gimp.ImageBaseType.GRAY if state["engine_started"]
                                               else Gimp.ImageBaseType.RGB)
@@ -155,10 +163,10 @@ def test_the_colorized_layer_is_filled_while_the_engine_writes_the_rest(plugin, 
     monkeypatch.setitem(g, "run_engine", engine_starts)
     _, timing = scribble_run(plugin, monkeypatch, gray,
                              write_pixels=lambda layer, fmt, data: state["fills"].append(state["engine_done"]))
-    assert "colorized_early" not in timing and state["fills"] == [True, True]
+    assert "colorized_early" not in timing and "uncertainty_early" not in timing and state["fills"] == [True, True]
 
 
-def test_a_failure_after_the_colours_were_filled_deletes_that_layer(plugin, monkeypatch):
+def test_a_failure_after_the_layers_were_filled_early_deletes_them(plugin, monkeypatch):
     Gimp = plugin["Gimp"]
     g = plugin["colorize"].__globals__
     made = []
@@ -171,8 +179,8 @@ def test_a_failure_after_the_colours_were_filled_deletes_that_layer(plugin, monk
     image.get_base_type.return_value = Gimp.ImageBaseType.RGB
     with pytest.raises(plugin["PluginError"], match="did not write"):
         scribble_run(plugin, monkeypatch, image)
-    assert [lay._mock_name for lay in made] == ["Colorized (variational)"]   # filled early ...
-    assert made[0].delete.call_count == 1 and not image.insert_layer.called   # ... and not left behind
+    assert [lay._mock_name for lay in made] == ["Colorized (variational)", "Uncertainty (variational)"]   # early
+    assert all(lay.delete.call_count == 1 for lay in made) and not image.insert_layer.called   # not left behind
 
 
 # ----------------------------------------------------------------------------- From reference...

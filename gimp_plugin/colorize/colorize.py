@@ -369,7 +369,7 @@ def colorize(procedure, run_mode, image, source, config, mode, backends, frames=
     try:
         try:
             manifest = write_job(work, job, source)
-            result = run_engine_with_progress(job, manifest, lambda: fill_colorized_early(image, source, work, job))
+            result = run_engine_with_progress(job, manifest, lambda which: fill_early(image, source, work, job, which))
             out = read_results(work, job)
         finally:
             shutil.rmtree(work, ignore_errors=True)
@@ -379,7 +379,7 @@ def colorize(procedure, run_mode, image, source, config, mode, backends, frames=
         else:
             add_result_layers(image, source, job, out, result)
     finally:
-        drop_early_layer(job)   # made early but never inserted (an error or a cancel): not left behind
+        drop_early_layers(job)   # made early but never inserted (an error or a cancel): not left behind
     Gimp.progress_end()
     log_run_timing(job, t_call)
     if run_mode == Gimp.RunMode.INTERACTIVE and out['unc'] is not None and not frames:
@@ -411,7 +411,7 @@ def gather_inputs(image, source, config, mode, backends, frames):
                python=find_engine(config.get_property('engine-python') or None),
                options=collect_options(backends, mode, backend, config.get_property),
                bits=STORED_BITS.get(image.get_precision()), formats=dict(P.DEFAULT_FORMATS), source_pixels=None,
-               t_out=None, early=None,
+               t_out=None, early={},
                timing={'mode': mode, 'backend': backend, 'width': width, 'height': height, 'frames': n,
                        'megapixels': round(width * height / 1e6, 3)})
 
@@ -519,17 +519,19 @@ def write_job(work, job, source):
     return manifest
 
 
-def run_engine_with_progress(job, manifest, on_colours=None):
+def run_engine_with_progress(job, manifest, on_written=None):
     """The engine's run, its progress on GIMP's progress bar; returns its result (the backend it used too).
-    on_colours() is called when the engine says the colorized buffer is whole (P.COLOURS_WRITTEN)."""
+    on_written(which) is called when the engine says a result buffer is whole: 'rgb' (P.COLOURS_WRITTEN), 'unc'
+    (P.UNCERTAINTY_WRITTEN)."""
     label = job.backend or job.mode
+    written = {P.COLOURS_WRITTEN: 'rgb', P.UNCERTAINTY_WRITTEN: 'unc'}
 
     def on_progress(frac, msg):
         Gimp.progress_update(0.02 + 0.9 * frac)
         if msg:
             Gimp.progress_set_text('%s (%s)' % (msg, label))
-        if msg == P.COLOURS_WRITTEN and on_colours is not None:
-            on_colours()
+        if msg in written and on_written is not None:
+            on_written(written[msg])
     result, t_engine = run_engine(job.python, manifest, on_progress=on_progress)
     job.timing.update(t_engine)
     # the engine's own steps (reading its inputs, the colorization, the suggestions, writing), where it says them
@@ -539,37 +541,45 @@ def run_engine_with_progress(job, manifest, on_colours=None):
     return result
 
 
-def fill_colorized_early(image, source, work, job):
-    """The colorized layer made and filled as soon as the engine has written its colours, while it writes the
-    rest (12 MP: 0.1-0.15 s of GIMP's tile transfer off the wait); inserted later with the others, in one undo
-    group (result_layers), or deleted (drop_early_layer). A photo in an RGB image only: a GRAY image becomes RGB
-    in that undo group, and a layer made for it before would be GRAY (GIMP then refuses it without an error).
-    Any trouble here leaves the layer to the usual path."""
-    if job.frames or job.early is not None or image.get_base_type() != Gimp.ImageBaseType.RGB:
+EARLY = {'rgb': (P.RESULT_FILE, 'output', 'colorized_early'),   # buffer, manifest field, timing key
+         'unc': (P.UNCERTAINTY_FILE, 'uncertainty_output', 'uncertainty_early')}
+
+
+def fill_early(image, source, work, job, which):
+    """A result layer made and filled as soon as the engine has written its buffer ('rgb': the colorized layer,
+    'unc': the uncertainty layer), while it writes the rest and finds the places to paint (12 MP: GIMP's tile
+    transfer, 0.1-0.2 s a layer, off the wait); inserted later with the others, in one undo group
+    (result_layers), or deleted (drop_early_layers). A photo in an RGB image only: a GRAY image becomes RGB in
+    that undo group, and a layer made for it before would be GRAY (GIMP then refuses it without an error). Any
+    trouble here leaves the layer to the usual path."""
+    if (job.frames or which in job.early or image.get_base_type() != Gimp.ImageBaseType.RGB
+            or (which == 'unc' and not job.want_unc)):
         return
+    name, field, timing_key = EARLY[which]
     t0 = time.monotonic()
     try:
-        data = read_buffer(work, P.RESULT_FILE, P.buffer_bytes('output', job.width, job.height, 1,
-                                                               job.formats['output']))
-        pixels = with_source_alpha(source, job, {'rgb': data, 'unc': None, 'bounds': []})
-        lay = Gimp.Layer.new(image, colorized_layer_name(job.backend), job.width, job.height, pixels['type'],
-                             100.0, Gimp.LayerMode.NORMAL)
+        data = read_buffer(work, name, P.buffer_bytes(field, job.width, job.height, 1, job.formats[field]))
+        pixels = with_source_alpha(source, job, {'rgb': data if which == 'rgb' else None,
+                                                 'unc': data if which == 'unc' else None, 'bounds': []})
+        layer_name = colorized_layer_name(job.backend) if which == 'rgb' else uncertainty_layer_name(job.backend)
+        lay = Gimp.Layer.new(image, layer_name, job.width, job.height, pixels['type'], 100.0, Gimp.LayerMode.NORMAL)
         try:
-            write_pixels(lay, pixels['rgb_fmt'], pixels['rgb'])
+            write_pixels(lay, pixels[which + '_fmt'], pixels[which])
         except Exception:
             lay.delete()
             raise
     except Exception as exc:
-        log('the colorized layer could not be filled early (%s); it is filled after the run' % exc)
+        log('the %s layer could not be filled early (%s); it is filled after the run'
+            % ('colorized' if which == 'rgb' else 'uncertainty', exc))
         return
-    job.early = lay
-    job.timing['colorized_early'] = time.monotonic() - t0
+    job.early[which] = lay
+    job.timing[timing_key] = time.monotonic() - t0
 
 
-def drop_early_layer(job):
-    """Delete the early colorized layer if it was never inserted."""
-    lay, job.early = job.early, None
-    if lay is not None:
+def drop_early_layers(job):
+    """Delete the layers filled early if they were never inserted."""
+    made, job.early = list(job.early.values()), {}
+    for lay in made:
         try:
             lay.delete()
         except Exception:
@@ -577,16 +587,17 @@ def drop_early_layer(job):
 
 
 def read_results(work, job):
-    """The engine's buffers, read before the job folder goes: {'rgb', 'unc', 'opacity', 'bounds'} ('rgb' None
-    when the colorized layer was filled early)."""
+    """The engine's buffers, read before the job folder goes: {'rgb', 'unc', 'opacity', 'bounds'} ('rgb' or
+    'unc' None when that layer was filled early)."""
     job.t_out = time.monotonic()
     w, h, n = job.width, job.height, job.n
 
     def size(field, frames=1):
         return P.buffer_bytes(field, w, h, frames, job.formats[field])
     return {
-        'rgb': read_buffer(work, P.RESULT_FILE, size('output', n)) if job.early is None else None,
-        'unc': read_buffer(work, P.UNCERTAINTY_FILE, size('uncertainty_output', n)) if job.want_unc else None,
+        'rgb': read_buffer(work, P.RESULT_FILE, size('output', n)) if 'rgb' not in job.early else None,
+        'unc': read_buffer(work, P.UNCERTAINTY_FILE, size('uncertainty_output', n))
+        if job.want_unc and 'unc' not in job.early else None,
         'opacity': read_buffer(work, P.RESULT_ALPHA_FILE, size('output_alpha', n)) if job.frames else None,
         'bounds': [read_buffer(work, f, size(field)) for f, field in
                    ((P.INTERVALS_LO_FILE, 'intervals_lo'), (P.INTERVALS_HI_FILE, 'intervals_hi'))]
@@ -673,15 +684,16 @@ def result_layers(image, job, pixels, result, made):
         made.append(lay)
         write_pixels(lay, fmt, data)
         return lay
-    if job.early is not None:   # filled while the engine wrote the rest (fill_colorized_early)
-        colorized, job.early = job.early, None
-        made.append(colorized)
-        colorized.set_name(colorized_layer_name(job.backend))   # the backend that ran, known now
-        stack = [colorized]
-    else:
-        stack = [new_layer(colorized_layer_name(job.backend), pixels['rgb_fmt'], pixels['rgb'])]
-    if pixels['unc'] is not None:
-        ulayer = new_layer(uncertainty_layer_name(job.backend), pixels['unc_fmt'], pixels['unc'])
+    def early_or_new(which, name, fmt):
+        lay = job.early.pop(which, None)   # filled while the engine wrote the rest (fill_early)
+        if lay is None:
+            return new_layer(name, fmt, pixels[which])
+        made.append(lay)
+        lay.set_name(name)   # the backend that ran, known now
+        return lay
+    stack = [early_or_new('rgb', colorized_layer_name(job.backend), pixels['rgb_fmt'])]
+    if pixels['unc'] is not None or 'unc' in job.early:
+        ulayer = early_or_new('unc', uncertainty_layer_name(job.backend), pixels['unc_fmt'])
         text = uncertainty_parasite_text(result, job.alpha, job.backend)
         ulayer.attach_parasite(Gimp.Parasite.new(PARASITE_NAME, 1, list(text.encode('utf-8'))))
         ulayer.set_visible(False)   # shown on demand: eye icon in the Layers dialog
