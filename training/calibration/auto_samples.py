@@ -1,10 +1,10 @@
 """Pixel samples of an Auto backend's raw score and error on the calibration slices, clean and aged, for the
 leave-one-source-out check (training/calibration/loso.py).
 
-    python -m training.calibration.auto_samples OUT.npz [--backend gan] [--per-source 15]
+    python -m training.calibration.auto_samples OUT.npz [--backend gan] [--per-source 15] [--ageing print]
 
 Photos: the calibration slice of every training source (training.gan.data.held_out_slices 'calib'), at 256x256,
-each as it is and aged like an old print (training.aging, seeded per photo). The raw score is the radius over the
+each as it is and aged like an old print (training.aging, seeded per photo, by the recipe --ageing names). The raw score is the radius over the
 shipped lambda(0.1) (the backend's own run, as the engine runs it). Saved as training.calibration.prior's
 --samples-out: score, error (2000 pixels a run), group (none), source, aged; with the chroma |ab| and lightness of
 the result at the same pixels (the share of it in the score is the backend's "score_chroma") and each input's
@@ -19,7 +19,7 @@ import sys
 import numpy as np
 
 from colorcore import ColorizeRequest, color, load_registry, run_backend
-from training.aging import age
+from training.aging import DEFAULT_RECIPE, RECIPES, age
 from training.calibration import print_like
 from training.calibration.prior import save_samples
 from training.evaluation import chroma_error, gray_of, load_rgb
@@ -32,6 +32,7 @@ def main(argv=None):
     p.add_argument("--backend", default="gan")
     p.add_argument("--per-source", type=int, default=15)
     p.add_argument("--seed", type=int, default=11)
+    p.add_argument("--ageing", default=DEFAULT_RECIPE, choices=sorted(RECIPES), help="training.aging's recipe")
     args = p.parse_args(argv)
     from training.gan import data
     backend = load_registry().get(args.backend)
@@ -47,7 +48,7 @@ def main(argv=None):
             for aged in (False, True):
                 gray = gray_of(rgb)
                 if aged:
-                    gray, _ = age(gray, np.random.default_rng(args.seed * 100003 + i))
+                    gray, _ = age(gray, np.random.default_rng(args.seed * 100003 + i), recipe_name=args.ageing)
                 res = run_backend(backend, ColorizeRequest(image=gray, mode="auto"))
                 scores.append(res.uncertainty / lam)
                 errors.append(chroma_error(res.rgb, rgb))
