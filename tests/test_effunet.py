@@ -376,3 +376,23 @@ def test_chroma_weighted_adds_the_share_of_the_chroma():
     out = infer.chroma_weighted(score, ab, 0.2)
     assert out.dtype == np.float32
     assert np.array_equal(out, (score + 0.2 * np.linalg.norm(ab, axis=-1)).astype(np.float32))
+
+
+def test_view_spread_is_how_far_the_flipped_and_scaled_views_are_from_their_mean(tmp_path):
+    from training.calibration.view_spread import view_spread
+    torch.manual_seed(0)
+    G = nets.EffUNetG(**SMALL).eval()
+    for m in G.modules():   # a random network, far from mirror-symmetric by itself
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+    H = infer.load_generator(weights_io.save_weights(G.state_dict(), G.config, tmp_path / "v.pt"))
+    L = np.random.default_rng(0).uniform(0, 100, (64, 96)).astype(np.float32)
+    post = {"gain": 1.0, "tau": 0.0, "flip": True, "scales": [1.0]}
+    spread = view_spread(H, L, 64, post)
+    assert spread.shape == L.shape and spread.dtype == np.float32 and spread.min() >= 0
+    # two views, a and b: each lies |a - b| / 2 from their mean (at the network's size, then brought to the photo's)
+    hw = infer.work_size(64, 96, 64, H.multiple)
+    a, b = (infer.predict_lowres(H, infer.resized(x, hw))[0] for x in (L, L[:, ::-1].copy()))
+    half = np.linalg.norm(a - b[:, ::-1], axis=-1) / 2
+    np.testing.assert_allclose(spread, infer.resized(half, L.shape), atol=1e-3)
+    assert view_spread(H, L, 64, {"gain": 1.0, "tau": 0.0, "flip": False}).max() == 0   # one view: no spread

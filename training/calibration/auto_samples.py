@@ -7,7 +7,8 @@ Photos: the calibration slice of every training source (training.gan.data.held_o
 each as it is and aged like an old print (training.aging, seeded per photo, by the recipe --ageing names). The raw score is the radius over the
 shipped lambda(0.1) (the backend's own run, as the engine runs it). Saved as training.calibration.prior's
 --samples-out: score, error (2000 pixels a run), group (none), source, aged; with the chroma |ab| and lightness of
-the result at the same pixels (the share of it in the score is the backend's "score_chroma") and each input's
+the result at the same pixels (the share of it in the score is the backend's "score_chroma"), how much the
+network's test-time views disagree there (training.calibration.view_spread; `gan`-like backends) and each input's
 training.calibration.print_like.features (the print-like experiment fits its check on them), so a change of the
 score can be tried on the samples without running the backend again.
 """
@@ -26,6 +27,17 @@ from training.evaluation import chroma_error, gray_of, load_rgb
 from training.shared_data import shared_data
 
 
+def spread_of(backend, gray):
+    """training.calibration.view_spread of the backend's network on this input (None for a backend without one)."""
+    from backends.gan import infer
+    from training.calibration.view_spread import view_spread
+    if not hasattr(backend, "weights_path") or backend.condition_channels:
+        return None
+    G = infer.load_generator(backend.weights_path)
+    return view_spread(G, color.lightness(gray), infer.native_size(backend.weights_path),
+                       infer.load_postprocess(backend.weights_path))
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("out")
@@ -39,7 +51,7 @@ def main(argv=None):
     if backend.unavailable_reason():
         sys.exit(backend.unavailable_reason())
     lam = backend.calibration().lam(0.1)
-    scores, errors, groups, runs, chromas, lightness, features = [], [], [], [], [], [], []
+    scores, errors, groups, runs, chromas, lightness, features, spreads = [], [], [], [], [], [], [], []
     slices = data.held_out_slices(shared_data(), "calib", args.per_source)
     total = sum(len(v) for v in slices.values())
     for src, files in slices.items():
@@ -56,12 +68,15 @@ def main(argv=None):
                 chromas.append(np.linalg.norm(lab[..., 1:], axis=-1))
                 lightness.append(lab[..., 0])
                 features.append(print_like.features(gray))
+                spreads.append(spread_of(backend, gray))
                 groups.append("")
                 runs.append((src, aged))
             print(f"\r{len(runs) // 2}/{total} photos", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
-    save_samples(args.out, scores, errors, groups, runs, pixels={"chroma": chromas, "lightness": lightness},
-                 photos={"features": features})
+    pixels = {"chroma": chromas, "lightness": lightness}
+    if all(s is not None for s in spreads):
+        pixels["view_spread"] = spreads
+    save_samples(args.out, scores, errors, groups, runs, pixels=pixels, photos={"features": features})
     print(f"wrote {args.out}")
     return 0
 

@@ -6,7 +6,9 @@
 SAMPLES: training.calibration.auto_samples's file (score, error, the result's chroma and lightness per pixel;
 clean and aged runs). Variants: the score's chroma share c (score - 0.2 |ab| + c |ab|: the shipped share is 0.2)
 and a cap by the colour the sRGB gamut leaves at the pixel's lightness, min(score, k Cmean(L) + |ab|) (Cmean: the
-largest in-gamut chroma at L, averaged over hues): an error cannot exceed what the gamut allows. For each: AUSE
+largest in-gamut chroma at L, averaged over hues): an error cannot exceed what the gamut allows; and, where the
+samples have it, the disagreement of the network's test-time views added, score + w * spread
+(training.calibration.view_spread). For each: AUSE
 (mean over runs, clean and aged), the coverage at alpha 0.1 with lambda fitted on the clean runs, in all and in the
 smallest quarter of radii, and the worst left-out source (training.calibration.loso's test, lambda on clean and
 aged runs of the other sources).
@@ -73,6 +75,9 @@ def main(argv=None):
         report(f"chroma share {c}", base + c * chroma, e, aged, source)
     for k in (0.3, 0.5, 1.0):
         report(f"min(score, {k} Cmean(L) + |ab|)", np.minimum(S, k * gamut + chroma), e, aged, source)
+    if "view_spread" in d.files:
+        for w in (0.5, 1.0, 2.0, 4.0):
+            report(f"score + {w} view spread", S + w * d["view_spread"], e, aged, source)
     return 0
 
 
