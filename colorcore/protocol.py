@@ -65,11 +65,12 @@ CHANNELS = {field: FORMATS[fmt][0] for field, fmt in DEFAULT_FORMATS.items()}
 
 # the engine's lines: PROGRESS and RESULT on stdout, ERROR on stderr; the CLI's error lines on stderr
 PROGRESS_TAG = "PROGRESS"        # PROGRESS <fraction in [0, 1]> <message>
-# A single photo's PROGRESS message once RESULT_FILE is whole, while the uncertainty, the intervals and the places
-# are still being written: the plug-in fills the colorized layer meanwhile (a 12 MP layer: 0.1-0.15 s of GIMP's
-# tile transfer off the wait). Only progress text to a plug-in that does not know it.
+# A single photo's PROGRESS messages once RESULT_FILE, then UNCERTAINTY_FILE, is whole, while the rest (the
+# intervals, the places to paint) is still being made: the plug-in fills the colorized and the uncertainty layers
+# meanwhile (a 12 MP layer: 0.1-0.2 s of GIMP's tile transfer off the wait). Only progress text to a plug-in that
+# does not know them.
 COLOURS_WRITTEN = "colours written"
-UNCERTAINTY_WRITTEN = "uncertainty written"   # the same once UNCERTAINTY_FILE is whole: the uncertainty layer
+UNCERTAINTY_WRITTEN = "uncertainty written"
 RESULT_TAG = "RESULT"            # RESULT <JSON object: backend, uncertainty_scale, alpha, info>; the last line
 ERROR_TAG = "ERROR"              # ERROR <one-line message>
 CLI_ERROR_PREFIX = "colorcore: error: "

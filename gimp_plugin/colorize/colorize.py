@@ -541,8 +541,9 @@ def run_engine_with_progress(job, manifest, on_written=None):
     return result
 
 
-EARLY = {'rgb': (P.RESULT_FILE, 'output', 'colorized_early'),   # buffer, manifest field, timing key
-         'unc': (P.UNCERTAINTY_FILE, 'uncertainty_output', 'uncertainty_early')}
+# which -> the engine's buffer, its manifest field, the layer's name (for a backend) and the word for it
+EARLY = {'rgb': (P.RESULT_FILE, 'output', colorized_layer_name, 'colorized'),
+         'unc': (P.UNCERTAINTY_FILE, 'uncertainty_output', uncertainty_layer_name, 'uncertainty')}
 
 
 def fill_early(image, source, work, job, which):
@@ -555,25 +556,24 @@ def fill_early(image, source, work, job, which):
     if (job.frames or which in job.early or image.get_base_type() != Gimp.ImageBaseType.RGB
             or (which == 'unc' and not job.want_unc)):
         return
-    name, field, timing_key = EARLY[which]
+    name, field, layer_name, word = EARLY[which]
     t0 = time.monotonic()
     try:
         data = read_buffer(work, name, P.buffer_bytes(field, job.width, job.height, 1, job.formats[field]))
         pixels = with_source_alpha(source, job, {'rgb': data if which == 'rgb' else None,
                                                  'unc': data if which == 'unc' else None, 'bounds': []})
-        layer_name = colorized_layer_name(job.backend) if which == 'rgb' else uncertainty_layer_name(job.backend)
-        lay = Gimp.Layer.new(image, layer_name, job.width, job.height, pixels['type'], 100.0, Gimp.LayerMode.NORMAL)
+        lay = Gimp.Layer.new(image, layer_name(job.backend), job.width, job.height, pixels['type'], 100.0,
+                             Gimp.LayerMode.NORMAL)
         try:
             write_pixels(lay, pixels[which + '_fmt'], pixels[which])
         except Exception:
             lay.delete()
             raise
     except Exception as exc:
-        log('the %s layer could not be filled early (%s); it is filled after the run'
-            % ('colorized' if which == 'rgb' else 'uncertainty', exc))
+        log('the %s layer could not be filled early (%s); it is filled after the run' % (word, exc))
         return
     job.early[which] = lay
-    job.timing[timing_key] = time.monotonic() - t0
+    job.timing[word + '_early'] = time.monotonic() - t0
 
 
 def drop_early_layers(job):
