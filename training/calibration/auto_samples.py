@@ -3,14 +3,14 @@ leave-one-source-out check (training/calibration/loso.py).
 
     python -m training.calibration.auto_samples OUT.npz [--backend gan] [--per-source 15] [--ageing print]
 
-Photos: the calibration slice of every training source (training.gan.data.held_out_slices 'calib'), at 256x256,
-each as it is and aged like an old print (training.aging, seeded per photo, by the recipe --ageing names). The raw
-score is the radius over the shipped lambda(0.1) (the backend's own run, as the engine runs it). Saved as
+Photos: the calibration slice of every training source (training.gan.data.held_out_slices 'calib'), at 256x256, each
+as it is and aged like an old print (training.aging, seeded per photo, by the recipe --ageing names). The raw score
+is the radius over the shipped lambda(0.1) (the backend's own run, as the engine runs it). Saved as
 training.calibration.prior's --samples-out: score, error (2000 pixels a run), group (none), source, aged; with the
-chroma |ab| and lightness of the result at the same pixels (the share of it in the score is the backend's "score_chroma"), how much the
-network's test-time views disagree there (training.calibration.view_spread; `gan`-like backends) and each input's
-training.calibration.print_like.features (the print-like experiment fits its check on them), so a change of the
-score can be tried on the samples without running the backend again.
+chroma |ab| and lightness of the result at the same pixels (the share of it in the score is the backend's
+"score_chroma"), how much the network's test-time views disagree there (training.calibration.view_spread; `gan`-like
+backends) and each input's training.calibration.print_like.features (the print-like experiment fits its check on
+them), so a change of the score can be tried on the samples without running the backend again.
 """
 from __future__ import annotations
 
