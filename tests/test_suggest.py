@@ -285,3 +285,82 @@ def test_holds_are_the_same_on_one_thread_and_on_two(monkeypatch):
     monkeypatch.setenv("COLORCORE_THREADS", "2")
     two = holds(L, ab, ys, xs)
     assert one.shape == (72, 90, 100) and np.array_equal(one, two)
+
+
+@pytest.fixture(scope="module")
+def auto_parts():
+    """Auto on the sample photo with the parts the pipeline hands beside its composite."""
+    from colorcore import ColorizeRequest, load_registry, run_backend
+    from training.evaluation import gray_of, load_rgb
+    gray = gray_of(load_rgb(REPO / "examples" / "sample" / "cottage.png", size=None))
+    calls = []
+    result = run_backend(load_registry().get("gan"), ColorizeRequest(image=gray, mode="auto"),
+                         beside_composite=lambda *parts: calls.append(parts))
+    return result, calls
+
+
+def test_the_pipeline_hands_the_composites_parts_once(auto_parts):
+    from colorcore import color
+    result, calls = auto_parts
+    assert len(calls) == 1
+    L, ab, score, lam, mask = calls[0]
+    assert L.shape == score.shape == result.uncertainty.shape and ab.shape == L.shape + (2,) and mask is None
+    # they are what the result is made of: its colours with_lightness(L, ab), its radius lam * score
+    np.testing.assert_allclose(color.with_lightness(L[:40], ab[:40]), result.rgb[:40], atol=1e-6)
+    np.testing.assert_allclose(lam * score, result.uncertainty, rtol=1e-5)
+
+
+def test_places_from_the_parts_are_the_results_places_and_colours(auto_parts):
+    from colorcore.suggest import suggest_from_parts
+    result, calls = auto_parts
+    before = suggest(result.rgb, result.uncertainty, 5)
+    parts = suggest_from_parts(*calls[0], 5)
+    assert len(parts) == 5
+    for p in parts:   # the colour is the result's own at that pixel
+        assert p["rgb"] == [int(v) for v in np.round(np.clip(result.rgb[p["y"], p["x"]], 0, 1) * 255)]
+    # an area mean in Lab instead of in sRGB at the working size: the same places, nearly always (calibration
+    # photos: 106 of 120 the same in the same order)
+    assert len({(p["x"], p["y"]) for p in parts} & {(p["x"], p["y"]) for p in before}) >= 4
+
+
+def test_places_beside_fall_back_to_the_result_and_carry_their_error(auto_parts, monkeypatch):
+    from colorcore import suggest as S
+    result, calls = auto_parts
+    started = S.PlacesBeside(3)
+    started.start(*calls[0])
+    started.from_result(result)   # started already: from the parts, not the result
+    assert started.places() == S.suggest_from_parts(*calls[0], 3) and started.seconds > 0
+    late = S.PlacesBeside(3)
+    late.from_result(result)      # the pipeline did not call back: from the result
+    assert late.places() == suggest(result.rgb, result.uncertainty, 3)
+
+    def broken(*a, **k):
+        raise RuntimeError("no places today")
+    monkeypatch.setattr(S, "places_at_working", broken)
+    failing = S.PlacesBeside(3)
+    failing.start(*calls[0])
+    with pytest.raises(RuntimeError, match="no places today"):
+        failing.places()
+
+
+def test_no_parts_are_handed_for_a_photo_reduced_for_its_backend(monkeypatch):
+    from colorcore import ColorizeRequest, pipeline
+    from colorcore.contract import Backend, BackendOutput
+    from colorcore.suggest import PlacesBeside
+
+    class Flat(Backend):
+        name, modes, gives_uncertainty = "flat", ("auto",), True
+
+        def run(self, request):
+            h, w = request.shape
+            return BackendOutput(ab=np.full((h, w, 2), 20.0, np.float32), score=np.full((h, w), 5.0, np.float32))
+    image = np.repeat(np.linspace(0.2, 0.8, 60 * 80, dtype=np.float32).reshape(60, 80, 1), 3, -1)
+    calls = []
+    pipeline.run_backend(Flat(), ColorizeRequest(image=image), beside_composite=lambda *p: calls.append(p))
+    assert len(calls) == 1
+    monkeypatch.setattr(pipeline, "CHROMA_MAX_PIXELS", 1200)   # the backend now runs on a reduced copy
+    finder = PlacesBeside(2)
+    result = pipeline.run_backend(Flat(), ColorizeRequest(image=image), beside_composite=finder.start)
+    assert finder._future is None   # not called: the parts are not at the photo's size
+    finder.from_result(result)
+    assert finder.places() == suggest(result.rgb, result.uncertainty, 2)
