@@ -23,8 +23,7 @@ is scored by the expected error its stroke would remove:
   is, not beside the first nor on more of the same colour.
 
 Candidates are the flattest spots of a grid over the photo (a stroke on an edge would mix two colours). The work
-is done at most at WORK_PIXELS; places come back in the input's pixel coordinates. The engine finds them beside the
-pipeline's full-size composite, from the parts the result is made of (working_from_parts, PlacesBeside). Constants chosen on the
+is done at most at WORK_PIXELS; places come back in the input's pixel coordinates. Constants chosen on the
 calibration slices, never on the benchmark's photos (bench/suggest.py --split calib, 12 photos, 2 per training
 source, `prior` with k = 1-3 true-colour strokes; macro gain over random places at k = 1, 2, 3): REACH 0.1 (GRID 24)
 -0.48/+0.59/-0.77 dB (6 photos), 0.4 +0.72/+0.67/-0.06 (6), 0.8 +0.52/+0.87/+0.03; SIGMA_FIX 8 +0.52/+1.03/+0.21,
