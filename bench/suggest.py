@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -75,14 +76,13 @@ def region_rule(rgb_auto, k, clusters=REGION_CLUSTERS, seed=0):
 
 
 def measure_photo(path, gan, prior, seed, params, baseline=None):
-    from colorcore.suggest import PlacesBeside
+    from colorcore.suggest import suggest
     rgb = load_rgb(path)
     gray = gray_of(rgb)
-    finder = PlacesBeside(max(KS), **params)   # as the engine finds them: beside Auto's composite
-    auto = run_backend(gan, ColorizeRequest(image=gray, mode="auto"), beside_composite=finder.start)
-    finder.from_result(auto)
-    places = finder.places()
-    secs = finder.seconds
+    auto = run_backend(gan, ColorizeRequest(image=gray, mode="auto"))
+    t0 = time.perf_counter()
+    places = suggest(auto.rgb, auto.uncertainty, max(KS), **params)
+    secs = time.perf_counter() - t0
     region = region_rule(auto.rgb, max(KS))
     rng = np.random.default_rng(seed)
     H, W = rgb.shape[:2]

@@ -137,15 +137,11 @@ def _photo(job, registry, progress):
                               seed=job.seed, alpha=job.alpha, progress=progress, intervals=bool(job.intervals),
                               reference=_reference(job))
     t0 = time.perf_counter()
-    finder = None
-    if job.suggest:   # where to paint next, beside the composite (painted places are skipped)
-        from .suggest import PlacesBeside
-        finder = PlacesBeside(job.suggest[0], scribbles=scribbles)
-    result = run_backend(backend, request, beside_composite=finder.start if finder else None)
+    result = run_backend(backend, request)
     places = None
-    if finder is not None:   # before the inputs are freed
-        finder.from_result(result)
-        places = finder.places()
+    if job.suggest:   # from the result and its radius, before the inputs are freed (painted places are skipped)
+        from .suggest import suggest
+        places = suggest(result.rgb, result.uncertainty, job.suggest[0], scribbles=scribbles)
     del request, scribbles, mask   # the inputs are done with: free them before the output is encoded (100 MP)
     loaded.rgb = None
     text = provenance(backend, mode, job.alpha)

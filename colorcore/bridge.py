@@ -181,6 +181,23 @@ def _colorize_frames(job):
     return rgb.frames, unc.frames[..., 0] if job.wants_uncertainty else None, info["uncertainty_scale"], info
 
 
+def _suggest_beside(job, result, steps):
+    """Where to paint next (colorcore.suggest), written to the job's file on a thread of its own; returns its
+    future. Its time goes into steps["seconds_suggest"]."""
+    from concurrent.futures import ThreadPoolExecutor
+    from .suggest import suggest, write_suggestions
+
+    def work():
+        t = time.perf_counter()
+        write_suggestions(job.suggest[1], suggest(result.rgb, result.uncertainty, job.suggest[0],
+                                                  scribbles=job.request.scribbles))
+        steps["seconds_suggest"] = time.perf_counter() - t
+    pool = ThreadPoolExecutor(1)
+    future = pool.submit(work)
+    pool.shutdown(wait=False)   # takes no more work; the thread runs on until work() returns
+    return future
+
+
 def run_manifest(manifest_path, out=None, exit_with_stdin=False):
     from .imageio import uncertainty_scale
     from .pipeline import colorize
@@ -200,15 +217,12 @@ def run_manifest(manifest_path, out=None, exit_with_stdin=False):
         steps["seconds_read"], t = time.perf_counter() - t, time.perf_counter()
         places = None
         if job.clip is None:
-            from .suggest import PlacesBeside
-            # where to paint next: beside the composite (both let go of the interpreter), else beside the writing
-            places = PlacesBeside(job.suggest[0], scribbles=request.scribbles) if job.suggest else None
-            result = colorize(request, job.backend, beside_composite=places.start if places else None)
+            result = colorize(request, job.backend)
             rgb, scale, info = result.rgb, uncertainty_scale(result.uncertainty), result.info
             unc = np.clip(result.uncertainty / scale, 0, 1) if job.wants_uncertainty else None
             steps["seconds_colorize"], t = time.perf_counter() - t, time.perf_counter()
-            if places is not None:
-                places.from_result(result)
+            if job.suggest:   # beside the writing below (both let go of the interpreter): 12 MP, ~0.25 s less
+                places = _suggest_beside(job, result, steps)
             write_output(job.output, rgb, job.formats["output"])
             print(protocol.format_progress(0.95, protocol.COLOURS_WRITTEN), file=out, flush=True)   # not throttled
             if unc is not None:
@@ -225,9 +239,7 @@ def run_manifest(manifest_path, out=None, exit_with_stdin=False):
                     write_output(path, arr, job.formats[field], frames=True)
         steps["seconds_write"] = time.perf_counter() - t
         if places is not None:
-            from .suggest import write_suggestions
-            write_suggestions(job.suggest[1], places.places())   # their error, if any, is this job's
-            steps["seconds_suggest"] = places.seconds
+            places.result()   # its error, if any, is this job's
         request.progress(1.0, "done")
         info = dict(info, **{k: round(v, 4) for k, v in steps.items()})
         info = {k: v for k, v in info.items() if isinstance(v, (int, float, str, bool, type(None)))}

@@ -101,13 +101,8 @@ def _compose(request, work, ab, raw_score, lam, interval_lams=None):
     return rgb, radius, bounds
 
 
-def run_backend(backend, request: ColorizeRequest, beside_composite=None) -> ColorizeResult:
-    """Run one request through one backend and return a result that honours the contract.
-
-    beside_composite(L, ab, score, lam, mask), if given, is called once the backend's output is checked and before
-    the full-size composite, with the parts the composite makes the result from (the input's lightness, the
-    backend's chroma and raw score, the calibration's lam, the request's mask), so that work on them (the places to
-    paint) can run beside it; only when the backend ran at the photo's own size and gave a score."""
+def run_backend(backend, request: ColorizeRequest) -> ColorizeResult:
+    """Run one request through one backend and return a result that honours the contract."""
     reason = backend.unavailable_reason()
     if reason is not None:
         raise BackendUnavailable(f"backend {backend.name!r} is not available: {reason}")
@@ -140,8 +135,6 @@ def run_backend(backend, request: ColorizeRequest, beside_composite=None) -> Col
         if request.intervals else None
     if interval_lams is not None and score is None:
         raise BackendFailed(f"backend {backend.name!r} gave no uncertainty score, so no RGB intervals")
-    if beside_composite is not None and work is request and score is not None:
-        beside_composite(request.lightness(), ab, score, lam, request.mask)
     rgb, radius, bounds = _compose(request, work, ab, score, lam, interval_lams)
     info = dict(output.info)
     info.update(backend=backend.name, alpha=request.alpha, calibrated=cal is not None and score is not None,
@@ -153,12 +146,9 @@ def run_backend(backend, request: ColorizeRequest, beside_composite=None) -> Col
     return ColorizeResult(rgb=rgb, uncertainty=radius, info=info, intervals=bounds)
 
 
-def colorize(request: ColorizeRequest, backend_name: str | None = None, registry=None,
-             beside_composite=None) -> ColorizeResult:
-    """Public entry point: pick the backend by name (or the default for the mode: colorcore.selection) and run it
-    (run_backend's beside_composite)."""
+def colorize(request: ColorizeRequest, backend_name: str | None = None, registry=None) -> ColorizeResult:
+    """Public entry point: pick the backend by name (or the default for the mode: colorcore.selection) and run it."""
     from .plugins import load_registry
     from .selection import pick_backend
     registry = registry or load_registry()
-    return run_backend(pick_backend(registry, backend_name, request.mode, request.scribbles is not None), request,
-                       beside_composite)
+    return run_backend(pick_backend(registry, backend_name, request.mode, request.scribbles is not None), request)

@@ -165,37 +165,17 @@ def alike(ab, ab_places, sigma=SIGMA_FIX):
     return np.exp(d2, out=d2)
 
 
-def _working_size(H, W):
-    """(scale, (width, height)) of the working size for an input of H x W: at most WORK_PIXELS."""
-    scale = min(1.0, np.sqrt(WORK_PIXELS / (H * W)))
-    return scale, (max(1, round(W * scale)), max(1, round(H * scale)))
-
-
 def working(rgb, radius):
     """The result at the working size (at most WORK_PIXELS): (scale, L, ab, radius there)."""
     rgb = np.asarray(rgb, np.float32)
     radius = np.asarray(radius, np.float32)
-    scale, size = _working_size(*rgb.shape[:2])
+    H, W = rgb.shape[:2]
+    scale = min(1.0, np.sqrt(WORK_PIXELS / (H * W)))
     if scale < 1:
+        size = (max(1, round(W * scale)), max(1, round(H * scale)))
         rgb, radius = _resize(rgb, size), _resize(radius, size)
     lab = color.rgb_to_lab(rgb)
     return scale, lab[..., 0], lab[..., 1:], radius
-
-
-def working_from_parts(L, ab, score, lam=1.0, mask=None):
-    """What `working` gives, from the result's parts before the pipeline's full-size composite (so the places can
-    be found beside it): the input's lightness L (H, W), the backend's chroma ab (H, W, 2) and raw score (H, W),
-    the calibration's lam and the request's mask. The result there is with_lightness(L, ab) and its radius
-    lam * score (* mask): here L, ab and the score are area-averaged to the working size first and the colour made
-    there, an area mean in Lab instead of in sRGB, so the numbers differ a little from `working`'s (the places
-    mostly not; tests/test_suggest.py)."""
-    L, ab = np.asarray(L, np.float32), np.asarray(ab, np.float32)
-    score = np.asarray(score, np.float32) if mask is None else np.asarray(score, np.float32) * mask
-    scale, size = _working_size(*L.shape)
-    if scale < 1:
-        L, ab, score = _resize(L, size), _resize(ab, size), _resize(score, size)
-    lab = color.rgb_to_lab(color.with_lightness(L, ab))
-    return scale, lab[..., 0], lab[..., 1:], np.float32(lam) * score
 
 
 def input_pixel(v, scale, size):
@@ -203,37 +183,20 @@ def input_pixel(v, scale, size):
     return int(min(size - 1, round((v + 0.5) / scale - 0.5)))
 
 
-def suggest(rgb, radius, n, scribbles=None, **params):
+def suggest(rgb, radius, n, scribbles=None, reach=REACH, power=POWER, grid=GRID, discount=DISCOUNT,
+            sigma_fix=SIGMA_FIX, flattest=True, support=SUPPORT):
     """The n places, best first, where one stroke of the right colour would improve `rgb` most: a list of
     {"x", "y", "radius", "rgb"} (pixel coordinates of the input, the centre of the place; a stroke radius in pixels;
     the result's colour there as 0-255 integers). rgb (H, W, 3) sRGB in [0, 1] is the result, radius (H, W) its
     calibrated uncertainty radius in ΔE_ab (0 where nothing is to be fixed, e.g. outside a selection);
-    scribbles (H, W, 4): places already painted are not suggested again. params: places_at_working's."""
-    rgb = np.asarray(rgb, np.float32)
-    if int(n) <= 0:
-        return []
-    return places_at_working(working(rgb, radius), rgb.shape[:2], lambda y, x: rgb[y, x], n, scribbles, **params)
-
-
-def suggest_from_parts(L, ab, score, lam, mask, n, scribbles=None, **params):
-    """suggest() from the result's parts before its composite (working_from_parts); the colour of a place is the
-    result's own there (the composite's with_lightness at that pixel)."""
-    if int(n) <= 0:
-        return []
-
-    def colour(y, x):
-        return color.with_lightness(L[y:y + 1, x:x + 1], ab[y:y + 1, x:x + 1])[0, 0]
-    return places_at_working(working_from_parts(L, ab, score, lam, mask), L.shape, colour, n, scribbles, **params)
-
-
-def places_at_working(work, shape, colour, n, scribbles=None, reach=REACH, power=POWER, grid=GRID,
-                      discount=DISCOUNT, sigma_fix=SIGMA_FIX, flattest=True, support=SUPPORT):
-    """The places (see suggest) from the result at the working size, work = (scale, L, ab, radius there);
-    shape (H, W) of the input, colour(y, x) the result's sRGB there."""
+    scribbles (H, W, 4): places already painted are not suggested again."""
     import cv2
-    H, W = shape
+    rgb = np.asarray(rgb, np.float32)
+    H, W = rgb.shape[:2]
     n = int(n)
-    scale, L, ab, r = work
+    if n <= 0:
+        return []
+    scale, L, ab, r = working(rgb, radius)
     size = L.shape[::-1]
     u = (np.maximum(r, 0) * rgb_sensitivity(L, ab) * 255.0) ** power
     mask = r > 0
@@ -274,44 +237,8 @@ def places_at_working(work, shape, colour, n, scribbles=None, reach=REACH, power
         X, Y = input_pixel(x, scale, W), input_pixel(y, scale, H)
         rad = max(MIN_RADIUS, int(round(min(float(dist[y, x]), 0.03 * np.hypot(*L.shape)) / scale)))
         out.append({"x": X, "y": Y, "radius": rad,
-                    "rgb": [int(v) for v in np.round(np.clip(colour(Y, X), 0, 1) * 255)]})
+                    "rgb": [int(v) for v in np.round(np.clip(rgb[Y, X], 0, 1) * 255)]})
     return out
-
-
-class PlacesBeside:
-    """The places to paint next, found on a thread of their own beside the pipeline's full-size composite (at 12 MP
-    the composite takes 0.5-0.9 s and the places 0.3-0.4 s, which used to come after it): pass `start` as
-    run_backend's beside_composite; `from_result(result)` starts them from the finished result instead when the
-    pipeline did not call back (a backend without a score, a photo reduced for its backend); `places()` waits for
-    them and raises their error. `seconds`: how long finding them took. params: places_at_working's."""
-
-    def __init__(self, n, scribbles=None, **params):
-        self.n, self.scribbles, self.params = n, scribbles, params
-        self.seconds, self._future = None, None
-
-    def _run(self, find, *args):
-        import time
-        from concurrent.futures import ThreadPoolExecutor
-
-        def work():
-            t = time.perf_counter()
-            try:
-                return find(*args, self.n, scribbles=self.scribbles, **self.params)
-            finally:
-                self.seconds = time.perf_counter() - t
-        pool = ThreadPoolExecutor(1)
-        self._future = pool.submit(work)
-        pool.shutdown(wait=False)   # takes no more work; the thread runs on until work() returns
-
-    def start(self, L, ab, score, lam, mask):
-        self._run(suggest_from_parts, L, ab, score, lam, mask)
-
-    def from_result(self, result):
-        if self._future is None:
-            self._run(suggest, result.rgb, result.uncertainty)
-
-    def places(self):
-        return self._future.result()
 
 
 def write_suggestions(path, places):

@@ -98,10 +98,9 @@ def test_with_stdin_watch_a_finished_job_exits_zero(tmp_path, photo):
     assert proc.wait(10) == 0
 
 
-def test_the_places_are_found_beside_the_composite_and_their_failure_is_the_jobs(tmp_path, photo, monkeypatch):
-    """The suggestions run on a thread of their own while the composite is made and the result buffers are
-    written; the RESULT line comes after both, and an error in them fails the job with one line, as any engine
-    error does."""
+def test_the_places_are_found_beside_the_writing_and_their_failure_is_the_jobs(tmp_path, photo, monkeypatch):
+    """The suggestions run on a thread of their own while the result buffers are written; the RESULT line comes
+    after both, and an error in them fails the job with one line, as any engine error does."""
     import io
     from colorcore import bridge, suggest
     from training.evaluation import gray_of
@@ -119,7 +118,7 @@ def test_the_places_are_found_beside_the_composite_and_their_failure_is_the_jobs
 
     def broken(*a, **k):
         raise RuntimeError("no places today")
-    monkeypatch.setattr(suggest, "places_at_working", broken)
+    monkeypatch.setattr(suggest, "suggest", broken)
     bad = tmp_path / "bad"
     bad.mkdir()
     out = io.StringIO()
