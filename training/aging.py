@@ -47,6 +47,12 @@ RECIPES = {
              "jpeg": (0.5, {"quality": (20, 50)})},
 }
 DEFAULT_RECIPE = "print"
+CALIBRATION_SEED = 11   # the calibration tools' default --seed (training.calibration.prior, auto_samples, aged_stats)
+
+
+def photo_rng(seed, index):
+    """The generator that ages photo `index` of a run seeded `seed`: a photo gets the same print in every tool."""
+    return np.random.default_rng(seed * 100003 + index)
 
 
 def _gray(x):

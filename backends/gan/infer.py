@@ -117,10 +117,10 @@ def on_threads_for(hw):
     many small convolutions of a 160 px input: a 1 MP Auto run's network time, 2 threads 0.31-0.62 s, 1 thread
     0.28-0.35 s, alternately on the idle 2-core machine. The rule follows the size alone, so a photo comes out the
     same however busy the machine is."""
-    if hw[0] * hw[1] > ONE_THREAD_PIXELS or torch.get_num_threads() == 1:
+    n = torch.get_num_threads()
+    if hw[0] * hw[1] > ONE_THREAD_PIXELS or n == 1:
         yield
         return
-    n = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         yield

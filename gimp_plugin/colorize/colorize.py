@@ -684,6 +684,7 @@ def result_layers(image, job, pixels, result, made):
         made.append(lay)
         write_pixels(lay, fmt, data)
         return lay
+
     def early_or_new(which, name, fmt):
         lay = job.early.pop(which, None)   # filled while the engine wrote the rest (fill_early)
         if lay is None:

@@ -15,13 +15,12 @@ import sys
 
 import numpy as np
 
-from training.aging import RECIPES, age
+from training.aging import CALIBRATION_SEED, RECIPES, age, photo_rng
 from training.calibration import print_like
 from training.evaluation import gray_of, list_images, load_rgb
 from training.shared_data import shared_data
 
 REAL_FOLDERS = ("oldphotos_v1/DeOldify_test_images", "oldphotos_v1/BOPBtL_old", "oldphotos_v1/RNI6_real_gray")
-SEED = 11   # training.calibration.auto_samples's default: photo i of a source is aged with SEED * 100003 + i
 
 
 def group_rows(per_source: int, real_limit: int, recipes) -> dict:
@@ -37,7 +36,7 @@ def group_rows(per_source: int, real_limit: int, recipes) -> dict:
             gray = gray_of(load_rgb(path))
             rows["clean"].append(print_like.features(gray))
             for r in recipes:
-                rows[f"aged ({r})"].append(print_like.features(age(gray, np.random.default_rng(SEED * 100003 + i),
+                rows[f"aged ({r})"].append(print_like.features(age(gray, photo_rng(CALIBRATION_SEED, i),
                                                                    recipe_name=r)[0]))
     return {k: np.asarray(v) for k, v in rows.items()}
 

@@ -20,22 +20,23 @@ import sys
 import numpy as np
 
 from colorcore import ColorizeRequest, color, load_registry, run_backend
-from training.aging import DEFAULT_RECIPE, RECIPES, age
+from training.aging import CALIBRATION_SEED, DEFAULT_RECIPE, RECIPES, age, photo_rng
 from training.calibration import print_like
 from training.calibration.prior import save_samples
 from training.evaluation import chroma_error, gray_of, load_rgb
 from training.shared_data import shared_data
 
 
-def spread_of(backend, gray):
-    """training.calibration.view_spread of the backend's network on this input (None for a backend without one)."""
+def spread_of(backend):
+    """training.calibration.view_spread of the backend's network, as a function of the gray input (None for a
+    backend without such a network)."""
     from backends.gan import infer
     from training.calibration.view_spread import view_spread
     if not hasattr(backend, "weights_path") or backend.condition_channels:
         return None
-    G = infer.load_generator(backend.weights_path)
-    return view_spread(G, color.lightness(gray), infer.native_size(backend.weights_path),
-                       infer.load_postprocess(backend.weights_path))
+    G, path = infer.load_generator(backend.weights_path), backend.weights_path
+    size, post = infer.native_size(path), infer.load_postprocess(path)
+    return lambda gray: view_spread(G, color.lightness(gray), size, post)
 
 
 def main(argv=None):
@@ -43,7 +44,7 @@ def main(argv=None):
     p.add_argument("out")
     p.add_argument("--backend", default="gan")
     p.add_argument("--per-source", type=int, default=15)
-    p.add_argument("--seed", type=int, default=11)
+    p.add_argument("--seed", type=int, default=CALIBRATION_SEED)
     p.add_argument("--ageing", default=DEFAULT_RECIPE, choices=sorted(RECIPES), help="training.aging's recipe")
     args = p.parse_args(argv)
     from training.gan import data
@@ -51,6 +52,7 @@ def main(argv=None):
     if backend.unavailable_reason():
         sys.exit(backend.unavailable_reason())
     lam = backend.calibration().lam(0.1)
+    spread = spread_of(backend)
     scores, errors, groups, runs, chromas, lightness, features, spreads = [], [], [], [], [], [], [], []
     slices = data.held_out_slices(shared_data(), "calib", args.per_source)
     total = sum(len(v) for v in slices.values())
@@ -60,7 +62,7 @@ def main(argv=None):
             for aged in (False, True):
                 gray = gray_of(rgb)
                 if aged:
-                    gray, _ = age(gray, np.random.default_rng(args.seed * 100003 + i), recipe_name=args.ageing)
+                    gray, _ = age(gray, photo_rng(args.seed, i), recipe_name=args.ageing)
                 res = run_backend(backend, ColorizeRequest(image=gray, mode="auto"))
                 scores.append(res.uncertainty / lam)
                 errors.append(chroma_error(res.rgb, rgb))
@@ -68,13 +70,13 @@ def main(argv=None):
                 chromas.append(np.linalg.norm(lab[..., 1:], axis=-1))
                 lightness.append(lab[..., 0])
                 features.append(print_like.features(gray))
-                spreads.append(spread_of(backend, gray))
+                spreads.append(spread(gray) if spread else None)
                 groups.append("")
                 runs.append((src, aged))
             print(f"\r{len(runs) // 2}/{total} photos", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
     pixels = {"chroma": chromas, "lightness": lightness}
-    if all(s is not None for s in spreads):
+    if spread is not None:
         pixels["view_spread"] = spreads
     save_samples(args.out, scores, errors, groups, runs, pixels=pixels, photos={"features": features})
     print(f"wrote {args.out}")

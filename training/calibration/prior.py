@@ -22,7 +22,7 @@ from colorcore import ColorizeRequest, color, novelty
 from colorcore.calibration import fit_calibration
 from colorcore.contract import validate_request
 from colorcore.intervals import KEY, channel_errors, fit_intervals
-from training.aging import age
+from training.aging import CALIBRATION_SEED, age, photo_rng
 from training.evaluation import POINT_COUNTS, chroma_error, gray_of, hint_positions, hint_scribbles, load_rgb
 from training.shared_data import shared_data
 from training.calibration.variational import hint_counts_per_group
@@ -52,7 +52,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", help="prior weights (default: the shipped ones)")
     parser.add_argument("--per-source", type=int, default=30, help="calibration photos per training source")
-    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--seed", type=int, default=CALIBRATION_SEED)
     parser.add_argument("--aged", action="store_true",
                         help="calibrate on every photo twice: as it is and aged like an old print (training.aging, "
                              "seeded per photo), so the promise holds on what users bring")
@@ -77,7 +77,7 @@ def main(argv=None):
         for aged in ((False, True) if args.aged else (False,)):
             gray = gray_of(rgb)
             if aged:   # the input aged; the truth is the photo's colour at the aged lightness
-                gray, _ = age(gray, np.random.default_rng(args.seed * 100003 + i))
+                gray, _ = age(gray, photo_rng(args.seed, i))
             L = color.lightness(gray)
             truth = color.with_lightness(L, color.rgb_to_lab(rgb)[..., 1:]) if aged else rgb
             for k, n in enumerate(hint_counts_per_group(rng)):   # every photo calibrates every group
