@@ -144,22 +144,50 @@ def _lambdas(scores, errors, alphas, groups=None, shares=None):
     return {float(a): curve.lam(a) for a in alphas if a > max(curve.floor, 1.0 / (len(scores) + 1))}
 
 
-def fit_calibration(scores, errors, alphas=DEFAULT_ALPHAS, source="", groups=None, shares=None, **extra):
+def _indices_by(labels):
+    """{label: [indices]} in label order."""
+    out = {}
+    for i, g in enumerate(labels):
+        out.setdefault(g, []).append(i)
+    return dict(sorted(out.items()))
+
+
+def _lambdas_every_condition(scores, errors, alphas, idx, conditions=None, groups=None, shares=None):
+    """_lambdas of the images idx; with conditions, per alpha the largest lambda over the conditions, each fitted
+    on that condition's images alone (an alpha that some condition cannot promise is left out)."""
+    pick = lambda seq: None if seq is None else [seq[i] for i in idx]  # noqa: E731
+    if conditions is None:
+        return _lambdas(pick(scores), pick(errors), alphas, pick(groups), shares)
+    tables = [_lambdas_every_condition(scores, errors, alphas, [idx[j] for j in sub], None, groups, shares)
+              for sub in _indices_by(pick(conditions)).values()]
+    common = set.intersection(*(set(t) for t in tables))
+    return {a: max(t[a] for t in tables) for a in sorted(common)}
+
+
+def fit_calibration(scores, errors, alphas=DEFAULT_ALPHAS, source="", groups=None, shares=None, conditions=None,
+                    **extra):
     """Calibrate lists of per-image raw scores and chroma errors (each (H, W), any sizes).
 
     groups: optional list giving each image's group name; each group is then also calibrated alone.
     shares: optional {group: share}; the overall lambdas then control the risk of that mixture of the
     groups instead of the calibration split's own proportions.
+    conditions: optional list giving each image's condition (e.g. "clean" or "aged": how the input was made, which
+    a run cannot tell); every lambda (overall and per group) is then the largest of those fitted on each
+    condition's images alone, so the risk is controlled under each condition, not only on their mixture.
     """
-    by_group = {}
-    for i, g in enumerate(groups or []):
-        by_group.setdefault(g, []).append(i)
+    if conditions is not None:
+        conditions = list(conditions)
+        if len(conditions) != len(scores):
+            raise ColorcoreError(f"conditions must name one condition per image ({len(scores)}); got "
+                                 f"{len(conditions)}")
+        extra = dict(extra, conditions=sorted(set(conditions)))
     if shares:
         extra = dict(extra, shares={g: round(float(v), 6) for g, v in sorted(shares.items())})
-    return Calibration(_lambdas(scores, errors, alphas, groups, shares), source=source, n_images=len(scores),
-                       extra=extra,
-                       groups={g: _lambdas([scores[i] for i in idx], [errors[i] for i in idx], alphas)
-                               for g, idx in sorted(by_group.items())})
+    every = list(range(len(scores)))
+    return Calibration(_lambdas_every_condition(scores, errors, alphas, every, conditions, groups, shares),
+                       source=source, n_images=len(scores), extra=extra,
+                       groups={g: _lambdas_every_condition(scores, errors, alphas, idx, conditions)
+                               for g, idx in _indices_by(groups or []).items()})
 
 
 def coverage(radius, error):

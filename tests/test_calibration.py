@@ -94,3 +94,34 @@ def test_mixture_shares_must_name_every_group(shares):
     s = [np.ones((2, 2))] * 20
     with pytest.raises(ColorcoreError, match="share for each calibration group"):
         crc_lambda(s, s, 0.1, ["easy"] * 10 + ["hard"] * 10, shares)
+
+
+def test_conditions_control_the_risk_under_each_condition():
+    """Inputs made two ways (say clean and aged) that a run cannot tell apart: the lambda covers fresh images of
+    each condition at the promised rate, where the pooled lambda under-covers the harder one; per group too."""
+    rng = np.random.default_rng(4)
+
+    def draw(n):
+        s1, e1 = synthetic(n, rng)
+        s2, e2 = synthetic(n, rng)
+        return s1 + s2, e1 + [e * 1.5 for e in e2], ["clean"] * n + ["aged"] * n
+
+    s, e, c = draw(150)
+    groups = ["few", "many"] * 150
+    pooled = fit_calibration(s, e, alphas=(0.1,), groups=groups)
+    cal = fit_calibration(s, e, alphas=(0.1,), groups=groups, conditions=c)
+    each = [crc_lambda([x for x, k in zip(s, c) if k == name], [x for x, k in zip(e, c) if k == name], 0.1)
+            for name in ("clean", "aged")]
+    assert cal.lam(0.1) == pytest.approx(max(each)) and cal.lam(0.1) > pooled.lam(0.1)
+    assert cal.extra["conditions"] == ["aged", "clean"]
+    fresh_s, fresh_e, fresh_c = draw(300)
+    aged = [(x, y) for x, y, k in zip(fresh_s, fresh_e, fresh_c) if k == "aged"]
+    miss = lambda lam: 1 - np.mean([coverage(lam * x, y) for x, y in aged])  # noqa: E731
+    assert miss(cal.lam(0.1)) <= 0.1 + 0.01 < miss(pooled.lam(0.1))
+    for g in ("few", "many"):   # each scribble-count group: the largest of its conditions' lambdas
+        sub = [i for i, name in enumerate(groups) if name == g]
+        want = max(crc_lambda([s[i] for i in sub if c[i] == k], [e[i] for i in sub if c[i] == k], 0.1)
+                   for k in ("clean", "aged"))
+        assert cal.lam(0.1, g) == pytest.approx(want)
+    with pytest.raises(ColorcoreError, match="one condition per image"):
+        fit_calibration(s, e, conditions=c[:-1])

@@ -1,6 +1,7 @@
 """training/calibration/loso.py (leave-one-source-out coverage) and the samples it reads
 (training.calibration.prior.save_samples)."""
 import numpy as np
+import pytest
 
 from training.calibration import loso
 from training.calibration.print_like import FEATURES
@@ -38,3 +39,26 @@ def test_the_left_out_source_that_errs_more_is_the_worst_and_the_target_is_misse
     assert "MISSED >= 0.87" in out and "worst c aged" in out
     assert loso.main([str(tmp_path / "s.npz"), "--print-like"]) == 0   # the check fitted on the other sources
     assert "worst c aged" in capsys.readouterr().out
+
+
+def test_each_condition_fits_lambda_on_the_clean_and_the_aged_runs_apart(tmp_path, capsys):
+    """Aged runs that err more than clean ones (every source): lambda the larger of the two covers the aged runs
+    at least as well as the pooled one."""
+    rng = np.random.default_rng(1)
+    scores, errors, runs = [], [], []
+    for src in "abc":
+        for _ in range(12):
+            for aged in (False, True):
+                s = rng.uniform(5, 30, (10, 10)).astype(np.float32)
+                scores.append(s)
+                errors.append(s * np.abs(rng.normal(0, 1, s.shape)) * (1.5 if aged else 1.0))
+                runs.append((src, aged))
+    save_samples(tmp_path / "s.npz", scores, errors, [""] * len(runs), runs, per_run=100)
+    d = np.load(tmp_path / "s.npz")
+    args = (d["score"], d["error"], [""] * len(runs), d["source"], d["aged"].astype(bool), 0.1)
+    pooled, each = loso.left_out(*args), loso.left_out(*args, each_condition=True)
+    for src in "abc":
+        assert each[(src, True)][0] >= 0.88 > pooled[(src, True)][0]
+        assert each[(src, False)][0] > pooled[(src, False)][0]
+    with pytest.raises(SystemExit, match="cannot go with --clean-only"):
+        loso.main([str(tmp_path / "s.npz"), "--each-condition", "--clean-only"])

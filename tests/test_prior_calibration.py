@@ -51,3 +51,9 @@ def test_quartile_coverage_is_small_to_large():
     r = np.arange(1.0, 9.0)
     e = np.array([0, 0, 0, 0, 9, 9, 9, 0.0])
     assert quartile_coverage(r, e) == [1.0, 1.0, 0.0, 0.5]
+
+
+def test_the_shipped_prior_calibration_holds_on_clean_and_aged_inputs_apart():
+    """Calibrated with `training.calibration.prior --aged`: each lambda the larger of the clean and the aged runs'."""
+    cal = json.loads((ROOT / "backends/prior/weights/calibration.json").read_text())
+    assert cal["extra"]["conditions"] == ["aged", "clean"]

@@ -11,6 +11,8 @@ source, clean and aged. The last line is the same with every source in (no sourc
 --print-like (samples with each run's print_like.features, from training.calibration.auto_samples): as a pipeline
 with the print-like check would run a backend, lambda is fitted on the other sources' clean runs and the check with its
 widening on all their runs (training.calibration.print_like), then applied to the left-out source.
+--each-condition: lambda is the larger of the other sources' clean runs' and aged runs' (fit_calibration's
+conditions), as training.calibration.prior --aged calibrates.
 """
 from __future__ import annotations
 
@@ -35,13 +37,16 @@ def widened_by_check(d, fit_on, alpha):
     return np.asarray(widened(fitted, d["features"], list(score), alpha))
 
 
-def coverage_on(score, error, groups, aged, fit_on, test_on, alpha, clean_only=False, widen=None):
+def coverage_on(score, error, groups, aged, fit_on, test_on, alpha, clean_only=False, widen=None,
+                each_condition=False):
     """{aged: (mean coverage over runs, its standard error, runs)} on the runs test_on, clean and aged apart (a
     condition with no run left out), with lambda fitted on the runs fit_on (their clean runs only with clean_only,
     per group when the runs have groups). widen(fit_on) -> every run's score, as a check fitted on fit_on widens it;
-    None: the scores as they are."""
+    None: the scores as they are. each_condition: lambda the larger of the clean and the aged runs' own."""
     fit = fit_on & (~aged if clean_only else True)
-    cal = fit_calibration(list(score[fit]), list(error[fit]), groups=[g for g, f in zip(groups, fit) if f])
+    conditions = ["aged" if a else "clean" for a in aged[fit]] if each_condition else None
+    cal = fit_calibration(list(score[fit]), list(error[fit]), groups=[g for g, f in zip(groups, fit) if f],
+                          conditions=conditions)
     tested = widen(fit_on) if widen is not None else score
     out = {}
     for is_aged in (False, True):
@@ -68,11 +73,16 @@ def main(argv=None):
                    help="fit lambda on the clean runs only (as a calibration without aged photos would)")
     p.add_argument("--print-like", action="store_true",
                    help="lambda on the clean runs, widened by the print-like check (training.calibration.print_like)")
+    p.add_argument("--each-condition", action="store_true",
+                   help="lambda the larger of the clean runs' and the aged runs' (as training.calibration.prior "
+                        "--aged calibrates)")
     args = p.parse_args(argv)
+    if args.each_condition and (args.clean_only or args.print_like):
+        sys.exit("--each-condition fits on clean and aged runs; it cannot go with --clean-only or --print-like")
     d = np.load(args.samples)
     score, error, group, source, aged = d["score"], d["error"], d["group"], d["source"], d["aged"].astype(bool)
     groups = [str(g) for g in group]
-    kw = dict(clean_only=args.clean_only or args.print_like,
+    kw = dict(clean_only=args.clean_only or args.print_like, each_condition=args.each_condition,
               widen=(lambda fit_on: widened_by_check(d, fit_on, args.alpha)) if args.print_like else None)
     per = left_out(score, error, groups, source, aged, args.alpha, **kw)
     everything = np.ones(len(score), bool)

@@ -8,6 +8,9 @@ Gaussian positions), one set per scribble-count group on every photo, its number
 counts in that group (training.calibration.variational.hint_counts_per_group); the backend runs as the engine runs
 it. lambda(alpha) by conformal risk control on the chroma error, overall and per group
 (colorcore.calibration.fit_calibration); a constant radius calibrated alike is stored as the baseline to beat.
+With --aged every photo also runs aged like an old print, and each lambda is the larger of the clean runs' and the
+aged runs' (fit_calibration's conditions), so the promise holds on clean inputs and on old prints alike, not only
+on their even mixture.
 Writes calibration.json beside the weights.
 """
 from __future__ import annotations
@@ -94,12 +97,14 @@ def main(argv=None):
                 runs.append((source_of.get(str(path), "?"), aged))
         print(f"\r{i + 1}/{len(paths)} photos", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
-    constant = fit_calibration([np.ones_like(e) for e in errors], errors, groups=groups)
+    conditions = ["aged" if aged else "clean" for _, aged in runs] if args.aged else None
+    constant = fit_calibration([np.ones_like(e) for e in errors], errors, groups=groups, conditions=conditions)
     source = (f"calibration slices of {len(paths)} photos{', each also aged (training.aging)' if args.aged else ''}, "
               f"one hint set per group from the counts {POINT_COUNTS}, seed {args.seed}")
-    cal = fit_calibration(scores, errors, groups=groups, source=source, constant_radius=constant.describe(),
+    cal = fit_calibration(scores, errors, groups=groups, conditions=conditions, source=source,
+                          constant_radius=constant.describe(),
                           score_floor=SCORE_FLOOR,   # the score's floor these lambdas scale (tests check it)
-                          **{KEY: fit_intervals(scores, rgb_errors, groups=groups),
+                          **{KEY: fit_intervals(scores, rgb_errors, groups=groups, conditions=conditions),
                              novelty.KEY: novelty.fit_novelty(features)})
     if args.samples_out:
         save_samples(args.samples_out, scores, errors, groups, runs)
