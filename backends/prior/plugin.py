@@ -12,8 +12,9 @@ Two steps:
    strokes do not hold the pixel. With few strokes the learned prior fills the photo; with many, propagation
    keeps its precision; a stroke's colour always holds where it was painted.
 Uncertainty (fusion.prior_score): the network's predicted error scale, weighted by how much of the result its
-guess makes, combined with the spread of the colours the solve mixed; calibrated per scribble-count group as
-`variational` is (python -m training.calibration.prior).
+guess makes, combined with the spread of the colours the solve mixed, times how large an error the gamut allows
+there (fusion.gamut_factor, at the network's size); calibrated per scribble-count group as `variational` is, on
+clean and aged photos (python -m training.calibration.prior --aged).
 Weights: backends/prior/weights/prior.pt (+ .json, calibration.json); COLORCORE_PRIOR_WEIGHTS=/path overrides.
 """
 from __future__ import annotations
@@ -77,7 +78,7 @@ class PriorBackend(Backend):
         from backends.variational.strokes import scribble_hints
         from colorcore.photo_cache import kept
         from colorcore.strips import for_each_strip
-        from .fusion import prior_score, propagate_with_guess
+        from .fusion import gamut_factor, prior_score, propagate_with_guess
         from .guess import hint_condition
         t0 = time.perf_counter()
         request.progress(0.0, "loading the prior")
@@ -97,10 +98,11 @@ class PriorBackend(Backend):
         s_head = cv2.resize(s_lo, (W, H), interpolation=cv2.INTER_LINEAR)
         spread = cv2.resize(prop.variance, (W, H), interpolation=cv2.INTER_LINEAR)
         share = cv2.resize(prop.guess_share, (W, H), interpolation=cv2.INTER_LINEAR)
+        reach = cv2.resize(gamut_factor(L_lo, infer.resized(prop.ab, (h, w))), (W, H), interpolation=cv2.INTER_LINEAR)
         score = np.empty((H, W), np.float32)
 
         def band(y0, y1):   # element by element, so bands on the engine's threads give the same score
-            score[y0:y1] = prior_score(s_head[y0:y1], spread[y0:y1], share[y0:y1])
+            score[y0:y1] = prior_score(s_head[y0:y1], spread[y0:y1], share[y0:y1]) * reach[y0:y1]
         for_each_strip(H, W, band)
         request.progress(1.0, "done")
         return BackendOutput(ab=prop.ab, score=score,
