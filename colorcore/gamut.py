@@ -20,13 +20,12 @@ HULL_TOLERANCE = 0.5    # ab units: how far the simplified hull may cut inside t
 
 
 @lru_cache(maxsize=1)
-def _corners():
-    """(a, b) each (LIGHTNESS_LEVELS, K): per lightness level the corners of the convex hull of the gamut's slice
-    (the farthest point of a set from any point is a corner of its hull), padded to K by repeating one. The
-    slice's edge is found per hue by bisection on Lab -> sRGB (24 halvings of 0-150)."""
-    import cv2
+def edge_chroma():
+    """(lightness levels (n,), hues in radians (m,), chroma (n, m)): the largest chroma sRGB shows at each lightness
+    and hue, by bisection on Lab -> sRGB (24 halvings of 0-150: well below a hundredth of a unit)."""
     hues = np.deg2rad(np.arange(0.0, 360.0, HUE_STEP))
-    L = np.repeat(np.linspace(0.0, 100.0, LIGHTNESS_LEVELS)[:, None], hues.size, axis=1)
+    levels = np.linspace(0.0, 100.0, LIGHTNESS_LEVELS)
+    L = np.repeat(levels[:, None], hues.size, axis=1)
     lo, hi = np.zeros_like(L), np.full_like(L, 150.0)
     for _ in range(24):
         mid = (lo + hi) / 2
@@ -34,7 +33,16 @@ def _corners():
                                clip=False)
         inside = np.all((rgb >= -1e-4) & (rgb <= 1 + 1e-4), axis=-1)
         lo, hi = np.where(inside, mid, lo), np.where(inside, hi, mid)
-    edge = np.stack([lo * np.cos(hues), lo * np.sin(hues)], axis=-1).astype(np.float32)
+    return levels, hues, lo
+
+
+@lru_cache(maxsize=1)
+def _corners():
+    """(a, b) each (LIGHTNESS_LEVELS, K): per lightness level the corners of the convex hull of the gamut's slice
+    (the farthest point of a set from any point is a corner of its hull), padded to K by repeating one."""
+    import cv2
+    _, hues, chroma = edge_chroma()
+    edge = np.stack([chroma * np.cos(hues), chroma * np.sin(hues)], axis=-1).astype(np.float32)
     # the hull's curved stretches simplified to within HULL_TOLERANCE (from ~200 corners to ~20: 5x faster)
     hulls = [cv2.approxPolyDP(cv2.convexHull(level), HULL_TOLERANCE, True).reshape(-1, 2) for level in edge]
     k = max(len(h) for h in hulls)

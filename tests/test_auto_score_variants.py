@@ -28,3 +28,17 @@ def test_it_prints_one_row_per_variant_from_a_samples_file(tmp_path, capsys):
     assert V.main([str(tmp_path / "s.npz")]) == 0
     rows = [r for r in capsys.readouterr().out.splitlines() if r.startswith("| ") and "AUSE" not in r]
     assert len(rows) == 7 and rows[0].startswith("| shipped")
+
+
+def test_samples_with_the_results_a_and_b_also_try_the_gamuts_bound(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    n, px = 24, 400
+    score = rng.uniform(5, 30, (n, px)).astype(np.float32)
+    a, b = rng.normal(0, 20, (2, n, px)).astype(np.float32)
+    np.savez(tmp_path / "s.npz", score=score, error=score * rng.uniform(0, 1.2, (n, px)), chroma=np.hypot(a, b),
+             lightness=rng.uniform(0, 100, (n, px)), a=a, b=b, aged=np.tile([False, True], n // 2),
+             source=np.repeat(["a", "b", "c"], n // 3), group=np.full(n, ""))
+    assert V.main([str(tmp_path / "s.npz")]) == 0
+    rows = [r for r in capsys.readouterr().out.splitlines() if r.startswith("| ") and "AUSE" not in r]
+    assert len(rows) == 11 and any(r.startswith("| score * (G / 100)^0.25") for r in rows)
+    assert any(r.startswith("| min(score, 0.5 G)") for r in rows)

@@ -7,7 +7,7 @@ Photos: the calibration slice of every training source (training.gan.data.held_o
 as it is and aged like an old print (training.aging, seeded per photo, by the recipe --ageing names). The raw score
 is the radius over the shipped lambda(0.1) (the backend's own run, as the engine runs it). Saved as
 training.calibration.prior's --samples-out: score, error (2000 pixels a run), group (none), source, aged; with the
-chroma |ab| and lightness of the result at the same pixels (the share of it in the score is the backend's
+chroma |ab|, a, b and lightness of the result at the same pixels (the share of it in the score is the backend's
 "score_chroma"), how much the network's test-time views disagree there (training.calibration.view_spread; `gan`-like
 backends) and each input's training.calibration.print_like.features (the print-like experiment fits its check on
 them), so a change of the score can be tried on the samples without running the backend again.
@@ -54,6 +54,7 @@ def main(argv=None):
     lam = backend.calibration().lam(0.1)
     spread = spread_of(backend)
     scores, errors, groups, runs, chromas, lightness, features, spreads = [], [], [], [], [], [], [], []
+    a_s, b_s = [], []
     slices = data.held_out_slices(shared_data(), "calib", args.per_source)
     total = sum(len(v) for v in slices.values())
     for src, files in slices.items():
@@ -69,13 +70,15 @@ def main(argv=None):
                 lab = color.rgb_to_lab(res.rgb)
                 chromas.append(np.linalg.norm(lab[..., 1:], axis=-1))
                 lightness.append(lab[..., 0])
+                a_s.append(lab[..., 1])
+                b_s.append(lab[..., 2])
                 features.append(print_like.features(gray))
                 spreads.append(spread(gray) if spread else None)
                 groups.append("")
                 runs.append((src, aged))
             print(f"\r{len(runs) // 2}/{total} photos", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
-    pixels = {"chroma": chromas, "lightness": lightness}
+    pixels = {"chroma": chromas, "lightness": lightness, "a": a_s, "b": b_s}
     if spread is not None:
         pixels["view_spread"] = spreads
     save_samples(args.out, scores, errors, groups, runs, pixels=pixels, photos={"features": features})

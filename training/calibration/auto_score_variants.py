@@ -8,7 +8,9 @@ clean and aged runs). Variants: the score's chroma share c (score - 0.2 |ab| + c
 and a cap by the colour the sRGB gamut leaves at the pixel's lightness, min(score, k Cmean(L) + |ab|) (Cmean: the
 largest in-gamut chroma at L, averaged over hues): an error cannot exceed what the gamut allows; and, where the
 samples have it, the disagreement of the network's test-time views added, score + w * spread
-(training.calibration.view_spread). For each: AUSE
+(training.calibration.view_spread), and the largest error the gamut allows at the pixel's lightness and colour (G,
+colorcore.gamut.gamut_reach) as a factor, score * (G / 100)^p (as backends/prior's score has it), or a cap,
+min(score, k G). For each: AUSE
 (mean over runs, clean and aged), the coverage at alpha 0.1 with lambda fitted on the clean runs, in all and in the
 smallest quarter of radii, and the worst left-out source (training.calibration.loso's test, lambda on clean and
 aged runs of the other sources).
@@ -29,17 +31,16 @@ SHIPPED_SHARE = 0.2   # backends/gan/weights/gan.json "score_chroma"
 
 
 def mean_gamut_chroma(L):
-    """Cmean(L): the largest chroma inside sRGB at lightness L, averaged over 180 hues (bisection per hue)."""
-    levels, hues = np.linspace(0, 100, 201), np.deg2rad(np.arange(0, 360, 2))
-    lo, hi = np.zeros((len(levels), len(hues))), np.full((len(levels), len(hues)), 150.0)
-    Ls = np.repeat(levels, len(hues)).astype(np.float32)
-    for _ in range(25):
-        mid = (lo + hi) / 2
-        ab = np.stack([mid * np.cos(hues), mid * np.sin(hues)], -1).reshape(-1, 2).astype(np.float32)
-        lin = color._lab_to_linear(Ls, ab).reshape(mid.shape + (3,))
-        inside = np.all((lin >= -1e-4) & (lin <= 1 + 1e-4), axis=-1)
-        lo, hi = np.where(inside, mid, lo), np.where(inside, hi, mid)
-    return np.interp(L, levels, lo.mean(1))
+    """Cmean(L): the largest chroma inside sRGB at lightness L, averaged over hues (colorcore.gamut's edge)."""
+    from colorcore.gamut import edge_chroma
+    levels, _, chroma = edge_chroma()
+    return np.interp(L, levels, chroma.mean(1))
+
+
+def gamut_bound(d):
+    """colorcore.gamut.gamut_reach at every sampled pixel (the samples' lightness and the result's a, b)."""
+    from colorcore.gamut import gamut_reach
+    return gamut_reach(d["lightness"], np.stack([d["a"], d["b"]], axis=-1))
 
 
 def report(name, s, e, aged, source):
@@ -75,6 +76,12 @@ def main(argv=None):
         report(f"chroma share {c}", base + c * chroma, e, aged, source)
     for k in (0.3, 0.5, 1.0):
         report(f"min(score, {k} Cmean(L) + |ab|)", np.minimum(S, k * gamut + chroma), e, aged, source)
+    if "a" in d.files:   # the largest error the gamut allows (colorcore.gamut), as backends/prior scales its score
+        bound = gamut_bound(d)
+        for power in (0.25, 0.5):
+            report(f"score * (G / 100)^{power}", S * (np.maximum(bound, 1e-6) / 100) ** power, e, aged, source)
+        for k in (0.3, 0.5):
+            report(f"min(score, {k} G)", np.minimum(S, k * bound), e, aged, source)
     if "view_spread" in d.files:
         for w in (0.5, 1.0, 2.0, 4.0):
             report(f"score + {w} view spread", S + w * d["view_spread"], e, aged, source)
