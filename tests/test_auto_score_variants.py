@@ -42,3 +42,16 @@ def test_samples_with_the_results_a_and_b_also_try_the_gamuts_bound(tmp_path, ca
     rows = [r for r in capsys.readouterr().out.splitlines() if r.startswith("| ") and "AUSE" not in r]
     assert len(rows) == 11 and any(r.startswith("| score * (G / 100)^0.25") for r in rows)
     assert any(r.startswith("| min(score, 0.5 G)") for r in rows)
+
+
+def test_samples_with_a_second_colorizers_disagreement_try_it_added(tmp_path, capsys):
+    rng = np.random.default_rng(2)
+    n, px = 24, 400
+    score = rng.uniform(5, 30, (n, px)).astype(np.float32)
+    np.savez(tmp_path / "s.npz", score=score, error=score * rng.uniform(0, 1.2, (n, px)),
+             chroma=rng.uniform(0, 40, (n, px)), lightness=rng.uniform(0, 100, (n, px)),
+             disagreement=rng.uniform(0, 30, (n, px)), aged=np.tile([False, True], n // 2),
+             source=np.repeat(["a", "b", "c"], n // 3), group=np.full(n, ""))
+    assert V.main([str(tmp_path / "s.npz")]) == 0
+    rows = [r for r in capsys.readouterr().out.splitlines() if r.startswith("| score + ")]
+    assert [r.split(" | ")[0] for r in rows] == [f"| score + {w} disagreement" for w in (0.2, 0.5, 1.0)]

@@ -1,7 +1,7 @@
 """Pixel samples of an Auto backend's raw score and error on the calibration slices, clean and aged, for the
 leave-one-source-out check (training/calibration/loso.py).
 
-    python -m training.calibration.auto_samples OUT.npz [--backend gan] [--per-source 15] [--ageing print]
+    python -m training.calibration.auto_samples OUT.npz [--backend gan] [--per-source 15] [--ageing print] [--disagreement]
 
 Photos: the calibration slice of every training source (training.gan.data.held_out_slices 'calib'), at 256x256, each
 as it is and aged like an old print (training.aging, seeded per photo, by the recipe --ageing names). The raw score
@@ -9,7 +9,8 @@ is the radius over the shipped lambda(0.1) (the backend's own run, as the engine
 training.calibration.prior's --samples-out: score, error (2000 pixels a run), group (none), source, aged; with the
 chroma |ab|, a, b and lightness of the result at the same pixels (the share of it in the score is the backend's
 "score_chroma"), how much the network's test-time views disagree there (training.calibration.view_spread; `gan`-like
-backends) and each input's training.calibration.print_like.features (the print-like experiment fits its check on
+backends), with --disagreement how far the result's chroma is from the `prior`'s guess without strokes, and each
+input's training.calibration.print_like.features (the print-like experiment fits its check on
 them), so a change of the score can be tried on the samples without running the backend again.
 """
 from __future__ import annotations
@@ -23,6 +24,7 @@ from colorcore import ColorizeRequest, color, load_registry, run_backend
 from training.aging import CALIBRATION_SEED, DEFAULT_RECIPE, RECIPES, age, photo_rng
 from training.calibration import print_like
 from training.calibration.prior import save_samples
+from training.calibration.suggest_reach import strokeless_prior
 from training.evaluation import chroma_error, gray_of, load_rgb
 from training.shared_data import shared_data
 
@@ -46,6 +48,9 @@ def main(argv=None):
     p.add_argument("--per-source", type=int, default=15)
     p.add_argument("--seed", type=int, default=CALIBRATION_SEED)
     p.add_argument("--ageing", default=DEFAULT_RECIPE, choices=sorted(RECIPES), help="training.aging's recipe")
+    p.add_argument("--disagreement", action="store_true",
+                   help="also store how far the result's chroma is from the `prior`'s guess without strokes (a "
+                        "second colorizer: training.calibration.suggest_reach.strokeless_prior)")
     args = p.parse_args(argv)
     from training.gan import data
     backend = load_registry().get(args.backend)
@@ -53,8 +58,9 @@ def main(argv=None):
         sys.exit(backend.unavailable_reason())
     lam = backend.calibration().lam(0.1)
     spread = spread_of(backend)
+    prior = load_registry().get("prior") if args.disagreement else None
     scores, errors, groups, runs, chromas, lightness, features, spreads = [], [], [], [], [], [], [], []
-    a_s, b_s = [], []
+    a_s, b_s, disagreements = [], [], []
     slices = data.held_out_slices(shared_data(), "calib", args.per_source)
     total = sum(len(v) for v in slices.values())
     for src, files in slices.items():
@@ -72,6 +78,9 @@ def main(argv=None):
                 lightness.append(lab[..., 0])
                 a_s.append(lab[..., 1])
                 b_s.append(lab[..., 2])
+                if prior is not None:
+                    guess = color.rgb_to_lab(strokeless_prior(prior, gray)[0])[..., 1:]
+                    disagreements.append(np.hypot(*np.moveaxis(lab[..., 1:] - guess, -1, 0)))
                 features.append(print_like.features(gray))
                 spreads.append(spread(gray) if spread else None)
                 groups.append("")
@@ -81,6 +90,8 @@ def main(argv=None):
     pixels = {"chroma": chromas, "lightness": lightness, "a": a_s, "b": b_s}
     if spread is not None:
         pixels["view_spread"] = spreads
+    if prior is not None:
+        pixels["disagreement"] = disagreements
     save_samples(args.out, scores, errors, groups, runs, pixels=pixels, photos={"features": features})
     print(f"wrote {args.out}")
     return 0

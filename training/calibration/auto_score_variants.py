@@ -10,7 +10,8 @@ largest in-gamut chroma at L, averaged over hues): an error cannot exceed what t
 samples have it, the disagreement of the network's test-time views added, score + w * spread
 (training.calibration.view_spread), and the largest error the gamut allows at the pixel's lightness and colour (G,
 colorcore.gamut.gamut_reach) as a factor, score * (G / 100)^p (as backends/prior's score has it), or a cap,
-min(score, k G). For each: AUSE
+min(score, k G); and where the samples have it (auto_samples --disagreement), score + w * the distance between the
+result's chroma and the `prior`'s guess without strokes. For each: AUSE
 (mean over runs, clean and aged), the coverage at alpha 0.1 with lambda fitted on the clean runs, in all and in the
 smallest quarter of radii, and the worst left-out source (training.calibration.loso's test, lambda on clean and
 aged runs of the other sources).
@@ -82,6 +83,9 @@ def main(argv=None):
             report(f"score * (G / 100)^{power}", S * (np.maximum(bound, 1e-6) / 100) ** power, e, aged, source)
         for k in (0.3, 0.5):
             report(f"min(score, {k} G)", np.minimum(S, k * bound), e, aged, source)
+    if "disagreement" in d.files:   # a second colorizer's guess (the prior without strokes): where they differ
+        for w in (0.2, 0.5, 1.0):
+            report(f"score + {w} disagreement", S + w * d["disagreement"], e, aged, source)
     if "view_spread" in d.files:
         for w in (0.5, 1.0, 2.0, 4.0):
             report(f"score + {w} view spread", S + w * d["view_spread"], e, aged, source)
