@@ -75,13 +75,28 @@ def region_rule(rgb_auto, k, clusters=REGION_CLUSTERS, seed=0):
     return out
 
 
-def measure_photo(path, gan, prior, seed, params, baseline=None):
+PLACES_FROM = ("auto", "disagreement")
+
+
+def suggested(auto, gray, prior, places_from, params):
+    """colorcore.suggest's places from Auto's result and radius ("auto", as the product does), or from the `prior`'s
+    guess without strokes with its disagreement with Auto as the radius ("disagreement": two colorizers that
+    disagree mark where one is wrong; training.calibration.suggest_reach ranked it best of its variants)."""
     from colorcore.suggest import suggest
+    if places_from == "auto":
+        return suggest(auto.rgb, auto.uncertainty, max(KS), **params)
+    from training.calibration.suggest_reach import strokeless_prior
+    guess, _ = strokeless_prior(prior, gray)
+    ab_auto, ab_guess = color.rgb_to_lab(auto.rgb)[..., 1:], color.rgb_to_lab(guess)[..., 1:]
+    return suggest(guess, np.hypot(*np.moveaxis(ab_auto - ab_guess, -1, 0)), max(KS), **params)
+
+
+def measure_photo(path, gan, prior, seed, params, baseline=None, places_from="auto"):
     rgb = load_rgb(path)
     gray = gray_of(rgb)
     auto = run_backend(gan, ColorizeRequest(image=gray, mode="auto"))
     t0 = time.perf_counter()
-    places = suggest(auto.rgb, auto.uncertainty, max(KS), **params)
+    places = suggested(auto, gray, prior, places_from, params)
     secs = time.perf_counter() - t0
     region = region_rule(auto.rgb, max(KS))
     rng = np.random.default_rng(seed)
@@ -113,6 +128,9 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="a colorcore.suggest.suggest parameter (reach, power, grid), for choosing them on calib")
+    p.add_argument("--places-from", choices=PLACES_FROM, default="auto",
+                   help="auto: the places from Auto's result and radius (the product's); disagreement: from the "
+                        "prior's guess without strokes, radius = its disagreement with Auto (an experiment)")
     p.add_argument("--report", action="store_true", help="run nothing: report OUT/photos.jsonl")
     p.add_argument("--baseline", metavar="PHOTOS.jsonl",
                    help="take random and region from this earlier run's photos (same split, seed and photos): "
@@ -146,7 +164,7 @@ def main(argv=None):
                 if str(path) in done:
                     continue
                 row = dict(measure_photo(path, gan, prior, args.seed * 100003 + i, params,
-                                         baseline.get(str(path)) if args.baseline else None),
+                                         baseline.get(str(path)) if args.baseline else None, args.places_from),
                            path=str(path), source=source)
                 done[row["path"]] = row
                 with log.open("a") as f:
