@@ -1,0 +1,38 @@
+"""bench/suggest.py: the places it measures (the product's, an experiment's) and the region-size rule."""
+from types import SimpleNamespace
+
+import numpy as np
+
+from bench import suggest as B
+from colorcore import color
+
+
+def two_tone(h=96, w=96):
+    """A gray photo of two flat halves, and a result colouring them blue (top) and green (bottom)."""
+    L = np.where(np.arange(h)[:, None] < h // 2, 70.0, 40.0) * np.ones((1, w))
+    ab = np.zeros((h, w, 2), np.float32)
+    ab[: h // 2] = (-5, -30)
+    ab[h // 2:] = (-30, 25)
+    return color.with_lightness(L.astype(np.float32), ab), L
+
+
+def test_disagreement_places_go_where_the_two_colorizers_differ(monkeypatch):
+    rgb, L = two_tone()
+    guess_ab = color.rgb_to_lab(rgb)[..., 1:].copy()
+    guess_ab[60:90, 10:40] = (40, 40)   # the second colorizer says red in one patch of the bottom half
+    guess = color.with_lightness(L.astype(np.float32), guess_ab)
+    from training.calibration import suggest_reach
+    monkeypatch.setattr(suggest_reach, "strokeless_prior", lambda prior, gray: (guess, None))
+    auto = SimpleNamespace(rgb=rgb, uncertainty=np.full(L.shape, 10.0, np.float32))
+    first = B.suggested(auto, rgb, None, "disagreement", {})[0]
+    assert 60 <= first["y"] < 90 and 10 <= first["x"] < 40
+    shipped = B.suggested(auto, rgb, None, "auto", {})
+    assert len(shipped) == max(B.KS)
+
+
+def test_the_region_rule_strokes_the_largest_regions_first():
+    rgb, _ = two_tone()
+    rgb[:, 80:] = color.with_lightness(np.full((96, 16), 20.0, np.float32), np.full((96, 16, 2), 30, np.float32))
+    places = B.region_rule(rgb, 3)
+    assert len(places) == 3 and len(set(places)) == 3
+    assert places[0][1] < 80   # the thin strip on the right is not the largest region
