@@ -18,40 +18,34 @@ def test_the_gamut_holds_no_colour_at_black_or_white_and_most_at_mid_lightness()
     for L, cm in zip((25.0, 50.0, 75.0), c[2:5]):
         assert 0 < share_inside(L, cm) < 1 and share_inside(L, cm / 2) > 0.5
 
-def test_it_prints_one_row_per_variant_from_a_samples_file(tmp_path, capsys):
-    rng = np.random.default_rng(0)
-    n, px = 24, 400
-    score = rng.uniform(5, 30, (n, px)).astype(np.float32)
-    np.savez(tmp_path / "s.npz", score=score, error=score * rng.uniform(0, 1.2, (n, px)),
-             chroma=rng.uniform(0, 40, (n, px)), lightness=rng.uniform(0, 100, (n, px)),
-             aged=np.tile([False, True], n // 2), source=np.repeat(["a", "b", "c"], n // 3), group=np.full(n, ""))
+N_RUNS, PIXELS = 24, 400
+
+
+def table_rows(tmp_path, capsys, seed, **pixels):
+    """auto_score_variants' table rows for synthetic samples (score, error, chroma, lightness and `pixels`)."""
+    rng = np.random.default_rng(seed)
+    score = rng.uniform(5, 30, (N_RUNS, PIXELS)).astype(np.float32)
+    columns = dict(chroma=rng.uniform(0, 40, score.shape), lightness=rng.uniform(0, 100, score.shape), **pixels)
+    np.savez(tmp_path / "s.npz", score=score, error=score * rng.uniform(0, 1.2, score.shape), **columns,
+             aged=np.tile([False, True], N_RUNS // 2), source=np.repeat(["a", "b", "c"], N_RUNS // 3),
+             group=np.full(N_RUNS, ""))
     assert V.main([str(tmp_path / "s.npz")]) == 0
-    rows = [r for r in capsys.readouterr().out.splitlines() if r.startswith("| ") and "AUSE" not in r]
+    return [r for r in capsys.readouterr().out.splitlines() if r.startswith("| ") and "AUSE" not in r]
+
+
+def test_it_prints_one_row_per_variant_from_a_samples_file(tmp_path, capsys):
+    rows = table_rows(tmp_path, capsys, 0)
     assert len(rows) == 7 and rows[0].startswith("| shipped")
 
 
 def test_samples_with_the_results_a_and_b_also_try_the_gamuts_bound(tmp_path, capsys):
-    rng = np.random.default_rng(1)
-    n, px = 24, 400
-    score = rng.uniform(5, 30, (n, px)).astype(np.float32)
-    a, b = rng.normal(0, 20, (2, n, px)).astype(np.float32)
-    np.savez(tmp_path / "s.npz", score=score, error=score * rng.uniform(0, 1.2, (n, px)), chroma=np.hypot(a, b),
-             lightness=rng.uniform(0, 100, (n, px)), a=a, b=b, aged=np.tile([False, True], n // 2),
-             source=np.repeat(["a", "b", "c"], n // 3), group=np.full(n, ""))
-    assert V.main([str(tmp_path / "s.npz")]) == 0
-    rows = [r for r in capsys.readouterr().out.splitlines() if r.startswith("| ") and "AUSE" not in r]
+    a, b = np.random.default_rng(1).normal(0, 20, (2, N_RUNS, PIXELS)).astype(np.float32)
+    rows = table_rows(tmp_path, capsys, 1, a=a, b=b)
     assert len(rows) == 11 and any(r.startswith("| score * (G / 100)^0.25") for r in rows)
     assert any(r.startswith("| min(score, 0.5 G)") for r in rows)
 
 
 def test_samples_with_a_second_colorizers_disagreement_try_it_added(tmp_path, capsys):
-    rng = np.random.default_rng(2)
-    n, px = 24, 400
-    score = rng.uniform(5, 30, (n, px)).astype(np.float32)
-    np.savez(tmp_path / "s.npz", score=score, error=score * rng.uniform(0, 1.2, (n, px)),
-             chroma=rng.uniform(0, 40, (n, px)), lightness=rng.uniform(0, 100, (n, px)),
-             disagreement=rng.uniform(0, 30, (n, px)), aged=np.tile([False, True], n // 2),
-             source=np.repeat(["a", "b", "c"], n // 3), group=np.full(n, ""))
-    assert V.main([str(tmp_path / "s.npz")]) == 0
-    rows = [r for r in capsys.readouterr().out.splitlines() if r.startswith("| score + ")]
+    disagreement = np.random.default_rng(2).uniform(0, 30, (N_RUNS, PIXELS))
+    rows = [r for r in table_rows(tmp_path, capsys, 2, disagreement=disagreement) if r.startswith("| score + ")]
     assert [r.split(" | ")[0] for r in rows] == [f"| score + {w} disagreement" for w in (0.2, 0.5, 1.0)]
