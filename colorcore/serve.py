@@ -309,6 +309,9 @@ def preload(quiet=None):
                 from backends.gan import infer
                 infer.load_generator(weights)
             PRELOADED.append(backend.name)
+        wait()
+        from .gamut import gamut_reach   # its table of the gamut's edge (0.1 s), which the prior's score needs
+        gamut_reach(0.0, (0.0, 0.0))
     except Exception:   # a preload failure is the first job's to report, with its own message
         pass
 

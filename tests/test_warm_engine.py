@@ -255,9 +255,12 @@ def test_preload_waits_until_no_job_is_running(monkeypatch):
     worker.start()
     time.sleep(0.3)
     assert loaded == [] and serve.PRELOADED == []   # a job runs: nothing loads beside it
+    from colorcore import gamut
+    gamut._corners.cache_clear()
     quiet.set()
     worker.join(5)
     assert loaded == ["registry"] and serve.PRELOADED == ["b"]
+    assert gamut._corners.cache_info().currsize == 1   # the gamut's table too, which the prior's score needs
 
 
 def test_the_memory_kept_for_the_next_run_goes_back_once_the_engine_is_idle_and_it_exits_later(tmp_path, monkeypatch):
