@@ -12,6 +12,11 @@
 #               bench/hints.py on the calibration slices before it replaces backends/prior/weights/prior.pt.
 #               EXTRA_ARGS="--hint-spread 3,12,48" adds the spread hints as inputs (nets.hint_spread; the
 #               prior's model card says what 60 CPU-minutes of it gave).
+# Old prints: EXTRA_ARGS="--age-prob 0.3" shows a third of the photos with their lightness aged like an old print
+#               (training/gan/aged_inputs.py), the colours to learn kept, so Auto's error head learns what a faded,
+#               grainy input leaves unknown (issue 30: Auto's radius on aged colourful photos of a kind it never
+#               saw). The ageing runs on the CPU, ~8 ms a 160 px photo: ~0.15 s a batch of 64 at 0.3. Check it with
+#               python -m training.calibration.auto_samples and loso before it replaces the shipped weights.
 #
 # It continues from the compact checkpoint in the repository (INIT), trains for MINUTES in bf16 on the
 # packed photos, and writes to $OUT: the compact checkpoint (fp16 G + D, no optimiser: < 16 MiB, what

@@ -116,11 +116,15 @@ def main(argv=None) -> int:
     except ValueError:
         print(f"--hint-spread: expected comma-separated radii in px such as 3,12,48; got {args.hint_spread!r}")
         return 2
+    if not 0.0 <= args.age_prob <= 1.0:
+        print(f"--age-prob: the share of photos to age, between 0 and 1; got {args.age_prob}")
+        return 2
     if radii and (args.task != "hints" or (args.arch != "effunet" and not args.init)):
         print("--hint-spread is for --task hints with the effunet generator (--arch effunet, or --init from one)")
         return 2
     import torch
     from . import data
+    from .aged_inputs import aged_lightness
     from .labtorch import uint8_batch_to_lab
     from .train_data import SetupError, prepare_data
     from .losses import (ab_prior_weights, adversarial_loss, discriminator_loss, error_scale_nll,
@@ -237,6 +241,7 @@ def main(argv=None) -> int:
         rgb = data.sample_batch(train_cache, rng, args.batch, crop, sample_p)
         lab = uint8_batch_to_lab(rgb, device)
         L, ab_true = lab[:, :1], lab[:, 1:] / AB_SCALE
+        L = aged_lightness(rgb, L, rng, args.age_prob, args.age_recipe)   # as before with --age-prob 0
         m = task_condition(args.task, rng, rgb, ab_true, device)
         if args.task == "hints" and args.hint_recolour > 0:
             from .hint_simulation import recolour

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from training.aging import DEFAULT_RECIPE, RECIPES
+
 from .data import SPLIT_SCHEMES
 
 
@@ -70,6 +72,12 @@ def parse_args(argv, doc: str = ""):
     p.add_argument("--lr", type=float, default=2e-4)
     p.add_argument("--lambda-l1", type=float, default=100.0)
     p.add_argument("--lambda-adv", type=float, default=1.0)
+    p.add_argument("--age-prob", type=float, default=0.0,
+                   help="share of training photos whose input lightness is aged like an old print (training/aging.py), "
+                        "the colours to learn kept: the network and its error head learn old prints' inputs "
+                        "(training/gan/aged_inputs.py); 0 = off")
+    p.add_argument("--age-recipe", default=DEFAULT_RECIPE, choices=sorted(RECIPES),
+                   help="training.aging's recipe for --age-prob")
     p.add_argument("--rebalance", type=float, default=0.5,
                    help="exponent of the Zhang et al. class-rebalancing weights on the L1 term (0 = off)")
     p.add_argument("--calib-count", type=int, default=None,
