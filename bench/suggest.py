@@ -28,7 +28,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import SHARED_DATA, first_n, macro_mean, mean_sem, out_dir, print_table, save_json  # noqa: E402
 from colorcore import ColorizeRequest, color, load_registry, run_backend  # noqa: E402
-from training.evaluation import PATCH, gray_of, hint_scribbles, list_images, load_rgb, psnr  # noqa: E402
+from training.evaluation import PATCH, chroma_error, gray_of, hint_scribbles, list_images, load_rgb, psnr  # noqa: E402
 
 KS = (1, 2, 3)
 RANDOM_DRAWS = 3
@@ -87,8 +87,7 @@ def suggested(auto, gray, prior, places_from, params):
         return suggest(auto.rgb, auto.uncertainty, max(KS), **params)
     from training.calibration.suggest_reach import strokeless_prior
     guess, _ = strokeless_prior(prior, gray)
-    ab_auto, ab_guess = color.rgb_to_lab(auto.rgb)[..., 1:], color.rgb_to_lab(guess)[..., 1:]
-    return suggest(guess, np.hypot(*np.moveaxis(ab_auto - ab_guess, -1, 0)), max(KS), **params)
+    return suggest(guess, chroma_error(auto.rgb, guess), max(KS), **params)
 
 
 def measure_photo(path, gan, prior, seed, params, baseline=None, places_from="auto"):

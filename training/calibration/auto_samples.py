@@ -79,8 +79,7 @@ def main(argv=None):
                 a_s.append(lab[..., 1])
                 b_s.append(lab[..., 2])
                 if prior is not None:
-                    guess = color.rgb_to_lab(strokeless_prior(prior, gray)[0])[..., 1:]
-                    disagreements.append(np.hypot(*np.moveaxis(lab[..., 1:] - guess, -1, 0)))
+                    disagreements.append(chroma_error(res.rgb, strokeless_prior(prior, gray)[0]))
                 features.append(print_like.features(gray))
                 spreads.append(spread(gray) if spread else None)
                 groups.append("")
