@@ -164,7 +164,7 @@ def _photo(job, registry, progress):
         outputs.append(Path(job.suggest[1]))
         msg += f"; {len(places)} places to paint next, best first, in {job.suggest[1]}"
     return FileResult(msg, backend.name, mode, time.perf_counter() - t0, False, outputs,
-                      protocol.unlike_calibration_note(result.info))
+                      protocol.result_note(result.info))
 
 
 def _animation(job, registry, progress):

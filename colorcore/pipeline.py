@@ -1,7 +1,7 @@
 """The pipeline every run goes through, whatever the backend.
 
-validate -> (reduce a very large photo) -> run the backend -> put the input L back -> composite outside the mask
--> calibrated radius, the full-size steps in bands of rows.
+validate -> (reduce a very large photo) -> (take a halftone screen out of the backend's copy) -> run the backend
+-> put the input L back -> composite outside the mask -> calibrated radius, the full-size steps in bands of rows.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from dataclasses import replace
 import cv2
 import numpy as np
 
-from . import color, novelty
+from . import color, descreen, novelty
 from .contract import BackendOutput, ColorizeRequest, ColorizeResult, validate_request
 from .errors import BackendFailed, BackendUnavailable, ColorcoreError
 from .intervals import intervals, lambdas_for
@@ -64,12 +64,24 @@ def chroma_request(request: ColorizeRequest, max_pixels: int | None = None) -> C
                    mask=None if request.mask is None else np.clip(_shrunk(request.mask, size), 0, 1))
 
 
+def backend_view(request: ColorizeRequest):
+    """(the request the backend runs on, the period of the halftone screen taken out of it or None): chroma_request's
+    copy, with a screen found in it blurred away (colorcore.descreen). Calibrations run backends through this too,
+    so they see what the engine's runs see."""
+    work = chroma_request(request)
+    screen = descreen.screen_period(work.image)
+    if screen is not None:   # the result keeps the input's lightness, dots and all: _compose takes the request's
+        work = replace(work, image=descreen.descreened(work.image, screen))
+    return work, screen
+
+
 def _compose(request, work, ab, raw_score, lam, interval_lams=None):
     """Full-size result, band by band: the input's own L with the backend's chroma (upsampled along L when the
     backend ran smaller), gamut-mapped; the input bit for bit outside the mask; radius = lam * score; with
-    interval_lams the per-channel RGB intervals (colorcore.intervals; empty outside the mask)."""
+    interval_lams the per-channel RGB intervals (colorcore.intervals; empty outside the mask). The lightness is
+    always the request's: the backend's copy may be smaller or descreened."""
     H, W = request.shape
-    same = work is request
+    same = work.shape == request.shape
     rgb = np.empty((H, W, 3), np.float32)
     radius = np.zeros((H, W), np.float32)
     bounds = (np.empty((H, W, 3), np.float32), np.empty((H, W, 3), np.float32)) if interval_lams is not None else None
@@ -112,7 +124,7 @@ def run_backend(backend, request: ColorizeRequest) -> ColorizeResult:
         cal.check_alpha(request.alpha)   # before the (possibly long) run
     if request.intervals:
         lambdas_for(cal, request.alpha, backend.name)   # before the run, as above; its group's come after it
-    work = chroma_request(request)
+    work, screen = backend_view(request)
     t0 = time.perf_counter()
     try:
         output = backend.run(work)
@@ -141,7 +153,9 @@ def run_backend(backend, request: ColorizeRequest) -> ColorizeResult:
                 seconds_backend=round(t_backend, 4))
     if cal is not None and score is not None and novelty.KEY in cal.extra:
         info.update(novelty.assess(cal.extra[novelty.KEY], work.image, score))
-    if work is not request:
+    if screen is not None:
+        info["descreened"] = round(screen, 2)
+    if work.shape != request.shape:
         info["worked_at"] = f"{work.shape[1]}x{work.shape[0]}"
     return ColorizeResult(rgb=rgb, uncertainty=radius, info=info, intervals=bounds)
 

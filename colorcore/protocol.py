@@ -286,6 +286,22 @@ def unlike_calibration_note(info):
                                                           info["calibration_distance_limit"]))
 
 
+def descreened_note(info):
+    """The sentence shown when the pipeline took a halftone screen out of the backend's copy (colorcore.descreen);
+    None otherwise."""
+    period = (info or {}).get("descreened")
+    if not period:
+        return None
+    return ("A halftone screen (dots every %.1f px) was found: the colours were predicted from a smoothed copy; the "
+            "result keeps the scan's own lightness." % float(period))
+
+
+def result_note(info):
+    """Every note on a result's info (descreened_note, unlike_calibration_note) as one line; None when none."""
+    notes = [n for n in (descreened_note(info), unlike_calibration_note(info)) if n]
+    return " ".join(notes) or None
+
+
 def format_error(message):
     """One line, whatever the message holds: the plug-in shows it in a message box."""
     return "%s %s" % (ERROR_TAG, " ".join(str(message).split()))

@@ -80,5 +80,5 @@ def uncertainty_message(result, alpha, backend):
     else:
         msg = ("Uncertainty (%s): white = %.1f \u0394E (radius that holds the true colour for %d%% of pixels); "
                "black = 0." % (backend, float(scale), round(100 * (1 - float(result.get("alpha", alpha))))))
-    note = P.unlike_calibration_note(result.get("info"))
+    note = P.result_note(result.get("info"))
     return msg + " " + note if note else msg

@@ -112,6 +112,7 @@ def main(argv=None) -> int:
     from colorcore import ColorizeRequest, color, novelty
     from colorcore.calibration import coverage, fit_calibration
     from colorcore.intervals import KEY, channel_errors, fit_intervals
+    from colorcore.pipeline import backend_view
     from training.gan.masks import random_mask
 
     from backends.gan.infer import SCORE_CHROMA, load_postprocess, native_size
@@ -133,8 +134,9 @@ def main(argv=None) -> int:
         rgb = load_rgb(data.resolve(splits["data"], rel), size=None)
         # the backend sees only the lightness of its input, so the colour photo itself can be passed
         mask = random_mask(rng, (rgb * 255 + 0.5).astype(np.uint8)) if backend.takes_mask else None
-        out = backend.run(ColorizeRequest(image=rgb, seed=0, mode="partial" if backend.takes_mask else "auto",
-                                          mask=mask, options={"size": args.size, "samples": args.samples}))
+        out = backend.run(backend_view(ColorizeRequest(
+            image=rgb, seed=0, mode="partial" if backend.takes_mask else "auto", mask=mask,
+            options={"size": args.size, "samples": args.samples}))[0])
         ab_true = color.rgb_to_lab(rgb)[..., 1:]
         inside = mask > 0.5 if mask is not None else np.ones(rgb.shape[:2], bool)
         errors.append(np.linalg.norm(out.ab - ab_true, axis=-1)[inside].astype(np.float32))

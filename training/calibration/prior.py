@@ -25,6 +25,7 @@ from colorcore import ColorizeRequest, color, novelty
 from colorcore.calibration import fit_calibration
 from colorcore.contract import validate_request
 from colorcore.intervals import KEY, channel_errors, fit_intervals
+from colorcore.pipeline import backend_view
 from training.aging import CALIBRATION_SEED, age, photo_rng
 from training.evaluation import POINT_COUNTS, chroma_error, gray_of, hint_positions, hint_scribbles, load_rgb
 from training.shared_data import shared_data
@@ -86,7 +87,8 @@ def main(argv=None):
             for k, n in enumerate(hint_counts_per_group(rng)):   # every photo calibrates every group
                 scribbles = hint_scribbles(rgb, hint_positions(rgb.shape[:2], n, rng))
                 req = ColorizeRequest(image=gray, mode="scribble", scribbles=scribbles)
-                out = backend.run(validate_request(req, backend))   # the raw score, before any calibration
+                # the raw score, before any calibration, of the backend's copy as the engine makes it
+                out = backend.run(backend_view(validate_request(req, backend))[0])
                 pred = color.with_lightness(L, out.ab)
                 rgb_errors.append(channel_errors(pred, truth, L, out.ab))
                 scores.append(out.score)

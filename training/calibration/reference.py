@@ -26,6 +26,7 @@ from colorcore import ColorizeRequest, color, novelty
 from colorcore.calibration import DEFAULT_ALPHAS, coverage, fit_calibration
 from colorcore.contract import validate_request
 from colorcore.intervals import KEY, channel_errors, fit_intervals
+from colorcore.pipeline import backend_view
 from training.evaluation import chroma_error, gray_of
 from training.reference_pairs import framing_pairs, kind_pairs, scene_pairs
 from training.shared_data import shared_data
@@ -101,7 +102,7 @@ def main(argv=None):
     t0 = time.time()
     for i, (name, source, target, ref) in enumerate(pairs):
         req = ColorizeRequest(image=gray_of(target), mode="reference", reference=ref)
-        out = backend.run(validate_request(req, backend))
+        out = backend.run(backend_view(validate_request(req, backend))[0])
         L = color.lightness(target)
         pred = color.with_lightness(L, out.ab)
         scores.append(out.score)
