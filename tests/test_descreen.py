@@ -111,3 +111,38 @@ def test_the_bench_screens_what_it_measures_and_runs_the_engine_without_descreen
     out = json.loads((tmp_path / "descreen.json").read_text())
     assert out["gan"]["macro"]["coverage"][2][0] == pytest.approx(0.2)
     assert (tmp_path / "descreen.png").stat().st_size > 0
+
+
+def test_the_calibration_tool_knows_which_aged_runs_drew_a_screen():
+    """training.calibration.descreen reads a run's screen off its seed alone: the same draw as ageing a real
+    256x256 photo (grain draws noise of the photo's shape, not of its values)."""
+    from training.aging import CALIBRATION_SEED, age, photo_rng
+    from training.calibration.descreen import screened
+    photo = scene()
+    for i in range(12):
+        _, drawn = age(photo, photo_rng(CALIBRATION_SEED, i))
+        assert screened(i) == dict(drawn).get("halftone", {}).get("period")
+    assert any(screened(i) for i in range(12)) and not all(screened(i) for i in range(12))
+
+
+def test_the_split_measures_screened_and_other_aged_runs_apart(tmp_path):
+    """Runs with a screen under-covered, the rest covered: the split shows it on every left-out source."""
+    from training.calibration.descreen import screened, split
+    from training.calibration.prior import save_samples
+    rng = np.random.default_rng(0)
+    scores, errors, runs = [], [], []
+    for src in ("a", "b", "c"):
+        for i in range(12):
+            for aged in (False, True):
+                e = rng.exponential(1.0, (16, 16)).astype(np.float32)
+                # a screened run's errors are three times what its score says
+                scores.append(np.ones((16, 16), np.float32))
+                errors.append(e * (3.0 if aged and screened(i) else 1.0))
+                runs.append((src, aged))
+    path = tmp_path / "s.npz"
+    save_samples(path, scores, errors, [""] * len(runs), runs)
+    out = split(path)
+    n_screened = sum(bool(screened(i)) for i in range(12))
+    for src in ("a", "b", "c"):
+        assert out[src, "screen"][1] == n_screened and out[src, "no screen"][1] == 12 - n_screened
+        assert out[src, "screen"][0] < out[src, "no screen"][0] - 0.2
