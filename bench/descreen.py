@@ -16,6 +16,7 @@ OUT/descreen.json and OUT/descreen.png.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -60,7 +61,7 @@ def measure(backend, rgb, gray, index):
         scribbles = hint_scribbles(rgb, hint_positions(rgb.shape[:2], POINTS, rng))
     res = run_backend(backend, ColorizeRequest(image=gray, mode="scribble" if scribbles is not None else "auto",
                                                scribbles=scribbles, alpha=ALPHA))
-    return psnr(res.rgb, truth), coverage(res.uncertainty, chroma_error(res.rgb, truth))
+    return float(psnr(res.rgb, truth)), float(coverage(res.uncertainty, chroma_error(res.rgb, truth)))
 
 
 def main(argv=None):
@@ -69,8 +70,12 @@ def main(argv=None):
     p.add_argument("--per-source-limit", type=int, default=10)
     p.add_argument("--limit", type=int, default=10, help="dev_eval photos")
     p.add_argument("--out", default="bench/out/descreen")
+    p.add_argument("--report", action="store_true", help="run nothing: report OUT/descreen.json's measurements again")
     args = p.parse_args(argv)
     out = out_dir(args.out)
+    if args.report:
+        raw = json.loads((out / "descreen.json").read_text())["measured"]
+        return report(raw["found"], raw["runs"], out)
     reg = load_registry()
     backends = [reg.get(n) for n in args.backends.split(",") if n]
     for b in backends:
@@ -106,7 +111,8 @@ def report(found, runs, out):
     rows = [[s] + ["%.2f (%d)" % (np.mean(found[s][k]), len(found[s][k])) if found[s][k] else "-" for k in KINDS]
             for s in sources]
     print_table(["source", "as it is (false alarms)", "aged, no screen (false alarms)", "screened (hits)"], rows)
-    result = {"found": {s: {k: float(np.mean(v)) if v else None for k, v in found[s].items()} for s in sources}}
+    result = {"found": {s: {k: float(np.mean(v)) if v else None for k, v in found[s].items()} for s in sources},
+              "measured": {"found": found, "runs": runs}}   # every photo's, for --report
     plt = pyplot()
     fig, axes = plt.subplots(1, 2 * len(runs), figsize=(6 * len(runs), 3.6), squeeze=False)
     for j, (name, per) in enumerate(runs.items()):
@@ -127,10 +133,12 @@ def report(found, runs, out):
         result[name] = stats
         for k, metric in enumerate(("psnr", "coverage")):
             ax = axes[0][2 * j + k]
-            grouped_bars(ax, [s[:10] for s in kept] + ["macro"],
+            grouped_bars(ax, [s.split("_")[0][:9] for s in kept] + ["macro"],
                          {"screen left in": [stats[s][metric][0][0] for s in kept + ["macro"]],
                           "taken out": [stats[s][metric][1][0] for s in kept + ["macro"]]},
                          f"{name}: {'PSNR (dB)' if metric == 'psnr' else 'coverage at alpha 0.1'}", fontsize=7)
+            ax.tick_params(axis="x", labelrotation=45)
+            ax.legend(fontsize=7, loc="lower left")
             if metric == "coverage":
                 ax.axhline(1 - ALPHA, color="k", lw=0.8, ls="--")
                 ax.set_ylim(0.5, 1.0)

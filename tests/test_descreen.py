@@ -111,6 +111,10 @@ def test_the_bench_screens_what_it_measures_and_runs_the_engine_without_descreen
     out = json.loads((tmp_path / "descreen.json").read_text())
     assert out["gan"]["macro"]["coverage"][2][0] == pytest.approx(0.2)
     assert (tmp_path / "descreen.png").stat().st_size > 0
+    (tmp_path / "descreen.png").unlink()
+    B.main(["--report", "--out", str(tmp_path)])   # the same report again from the saved measurements
+    again = json.loads((tmp_path / "descreen.json").read_text())
+    assert again["gan"]["macro"] == out["gan"]["macro"] and (tmp_path / "descreen.png").exists()
 
 
 def test_the_calibration_tool_knows_which_aged_runs_drew_a_screen():
