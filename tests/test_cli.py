@@ -160,3 +160,27 @@ def test_scribbles_inside_a_mask_run_in_partial_mode(files):
     assert "(variational, partial," in proc.stdout
     src = np.asarray(Image.open(files / "gray.png").convert("RGB"))
     assert (np.asarray(Image.open(files / "out.png"))[:, 32:] == src[:, 32:]).all()   # outside: untouched
+
+
+def test_a_halftone_scan_is_said_and_keeps_its_dots(tmp_path):
+    """A scan of a printed photo: the CLI notes the screen it took out of the backend's copy, and the written
+    result still has the scan's own lightness, dots and all."""
+    import cv2
+    from colorcore import color
+    from training.aging import halftone
+    yy, xx = np.mgrid[0:128, 0:160] / 160.0
+    g = np.clip(0.3 + 0.5 * xx + 0.1 * np.sin(8 * yy), 0, 1)
+    cv2.circle(g, (100, 60), 30, 0.85, -1)
+    screened, _ = halftone(np.repeat(g[..., None], 3, -1).astype(np.float32), np.random.default_rng(0),
+                           {"period": (4.0, 4.0)})
+    Image.fromarray(np.round(screened[..., 0] * 255).astype(np.uint8)).save(tmp_path / "print.png")
+    hints = np.zeros((128, 160, 4), np.uint8)
+    hints[20:30, 20:30] = [200, 60, 40, 255]
+    Image.fromarray(hints, "RGBA").save(tmp_path / "hints.png")
+    proc = cli("colorize", "print.png", "--scribbles", "hints.png", "-o", "out.png", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    import re
+    said = re.search(r"note: A halftone screen \(dots every ([0-9.]+) px\) was found", proc.stdout)
+    assert said and abs(float(said.group(1)) - 4.0) < 0.3, proc.stdout
+    out = np.asarray(Image.open(tmp_path / "out.png"), np.float32) / 255
+    np.testing.assert_allclose(color.lightness(out), color.lightness(screened), atol=1.0)

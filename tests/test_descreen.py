@@ -83,6 +83,12 @@ def test_the_backend_sees_the_screen_taken_out_and_the_result_keeps_the_scan():
     assert res.rgb.shape == img.shape and "worked_at" not in res.info
     note = protocol.result_note(res.info)
     assert "halftone screen" in note and "4.5 px" in note
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gimp_plugin" / "colorize"))
+    import colorize_layers as H   # the plug-in's message after the run, as inside GIMP
+    msg = H.uncertainty_message({"uncertainty_scale": 40.0, "alpha": 0.1, "info": res.info}, 0.1, "spy")
+    assert msg.endswith(note)
 
 
 def test_a_photo_without_a_screen_reaches_the_backend_as_it_is():
