@@ -154,5 +154,5 @@ def test_the_split_measures_screened_and_other_aged_runs_apart(tmp_path):
     out = split(path)
     n_screened = sum(bool(screened(i)) for i in range(12))
     for src in ("a", "b", "c"):
-        assert out[src, "screen"][1] == n_screened and out[src, "no screen"][1] == 12 - n_screened
-        assert out[src, "screen"][0] < out[src, "no screen"][0] - 0.2
+        assert out[src, "with"][1] == n_screened and out[src, "without"][1] == 12 - n_screened
+        assert out[src, "with"][0] < out[src, "without"][0] - 0.2

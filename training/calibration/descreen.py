@@ -2,7 +2,7 @@
 
     python -m training.calibration.descreen strengths [--per-source 40]
     python -m training.calibration.descreen blur [--per-source 40] [--sigmas 0,0.2,0.3,0.4,0.5,0.6]
-    python -m training.calibration.descreen split SAMPLES.npz
+    python -m training.calibration.descreen split SAMPLES.npz [--transform halftone]
 
 strengths  every calibration photo as it is and aged by each of training.aging's recipes (seeded as
            training.calibration.auto_samples ages them): the strength of its strongest grid
@@ -12,7 +12,8 @@ blur       Auto (`gan`, shipped λ) through the engine on the calibration photos
            screen, the screen found blurred out of its copy by each sigma (in periods; 0: left in): mean chroma
            error and coverage at α 0.1, per source and overall. DESCREEN_SIGMA is chosen here.
 split      leave-one-source-out coverage (training.calibration.loso's rule: λ fitted on the other sources) of the
-           aged runs of auto_samples' SAMPLES.npz, those with a screen apart from the rest.
+           aged runs of auto_samples' SAMPLES.npz, those whose ageing drew --transform (a screen: halftone) apart
+           from the rest.
 """
 from __future__ import annotations
 
@@ -22,15 +23,20 @@ from unittest import mock
 
 import numpy as np
 
-from training.aging import CALIBRATION_SEED, RECIPES, age, photo_rng
+from training.aging import AGEING, CALIBRATION_SEED, RECIPES, age, photo_rng
 
 FLAT = np.full((256, 256, 3), 0.5, np.float32)
 
 
+def drawn(index, seed=CALIBRATION_SEED, recipe="print"):
+    """{transform: its parameters} the ageing of photo `index` draws, as auto_samples ages it (the draws depend on
+    a 256x256 photo's shape, not on its values)."""
+    return dict(age(FLAT, photo_rng(seed, index), recipe_name=recipe)[1])
+
+
 def screened(index, seed=CALIBRATION_SEED, recipe="print"):
-    """The screen period the ageing of photo `index` draws (as auto_samples ages it), or None."""
-    _, drawn = age(FLAT, photo_rng(seed, index), recipe_name=recipe)
-    return dict(drawn).get("halftone", {}).get("period")
+    """The screen period the ageing of photo `index` draws, or None."""
+    return drawn(index, seed, recipe).get("halftone", {}).get("period")
 
 
 def calibration_photos(per_source):
@@ -78,8 +84,9 @@ def blur(per_source, sigmas):
     return out
 
 
-def split(samples):
-    """{(source, "screen" | "no screen"): mean coverage} of the aged runs, λ fitted on the other sources."""
+def split(samples, transform="halftone"):
+    """{(source, "with" | "without"): (mean coverage, runs)} of the aged runs whose ageing drew `transform` and of
+    the others, λ fitted on the other sources."""
     from colorcore.calibration import coverage, fit_calibration
     d = np.load(samples, allow_pickle=True)
     score, error, source, aged = d["score"], d["error"], d["source"], d["aged"].astype(bool)
@@ -88,11 +95,12 @@ def split(samples):
         for condition in (False, True):
             sel = np.flatnonzero((source == src) & (aged == condition))
             index[sel] = np.arange(len(sel))
-    has_screen = np.array([a and screened(i) is not None for a, i in zip(aged, index)])
+    draws = [drawn(i) for i in range(int(index.max()) + 1)]
+    has = np.array([a and transform in draws[i] for a, i in zip(aged, index)])
     out = {}
     for src in sorted(set(source)):
         lam = fit_calibration(list(score[source != src]), list(error[source != src])).lam(0.1)
-        for name, sel in (("screen", has_screen), ("no screen", aged & ~has_screen)):
+        for name, sel in (("with", has), ("without", aged & ~has)):
             runs = np.flatnonzero((source == src) & sel)
             out[src, name] = (float(np.mean([coverage(lam * score[k], error[k]) for k in runs])), len(runs))
     return out
@@ -104,6 +112,7 @@ def main(argv=None):
     p.add_argument("samples", nargs="?", help="split: auto_samples' SAMPLES.npz")
     p.add_argument("--per-source", type=int, default=40)
     p.add_argument("--sigmas", default="0,0.2,0.3,0.4,0.5,0.6")
+    p.add_argument("--transform", default="halftone", choices=AGEING, help="split: the ageing to split by")
     args = p.parse_args(argv)
     if args.what == "strengths":
         for (condition, screen), v in sorted(strengths(args.per_source).items()):
@@ -120,8 +129,13 @@ def main(argv=None):
     else:
         if not args.samples:
             p.error("split needs the SAMPLES.npz of training.calibration.auto_samples")
-        for (src, name), (m, n) in split(args.samples).items():
-            print(f"{src:20s} aged, {name:9s}: {m:.3f} ({n} runs)")
+        res = split(args.samples, args.transform)
+        for (src, name), (m, n) in res.items():
+            print(f"{src:20s} aged, {name:7s} {args.transform}: {m:.3f} ({n} runs)")
+        for name in ("with", "without"):
+            runs = [v for (_, nm), v in res.items() if nm == name]
+            print(f"{'all sources':20s} aged, {name:7s} {args.transform}: "
+                  f"{sum(m * n for m, n in runs) / max(sum(n for _, n in runs), 1):.3f} ({sum(n for _, n in runs)} runs)")
     return 0
 
 
