@@ -64,6 +64,16 @@ def photos(work):
     return out
 
 
+def screened_png(path, photo, period=4.5):
+    """The gray photo printed through a halftone screen (training.aging.halftone), as an 8-bit gray PNG."""
+    from PIL import Image
+    from training.aging import halftone
+    g = np.asarray(Image.open(photo).convert("L"), np.float32)[..., None].repeat(3, -1) / 255.0
+    out, _ = halftone(g, np.random.default_rng(0), {"period": (period, period)})
+    Image.fromarray(np.round(out[..., 0] * 255).astype(np.uint8)).save(path)
+    return str(path)
+
+
 ANIMATION_MS = [80, 120, 160, 200]
 
 
@@ -193,6 +203,10 @@ def batch(gimp3, tmp_path_factory):
                  args={"backend": ab, "seed": 1, "interval-layers": True}),
             dict(name="auto_gray16", proc=A, ops=[["load", gray_path], ["precision", "u16"]],
                  args={"backend": ab, "seed": 1}),
+            # a scan of a printed photo: the engine blurs the screen out of its copy (colorcore.descreen); the
+            # layers keep the scan's own lightness, dots and all
+            dict(name="auto_halftone", proc=A, ops=[["load", screened_png(work / "photo_screened.png", gray_path)]],
+                 args={"backend": ab, "seed": 1}),
         ]
     if any(b["name"] == "reference" and b.get("available", True) for b in backends):
         # From reference...: the photo in gray as the target, the colour photo opened beside it as the reference
@@ -275,7 +289,8 @@ def succeeded(batch, name):
 
 
 SUCCESS = ["scribble_rgb8", "scribble_offsets_alpha", "scribble_larger_than_canvas", "scribble_float32",
-           "partial_feathered", "partial_channel", "auto_rgb8", "auto_gray16", "fake_auto_gray16",
+           "partial_feathered", "partial_channel", "auto_rgb8", "auto_gray16", "auto_halftone",
+           "fake_auto_gray16",
            "fake_partial_rgb8", "partial_gan_gray", "reference_default", "reference_layer_selection"]
 ERRORS = {"err_no_scribble_layer": ("calling-error", "no scribble layer"),
           "err_partial_empty_selection": ("calling-error", "nothing is selected"),
