@@ -21,3 +21,14 @@ def test_places_not_measured_yet_say_how_to_measure_them(tmp_path):
     import pytest
     with pytest.raises(SystemExit, match="suggest_places"):
         suggest_reach.main(["--places", str(tmp_path)])
+
+
+def test_a_stroke_fixes_the_pixels_whose_truth_is_its_colour_and_no_others():
+    truth = np.zeros((4, 6, 2), np.float32)
+    truth[:, :3] = (40, 10)      # left half red-ish, right half neutral
+    before = np.zeros_like(truth)   # the result: gray everywhere
+    sens = np.full((4, 6), 2.0, np.float32)
+    fix = suggest_reach.colour_fix(before, truth, [(40, 10), (0, 0)], sens).reshape(2, 4, 6)
+    np.testing.assert_allclose(fix[0, :, :3], (40 ** 2 + 10 ** 2) * 4)   # all of the left half's error, in RGB
+    assert np.all(fix[0, :, 3:] == 0)       # a red stroke cannot fix what is truly gray (nothing to fix there)
+    assert np.all(fix[1] == 0)              # a gray stroke on a gray result fixes nothing

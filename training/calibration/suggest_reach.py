@@ -15,6 +15,11 @@ with u(x) the squared RGB error, for several u and reaches:
   reach shipped        max(hold, alike) on Auto's result (colorcore.suggest)
         on_prior       the same on the `prior`'s strokeless result
         hold           the walk's hold alone
+Beside them, rankings by how much closer a stroke's colour would bring each pixel it reaches (colour_fix), the
+`prior`'s strokeless result as the start:
+  true colours         the stroke's true colour and every pixel's true colour (an oracle: what a stroke of the
+                       right colour fixes where it reaches, if the reach were right)
+  Auto as truth        Auto's colours in place of the truth, at the place and everywhere (knowable at run time)
 --simulate also runs the `prior` once per place with a stroke of Auto's colour (Auto standing in for the truth):
   simulated_gain       how much closer to Auto's result the stroke brings the `prior`'s
   simulated_move       how much the stroke moves the `prior`'s result at all
@@ -46,11 +51,22 @@ def strokeless_prior(prior, gray):
     return color.with_lightness(req.lightness(), out.ab), out.score
 
 
+def colour_fix(ab_before, truth_ab, colours, sens):
+    """(n, H*W): how much a stroke of each colour (n, 2) would bring each pixel's squared RGB error down, from the
+    result ab_before (H, W, 2) to the truth truth_ab (H, W, 2) if the stroke's colour reached it: max(|before -
+    truth|^2 - |colour - truth|^2, 0) ab units, times sens^2 (RGB per ab unit, colorcore.suggest.rgb_sensitivity)."""
+    truth = truth_ab.reshape(-1, 2)
+    before = np.sum((ab_before.reshape(-1, 2) - truth) ** 2, axis=-1)
+    c = np.asarray(colours, np.float32)
+    after = np.square(truth[None, :, 0] - c[:, :1]) + np.square(truth[None, :, 1] - c[:, 1:])
+    return np.maximum(before[None] - after, 0.0) * np.square(sens).ravel()[None]
+
+
 def rankings(row, gan, prior, grid, simulate):
     """{name: per-place score} for one photo, or None when its places moved."""
     import cv2
     from bench.suggest import corner
-    from colorcore import ColorizeRequest, run_backend
+    from colorcore import ColorizeRequest, color, run_backend
     from colorcore import suggest as S
     from training.calibration.suggest_places import place_features
     from training.evaluation import gray_of, hint_scribbles, load_rgb
@@ -78,6 +94,15 @@ def rankings(row, gan, prior, grid, simulate):
           "disagreement": dist(ab0, ab) * sens, "true_prior": dist(ab0, ab_true) * sens,
           "true_auto": dist(ab, ab_true) * sens, "ones": np.ones_like(radius)}
     out = {f"{u} @ {r}": reaches[r] @ (us[u].ravel() ** 2) for u in U_NAMES for r in REACHES}
+    from training.evaluation import PATCH
+    lab_true = color.rgb_to_lab(rgb)
+    c_true = np.array([lab_true[cy:cy + PATCH, cx:cx + PATCH, 1:].reshape(-1, 2).mean(0)   # the hint's colour
+                       for cy, cx in (corner(y, x, rgb.shape) for y, x in zip(Y, X))], np.float32)
+    sens0 = S.rgb_sensitivity(L, ab0) * 255.0
+    fixes = {"true colours": colour_fix(ab0, ab_true, c_true, sens0),
+             "Auto as truth": colour_fix(ab0, ab, cv2.blur(ab, (5, 5))[ys, xs], sens0)}
+    out.update({f"{f}, fix @ {r}": np.sum(reaches[r] * fx, axis=1) for f, fx in fixes.items()
+                for r in ("shipped", "on_prior")})
     if simulate:
         gains, moves = [], []
         for y, x in zip(Y, X):
