@@ -75,7 +75,7 @@ def region_rule(rgb_auto, k, clusters=REGION_CLUSTERS, seed=0):
     return out
 
 
-PLACES_FROM = ("auto", "disagreement")
+PLACES_FROM = ("auto", "disagreement", "fix")
 
 
 def suggested(auto, gray, prior, places_from, params):
@@ -87,7 +87,34 @@ def suggested(auto, gray, prior, places_from, params):
         return suggest(auto.rgb, auto.uncertainty, max(KS), **params)
     from training.calibration.suggest_reach import strokeless_prior
     guess, _ = strokeless_prior(prior, gray)
+    if places_from == "fix":
+        return fix_places(auto, guess, max(KS), **params)
     return suggest(guess, chroma_error(auto.rgb, guess), max(KS), **params)
+
+
+def fix_places(auto, guess, n, grid=None):
+    """An experiment: the places where a stroke of Auto's colour would bring the `prior`'s strokeless guess closest
+    to Auto's colours where it reaches (training.calibration.suggest_reach's "Auto as truth, fix @ on_prior"),
+    greedily: after each place, the guess moves toward the place's colour as far as the stroke reaches."""
+    import cv2
+    from colorcore import suggest as S
+    from training.calibration.suggest_reach import colour_fix
+    H, W = auto.rgb.shape[:2]
+    scale, L, ab_auto, radius = S.working(auto.rgb, auto.uncertainty)
+    ab0 = S.working(guess, np.zeros((H, W), np.float32))[2]
+    ys, xs = S._candidates(L, ab_auto, radius > 0, min(grid or S.GRID, *L.shape))
+    colours = cv2.blur(ab_auto, (5, 5))[ys, xs]
+    reach = np.maximum(S.holds(L, ab0, ys, xs).reshape(len(ys), -1), S.alike(ab0, cv2.blur(ab0, (5, 5))[ys, xs]))
+    sens = S.rgb_sensitivity(L, ab0) * 255.0
+    now = ab0.reshape(-1, 2).astype(np.float32)
+    picked = []
+    for _ in range(min(n, len(ys))):
+        gains = np.sum(reach * colour_fix(now, ab_auto, colours, sens), axis=1)
+        gains[picked] = -np.inf
+        best = int(np.argmax(gains))
+        picked.append(best)
+        now = now + reach[best][:, None] * (colours[best] - now)
+    return [{"x": S.input_pixel(xs[k], scale, W), "y": S.input_pixel(ys[k], scale, H)} for k in picked]
 
 
 def measure_photo(path, gan, prior, seed, params, baseline=None, places_from="auto"):
@@ -129,7 +156,9 @@ def main(argv=None):
                    help="a colorcore.suggest.suggest parameter (reach, power, grid), for choosing them on calib")
     p.add_argument("--places-from", choices=PLACES_FROM, default="auto",
                    help="auto: the places from Auto's result and radius (the product's); disagreement: from the "
-                        "prior's guess without strokes, radius = its disagreement with Auto (an experiment)")
+                        "prior's guess without strokes, radius = its disagreement with Auto; fix: where a stroke of "
+                        "Auto's colour would bring that guess closest to Auto's colours (fix_places; both experiments, "
+                        "worse than auto on the calibration photos)")
     p.add_argument("--report", action="store_true", help="run nothing: report OUT/photos.jsonl")
     p.add_argument("--baseline", metavar="PHOTOS.jsonl",
                    help="take random and region from this earlier run's photos (same split, seed and photos): "

@@ -36,3 +36,16 @@ def test_the_region_rule_strokes_the_largest_regions_first():
     places = B.region_rule(rgb, 3)
     assert len(places) == 3 and len(set(places)) == 3
     assert places[0][1] < 80   # the thin strip on the right is not the largest region
+
+
+def test_fix_places_go_where_a_stroke_of_autos_colour_would_correct_the_guess_most():
+    """The experiment --places-from fix: the guess is right on the top half and wrong on the bottom half, so the
+    first place is in the bottom half (Auto's colour there corrects the most), and the places are distinct."""
+    rgb, L = two_tone()
+    guess_ab = color.rgb_to_lab(rgb)[..., 1:].copy()
+    guess_ab[48:] = 0   # the second colorizer left the bottom half gray
+    guess = color.with_lightness(L.astype(np.float32), guess_ab)
+    auto = SimpleNamespace(rgb=rgb, uncertainty=np.full(L.shape, 10.0, np.float32))
+    places = B.fix_places(auto, guess, 3)
+    assert places[0]["y"] >= 48
+    assert len({(p["y"], p["x"]) for p in places}) == 3
