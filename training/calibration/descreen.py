@@ -55,8 +55,8 @@ def strengths(per_source):
             gray = gray_of(load_rgb(path))
             out.setdefault(("as it is", False), []).append(descreen.strongest_grid(gray)[1])
             for recipe in sorted(RECIPES):
-                aged, drawn = age(gray, photo_rng(CALIBRATION_SEED, i), recipe_name=recipe)
-                key = (recipe, "halftone" in dict(drawn))
+                aged, steps = age(gray, photo_rng(CALIBRATION_SEED, i), recipe_name=recipe)
+                key = (recipe, "halftone" in dict(steps))
                 out.setdefault(key, []).append(descreen.strongest_grid(aged)[1])
     return out
 
@@ -86,8 +86,8 @@ def blur(per_source, sigmas):
 
 def split(samples, transform="halftone"):
     """{(source, "with" | "without"): (mean coverage, runs)} of the aged runs whose ageing drew `transform` and of
-    the others, λ fitted on the other sources."""
-    from colorcore.calibration import coverage, fit_calibration
+    the others, λ fitted on the other sources (training.calibration.loso's rule)."""
+    from training.calibration.loso import coverage_on
     d = np.load(samples, allow_pickle=True)
     score, error, source, aged = d["score"], d["error"], d["source"], d["aged"].astype(bool)
     index = np.zeros(len(score), int)
@@ -97,12 +97,12 @@ def split(samples, transform="halftone"):
             index[sel] = np.arange(len(sel))
     draws = [drawn(i) for i in range(int(index.max()) + 1)]
     has = np.array([a and transform in draws[i] for a, i in zip(aged, index)])
+    groups = [str(g) for g in d["group"]]
     out = {}
     for src in sorted(set(source)):
-        lam = fit_calibration(list(score[source != src]), list(error[source != src])).lam(0.1)
         for name, sel in (("with", has), ("without", aged & ~has)):
-            runs = np.flatnonzero((source == src) & sel)
-            out[src, name] = (float(np.mean([coverage(lam * score[k], error[k]) for k in runs])), len(runs))
+            m, _, n = coverage_on(score, error, groups, aged, source != src, (source == src) & sel, 0.1)[True]
+            out[src, name] = (m, n)
     return out
 
 
