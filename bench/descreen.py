@@ -45,6 +45,8 @@ def screen_left_in():
 
 
 def views(rgb, index):
+    """The photo's gray as it is, aged by the "print" recipe (None when that ageing drew a screen: such runs are
+    not false alarms) and printed through a screen alone, each seeded by the photo's index."""
     gray = gray_of(rgb)
     aged, recipe = age(gray, photo_rng(CALIBRATION_SEED, index))
     screened, _ = age(gray, photo_rng(CALIBRATION_SEED, index), only="halftone")
