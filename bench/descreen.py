@@ -27,10 +27,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import grouped_bars, macro_mean, mean_sem, out_dir, print_table, pyplot, save_json  # noqa: E402
 from bench.suggest import photo_sources  # noqa: E402
-from colorcore import ColorizeRequest, color, descreen, load_registry, run_backend  # noqa: E402
+from colorcore import ColorizeRequest, descreen, load_registry, run_backend  # noqa: E402
 from colorcore.calibration import coverage  # noqa: E402
 from training.aging import CALIBRATION_SEED, age, photo_rng  # noqa: E402
-from training.evaluation import chroma_error, gray_of, hint_positions, hint_scribbles, load_rgb, psnr  # noqa: E402
+from training.evaluation import (chroma_error, colours_at, gray_of, hint_positions, hint_scribbles,  # noqa: E402
+                                 load_rgb, psnr)
 
 ALPHA = 0.1
 POINTS = 10   # Scribble backends: the benchmark's hints (6x6 patches of the true colour) at this many places
@@ -56,7 +57,7 @@ def views(rgb, index):
 def measure(backend, rgb, gray, index):
     """(PSNR, coverage) of one engine run on gray: against the photo's colours at gray's lightness (the result
     keeps the input's lightness, screen and all: only the colours are the backend's)."""
-    truth = color.with_lightness(color.lightness(gray), color.rgb_to_lab(rgb)[..., 1:])
+    truth = colours_at(rgb, gray)
     scribbles = None
     if "scribble" in backend.modes and "auto" not in backend.modes:
         rng = np.random.default_rng(index)

@@ -85,8 +85,9 @@ def spearman(a, b):
 def measure(backend, mode, points, rgb, seed, options=None, aged=False):
     """One photo: pixel samples of (error, radius, raw score) inside the scored area and interval coverage.
     aged: the gray input aged like an old print first (training.aging, seeded by the photo's seed)."""
-    from colorcore import ColorizeRequest, color, run_backend
-    from training.evaluation import chroma_error, gray_of, hint_positions, hint_scribbles
+    from colorcore import ColorizeRequest, run_backend
+    from colorcore.calibration import coverage
+    from training.evaluation import chroma_error, colours_at, gray_of, hint_positions, hint_scribbles
     gray = gray_of(rgb)
     if aged:
         from training.aging import age
@@ -104,13 +105,13 @@ def measure(backend, mode, points, rgb, seed, options=None, aged=False):
     inside = kw["mask"] > 0.5 if "mask" in kw else np.ones(err.shape, bool)
     e, r = err[inside], res.uncertainty[inside]
     pick = rng.choice(e.size, min(SAMPLE, e.size), replace=False)
-    rec = {"err": e[pick], "radius": r[pick], "coverage": float(np.mean(e <= r)), "mean_radius": float(r.mean()),
+    rec = {"err": e[pick], "radius": r[pick], "coverage": coverage(r, e), "mean_radius": float(r.mean()),
            "spearman": spearman(e[pick], r[pick]), "group": res.info.get("calibration_group"),
            "ause": ause(e, r), "flagged": bool(res.info.get("unlike_calibration"))}
     if res.intervals is not None:
         lo, hi = res.intervals
         # the intervals bound the true colour at the input's lightness: an aged photo's own, not the original's
-        truth = rgb if not aged else color.with_lightness(color.lightness(gray), color.rgb_to_lab(rgb)[..., 1:])
+        truth = rgb if not aged else colours_at(rgb, gray)
         within = (truth >= lo - 1 / 510) & (truth <= hi + 1 / 510)   # the truth is 8-bit
         rec["interval_coverage"] = within[inside].mean(axis=0).tolist()
         rec["interval_width"] = (hi - lo)[inside].mean(axis=0).tolist()

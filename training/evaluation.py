@@ -61,6 +61,12 @@ def gray_of(rgb):
     return color.with_lightness(L, np.zeros(L.shape + (2,), np.float32))
 
 
+def colours_at(rgb, gray):
+    """The photo rgb's colours at gray's lightness: the truth for a run whose input lightness was changed (aged,
+    corrupted, screened), since the result keeps the input's lightness and only its colours are the backend's."""
+    return color.with_lightness(color.lightness(gray), color.rgb_to_lab(rgb)[..., 1:])
+
+
 def to_uint8(rgb):
     """sRGB as uint8 values: uint8 input as it is, float input in [0, 1] rounded."""
     rgb = np.asarray(rgb)

@@ -34,8 +34,9 @@ def corruptions(rng):
 
 def measure(backend, per_source, points, seed=NOISE_SEED):
     """{corruption: [(flagged, distance / limit, coverage, error, radius)]}."""
-    from colorcore import ColorizeRequest, color, run_backend
-    from training.evaluation import chroma_error, gray_of, hint_positions, hint_scribbles, load_rgb
+    from colorcore import ColorizeRequest, run_backend
+    from colorcore.calibration import coverage
+    from training.evaluation import chroma_error, colours_at, gray_of, hint_positions, hint_scribbles, load_rgb
     from training.gan import data
     from training.shared_data import shared_data
     rng = np.random.default_rng(seed)
@@ -49,15 +50,14 @@ def measure(backend, per_source, points, seed=NOISE_SEED):
             scribbles = hint_scribbles(rgb, hint_positions(rgb.shape[:2], points, rng)) if points else None
             for name, corrupt in funcs.items():
                 g = np.repeat(np.asarray(corrupt(gray.copy()), np.float32)[..., None], 3, axis=2)
-                L = color.lightness(g)
-                truth = color.with_lightness(L, color.rgb_to_lab(rgb)[..., 1:])
+                truth = colours_at(rgb, g)
                 res = run_backend(backend, ColorizeRequest(image=g, mode="scribble" if points else "auto",
                                                            scribbles=scribbles))
                 info = res.info
                 err = chroma_error(res.rgb, truth)
                 out[name].append((bool(info["unlike_calibration"]),
                                   info["calibration_distance"] / info["calibration_distance_limit"],
-                                  float(np.mean(err <= res.uncertainty)), err, res.uncertainty))
+                                  coverage(res.uncertainty, err), err, res.uncertainty))
         print(f"\r{src} done", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
     return out

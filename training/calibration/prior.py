@@ -27,7 +27,8 @@ from colorcore.contract import validate_request
 from colorcore.intervals import KEY, channel_errors, fit_intervals
 from colorcore.pipeline import backend_view
 from training.aging import CALIBRATION_SEED, age, photo_rng
-from training.evaluation import POINT_COUNTS, chroma_error, gray_of, hint_positions, hint_scribbles, load_rgb
+from training.evaluation import (POINT_COUNTS, chroma_error, colours_at, gray_of, hint_positions, hint_scribbles,
+                                 load_rgb)
 from training.shared_data import shared_data
 from training.calibration.variational import hint_counts_per_group
 
@@ -83,7 +84,7 @@ def main(argv=None):
             if aged:   # the input aged; the truth is the photo's colour at the aged lightness
                 gray, _ = age(gray, photo_rng(args.seed, i))
             L = color.lightness(gray)
-            truth = color.with_lightness(L, color.rgb_to_lab(rgb)[..., 1:]) if aged else rgb
+            truth = colours_at(rgb, gray) if aged else rgb
             for k, n in enumerate(hint_counts_per_group(rng)):   # every photo calibrates every group
                 scribbles = hint_scribbles(rgb, hint_positions(rgb.shape[:2], n, rng))
                 req = ColorizeRequest(image=gray, mode="scribble", scribbles=scribbles)
