@@ -68,8 +68,11 @@ def backend_view(request: ColorizeRequest):
     """(the request the backend runs on, the period of the halftone screen taken out of it or None): chroma_request's
     copy, with a screen found in it blurred away (colorcore.descreen). Calibrations run backends through this too,
     so they see what the engine's runs see."""
+    from .photo_cache import kept
     work = chroma_request(request)
-    screen = descreen.screen_period(work.image)
+    # from the photo alone: the warm engine keeps it for the next run on the photo (keyed by the request's image,
+    # whose digest its reader knows, and the copy's size, which the copy is made from)
+    screen = kept("screen", lambda: descreen.screen_period(work.image), request.image, shape=work.shape)
     if screen is not None:   # the result keeps the input's lightness, dots and all: _compose takes the request's
         work = replace(work, image=descreen.descreened(work.image, screen))
     return work, screen

@@ -156,3 +156,20 @@ def test_the_split_measures_screened_and_other_aged_runs_apart(tmp_path):
     for src in ("a", "b", "c"):
         assert out[src, "with"][1] == n_screened and out[src, "without"][1] == 12 - n_screened
         assert out[src, "with"][0] < out[src, "without"][0] - 0.2
+
+
+def test_the_warm_engine_looks_for_a_screen_once_per_photo(monkeypatch):
+    """The screen is a fact of the photo: a second run on the same photo (new strokes, say) reuses it."""
+    from colorcore import photo_cache
+    monkeypatch.setattr(photo_cache.CACHE, "enabled", True)
+    photo_cache.CACHE.clear()
+    calls = []
+    real = descreen.screen_period
+    monkeypatch.setattr(descreen, "screen_period", lambda image: calls.append(1) or real(image))
+    img = screened(scene(), 4.5)
+    first = run_backend(Spy(), ColorizeRequest(image=img))
+    second = run_backend(Spy(), ColorizeRequest(image=img))
+    assert len(calls) == 1 and first.info["descreened"] == second.info["descreened"]
+    run_backend(Spy(), ColorizeRequest(image=scene()))   # another photo: looked at anew
+    assert len(calls) == 2
+    photo_cache.CACHE.clear()
