@@ -98,13 +98,13 @@ def fix_places(auto, guess, n, grid=None):
     greedily: after each place, the guess moves toward the place's colour as far as the stroke reaches."""
     import cv2
     from colorcore import suggest as S
-    from training.calibration.suggest_reach import colour_fix
+    from training.calibration.suggest_reach import colour_fix, reach_on
     H, W = auto.rgb.shape[:2]
     scale, L, ab_auto, radius = S.working(auto.rgb, auto.uncertainty)
     ab0 = S.working(guess, np.zeros((H, W), np.float32))[2]
     ys, xs = S._candidates(L, ab_auto, radius > 0, min(grid or S.GRID, *L.shape))
     colours = cv2.blur(ab_auto, (5, 5))[ys, xs]
-    reach = np.maximum(S.holds(L, ab0, ys, xs).reshape(len(ys), -1), S.alike(ab0, cv2.blur(ab0, (5, 5))[ys, xs]))
+    reach = reach_on(L, ab0, ys, xs)[1]
     sens = S.rgb_sensitivity(L, ab0) * 255.0
     now = ab0.reshape(-1, 2).astype(np.float32)
     picked = []

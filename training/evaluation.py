@@ -41,6 +41,12 @@ def hint_positions(shape, n, rng, patch=PATCH):
     return list(zip(ys, xs))
 
 
+def hint_colour(lab, y, x, patch=PATCH):
+    """The colour (a, b) a hint at the patch with top-left corner (y, x) carries: the ground truth's mean ab there
+    (lab: the photo in Lab)."""
+    return lab[y:y + patch, x:x + patch, 1:].reshape(-1, 2).mean(axis=0)
+
+
 def hint_scribbles(rgb, positions, patch=PATCH):
     """An RGBA scribble layer: each patch painted with the ground truth's mean ab (at its own lightness)."""
     lab = color.rgb_to_lab(rgb)
@@ -48,7 +54,7 @@ def hint_scribbles(rgb, positions, patch=PATCH):
     alpha = np.zeros(rgb.shape[:2], np.float32)
     for y, x in positions:
         window = (slice(y, y + patch), slice(x, x + patch))
-        hint_lab[window + (slice(1, 3),)] = lab[window + (slice(1, 3),)].reshape(-1, 2).mean(axis=0)
+        hint_lab[window + (slice(1, 3),)] = hint_colour(lab, y, x, patch)
         alpha[window] = 1.0
     rgba = np.dstack([color.lab_to_rgb(hint_lab), alpha])
     rgba[alpha == 0, :3] = 0.0

@@ -62,6 +62,15 @@ def colour_fix(ab_before, truth_ab, colours, sens):
     return np.maximum(before[None] - after, 0.0) * np.square(sens).ravel()[None]
 
 
+def reach_on(L, colours, ys, xs):
+    """(hold, max(hold, alike)) (n, H*W) of strokes at (ys, xs) on a result of these colours (working size): the walk's
+    hold alone, and colorcore.suggest's reach (SUPPORT "either") on that result."""
+    import cv2
+    from colorcore import suggest as S
+    hold = S.holds(L, colours, ys, xs).reshape(len(ys), -1)
+    return hold, np.maximum(hold, S.alike(colours, cv2.blur(colours, (5, 5))[ys, xs]))
+
+
 def rankings(row, gan, prior, grid, simulate):
     """{name: per-place score} for one photo, or None when its places moved."""
     import cv2
@@ -69,7 +78,7 @@ def rankings(row, gan, prior, grid, simulate):
     from colorcore import ColorizeRequest, color, run_backend
     from colorcore import suggest as S
     from training.calibration.suggest_places import place_features
-    from training.evaluation import gray_of, hint_scribbles, load_rgb
+    from training.evaluation import gray_of, hint_colour, hint_scribbles, load_rgb
     rgb = load_rgb(row["path"])
     gray = gray_of(rgb)
     auto = run_backend(gan, ColorizeRequest(image=gray, mode="auto"))
@@ -83,21 +92,15 @@ def rankings(row, gan, prior, grid, simulate):
     ys = np.clip(np.round((Y + 0.5) * scale - 0.5).astype(int), 0, L.shape[0] - 1)
     xs = np.clip(np.round((X + 0.5) * scale - 0.5).astype(int), 0, L.shape[1] - 1)
     sens = S.rgb_sensitivity(L, ab) * 255.0
-
-    def reach_on(colours):
-        hold = S.holds(L, colours, ys, xs).reshape(len(ys), -1)
-        return hold, np.maximum(hold, S.alike(colours, cv2.blur(colours, (5, 5))[ys, xs]))
-    hold, shipped = reach_on(ab)
-    reaches = {"shipped": shipped, "on_prior": reach_on(ab0)[1], "hold": hold}
+    hold, shipped = reach_on(L, ab, ys, xs)
+    reaches = {"shipped": shipped, "on_prior": reach_on(L, ab0, ys, xs)[1], "hold": hold}
     dist = lambda p, q: np.hypot(*(p - q).transpose(2, 0, 1))  # noqa: E731
     us = {"auto_radius": radius * sens, "prior_radius": score0 * S.rgb_sensitivity(L, ab0) * 255.0,
           "disagreement": dist(ab0, ab) * sens, "true_prior": dist(ab0, ab_true) * sens,
           "true_auto": dist(ab, ab_true) * sens, "ones": np.ones_like(radius)}
     out = {f"{u} @ {r}": reaches[r] @ (us[u].ravel() ** 2) for u in U_NAMES for r in REACHES}
-    from training.evaluation import PATCH
     lab_true = color.rgb_to_lab(rgb)
-    c_true = np.array([lab_true[cy:cy + PATCH, cx:cx + PATCH, 1:].reshape(-1, 2).mean(0)   # the hint's colour
-                       for cy, cx in (corner(y, x, rgb.shape) for y, x in zip(Y, X))], np.float32)
+    c_true = np.array([hint_colour(lab_true, *corner(y, x, rgb.shape)) for y, x in zip(Y, X)], np.float32)
     sens0 = S.rgb_sensitivity(L, ab0) * 255.0
     fixes = {"true colours": colour_fix(ab0, ab_true, c_true, sens0),
              "Auto as truth": colour_fix(ab0, ab, cv2.blur(ab, (5, 5))[ys, xs], sens0)}
