@@ -63,6 +63,7 @@ def strengths(per_source):
 
 def blur(per_source, sigmas):
     """{sigma: [(source, coverage, mean chroma error), ...]} over the screened calibration runs."""
+    from bench.descreen import screen_left_in
     from colorcore import ColorizeRequest, descreen, load_registry, run_backend
     from colorcore.calibration import coverage
     from training.evaluation import chroma_error, gray_of, load_rgb
@@ -75,9 +76,7 @@ def blur(per_source, sigmas):
             rgb = load_rgb(path)
             aged, _ = age(gray_of(rgb), photo_rng(CALIBRATION_SEED, i))
             for s in sigmas:
-                left_in = mock.patch.object(descreen, "screen_period", return_value=None) if s == 0 else \
-                    mock.patch.object(descreen, "DESCREEN_SIGMA", s)
-                with left_in:
+                with screen_left_in() if s == 0 else mock.patch.object(descreen, "DESCREEN_SIGMA", s):
                     res = run_backend(gan, ColorizeRequest(image=aged, mode="auto"))
                 err = chroma_error(res.rgb, rgb)
                 out[s].append((source, coverage(res.uncertainty, err), float(err.mean())))
