@@ -62,3 +62,36 @@ def test_each_condition_fits_lambda_on_the_clean_and_the_aged_runs_apart(tmp_pat
         assert each[(src, False)][0] > pooled[(src, False)][0]
     with pytest.raises(SystemExit, match="cannot go with --clean-only"):
         loso.main([str(tmp_path / "s.npz"), "--each-condition", "--clean-only"])
+
+
+def test_pseudo_sources_keep_each_source_size_and_a_photos_runs_together():
+    source = np.repeat(np.array(["a"] * 3 + ["b"] * 5 + ["c"] * 2), 2)
+    shuffled = [loso.pseudo_sources(source, 2, np.random.default_rng(k)) for k in range(20)]
+    for s in shuffled:
+        assert sorted(s) == sorted(source)
+        assert (s[::2] == s[1::2]).all()   # a photo's clean and aged runs keep one label
+    assert any((s != source).any() for s in shuffled)
+    with pytest.raises(ValueError, match="different sources"):
+        loso.pseudo_sources(source, 4, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="whole photos"):
+        loso.pseudo_sources(source, 3, np.random.default_rng(0))
+
+
+def test_a_shifted_source_falls_below_what_chance_gives_and_exchangeable_ones_do_not(tmp_path, capsys):
+    """write_samples' source c errs twice as much aged: its real left-out cell is below every random relabelling's
+    worst cell. With c's errors like the others', the real worst cell is an ordinary draw of the chance ones."""
+    write_samples(tmp_path / "s.npz", n=20)
+    d = np.load(tmp_path / "s.npz")
+    score, error, source, aged = d["score"], d["error"], d["source"], d["aged"].astype(bool)
+    groups = [""] * len(score)
+    real = min(v[0] for v in loso.left_out(score, error, groups, source, aged, 0.1).values())
+    chance = loso.chance_worst(score, error, groups, source, aged, 0.1, 20)
+    assert real < chance.min()
+    shifted = (source == "c") & aged
+    fair = error.copy()
+    fair[shifted] /= 2
+    real_fair = min(v[0] for v in loso.left_out(score, fair, groups, source, aged, 0.1).values())
+    chance_fair = loso.chance_worst(score, fair, groups, source, aged, 0.1, 20)
+    assert chance_fair.min() <= real_fair + 0.01 and real_fair > np.percentile(chance_fair, 5) - 0.01
+    assert loso.main([str(tmp_path / "s.npz"), "--chance", "5"]) == 0
+    assert "by chance (5 random pseudo-sources" in capsys.readouterr().out

@@ -13,6 +13,10 @@ with the print-like check would run a backend, lambda is fitted on the other sou
 widening on all their runs (training.calibration.print_like), then applied to the left-out source.
 --each-condition: lambda is the larger of the other sources' clean runs' and aged runs' (fit_calibration's
 conditions), as training.calibration.prior --aged calibrates.
+--chance N: the same test on N random relabellings of the photos into pseudo-sources of the real sources' sizes (a
+photo's runs kept together: --runs-per-photo consecutive runs, 2 as auto_samples writes them, clean then aged).
+The pseudo-sources are exchangeable by construction, so how low their worst cell falls is what sampling alone does
+at this many photos a source; the real worst cell is a shift between sources only where it falls below that.
 """
 from __future__ import annotations
 
@@ -65,6 +69,27 @@ def left_out(score, error, groups, source, aged, alpha, **kw):
                                           **kw).items()}
 
 
+def pseudo_sources(source, runs_per_photo, rng):
+    """The runs' source labels shuffled between photos: every source keeps its number of photos, and a photo's
+    runs_per_photo consecutive runs keep one label."""
+    source = np.asarray(source)
+    if len(source) % runs_per_photo:
+        raise ValueError(f"{len(source)} runs are not whole photos of {runs_per_photo} runs each")
+    photos = source[::runs_per_photo]
+    if any(len(set(source[i:i + runs_per_photo])) != 1 for i in range(0, len(source), runs_per_photo)):
+        raise ValueError(f"runs of one photo ({runs_per_photo} consecutive) carry different sources: is "
+                         f"--runs-per-photo right for these samples?")
+    return np.repeat(rng.permutation(photos), runs_per_photo)
+
+
+def chance_worst(score, error, groups, source, aged, alpha, tries, runs_per_photo=2, seed=0, **kw):
+    """The worst left-out cell (left_out's, with its keywords) on each of `tries` random relabellings of the photos
+    into pseudo-sources (pseudo_sources): what sampling alone gives, with no shift between sources."""
+    rng = np.random.default_rng(seed)
+    return np.array([min(v[0] for v in left_out(score, error, groups, pseudo_sources(source, runs_per_photo, rng),
+                                                 aged, alpha, **kw).values()) for _ in range(tries)])
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("samples")
@@ -76,6 +101,11 @@ def main(argv=None):
     p.add_argument("--each-condition", action="store_true",
                    help="lambda the larger of the clean runs' and the aged runs' (as training.calibration.prior "
                         "--aged calibrates)")
+    p.add_argument("--chance", type=int, default=0, metavar="N",
+                   help="also run the test on N random relabellings of the photos into pseudo-sources (exchangeable "
+                        "by construction): how low the worst cell falls by sampling alone")
+    p.add_argument("--runs-per-photo", type=int, default=2,
+                   help="consecutive runs of one photo in the samples, kept together by --chance (auto_samples: 2)")
     args = p.parse_args(argv)
     if args.each_condition and (args.clean_only or args.print_like):
         sys.exit("--each-condition fits on clean and aged runs; it cannot go with --clean-only or --print-like")
@@ -98,6 +128,12 @@ def main(argv=None):
     (src, is_aged), (m, _, _) = min(per.items(), key=lambda kv: kv[1][0])
     print(f"{'met ' if m >= 0.87 else 'MISSED'} >= 0.87 on every left-out source, clean and aged "
           f"(worst {src}{' aged' if is_aged else ''}: {m:.3f})")
+    if args.chance:
+        w = chance_worst(score, error, groups, source, aged, args.alpha, args.chance, args.runs_per_photo, **kw)
+        print(f"by chance ({args.chance} random pseudo-sources of the same sizes, no shift between them): worst cell "
+              f"median {np.median(w):.3f}, 10th percentile {np.percentile(w, 10):.3f}; >= 0.87 in "
+              f"{(w >= 0.87).mean():.0%} of them; the real worst {m:.3f} is below "
+              f"{(w > m).mean():.0%} of them")
     return 0
 
 
