@@ -313,6 +313,40 @@ def test_calibration_is_weighted_to_the_training_mixture(tmp_path):
     assert calibrate.training_shares(train, None, ["a", "b"]) is None
 
 
+def test_calibration_with_aged_photos_takes_the_larger_lambda_of_clean_and_aged_runs(tmp_path, monkeypatch):
+    """--aged: every calibration photo runs as it is and aged like an old print; each lambda is the larger of the
+    two conditions', so it is never below the clean-only calibration, and the novelty check still describes the
+    clean photos only."""
+    from training.calibration import gan as calibrate
+    from colorcore.calibration import Calibration
+    data = tmp_path / "photos"
+    _synthetic_photos(data / "a", n=16)
+    rels = sorted(str(p.relative_to(data)) for p in data.rglob("*.png"))
+    splits = tmp_path / "splits.json"
+    splits.write_text(json.dumps({"data": str(data), "train": rels[:2], "calib": rels[2:]}))
+    torch.manual_seed(0)
+    G = nets.UNetG(**TINY)
+    w = weights_io.save_weights(G.state_dict(), G.config, tmp_path / "w" / "g.pt", {"loss": "test"})
+    args = ["--weights", str(w), "--splits", str(splits), "--size", "32", "--samples", "2"]
+    assert calibrate.main(args) == 0
+    clean = Calibration.load(w.parent / "calibration.json")
+    import training.aging
+    aged_inputs, real_age = [], training.aging.age
+
+    def recording_age(gray, rng, **kw):
+        aged_inputs.append(gray.shape)
+        return real_age(gray, rng, **kw)
+    monkeypatch.setattr(training.aging, "age", recording_age)
+    assert calibrate.main(args + ["--aged"]) == 0
+    assert len(aged_inputs) == 14   # each photo once more, aged
+    both = Calibration.load(w.parent / "calibration.json")
+    assert clean.n_images == 14 and both.n_images == 28
+    assert both.extra["conditions"] == ["aged", "clean"] and "each also aged" in both.source
+    assert both.extra["novelty"]["n_photos"] == 14
+    for alpha, lam in clean.lambdas.items():
+        assert both.lambdas[alpha] >= lam - 1e-9
+
+
 def test_bench_reads_psnr_off_a_gain_sweep_at_equal_colourfulness():
     """bench/auto.py compares gan and the MSE baseline at equal colourfulness by interpolating each one's
     chroma-gain sweep; a colourfulness the sweep never reaches gives None, not an extrapolation."""

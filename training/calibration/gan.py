@@ -20,6 +20,11 @@ lambda gives the same coverage, so the narrowest is the most efficient). It is s
 "score_chroma" beside the weights; the calibration that follows is of that score. Like tune's gain, it is one
 number chosen on the calibration photos.
 
+With --aged every photo also runs aged like an old print (training.aging, seeded per photo, the truth its colours
+at the aged lightness), and each lambda is the larger of the clean runs' and the aged runs' (fit_calibration's
+conditions), as training.calibration.prior --aged calibrates: the promise then holds on clean photos and on old
+prints each, not only on their mixture.
+
 Weights with a mask input (partial-gan) are calibrated on random selections of the training
 mask families, one per image (seeded), counting only the pixels inside the selection: outside it
 the radius is zero by construction.
@@ -101,6 +106,9 @@ def main(argv=None) -> int:
                    help="comma-separated weights of the predicted chroma in the raw score to choose from (e.g. "
                         "0,0.1,0.2,0.3,0.5): the narrowest at alpha 0.1 is stored with the weights; default: keep "
                         "the weights' own")
+    p.add_argument("--aged", action="store_true",
+                   help="calibrate on every photo twice, as it is and aged like an old print, each lambda the larger "
+                        "of the two conditions' (Auto only)")
     args = p.parse_args(argv)
     try:
         candidates = [float(v) for v in args.score_chroma.split(",") if v.strip()]
@@ -113,6 +121,8 @@ def main(argv=None) -> int:
     from colorcore.calibration import coverage, fit_calibration
     from colorcore.intervals import KEY, channel_errors, fit_intervals
     from colorcore.pipeline import backend_view
+    from training.aging import CALIBRATION_SEED, age, photo_rng
+    from training.evaluation import colours_at, gray_of
     from training.gan.masks import random_mask
 
     from backends.gan.infer import SCORE_CHROMA, load_postprocess, native_size
@@ -127,30 +137,43 @@ def main(argv=None) -> int:
     rng = np.random.default_rng(1234)
     if backend.unavailable_reason():
         sys.exit(backend.unavailable_reason())
+    if args.aged and backend.takes_mask:
+        sys.exit("--aged calibrates Auto's backend; a mask backend is calibrated on clean photos")
     current = (load_postprocess(args.weights) or {}).get(SCORE_CHROMA, 0.0)
-    bases, chromas, errors, rgb_errors, inputs = [], [], [], [], []
+    bases, chromas, errors, rgb_errors, inputs, conditions, run_groups = [], [], [], [], [], [], []
     t0 = time.time()
     for i, rel in enumerate(rels):
-        rgb = load_rgb(data.resolve(splits["data"], rel), size=None)
+        photo = load_rgb(data.resolve(splits["data"], rel), size=None)
         # the backend sees only the lightness of its input, so the colour photo itself can be passed
-        mask = random_mask(rng, (rgb * 255 + 0.5).astype(np.uint8)) if backend.takes_mask else None
-        out = backend.run(backend_view(ColorizeRequest(
-            image=rgb, seed=0, mode="partial" if backend.takes_mask else "auto", mask=mask,
-            options={"size": args.size, "samples": args.samples}))[0])
-        ab_true = color.rgb_to_lab(rgb)[..., 1:]
-        inside = mask > 0.5 if mask is not None else np.ones(rgb.shape[:2], bool)
-        errors.append(np.linalg.norm(out.ab - ab_true, axis=-1)[inside].astype(np.float32))
-        chroma = np.linalg.norm(out.ab, axis=-1)[inside].astype(np.float32)
-        chromas.append(chroma)
-        bases.append(out.score[inside] - current * chroma)   # the score without its chroma share
-        inputs.append(novelty.input_features(rgb))
-        L = color.lightness(rgb)   # per-channel RGB intervals: the output as the pipeline makes it
-        rgb_errors.append([e[inside] for e in channel_errors(color.with_lightness(L, out.ab), rgb, L, out.ab)])
+        mask = random_mask(rng, (photo * 255 + 0.5).astype(np.uint8)) if backend.takes_mask else None
+        for aged in ((False, True) if args.aged else (False,)):
+            # aged: the input's lightness aged, the truth the photo's colours at that lightness
+            image = age(gray_of(photo), photo_rng(CALIBRATION_SEED, i))[0] if aged else photo
+            rgb = colours_at(photo, image) if aged else photo
+            out = backend.run(backend_view(ColorizeRequest(
+                image=image, seed=0, mode="partial" if backend.takes_mask else "auto", mask=mask,
+                options={"size": args.size, "samples": args.samples}))[0])
+            ab_true = color.rgb_to_lab(rgb)[..., 1:]
+            inside = mask > 0.5 if mask is not None else np.ones(rgb.shape[:2], bool)
+            errors.append(np.linalg.norm(out.ab - ab_true, axis=-1)[inside].astype(np.float32))
+            chroma = np.linalg.norm(out.ab, axis=-1)[inside].astype(np.float32)
+            chromas.append(chroma)
+            bases.append(out.score[inside] - current * chroma)   # the score without its chroma share
+            if not aged:   # the novelty check keeps describing the clean calibration photos
+                inputs.append(novelty.input_features(rgb))
+            L = color.lightness(rgb)   # per-channel RGB intervals: the output as the pipeline makes it
+            rgb_errors.append([e[inside] for e in channel_errors(color.with_lightness(L, out.ab), rgb, L, out.ab)])
+            conditions.append("aged" if aged else "clean")
+            run_groups.append(groups[i])
         if i % 50 == 0:
             print(f"{i}/{len(rels)} ({time.time() - t0:.0f}s)", flush=True)
     source = (f"{len(rels)} held-out images of {data.roots_name(splits['data'])} (never trained on), "
               f"size {args.size}, samples {args.samples}"
-              + (", inside one random training-family selection each" if backend.takes_mask else ""))
+              + (", inside one random training-family selection each" if backend.takes_mask else "")
+              + (", each also aged (training.aging), lambda the larger of the clean and the aged runs'" if args.aged
+                 else ""))
+    groups = run_groups   # one per run from here (a photo's clean and aged runs share its group)
+    conditions = conditions if args.aged else None
     if shares:
         source += ", weighted to the training mixture of groups"
         print("group shares: " + ", ".join(f"{g} {v:.3f}" for g, v in shares.items()))
@@ -161,19 +184,22 @@ def main(argv=None) -> int:
               + f"; chosen {weight:g}")
         store_score_chroma(args.weights, weight, widths, len(rels))
     scores = [b + weight * c for b, c in zip(bases, chromas)]
-    features = [np.append(f, novelty.score_feature(s)) for f, s in zip(inputs, scores)]
-    const = fit_calibration([np.ones_like(s) for s in scores], errors, source=source, groups=groups, shares=shares)
-    cal = fit_calibration(scores, errors, source=source, groups=groups, shares=shares, size=args.size,
+    clean_scores = [s for s, c in zip(scores, conditions or ["clean"] * len(scores)) if c == "clean"]
+    features = [np.append(f, novelty.score_feature(s)) for f, s in zip(inputs, clean_scores)]
+    fit = dict(groups=groups, shares=shares, conditions=conditions)
+    const = fit_calibration([np.ones_like(s) for s in scores], errors, source=source, **fit)
+    cal = fit_calibration(scores, errors, source=source, **fit, size=args.size,
                           samples=args.samples,
                           constant_radius={str(a): v for a, v in const.lambdas.items()},
                           mean_score=float(np.mean([s.mean() for s in scores])))
-    cal.extra[KEY] = fit_intervals(scores, rgb_errors, groups=groups, shares=shares)
+    cal.extra[KEY] = fit_intervals(scores, rgb_errors, **fit)
     cal.extra[novelty.KEY] = novelty.fit_novelty(features)
     if shares:   # kept for comparison: what the split's own proportions would give
         ones = [np.ones_like(s) for s in scores]
         cal.extra["split_proportions"] = {
-            "lambdas": {str(a): v for a, v in fit_calibration(scores, errors).lambdas.items()},
-            "constant_radius": {str(a): v for a, v in fit_calibration(ones, errors).lambdas.items()}}
+            "lambdas": {str(a): v for a, v in fit_calibration(scores, errors, conditions=conditions).lambdas.items()},
+            "constant_radius": {str(a): v for a, v in
+                                fit_calibration(ones, errors, conditions=conditions).lambdas.items()}}
     if 0.1 in cal.lambdas:   # the default level, when there are enough images to calibrate it
         lam = cal.lambdas[0.1]
         cov = mixture_mean([coverage(lam * s, e) for s, e in zip(scores, errors)], groups, shares)
