@@ -95,3 +95,13 @@ def test_a_shifted_source_falls_below_what_chance_gives_and_exchangeable_ones_do
     assert chance_fair.min() <= real_fair + 0.01 and real_fair > np.percentile(chance_fair, 5) - 0.01
     assert loso.main([str(tmp_path / "s.npz"), "--chance", "5"]) == 0
     assert "by chance (5 random pseudo-sources" in capsys.readouterr().out
+
+
+def test_lambda_is_fitted_at_exactly_the_alpha_asked(tmp_path):
+    """--alpha 0.08 is not the calibration table's 0.05: coverage falls strictly between the two levels'."""
+    write_samples(tmp_path / "s.npz", n=20)
+    d = np.load(tmp_path / "s.npz")
+    everything = np.ones(len(d["score"]), bool)
+    args = (d["score"], d["error"], [""] * len(everything), d["aged"].astype(bool), everything, everything)
+    cov = {a: loso.coverage_on(*args, a)[False][0] for a in (0.05, 0.08, 0.1)}
+    assert cov[0.05] > cov[0.08] > cov[0.1]

@@ -49,8 +49,8 @@ def coverage_on(score, error, groups, aged, fit_on, test_on, alpha, clean_only=F
     None: the scores as they are. each_condition: lambda the larger of the clean and the aged runs' own."""
     fit = fit_on & (~aged if clean_only else True)
     conditions = ["aged" if a else "clean" for a in aged[fit]] if each_condition else None
-    cal = fit_calibration(list(score[fit]), list(error[fit]), groups=[g for g, f in zip(groups, fit) if f],
-                          conditions=conditions)
+    cal = fit_calibration(list(score[fit]), list(error[fit]), alphas=(alpha,),   # lambda at exactly this alpha
+                          groups=[g for g, f in zip(groups, fit) if f], conditions=conditions)
     tested = widen(fit_on) if widen is not None else score
     out = {}
     for is_aged in (False, True):
