@@ -313,21 +313,27 @@ def test_calibration_is_weighted_to_the_training_mixture(tmp_path):
     assert calibrate.training_shares(train, None, ["a", "b"]) is None
 
 
+def _tiny_calibration_setup(tmp_path, n, meta):
+    """A tiny generator's weights (with meta) and calibrate's arguments for n synthetic photos, the first 2 on the
+    training side and the rest the calibration split."""
+    data = tmp_path / "photos"
+    _synthetic_photos(data / "a", n=n)
+    rels = sorted(str(p.relative_to(data)) for p in data.rglob("*.png"))
+    splits = tmp_path / "splits.json"
+    splits.write_text(json.dumps({"data": str(data), "train": rels[:2], "calib": rels[2:]}))
+    torch.manual_seed(0)
+    G = nets.UNetG(**TINY)
+    w = weights_io.save_weights(G.state_dict(), G.config, tmp_path / "w" / "g.pt", meta)
+    return w, ["--weights", str(w), "--splits", str(splits), "--size", "32", "--samples", "2"]
+
+
 def test_calibration_with_aged_photos_takes_the_larger_lambda_of_clean_and_aged_runs(tmp_path, monkeypatch):
     """--aged: every calibration photo runs as it is and aged like an old print; each lambda is the larger of the
     two conditions', so it is never below the clean-only calibration, and the novelty check still describes the
     clean photos only."""
     from training.calibration import gan as calibrate
     from colorcore.calibration import Calibration
-    data = tmp_path / "photos"
-    _synthetic_photos(data / "a", n=16)
-    rels = sorted(str(p.relative_to(data)) for p in data.rglob("*.png"))
-    splits = tmp_path / "splits.json"
-    splits.write_text(json.dumps({"data": str(data), "train": rels[:2], "calib": rels[2:]}))
-    torch.manual_seed(0)
-    G = nets.UNetG(**TINY)
-    w = weights_io.save_weights(G.state_dict(), G.config, tmp_path / "w" / "g.pt", {"loss": "test"})
-    args = ["--weights", str(w), "--splits", str(splits), "--size", "32", "--samples", "2"]
+    w, args = _tiny_calibration_setup(tmp_path, 16, {"loss": "test"})
     assert calibrate.main(args) == 0
     clean = Calibration.load(w.parent / "calibration.json")
     import training.aging
@@ -426,15 +432,7 @@ def test_calibrate_chooses_the_score_chroma_with_the_narrowest_radius(tmp_path):
     best, widths = calibrate.narrowest_weight(bases, chromas, errors, [0.0, 0.5, 3.0])
     assert best == 0.5 and widths[0.5] < min(widths[0.0], widths[3.0])
 
-    data = tmp_path / "photos"
-    _synthetic_photos(data / "a", n=12)
-    rels = sorted(str(p.relative_to(data)) for p in data.rglob("*.png"))
-    splits = tmp_path / "splits.json"
-    splits.write_text(json.dumps({"data": str(data), "train": rels[:2], "calib": rels[2:]}))
-    torch.manual_seed(0)
-    G = nets.UNetG(**TINY)
-    w = weights_io.save_weights(G.state_dict(), G.config, tmp_path / "w" / "g.pt", {"postprocess": {"gain": 2.0}})
-    args = ["--weights", str(w), "--splits", str(splits), "--size", "32", "--samples", "2"]
+    w, args = _tiny_calibration_setup(tmp_path, 12, {"postprocess": {"gain": 2.0}})
     meta_path = w.with_suffix(".json")
 
     def mean_score(extra_args=()):
