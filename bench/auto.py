@@ -71,6 +71,7 @@ COLOURS = {"predict-gray": "gray", "old gan": "tab:purple", "mse-baseline": "tab
 TARGET_COLOURFULNESS = 0.8      # the target: colourfulness >= 0.8x the truth's at PSNR >= the MSE baseline's
 EARLIER_TARGET = 0.7
 OVERALL = "overall"
+AGED_SEED = 29   # --aged: the prints' seed (training.aging.photo_rng), other than the calibration tools' own
 MACRO = "macro"        # the mean of the sources' means: every source weighs the same (OVERALL pools the photos)
 MSE_NAME = "mse-baseline"
 # uncertainty rows of the table, beside `gan`'s own (radius = lambda x score): the constant radius calibrated the
@@ -202,15 +203,22 @@ def image_uncertainty(err, score, radii):
     return out
 
 
-def evaluate_image(path, nets, radii, size):
+def evaluate_image(path, nets, radii, size, age_rng=None):
     """One image's record: ground-truth colourfulness, {method: {gain: (PSNR, colourfulness)}} and, with
-    radii, gan's uncertainty (image_uncertainty)."""
+    radii, gan's uncertainty (image_uncertainty). With age_rng the input is the photo's lightness aged like an old
+    print (training.aging) and the truth its colours at that lightness (what a perfect colorizer of the print
+    gives); predict-gray is then the aged print itself."""
     from colorcore import ColorizeRequest, color
-    from training.evaluation import colourfulness, psnr as psnr_uint8
+    from colorcore.pipeline import backend_view
+    from training.evaluation import colourfulness, colours_at, gray_of, psnr as psnr_uint8
     rgb = load_rgb(path, size)
+    if age_rng is not None:
+        from training.aging import age
+        rgb = colours_at(rgb, age(gray_of(rgb), age_rng)[0])
     lab = color.rgb_to_lab(rgb)
     L, ab_true = lab[..., 0], lab[..., 1:]
-    outs = {name: backend.run(ColorizeRequest(image=rgb, seed=0, options=dict(options)))  # sees L only
+    # each network sees the lightness only, through the engine's view of it (a halftone screen blurred out)
+    outs = {name: backend.run(backend_view(ColorizeRequest(image=rgb, seed=0, options=dict(options)))[0])
             for name, (backend, options) in nets.items()}
     preds = dict({"predict-gray": np.zeros_like(ab_true)}, **{name: o.ab for name, o in outs.items()})
     methods = {}
@@ -224,13 +232,18 @@ def evaluate_image(path, nets, radii, size):
     return rec
 
 
-def evaluate(sources, nets, radii, size):
-    """{source: [record per image]}."""
+def evaluate(sources, nets, radii, size, aged=False):
+    """{source: [record per image]}; aged: every input aged like an old print, photo k of the run seeded
+    photo_rng(AGED_SEED, k)."""
+    from training.aging import photo_rng
     records = {}
-    t0 = time.time()
+    t0, k = time.time(), 0
     for source, files in sources.items():
         print(f"  {source}: {len(files)} images ({time.time() - t0:.0f}s)", flush=True)
-        records[source] = [evaluate_image(f, nets, radii, size) for f in files]
+        records[source] = []
+        for f in files:
+            records[source].append(evaluate_image(f, nets, radii, size, photo_rng(AGED_SEED, k) if aged else None))
+            k += 1
     return records
 
 
@@ -524,7 +537,8 @@ def print_timing(tim):
 def print_report(report, results):
     nets = ", ".join(f"{m} size {v['size']}" for m, v in report["networks"].items())
     counts = dict(report["n_images"], **{OVERALL: sum(report["n_images"].values()), MACRO: len(report["n_images"])})
-    print(f"\n{counts[OVERALL]} images at {report['size']}x{report['size']}, {nets}, gan samples={report['samples']}")
+    print(f"\n{counts[OVERALL]} images at {report['size']}x{report['size']}, {nets}, gan samples={report['samples']}; "
+          f"inputs: {report.get('inputs', 'the photos')}")
     print(f"subsets: the first N of each source by the SHA-1 of the path; macro mean = every source weighs the same "
           f"(its ± from the sources' standard errors), overall = the photos pooled")
     if report.get("mse_baseline"):
@@ -556,6 +570,9 @@ def parse_args(argv):
     p.add_argument("--limit", type=int, default=0, help="at most this many dev_eval images (0 = all)")
     p.add_argument("--per-source-limit", type=int, default=0,
                    help="at most this many images of each training source's validation slice (0 = all)")
+    p.add_argument("--aged", action="store_true",
+                   help="every input aged like an old print (training.aging), the truth its colours at the aged "
+                        "lightness: how well each method colours old prints")
     p.add_argument("--no-timing", action="store_true")
     p.add_argument("--no-grid", action="store_true")
     p.add_argument("--grid-per-folder", type=int, default=2)
@@ -575,10 +592,12 @@ def main(argv=None):
     t0 = time.time()
     nets = load_networks(args)
     radii = gan_radii(nets, args.alpha)
-    results = summarise_sources(evaluate(sources, nets, radii, args.size))
+    results = summarise_sources(evaluate(sources, nets, radii, args.size, args.aged))
     tim = {} if args.no_timing else timing(args)
     picks = [] if args.no_grid else oldphotos_grid(args, Path(args.grid_out))
     report = dict(n_images={s: len(f) for s, f in sources.items() if f}, size=args.size, alpha=args.alpha,
+                  inputs="aged like old prints (training.aging), the truth their colours at the aged lightness"
+                  if args.aged else "the photos' own lightness",
                   samples=args.samples,
                   networks={m: dict(weights=str(b.weights_path), **o) for m, (b, o) in nets.items()},
                   results=results,

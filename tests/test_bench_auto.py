@@ -68,7 +68,8 @@ def test_mse_share_of_the_soup_is_read_from_the_weights_json(tmp_path):
 
 def test_shipped_gan_describes_the_mse_network_as_its_ingredient():
     share, line = auto.mse_description(auto.REPO / "backends" / "gan" / "weights" / "gan.pt")
-    assert share == pytest.approx(0.15, abs=0.01) and "ingredient" in line
+    # v7 = ½ v6 + ½ a continuation of v6's checkpoint; v6 = ½ v5 + ½ …; v5 = 0.3 MSE network + …
+    assert share == pytest.approx(0.5 * 0.5 * 0.3, abs=0.005) and "ingredient" in line
 
 
 def test_uncertainty_is_averaged_per_row_and_skipped_without_it():
@@ -151,3 +152,29 @@ def test_printed_tables_have_a_row_per_source_and_method():
     assert header == ["source (images)", "gan coverage / radius", "constant coverage / radius", "gan Spearman"]
     assert unc[-1] == ["overall, pooled (2)", "0.900 / 30.0", "0.950 / 30.0", "0.30"]
     assert unc[-2][0] == "macro mean (2 sources)"
+
+
+def test_aged_inputs_are_scored_against_the_colours_at_the_aged_lightness(tmp_path):
+    """--aged: the network sees the print, aged, and a perfect colorizer of that print scores as perfect."""
+    from PIL import Image
+    from colorcore import color
+    from colorcore.contract import BackendOutput
+    from training.aging import photo_rng
+    yy, xx = np.mgrid[0:64, 0:64] / 63
+    rgb = np.stack([xx, yy, 1 - xx], -1) * 0.8 + 0.1
+    Image.fromarray((rgb * 255).round().astype(np.uint8)).save(tmp_path / "p.png")
+    true_ab = color.rgb_to_lab(auto.load_rgb(tmp_path / "p.png", 64))[..., 1:]
+    seen = []
+
+    class Oracle:   # knows the photo's colours; sees only the input it is given
+        def run(self, request):
+            seen.append(color.lightness(request.image))
+            return BackendOutput(ab=true_ab, score=np.ones(true_ab.shape[:2], np.float32))
+    nets = {"gan": (Oracle(), {})}
+    clean = auto.evaluate_image(tmp_path / "p.png", nets, {}, 64)
+    aged = auto.evaluate_image(tmp_path / "p.png", nets, {}, 64, photo_rng(auto.AGED_SEED, 0))
+    assert np.abs(seen[0] - seen[1]).mean() > 2       # the network saw the aged print, not the photo
+    psnr = lambda rec, m: rec["methods"][m][1.0][0]  # noqa: E731
+    assert psnr(clean, "gan") > 40 and psnr(aged, "gan") > 40
+    # gray is scored against the same truth: the aged print's lightness, the photo's colours
+    assert psnr(aged, "predict-gray") < psnr(aged, "gan") - 5

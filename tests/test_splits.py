@@ -220,3 +220,17 @@ def test_held_out_slices_of_the_shared_data_repeat_no_training_photo():
     val = data.held_out_slices(base, "val", 5)
     for g, files in val.items():
         assert files == data.hash_order(files, where[g])[:5]
+
+
+def test_tools_calibrate_on_the_trainers_file_or_on_the_shipped_split(tmp_path):
+    import json
+    f = tmp_path / "run.splits.json"
+    f.write_text(json.dumps({"data": "/x", "train": ["a/1.jpg"], "val": [], "calib": ["a/2.jpg"]}))
+    assert data.load_splits(str(f))["calib"] == ["a/2.jpg"]
+    base = shared_data()
+    if not all((base / r).is_dir() for r in data.TRAIN_ROOTS):
+        pytest.skip(f"shared data not found under {base}")
+    shipped, s = data.load_splits(data.SHIPPED_SPLITS), data.held_out_split(base)
+    # the photos auto_samples and loso measure, so a calibration and its left-out test share them
+    assert shipped["calib"] == s["calib"] and shipped["train"] == s["train"] and shipped["val"] == s["val"]
+    assert all(data.resolve(shipped["data"], r).is_file() for r in shipped["calib"][::50])

@@ -285,3 +285,22 @@ def test_holds_are_the_same_on_one_thread_and_on_two(monkeypatch):
     monkeypatch.setenv("COLORCORE_THREADS", "2")
     two = holds(L, ab, ys, xs)
     assert one.shape == (72, 90, 100) and np.array_equal(one, two)
+
+
+def test_vividness_factors_keep_the_rule_lambda_was_fitted_by():
+    """Each gain's factor is its lambda over gain 1's; with conditions, each lambda the larger of the conditions'."""
+    from training.calibration.vividness import gain_factors
+    rng = np.random.default_rng(0)
+    score = [np.ones(400) for _ in range(40)]
+    # clean errors scale with the gain; aged ones are the same at every gain and larger than clean at gain 1
+    clean = {g: [g * rng.exponential(10, 400) for _ in range(20)] for g in (0.7, 1.0, 1.5)}
+    aged = [rng.exponential(12, 400) for _ in range(20)]
+    errors = {g: clean[g] + aged for g in clean}
+    scores = {g: score for g in clean}
+    pooled, _ = gain_factors(scores, errors)
+    each, lam = gain_factors(scores, errors, ["clean"] * 20 + ["aged"] * 20)
+    assert each[1.0] == 1.0 and pooled[1.5] > 1.0 > pooled[0.7]
+    # the aged runs bind at gains up to 1, so those factors stay about 1 (pooled, 0.7 would shrink the radius);
+    # at 1.5 the clean errors exceed the aged ones and set the factor
+    assert abs(each[0.7] - 1.0) < 0.02 < 1.0 - pooled[0.7] and each[1.5] > 1.1
+    assert lam[0.7] >= lam[1.0] * 0.98

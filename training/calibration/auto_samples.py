@@ -41,6 +41,13 @@ def spread_of(backend):
     return lambda gray: view_spread(G, color.lightness(gray), size, post)
 
 
+def score_chroma_of(backend):
+    """The share of the result's chroma in the backend's raw score (its postprocess "score_chroma"; 0 without)."""
+    from backends.gan.infer import SCORE_CHROMA, load_postprocess
+    path = getattr(backend, "weights_path", None)
+    return float((load_postprocess(path) or {}).get(SCORE_CHROMA, 0.0)) if path else 0.0
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("out")
@@ -91,7 +98,10 @@ def main(argv=None):
         pixels["view_spread"] = spreads
     if prior is not None:
         pixels["disagreement"] = disagreements
-    save_samples(args.out, scores, errors, groups, runs, pixels=pixels, photos={"features": features})
+    # the score's chroma share, so a change of the share can be tried on the samples (auto_score_variants)
+    share = score_chroma_of(backend)
+    save_samples(args.out, scores, errors, groups, runs, pixels=pixels,
+                 photos={"features": features, "score_chroma": [share] * len(runs)})
     print(f"wrote {args.out}")
     return 0
 

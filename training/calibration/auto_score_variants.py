@@ -4,7 +4,8 @@
     python -m training.calibration.auto_score_variants runs/unc30/gan_samples40L.npz
 
 SAMPLES: training.calibration.auto_samples's file (score, error, the result's chroma and lightness per pixel;
-clean and aged runs). Variants: the score's chroma share c (score - 0.2 |ab| + c |ab|: the shipped share is 0.2)
+clean and aged runs). Variants: the score's chroma share c (score - s |ab| + c |ab|, s the share the samples were
+made with)
 and a cap by the colour the sRGB gamut leaves at the pixel's lightness, min(score, k Cmean(L) + |ab|) (Cmean: the
 largest in-gamut chroma at L, averaged over hues): an error cannot exceed what the gamut allows; and, where the
 samples have it, the disagreement of the network's test-time views added, score + w * spread
@@ -28,7 +29,7 @@ from colorcore import color
 from colorcore.calibration import coverage, fit_calibration
 from training.calibration.loso import left_out
 
-SHIPPED_SHARE = 0.2   # backends/gan/weights/gan.json "score_chroma"
+LEGACY_SHARE = 0.2   # the share of samples written before auto_samples stored it (gan v6's "score_chroma")
 
 
 def mean_gamut_chroma(L):
@@ -68,11 +69,12 @@ def main(argv=None):
         sys.exit(f"{args.samples} has no per-pixel chroma and lightness; "
                  f"make it with training.calibration.auto_samples")
     S, e, chroma, aged, source = d["score"], d["error"], d["chroma"], d["aged"].astype(bool), d["source"]
-    base = S - SHIPPED_SHARE * chroma
+    share = float(d["score_chroma"][0]) if "score_chroma" in d.files else LEGACY_SHARE
+    base = S - share * chroma
     gamut = mean_gamut_chroma(d["lightness"])
     print("| score | AUSE clean | AUSE aged | coverage / smallest quarter, clean | the same, aged | worst left out |")
     print("|---|---|---|---|---|---|")
-    report("shipped (chroma share 0.2)", S, e, aged, source)
+    report(f"as sampled (chroma share {share:g})", S, e, aged, source)
     for c in (0.0, 0.4, 0.8):
         report(f"chroma share {c}", base + c * chroma, e, aged, source)
     for k in (0.3, 0.5, 1.0):

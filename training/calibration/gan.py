@@ -98,7 +98,8 @@ def backend_for(weights, in_ch: int):
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--weights", required=True)
-    p.add_argument("--splits", required=True, help="<run>.splits.json written by the trainer")
+    p.add_argument("--splits", required=True, help="<run>.splits.json written by the trainer, or 'shipped': the "
+                   "shipped models' held-out split (training.gan.data.load_splits)")
     p.add_argument("--size", type=int, default=None, help="default: the backend's default size")
     p.add_argument("--samples", type=int, default=8)
     p.add_argument("--limit", type=int, default=0)
@@ -127,7 +128,7 @@ def main(argv=None) -> int:
 
     from backends.gan.infer import SCORE_CHROMA, load_postprocess, native_size
     args.size = args.size or native_size(args.weights)
-    splits = json.loads(Path(args.splits).read_text())
+    splits = data.load_splits(args.splits)
     rels = splits["calib"][:args.limit or None]
     meta = json.loads(Path(args.weights).with_suffix(".json").read_text())
     in_ch = meta["generator"]["in_ch"]

@@ -355,6 +355,23 @@ def held_out_slices(base, which: str, limit=0) -> dict:
     return slices_by_source(s[which], s["where"], limit)
 
 
+SHIPPED_SPLITS = "shipped"
+
+
+def load_splits(spec: str) -> dict:
+    """The splits a tool calibrates or tunes on: a <run>.splits.json the trainer wrote, or SHIPPED_SPLITS for the
+    shipped models' held-out split of the shared training data (held_out_split: the calibration photos that
+    training.calibration.auto_samples and loso measure, the validation photos the benchmarks report; a trainer's
+    own split, e.g. --split-by photo, holds out other photos and leaves some sources almost no calibration photo).
+    Same keys as the file: "data" and "val_root" ({source: root}), "train", "val", "calib"."""
+    if spec != SHIPPED_SPLITS:
+        return json.loads(Path(spec).read_text())
+    from training.shared_data import shared_data
+    s = held_out_split(shared_data())
+    return {"data": s["where"], "val_root": s["where"], "scheme": SHIPPED_SCHEME,
+            "train": s["train"], "val": s["val"], "calib": s["calib"]}
+
+
 def group_shares(rels: list[str], weights: dict[str, float]) -> dict[str, float]:
     """Each top-level folder's share of the samples: its weight, or for folders not named, the weight they
     have under uniform sampling (their share of the images), so a single 'bsds=0.2' only moves

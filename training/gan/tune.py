@@ -30,7 +30,8 @@ TAUS = [0.0, 40.0, 25.0, 15.0]
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--weights", required=True)
-    p.add_argument("--splits", required=True)
+    p.add_argument("--splits", required=True, help="<run>.splits.json written by the trainer, or 'shipped': the "
+                   "shipped models' held-out split (training.gan.data.load_splits)")
     p.add_argument("--size", type=int, default=None, help="prediction size (default: the weights' own)")
     p.add_argument("--sizes", default="",
                    help="comma-separated prediction sizes to choose from as well (e.g. 176,224,256); the chosen "
@@ -56,7 +57,7 @@ def main(argv=None) -> int:
     scales = [float(v) for v in args.scales.split(",") if v]
     sizes = sorted({args.size or infer.native_size(args.weights)} | {int(v) for v in args.sizes.split(",") if v})
     G = infer.load_generator(args.weights)
-    splits = json.loads(Path(args.splits).read_text())
+    splits = data.load_splits(args.splits)
     root = splits.get("val_root", splits["data"])
     photos = splits[args.split]
     gains, taus = GAINS, TAUS
