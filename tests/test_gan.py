@@ -460,3 +460,20 @@ def test_resized_averages_when_shrinking_and_interpolates_when_enlarging():
     assert len(np.unique(up)) > 2 and np.all(np.diff(up[0]) >= 0)   # a ramp, not two blocks
     down = infer.resized(np.tile(np.array([0, 100], np.float32), (4, 4)), (2, 4))
     np.testing.assert_allclose(down, 50.0)                            # each output pixel the mean of its area
+
+
+def test_calibration_runs_are_saved_for_the_left_out_test_and_no_write_keeps_the_files(tmp_path):
+    """--samples-out keeps every run (source, whether aged); --no-write leaves calibration.json and the weights'
+    JSON as they were."""
+    import numpy as np
+    from training.calibration import gan as calibrate
+    w, args = _tiny_calibration_setup(tmp_path, 10, {"loss": "test"})
+    assert calibrate.main(args) == 0   # clean only
+    cal_before, meta_before = (w.parent / "calibration.json").read_text(), w.with_suffix(".json").read_text()
+    out = tmp_path / "runs.npz"
+    assert calibrate.main(args + ["--aged", "--score-chroma", "0,1", "--samples-out", str(out), "--no-write"]) == 0
+    assert (w.parent / "calibration.json").read_text() == cal_before
+    assert w.with_suffix(".json").read_text() == meta_before
+    d = np.load(out)
+    assert d["score"].shape[0] == 16 and set(d["source"]) == {"a"} and d["aged"].sum() == 8
+    assert "share_sources" not in d.files     # no --group-weights in training: no shares to weight by

@@ -106,3 +106,28 @@ def test_lambda_is_fitted_at_exactly_the_alpha_asked():
     cov = {a: loso.coverage_on(score, error, [""] * 120, aged, everything, everything, a)[False][0]
            for a in (0.05, 0.08, 0.1)}
     assert cov[0.05] > cov[0.08] > cov[0.1]
+
+
+def test_shares_weight_the_fitted_sources_as_the_calibration_weighs_them(tmp_path, capsys):
+    """Source a errs more and carries most of the training mixture: weighted to it, the lambda fitted without b is
+    wider than the plain one, so b is covered more; a file without shares is refused."""
+    rng = np.random.default_rng(2)
+    scores, errors, runs = [], [], []
+    for src in "abc":
+        for _ in range(15):
+            for aged in (False, True):
+                s = rng.uniform(5, 30, (10, 10)).astype(np.float32)
+                scores.append(s)
+                errors.append(s * np.abs(rng.normal(0, 1, s.shape)) * (1.6 if src == "a" else 1.0))
+                runs.append((src, aged))
+    shares = {"a": 0.8, "b": 0.1, "c": 0.1}
+    save_samples(tmp_path / "s.npz", scores, errors, [""] * len(runs), runs, per_run=100, shares=shares)
+    d = np.load(tmp_path / "s.npz")
+    args = (d["score"], d["error"], [""] * len(runs), d["source"], d["aged"].astype(bool), 0.1)
+    plain, weighted = loso.left_out(*args), loso.left_out(*args, shares=shares)
+    assert weighted[("b", False)][0] > plain[("b", False)][0] + 0.01
+    assert loso.main([str(tmp_path / "s.npz"), "--shares", "--each-condition"]) == 0
+    assert "worst" in capsys.readouterr().out
+    save_samples(tmp_path / "bare.npz", scores, errors, [""] * len(runs), runs, per_run=100)
+    with pytest.raises(SystemExit, match="carries no shares"):
+        loso.main([str(tmp_path / "bare.npz"), "--shares"])

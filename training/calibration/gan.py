@@ -107,6 +107,11 @@ def main(argv=None) -> int:
                    help="comma-separated weights of the predicted chroma in the raw score to choose from (e.g. "
                         "0,0.1,0.2,0.3,0.5): the narrowest at alpha 0.1 is stored with the weights; default: keep "
                         "the weights' own")
+    p.add_argument("--samples-out", help="also save every run's pixel sample (score, error), source, whether aged and "
+                   "the sources' shares, for the left-out test as calibrated (training.calibration.loso --shares)")
+    p.add_argument("--no-write", action="store_true", help="fit and print, but leave calibration.json and the "
+                   "weights' JSON as they are (e.g. only to save --samples-out beside a calibration that has its "
+                   "vividness table)")
     p.add_argument("--aged", action="store_true",
                    help="calibrate on every photo twice, as it is and aged like an old print, each lambda the larger "
                         "of the two conditions' (Auto only)")
@@ -183,7 +188,8 @@ def main(argv=None) -> int:
         weight, widths = narrowest_weight(bases, chromas, errors, candidates, groups=groups, shares=shares)
         print("mean radius at alpha 0.1 by chroma weight: " + ", ".join(f"{c:g}: {w:.2f}" for c, w in widths.items())
               + f"; chosen {weight:g}")
-        store_score_chroma(args.weights, weight, widths, len(rels))
+        if not args.no_write:
+            store_score_chroma(args.weights, weight, widths, len(rels))
     scores = [b + weight * c for b, c in zip(bases, chromas)]
     clean_scores = [s for s, c in zip(scores, conditions or ["clean"] * len(scores)) if c == "clean"]
     features = [np.append(f, novelty.score_feature(s)) for f, s in zip(inputs, clean_scores)]
@@ -207,9 +213,16 @@ def main(argv=None) -> int:
         rad = mixture_mean([(lam * s).mean() for s in scores], groups, shares)
         cal.extra.update(calib_coverage_at_0_1=round(cov, 4), calib_mean_radius_at_0_1=round(rad, 3),
                          calib_constant_radius_at_0_1=round(const.lambdas[0.1], 3))
+    if args.samples_out:   # the runs as calibrated, for training.calibration.loso --shares
+        from training.calibration.prior import save_samples
+        save_samples(args.samples_out, scores, errors, [""] * len(scores),
+                     list(zip(groups, [c == "aged" for c in conditions or ["clean"] * len(scores)])), shares=shares)
+    print(json.dumps(cal.describe(), indent=1))
+    if args.no_write:
+        print(f"left calibration.json as it was ({time.time() - t0:.0f}s)")
+        return 0
     out_path = Path(args.weights).parent / "calibration.json"
     cal.save(out_path)
-    print(json.dumps(cal.describe(), indent=1))
     print(f"wrote {out_path} in {time.time() - t0:.0f}s")
     return 0
 

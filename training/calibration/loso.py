@@ -13,6 +13,9 @@ with the print-like check would run a backend, lambda is fitted on the other sou
 widening on all their runs (training.calibration.print_like), then applied to the left-out source.
 --each-condition: lambda is the larger of the other sources' clean runs' and aged runs' (fit_calibration's
 conditions), as training.calibration.prior --aged calibrates.
+--shares (samples from training.calibration.gan --samples-out: the very runs, at the photos' own size, that the
+shipped calibration fitted): lambda weighted to the training mixture of sources as that calibration weights it,
+each left-out source's share dropped and the others' renormalised.
 --chance N: the same test on N random relabellings of the photos into pseudo-sources of the real sources' sizes (a
 photo's runs kept together: --runs-per-photo consecutive runs, 2 as auto_samples writes them, clean then aged).
 The pseudo-sources are exchangeable by construction, so how low their worst cell falls is what sampling alone does
@@ -42,15 +45,22 @@ def widened_by_check(d, fit_on, alpha):
 
 
 def coverage_on(score, error, groups, aged, fit_on, test_on, alpha, clean_only=False, widen=None,
-                each_condition=False):
+                each_condition=False, shares=None, source=None):
     """{aged: (mean coverage over runs, its standard error, runs)} on the runs test_on, clean and aged apart (a
     condition with no run left out), with lambda fitted on the runs fit_on (their clean runs only with clean_only,
     per group when the runs have groups). widen(fit_on) -> every run's score, as a check fitted on fit_on widens it;
-    None: the scores as they are. each_condition: lambda the larger of the clean and the aged runs' own."""
+    None: the scores as they are. each_condition: lambda the larger of the clean and the aged runs' own. shares
+    ({source: share}, with each run's source): the fitted runs' risk weighted by their sources' shares, as
+    training.calibration.gan weights it to the training mixture."""
     fit = fit_on & (~aged if clean_only else True)
     conditions = ["aged" if a else "clean" for a in aged[fit]] if each_condition else None
+    fit_groups = [g for g, f in zip(groups, fit) if f]
+    weights = None
+    if shares:   # the runs' sources as the groups the mixture is weighted over (the shares of those fitted)
+        fit_groups = [str(x) for x in np.asarray(source)[fit]]
+        weights = {g: shares[g] for g in set(fit_groups)}
     cal = fit_calibration(list(score[fit]), list(error[fit]), alphas=(alpha,),   # lambda at exactly this alpha
-                          groups=[g for g, f in zip(groups, fit) if f], conditions=conditions)
+                          groups=fit_groups, shares=weights, conditions=conditions)
     tested = widen(fit_on) if widen is not None else score
     out = {}
     for is_aged in (False, True):
@@ -66,7 +76,7 @@ def left_out(score, error, groups, source, aged, alpha, **kw):
     (coverage_on's keywords)."""
     return {(src, is_aged): v for src in sorted(set(source))
             for is_aged, v in coverage_on(score, error, groups, aged, source != src, source == src, alpha,
-                                          **kw).items()}
+                                          source=source, **kw).items()}
 
 
 def pseudo_sources(source, runs_per_photo, rng):
@@ -104,6 +114,9 @@ def main(argv=None):
     p.add_argument("--chance", type=int, default=0, metavar="N",
                    help="also run the test on N random relabellings of the photos into pseudo-sources (exchangeable "
                         "by construction): how low the worst cell falls by sampling alone")
+    p.add_argument("--shares", action="store_true",
+                   help="weight the fitted sources by the shares the samples carry (training.calibration.gan "
+                        "--samples-out: the runs and the rule the shipped calibration used)")
     p.add_argument("--runs-per-photo", type=int, default=2,
                    help="consecutive runs of one photo in the samples, kept together by --chance (auto_samples: 2)")
     args = p.parse_args(argv)
@@ -112,11 +125,14 @@ def main(argv=None):
     d = np.load(args.samples)
     score, error, group, source, aged = d["score"], d["error"], d["group"], d["source"], d["aged"].astype(bool)
     groups = [str(g) for g in group]
-    kw = dict(clean_only=args.clean_only or args.print_like, each_condition=args.each_condition,
+    if args.shares and "share_sources" not in d.files:
+        sys.exit(f"--shares: {args.samples} carries no shares; make it with training.calibration.gan --samples-out")
+    shares = dict(zip(map(str, d["share_sources"]), map(float, d["share_values"]))) if args.shares else None
+    kw = dict(clean_only=args.clean_only or args.print_like, each_condition=args.each_condition, shares=shares,
               widen=(lambda fit_on: widened_by_check(d, fit_on, args.alpha)) if args.print_like else None)
     per = left_out(score, error, groups, source, aged, args.alpha, **kw)
     everything = np.ones(len(score), bool)
-    pooled = coverage_on(score, error, groups, aged, everything, everything, args.alpha, **kw)
+    pooled = coverage_on(score, error, groups, aged, everything, everything, args.alpha, source=source, **kw)
 
     def cell(v):
         return f"{v[0]:.3f} ±{v[1]:.3f} ({v[2]} runs)" if v is not None else "-"

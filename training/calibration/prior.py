@@ -41,16 +41,19 @@ def calibration_photos(per_source):
     return [p for files in data.held_out_slices(shared_data(), "calib", per_source).values() for p in files]
 
 
-def save_samples(path, scores, errors, groups, runs, per_run=2000, seed=0, pixels=None, photos=None):
+def save_samples(path, scores, errors, groups, runs, per_run=2000, seed=0, pixels=None, photos=None, shares=None):
     """Each run's pixels subsampled (per_run, seeded) with its group, source folder and whether it was aged.
-    pixels: {name: per-run arrays like the scores}, sampled at the same pixels; photos: {name: one row per run}."""
+    pixels: {name: per-run arrays like the scores}, sampled at the same pixels; photos: {name: one row per run};
+    shares: {source: share} the calibration weighted the sources by (training.calibration.loso --shares)."""
     rng = np.random.default_rng(seed)
     picks = [rng.choice(s.size, min(per_run, s.size), replace=False) for s in scores]
     sampled = {name: np.stack([a.ravel()[k] for a, k in zip(arrays, picks)]) for name, arrays in
                dict(score=scores, error=errors, **(pixels or {})).items()}
     np.savez_compressed(path, **sampled, **{name: np.asarray(rows) for name, rows in (photos or {}).items()},
                         group=np.array(groups), source=np.array([r[0] for r in runs]),
-                        aged=np.array([r[1] for r in runs]))
+                        aged=np.array([r[1] for r in runs]),
+                        **({"share_sources": np.array(list(shares)), "share_values": np.array(list(shares.values()))}
+                           if shares else {}))
 
 
 def main(argv=None):
