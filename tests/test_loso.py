@@ -24,6 +24,20 @@ def write_samples(path, seed=0, n=10, px=300):
                  pixels={"twice": [2 * s for s in scores]}, photos={"features": features})
 
 
+def half_normal_runs(seed, n, factor):
+    """Sources a, b, c of n photos each, clean and aged: errors |N(0, 1)| x score x factor(source, aged)."""
+    rng = np.random.default_rng(seed)
+    scores, errors, runs = [], [], []
+    for src in "abc":
+        for _ in range(n):
+            for aged in (False, True):
+                s = rng.uniform(5, 30, (10, 10)).astype(np.float32)
+                scores.append(s)
+                errors.append(s * np.abs(rng.normal(0, 1, s.shape)) * factor(src, aged))
+                runs.append((src, aged))
+    return scores, errors, runs
+
+
 def test_samples_keep_extra_pixels_at_the_same_places_and_one_row_per_run(tmp_path):
     write_samples(tmp_path / "s.npz")
     d = np.load(tmp_path / "s.npz")
@@ -44,15 +58,7 @@ def test_the_left_out_source_that_errs_more_is_the_worst_and_the_target_is_misse
 def test_each_condition_fits_lambda_on_the_clean_and_the_aged_runs_apart(tmp_path, capsys):
     """Aged runs that err more than clean ones (every source): lambda the larger of the two covers the aged runs
     at least as well as the pooled one."""
-    rng = np.random.default_rng(1)
-    scores, errors, runs = [], [], []
-    for src in "abc":
-        for _ in range(12):
-            for aged in (False, True):
-                s = rng.uniform(5, 30, (10, 10)).astype(np.float32)
-                scores.append(s)
-                errors.append(s * np.abs(rng.normal(0, 1, s.shape)) * (1.5 if aged else 1.0))
-                runs.append((src, aged))
+    scores, errors, runs = half_normal_runs(1, 12, lambda src, aged: 1.5 if aged else 1.0)
     save_samples(tmp_path / "s.npz", scores, errors, [""] * len(runs), runs, per_run=100)
     d = np.load(tmp_path / "s.npz")
     args = (d["score"], d["error"], [""] * len(runs), d["source"], d["aged"].astype(bool), 0.1)
@@ -111,15 +117,7 @@ def test_lambda_is_fitted_at_exactly_the_alpha_asked():
 def test_shares_weight_the_fitted_sources_as_the_calibration_weighs_them(tmp_path, capsys):
     """Source a errs more and carries most of the training mixture: weighted to it, the lambda fitted without b is
     wider than the plain one, so b is covered more; a file without shares is refused."""
-    rng = np.random.default_rng(2)
-    scores, errors, runs = [], [], []
-    for src in "abc":
-        for _ in range(15):
-            for aged in (False, True):
-                s = rng.uniform(5, 30, (10, 10)).astype(np.float32)
-                scores.append(s)
-                errors.append(s * np.abs(rng.normal(0, 1, s.shape)) * (1.6 if src == "a" else 1.0))
-                runs.append((src, aged))
+    scores, errors, runs = half_normal_runs(2, 15, lambda src, aged: 1.6 if src == "a" else 1.0)
     shares = {"a": 0.8, "b": 0.1, "c": 0.1}
     save_samples(tmp_path / "s.npz", scores, errors, [""] * len(runs), runs, per_run=100, shares=shares)
     d = np.load(tmp_path / "s.npz")
