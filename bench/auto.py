@@ -210,11 +210,10 @@ def evaluate_image(path, nets, radii, size, age_rng=None):
     gives); predict-gray is then the aged print itself."""
     from colorcore import ColorizeRequest, color
     from colorcore.pipeline import backend_view
-    from training.evaluation import colourfulness, colours_at, gray_of, psnr as psnr_uint8
+    from training.evaluation import as_old_print, colourfulness, psnr as psnr_uint8
     rgb = load_rgb(path, size)
-    if age_rng is not None:
-        from training.aging import age
-        rgb = colours_at(rgb, age(gray_of(rgb), age_rng)[0])
+    if age_rng is not None:   # the truth on the print's lightness: the networks see only that lightness
+        rgb = as_old_print(rgb, age_rng)[1]
     lab = color.rgb_to_lab(rgb)
     L, ab_true = lab[..., 0], lab[..., 1:]
     # each network sees the lightness only, through the engine's view of it (a halftone screen blurred out)

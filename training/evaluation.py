@@ -67,6 +67,14 @@ def gray_of(rgb):
     return color.with_lightness(L, np.zeros(L.shape + (2,), np.float32))
 
 
+def as_old_print(rgb, rng):
+    """(the photo's lightness aged like an old print by training.aging with rng, as gray sRGB; the truth for a run
+    on it: the photo's colours at that lightness, colours_at). Every tool that ages its inputs uses this."""
+    from training.aging import age
+    gray = age(gray_of(rgb), rng)[0]
+    return gray, colours_at(rgb, gray)
+
+
 def colours_at(rgb, gray):
     """The photo rgb's colours at gray's lightness: the truth for a run whose input lightness was changed (aged,
     corrupted, screened), since the result keeps the input's lightness and only its colours are the backend's."""

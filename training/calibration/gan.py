@@ -127,8 +127,8 @@ def main(argv=None) -> int:
     from colorcore.calibration import coverage, fit_calibration
     from colorcore.intervals import KEY, channel_errors, fit_intervals
     from colorcore.pipeline import backend_view
-    from training.aging import CALIBRATION_SEED, age, photo_rng
-    from training.evaluation import colours_at, gray_of
+    from training.aging import CALIBRATION_SEED, photo_rng
+    from training.evaluation import as_old_print
     from training.gan.masks import random_mask
 
     from backends.gan.infer import SCORE_CHROMA, load_postprocess, native_size
@@ -153,9 +153,7 @@ def main(argv=None) -> int:
         # the backend sees only the lightness of its input, so the colour photo itself can be passed
         mask = random_mask(rng, (photo * 255 + 0.5).astype(np.uint8)) if backend.takes_mask else None
         for aged in ((False, True) if args.aged else (False,)):
-            # aged: the input's lightness aged, the truth the photo's colours at that lightness
-            image = age(gray_of(photo), photo_rng(CALIBRATION_SEED, i))[0] if aged else photo
-            rgb = colours_at(photo, image) if aged else photo
+            image, rgb = as_old_print(photo, photo_rng(CALIBRATION_SEED, i)) if aged else (photo, photo)
             out = backend.run(backend_view(ColorizeRequest(
                 image=image, seed=0, mode="partial" if backend.takes_mask else "auto", mask=mask,
                 options={"size": args.size, "samples": args.samples}))[0])
@@ -179,6 +177,7 @@ def main(argv=None) -> int:
               + (", each also aged (training.aging), lambda the larger of the clean and the aged runs'" if args.aged
                  else ""))
     groups = run_groups   # one per run from here (a photo's clean and aged runs share its group)
+    run_aged = [c == "aged" for c in conditions]
     conditions = conditions if args.aged else None
     if shares:
         source += ", weighted to the training mixture of groups"
@@ -191,7 +190,7 @@ def main(argv=None) -> int:
         if not args.no_write:
             store_score_chroma(args.weights, weight, widths, len(rels))
     scores = [b + weight * c for b, c in zip(bases, chromas)]
-    clean_scores = [s for s, c in zip(scores, conditions or ["clean"] * len(scores)) if c == "clean"]
+    clean_scores = [s for s, a in zip(scores, run_aged) if not a]
     features = [np.append(f, novelty.score_feature(s)) for f, s in zip(inputs, clean_scores)]
     fit = dict(groups=groups, shares=shares, conditions=conditions)
     const = fit_calibration([np.ones_like(s) for s in scores], errors, source=source, **fit)
@@ -215,8 +214,7 @@ def main(argv=None) -> int:
                          calib_constant_radius_at_0_1=round(const.lambdas[0.1], 3))
     if args.samples_out:   # the runs as calibrated, for training.calibration.loso --shares
         from training.calibration.prior import save_samples
-        save_samples(args.samples_out, scores, errors, [""] * len(scores),
-                     list(zip(groups, [c == "aged" for c in conditions or ["clean"] * len(scores)])), shares=shares)
+        save_samples(args.samples_out, scores, errors, [""] * len(scores), list(zip(groups, run_aged)), shares=shares)
     print(json.dumps(cal.describe(), indent=1))
     if args.no_write:
         print(f"left calibration.json as it was ({time.time() - t0:.0f}s)")

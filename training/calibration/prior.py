@@ -26,8 +26,8 @@ from colorcore.calibration import fit_calibration
 from colorcore.contract import validate_request
 from colorcore.intervals import KEY, channel_errors, fit_intervals
 from colorcore.pipeline import backend_view
-from training.aging import CALIBRATION_SEED, age, photo_rng
-from training.evaluation import (POINT_COUNTS, chroma_error, colours_at, gray_of, hint_positions, hint_scribbles,
+from training.aging import CALIBRATION_SEED, photo_rng
+from training.evaluation import (POINT_COUNTS, as_old_print, chroma_error, gray_of, hint_positions, hint_scribbles,
                                  load_rgb)
 from training.shared_data import shared_data
 from training.calibration.variational import hint_counts_per_group
@@ -83,11 +83,9 @@ def main(argv=None):
     for i, path in enumerate(paths):
         rgb = load_rgb(path, 256)
         for aged in ((False, True) if args.aged else (False,)):
-            gray = gray_of(rgb)
-            if aged:   # the input aged; the truth is the photo's colour at the aged lightness
-                gray, _ = age(gray, photo_rng(args.seed, i))
+            # aged: the input aged, the truth the photo's colour at the aged lightness
+            gray, truth = as_old_print(rgb, photo_rng(args.seed, i)) if aged else (gray_of(rgb), rgb)
             L = color.lightness(gray)
-            truth = colours_at(rgb, gray) if aged else rgb
             for k, n in enumerate(hint_counts_per_group(rng)):   # every photo calibrates every group
                 scribbles = hint_scribbles(rgb, hint_positions(rgb.shape[:2], n, rng))
                 req = ColorizeRequest(image=gray, mode="scribble", scribbles=scribbles)

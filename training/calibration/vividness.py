@@ -27,8 +27,8 @@ import numpy as np
 
 from colorcore import ColorizeRequest, run_backend
 from colorcore.calibration import coverage, fit_calibration
-from training.aging import CALIBRATION_SEED, age, photo_rng
-from training.evaluation import chroma_error, colours_at, gray_of, load_rgb
+from training.aging import CALIBRATION_SEED, photo_rng
+from training.evaluation import as_old_print, chroma_error, gray_of, load_rgb
 from training.shared_data import shared_data
 
 KEY = "vividness"
@@ -69,9 +69,7 @@ def main(argv=None):
     for i, path in enumerate(paths):
         rgb = load_rgb(path)
         for aged in ((False, True) if args.aged else (False,)):
-            # aged: the input's lightness aged, the truth the photo's colours at that lightness (as calibration.gan)
-            gray = age(gray_of(rgb), photo_rng(CALIBRATION_SEED, i))[0] if aged else gray_of(rgb)
-            truth = colours_at(rgb, gray) if aged else rgb
+            gray, truth = as_old_print(rgb, photo_rng(CALIBRATION_SEED, i)) if aged else (gray_of(rgb), rgb)
             for g in gains:   # the backend's own run; the raw score without any table already applied
                 res = run_backend(backend, ColorizeRequest(image=gray, mode="auto", options={"vividness": g}))
                 scores[g].append(res.uncertainty / (cal.lam(0.1) * res.info.get("vividness_factor", 1.0)))
