@@ -227,6 +227,8 @@ def test_tools_calibrate_on_the_trainers_file_or_on_the_shipped_split(tmp_path):
     f = tmp_path / "run.splits.json"
     f.write_text(json.dumps({"data": "/x", "train": ["a/1.jpg"], "val": [], "calib": ["a/2.jpg"]}))
     assert data.load_splits(str(f))["calib"] == ["a/2.jpg"]
+    with pytest.raises(ValueError, match="is not a file: expected a <run>.splits.json .* or 'shipped'"):
+        data.load_splits(str(tmp_path / "missing.json"))
     base = shared_data()
     if not all((base / r).is_dir() for r in data.TRAIN_ROOTS):
         pytest.skip(f"shared data not found under {base}")

@@ -133,7 +133,10 @@ def main(argv=None) -> int:
 
     from backends.gan.infer import SCORE_CHROMA, load_postprocess, native_size
     args.size = args.size or native_size(args.weights)
-    splits = data.load_splits(args.splits)
+    try:
+        splits = data.load_splits(args.splits)
+    except ValueError as e:
+        sys.exit(f"--splits: {e}")
     rels = splits["calib"][:args.limit or None]
     meta = json.loads(Path(args.weights).with_suffix(".json").read_text())
     in_ch = meta["generator"]["in_ch"]

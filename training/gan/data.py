@@ -365,6 +365,9 @@ def load_splits(spec: str) -> dict:
     own split, e.g. --split-by photo, holds out other photos and leaves some sources almost no calibration photo).
     Same keys as the file: "data" and "val_root" ({source: root}), "train", "val", "calib"."""
     if spec != SHIPPED_SPLITS:
+        if not Path(spec).is_file():
+            raise ValueError(f"{spec} is not a file: expected a <run>.splits.json the trainer wrote, or "
+                             f"{SHIPPED_SPLITS!r} for the shipped models' held-out split")
         return json.loads(Path(spec).read_text())
     from training.shared_data import shared_data
     s = held_out_split(shared_data())

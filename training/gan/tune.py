@@ -57,7 +57,10 @@ def main(argv=None) -> int:
     scales = [float(v) for v in args.scales.split(",") if v]
     sizes = sorted({args.size or infer.native_size(args.weights)} | {int(v) for v in args.sizes.split(",") if v})
     G = infer.load_generator(args.weights)
-    splits = data.load_splits(args.splits)
+    try:
+        splits = data.load_splits(args.splits)
+    except ValueError as e:
+        sys.exit(f"--splits: {e}")
     root = splits.get("val_root", splits["data"])
     photos = splits[args.split]
     gains, taus = GAINS, TAUS
