@@ -51,6 +51,14 @@ class Up(nn.Module):
         return x
 
 
+LOG_SCALE = slice(2, 3)   # the head's output channel of the log error scale (after the two of ab)
+
+
+def log_scale(raw):
+    """The head's raw log error scale, kept where exp() of it stays finite and meaningful."""
+    return raw.clamp(-9.0, 3.0)
+
+
 class UNetG(nn.Module):
     """U-Net generator.  widths[0] is the full-resolution stem, each further width one
     stride-2 level.  Output: (N, 3, H, W): ab/110 in [-1, 1] and log error scale."""
@@ -86,9 +94,7 @@ class UNetG(nn.Module):
             h = up(h, skip, sample)
         out = self.head(h)
         out = F.interpolate(out, size=x.shape[-2:], mode="bilinear", align_corners=False)
-        ab = torch.tanh(out[:, :2])
-        logs = out[:, 2:3].clamp(-9.0, 3.0)
-        return torch.cat([ab, logs], 1)
+        return torch.cat([torch.tanh(out[:, :2]), log_scale(out[:, LOG_SCALE])], 1)
 
 
 def hint_spread(cond: torch.Tensor, radii) -> torch.Tensor:
@@ -148,13 +154,18 @@ class EffUNetG(nn.Module):
             x = torch.cat([x, hint_spread(x[:, 1:1 + HINT_CHANNELS], self.hint_spread)], 1)
         return self.encoder(x)
 
-    def decode(self, feats, size, sample: bool = False):
-        """The output at `size` (the input's height and width) from the encoder's feature maps."""
+    def decode_features(self, feats, sample: bool = False):
+        """The last decoder level's feature map (N, dec_widths[-1], H/2, W/2), which the head reads."""
         h = feats[-1]
         for up, skip in zip(self.ups, reversed(feats[:-1])):
             h = up(h, skip, sample)
-        out = F.interpolate(self.head(h), size=size, mode="bilinear", align_corners=False)
-        return torch.cat([torch.tanh(out[:, :2]), out[:, 2:3].clamp(-9.0, 3.0)], 1)
+        return h
+
+    def decode(self, feats, size, sample: bool = False):
+        """The output at `size` (the input's height and width) from the encoder's feature maps."""
+        out = F.interpolate(self.head(self.decode_features(feats, sample)), size=size, mode="bilinear",
+                            align_corners=False)
+        return torch.cat([torch.tanh(out[:, :2]), log_scale(out[:, LOG_SCALE])], 1)
 
     def forward(self, x, sample: bool = False):
         return self.decode(self.encode(x), x.shape[-2:], sample)

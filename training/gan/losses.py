@@ -49,6 +49,15 @@ def adversarial_loss(d_fake):
 def error_scale_nll(diff, logs):
     """Exponential NLL of the (detached) ab error norm under the predicted scale exp(logs): its minimiser is
     E|error|, the raw uncertainty score's first term."""
-    e = (diff.detach() ** 2).sum(1, keepdim=True).add(1e-8).sqrt()
+    return scale_nll(error_norm(diff.detach()), logs)
+
+
+def error_norm(diff):
+    """|ab error| (N, 1, H, W) of an ab difference (N, 2, H, W)."""
+    return (diff ** 2).sum(1, keepdim=True).add(1e-8).sqrt()
+
+
+def scale_nll(e, logs):
+    """Exponential NLL of the error norm e under the predicted scale exp(logs)."""
     logs = logs.float()
-    return (logs + e * torch.exp(-logs)).mean()
+    return (logs + e.float() * torch.exp(-logs)).mean()
