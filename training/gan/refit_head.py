@@ -100,8 +100,8 @@ def with_log_head(state_dict: dict, weight, bias) -> dict:
 
 
 def training_photos(cache_dir: Path, log=print):
-    """(cache, sampling probability) of the shipped split's training photos, as the trainer samples them (audit,
-    source weights of the shipped run)."""
+    """The shipped split's training photos as the trainer caches them: (cache (N, 176, 176, 3) uint8, which of them
+    the trainer's audit keeps (not near-gray nor one tint), their paths)."""
     from training.gan import data
     splits = data.load_splits(data.SHIPPED_SPLITS)
     rels = splits["train"]
@@ -129,6 +129,7 @@ def main(argv=None):
     from backends.gan import infer
     from training.aging import DEFAULT_RECIPE
     from training.gan import data
+    from training.gan.weights_io import save_atomic
     torch.set_num_threads(args.threads)
     G = infer.load_generator(args.weights).eval()
     if not hasattr(G, "decode_features"):
@@ -153,10 +154,10 @@ def main(argv=None):
     w, bias, nll = fit_logs(H, E, G.head.weight[LOG_SCALE], G.head.bias[LOG_SCALE], args.steps, args.seed)
     print(f"held-back views' loss: {nll['before']} before, {nll['after']} after")
     sd = torch.load(args.weights, map_location="cpu", weights_only=True)
-    from training.gan.weights_io import save_atomic
     args.out.parent.mkdir(parents=True, exist_ok=True)
     save_atomic(with_log_head(sd, w, bias), args.out)
-    meta["error_head_refit"] = {"from": args.weights.name, "photos": "shipped split, training part",
+    source_sha1 = hashlib.sha1(args.weights.read_bytes()).hexdigest()[:12]
+    meta["error_head_refit"] = {"from": f"{args.weights} (sha1 {source_sha1})", "photos": "shipped split, training part",
                                 "batches": args.batches, "batch": BATCH, "crop": CROP, "steps": args.steps,
                                 "age_prob": args.age_prob, "seed": args.seed, "held_back_nll": nll}
     args.out.with_suffix(".json").write_text(json.dumps(meta, indent=1) + "\n")
