@@ -161,11 +161,14 @@ class EffUNetG(nn.Module):
             h = up(h, skip, sample)
         return h
 
+    def head_output(self, h, size):
+        """The output at `size` from the last decoder level's features (decode_features)."""
+        out = F.interpolate(self.head(h), size=size, mode="bilinear", align_corners=False)
+        return torch.cat([torch.tanh(out[:, :2]), log_scale(out[:, LOG_SCALE])], 1)
+
     def decode(self, feats, size, sample: bool = False):
         """The output at `size` (the input's height and width) from the encoder's feature maps."""
-        out = F.interpolate(self.head(self.decode_features(feats, sample)), size=size, mode="bilinear",
-                            align_corners=False)
-        return torch.cat([torch.tanh(out[:, :2]), log_scale(out[:, LOG_SCALE])], 1)
+        return self.head_output(self.decode_features(feats, sample), size)
 
     def forward(self, x, sample: bool = False):
         return self.decode(self.encode(x), x.shape[-2:], sample)

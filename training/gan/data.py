@@ -261,6 +261,13 @@ def roots_name(root) -> str:
     return "+".join(sorted({Path(f).name for f in folders}))
 
 
+def cache_path(cache_dir, name: str, rels, size: int) -> Path:
+    """Where the cache of these photos at this size lives: named by their list, so a tool that needs the same
+    photos (the trainer, training.gan.refit_head) finds the cache another built."""
+    h = hashlib.sha1(json.dumps(rels).encode()).hexdigest()[:10]
+    return Path(cache_dir) / f"{name}_{h}_{size}.npy"
+
+
 def build_cache(root, rels, size: int, path, log=print) -> np.ndarray:
     path = Path(path)
     meta = path.with_suffix(".json")

@@ -49,8 +49,7 @@ def views_and_errors(G, rgb, rng, gain: float, age_prob: float, recipe: str):
     n = len(rgb)
     with torch.inference_mode():
         h = G.decode_features(G.encode(generator_input(torch.cat([L, L.flip(-1)]))))
-        out = F.interpolate(G.head(h), size=L.shape[-2:], mode="bilinear", align_corners=False)
-        ab = torch.tanh(out[:, :2])
+        ab = G.head_output(h, L.shape[-2:])[:, :2]
         e = error_norm((ab[:n] + ab[n:].flip(-1)) / 2 * gain - ab_true)
     return h.half(), torch.cat([e, e.flip(-1)]).half()
 
@@ -105,8 +104,8 @@ def training_photos(cache_dir: Path, log=print):
     from training.gan import data
     splits = data.load_splits(data.SHIPPED_SPLITS)
     rels = splits["train"]
-    h = hashlib.sha1(json.dumps(rels).encode()).hexdigest()[:10]
-    cache = data.build_cache(splits["data"], rels, CACHE_SIZE, cache_dir / f"train_{h}_{CACHE_SIZE}.npy", log)
+    path = data.cache_path(cache_dir, "train", rels, CACHE_SIZE)
+    cache = data.build_cache(splits["data"], rels, CACHE_SIZE, path, log)
     keep = ~data.colourless(*data.chroma_stats(cache))
     return cache, keep, rels
 
@@ -157,9 +156,10 @@ def main(argv=None):
     args.out.parent.mkdir(parents=True, exist_ok=True)
     save_atomic(with_log_head(sd, w, bias), args.out)
     source_sha1 = hashlib.sha1(args.weights.read_bytes()).hexdigest()[:12]
-    meta["error_head_refit"] = {"from": f"{args.weights} (sha1 {source_sha1})", "photos": "shipped split, training part",
-                                "batches": args.batches, "batch": BATCH, "crop": CROP, "steps": args.steps,
-                                "age_prob": args.age_prob, "seed": args.seed, "held_back_nll": nll}
+    meta["error_head_refit"] = {"from": f"{args.weights} (sha1 {source_sha1})",
+                                "photos": "shipped split, training part", "batches": args.batches, "batch": BATCH,
+                                "crop": CROP, "steps": args.steps, "age_prob": args.age_prob, "seed": args.seed,
+                                "held_back_nll": nll}
     args.out.with_suffix(".json").write_text(json.dumps(meta, indent=1) + "\n")
     print(f"wrote {args.out}")
     return 0

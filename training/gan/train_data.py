@@ -2,7 +2,6 @@
 the audit, the sampling probabilities of the training mix, and the validation batch."""
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,8 +76,7 @@ def prepare_data(args, out: Path, rank: int, use_ddp: bool, log) -> TrainData:
                                            "left_out": {r: list(why) for r, why in removed.items()}}))
 
     def cache_for(name, root, r):
-        h = hashlib.sha1(json.dumps(r).encode()).hexdigest()[:10]
-        path = cache_dir / f"{name}_{h}_{args.cache_size}.npy"
+        path = data.cache_path(cache_dir, name, r, args.cache_size)
         if rank == 0:
             data.build_cache(root, r, args.cache_size, path, log)
         if use_ddp:
