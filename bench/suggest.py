@@ -75,18 +75,25 @@ def region_rule(rgb_auto, k, clusters=REGION_CLUSTERS, seed=0):
     return out
 
 
-PLACES_FROM = ("auto", "disagreement", "fix")
+PLACES_FROM = ("auto", "disagreement", "fix", "oracle-auto", "oracle-prior")
 
 
-def suggested(auto, gray, prior, places_from, params):
+def suggested(auto, gray, prior, places_from, params, truth):
     """colorcore.suggest's places from Auto's result and radius ("auto", as the product does), or from the `prior`'s
     guess without strokes with its disagreement with Auto as the radius ("disagreement": two colorizers that
-    disagree mark where one is wrong; training.calibration.suggest_reach ranked it best of its variants)."""
+    disagree mark where one is wrong; training.calibration.suggest_reach ranked it best of its variants).
+    The oracles bound what a better uncertainty layer could give through colorcore.suggest's rule: the radius
+    replaced by the true error of Auto's result ("oracle-auto": a perfect layer) or of the `prior`'s strokeless
+    guess, the result the strokes actually correct ("oracle-prior"). They read the truth: never a product path."""
     from colorcore.suggest import suggest
     if places_from == "auto":
         return suggest(auto.rgb, auto.uncertainty, max(KS), **params)
+    if places_from == "oracle-auto":
+        return suggest(auto.rgb, chroma_error(auto.rgb, truth), max(KS), **params)
     from training.calibration.suggest_reach import strokeless_prior
     guess, _ = strokeless_prior(prior, gray)
+    if places_from == "oracle-prior":
+        return suggest(guess, chroma_error(guess, truth), max(KS), **params)
     if places_from == "fix":
         return fix_places(auto, guess, max(KS), **params)
     return suggest(guess, chroma_error(auto.rgb, guess), max(KS), **params)
@@ -122,7 +129,7 @@ def measure_photo(path, gan, prior, seed, params, baseline=None, places_from="au
     gray = gray_of(rgb)
     auto = run_backend(gan, ColorizeRequest(image=gray, mode="auto"))
     t0 = time.perf_counter()
-    places = suggested(auto, gray, prior, places_from, params)
+    places = suggested(auto, gray, prior, places_from, params, rgb)
     secs = time.perf_counter() - t0
     region = region_rule(auto.rgb, max(KS))
     rng = np.random.default_rng(seed)

@@ -24,10 +24,29 @@ def test_disagreement_places_go_where_the_two_colorizers_differ(monkeypatch):
     from training.calibration import suggest_reach
     monkeypatch.setattr(suggest_reach, "strokeless_prior", lambda prior, gray: (guess, None))
     auto = SimpleNamespace(rgb=rgb, uncertainty=np.full(L.shape, 10.0, np.float32))
-    first = B.suggested(auto, rgb, None, "disagreement", {})[0]
+    first = B.suggested(auto, rgb, None, "disagreement", {}, truth=None)[0]
     assert 60 <= first["y"] < 90 and 10 <= first["x"] < 40
-    shipped = B.suggested(auto, rgb, None, "auto", {})
+    shipped = B.suggested(auto, rgb, None, "auto", {}, truth=None)
     assert len(shipped) == max(B.KS)
+
+
+def test_the_oracles_rank_by_the_true_error_of_the_result_they_are_given(monkeypatch):
+    """oracle-auto: Auto's true error in place of its radius (a flat radius says nothing); oracle-prior: the true
+    error of the prior's strokeless guess, which the strokes correct, whatever Auto got wrong."""
+    rgb, L = two_tone()
+    truth_ab = color.rgb_to_lab(rgb)[..., 1:].copy()
+    truth_ab[48:] = (40, 40)   # the bottom half is truly red
+    truth = color.with_lightness(L.astype(np.float32), truth_ab)
+    auto = SimpleNamespace(rgb=rgb, uncertainty=np.full(L.shape, 10.0, np.float32))
+    first = B.suggested(auto, rgb, None, "oracle-auto", {}, truth=truth)[0]
+    assert first["y"] >= 48   # Auto is wrong (green) only in the bottom half
+    guess_ab = truth_ab.copy()
+    guess_ab[:48] = (40, -40)   # the prior is right below and wrong above
+    guess = color.with_lightness(L.astype(np.float32), guess_ab)
+    from training.calibration import suggest_reach
+    monkeypatch.setattr(suggest_reach, "strokeless_prior", lambda prior, gray: (guess, None))
+    first = B.suggested(auto, rgb, None, "oracle-prior", {}, truth=truth)[0]
+    assert first["y"] < 48
 
 
 def test_the_region_rule_strokes_the_largest_regions_first():
