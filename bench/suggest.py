@@ -8,7 +8,7 @@ The user's workflow: Auto (`gan`) colours the photo and its uncertainty layer; c
 Scribble backend (`prior`). Strokes follow the hint protocol (training/evaluation.py: 6x6 patches carrying the
 ground truth's mean ab, photos at 256x256, PSNR on the whole image). Beside the suggestions:
   random   k places drawn uniformly over the photo (RANDOM_DRAWS draws per photo and k, their PSNRs averaged)
-  region   the plain region-size rule: k-means (REGION_CLUSTERS clusters) of (lightness, Auto's a, b, position),
+  region   the plain region-size rule: k-means (colorcore.suggest.REGION_CLUSTERS regions) of (lightness, Auto's a, b, position),
            one stroke at the medoid of each of the k largest clusters
 Per source and k: mean PSNR ± standard error, the paired gain over random (± its paired standard error), and the
 macro mean over sources (bench.common.macro_mean). Photos: dev_eval and every training source's validation
@@ -32,7 +32,6 @@ from training.evaluation import PATCH, chroma_error, gray_of, hint_scribbles, li
 
 KS = (1, 2, 3)
 RANDOM_DRAWS = 3
-REGION_CLUSTERS = 8
 METHODS = ("suggest", "random", "region")
 MACRO = "macro"
 TARGET_OVER_RANDOM = 0.5   # dB, macro mean, at every k
@@ -52,30 +51,16 @@ def corner(y, x, shape, patch=PATCH):
     return (int(np.clip(y - patch // 2, 0, shape[0] - patch)), int(np.clip(x - patch // 2, 0, shape[1] - patch)))
 
 
-def region_rule(rgb_auto, k, clusters=REGION_CLUSTERS, seed=0):
-    """The plain region-size rule: k-means of (L, a, b, position) of Auto's result; the medoid (the member nearest
-    the cluster's mean in those features) of each of the k largest clusters, as (y, x)."""
-    import cv2
-    H, W = rgb_auto.shape[:2]
-    lab = color.rgb_to_lab(rgb_auto)
-    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
-    diag = np.hypot(H, W)
-    feats = np.dstack([lab, yy / diag * 100.0, xx / diag * 100.0]).reshape(-1, 5).astype(np.float32)
-    cv2.setRNGSeed(seed)
-    _, labels, centres = cv2.kmeans(feats, clusters, None,
-                                    (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 30, 0.1), 3,
-                                    cv2.KMEANS_PP_CENTERS)
-    labels = labels.ravel()
-    sizes = np.bincount(labels, minlength=clusters)
-    out = []
-    for c in np.argsort(-sizes)[:k]:
-        members = np.flatnonzero(labels == c)
-        i = members[np.argmin(np.sum((feats[members] - centres[c]) ** 2, axis=1))]
-        out.append((int(i // W), int(i % W)))
-    return out
+def region_rule(rgb_auto, k, weight=None):
+    """The plain region-size rule: one stroke at the medoid of each of the k largest regions of Auto's result
+    (colorcore.suggest.region_clusters: k-means of L, a, b and position), as (y, x). With weight (H, W), regions
+    rank by their sum of it instead of their size."""
+    from colorcore.suggest import region_places
+    lab = color.rgb_to_lab(np.asarray(rgb_auto, np.float32))
+    return region_places(lab[..., 0], lab[..., 1:], weight, k)
 
 
-PLACES_FROM = ("auto", "disagreement", "fix", "oracle-auto", "oracle-prior")
+PLACES_FROM = ("auto", "disagreement", "fix", "oracle-auto", "oracle-prior", "oracle-region", "region-expected")
 
 
 def suggested(auto, gray, prior, places_from, params, truth):
@@ -84,8 +69,10 @@ def suggested(auto, gray, prior, places_from, params, truth):
     disagree mark where one is wrong; training.calibration.suggest_reach ranked it best of its variants).
     The oracles bound what a better uncertainty layer could give through colorcore.suggest's rule: the radius
     replaced by the true error of Auto's result ("oracle-auto": a perfect layer) or of the `prior`'s strokeless
-    guess, the result the strokes actually correct ("oracle-prior"). They read the truth: never a product path."""
-    from colorcore.suggest import suggest
+    guess, the result the strokes actually correct ("oracle-prior"), or the region-size rule with its regions
+    ranked by that guess's true squared error in RGB instead of their size ("oracle-region"). They read the truth:
+    never a product path."""
+    from colorcore.suggest import expected_square_error, suggest
     if places_from == "auto":
         return suggest(auto.rgb, auto.uncertainty, max(KS), **params)
     if places_from == "oracle-auto":
@@ -94,9 +81,23 @@ def suggested(auto, gray, prior, places_from, params, truth):
     guess, _ = strokeless_prior(prior, gray)
     if places_from == "oracle-prior":
         return suggest(guess, chroma_error(guess, truth), max(KS), **params)
+    if places_from == "oracle-region":
+        return as_places(region_rule(auto.rgb, max(KS), weight=square_difference(guess, truth)))
+    if places_from == "region-expected":   # the prior's guess's expected error, Auto taken as the truth's estimate
+        lab = color.rgb_to_lab(np.asarray(auto.rgb, np.float32))
+        weight = square_difference(guess, auto.rgb) + expected_square_error(lab[..., 0], lab[..., 1:], auto.uncertainty)
+        return as_places(region_rule(auto.rgb, max(KS), weight=weight))
     if places_from == "fix":
         return fix_places(auto, guess, max(KS), **params)
     return suggest(guess, chroma_error(auto.rgb, guess), max(KS), **params)
+
+
+def as_places(centres):
+    return [{"y": y, "x": x} for y, x in centres]
+
+
+def square_difference(a, b):
+    return np.sum((np.asarray(a, np.float32) - np.asarray(b, np.float32)) ** 2, axis=-1)
 
 
 def fix_places(auto, guess, n, grid=None):
@@ -160,7 +161,8 @@ def main(argv=None):
     p.add_argument("--limit", type=int, default=10, help="dev_eval photos (val split)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                   help="a colorcore.suggest.suggest parameter (reach, power, grid), for choosing them on calib")
+                   help="a colorcore.suggest.suggest parameter (rule, reach, power, grid, support), for choosing them on "
+                        "calib; rule=reach: the rule shipped before the 23rd session")
     p.add_argument("--places-from", choices=PLACES_FROM, default="auto",
                    help="auto: the places from Auto's result and radius (the product's); disagreement: from the "
                         "prior's guess without strokes, radius = its disagreement with Auto; fix: where a stroke of "
@@ -173,7 +175,7 @@ def main(argv=None):
     p.add_argument("--out", default="runs/unc30/suggest")
     args = p.parse_args(argv)
     out = out_dir(args.out)
-    params = {k: (v if k == "support" else int(v) if k == "grid" else float(v))
+    params = {k: (v if k in ("support", "rule") else int(v) if k == "grid" else float(v))
               for k, v in (kv.split("=", 1) for kv in args.set)}
     log = out / "photos.jsonl"
     done = {}

@@ -68,3 +68,13 @@ def test_fix_places_go_where_a_stroke_of_autos_colour_would_correct_the_guess_mo
     places = B.fix_places(auto, guess, 3)
     assert places[0]["y"] >= 48
     assert len({(p["y"], p["x"]) for p in places}) == 3
+
+
+def test_the_region_rule_ranked_by_a_weight_strokes_the_heaviest_region_first():
+    rgb, _ = two_tone()
+    rgb[:, 80:] = color.with_lightness(np.full((96, 16), 20.0, np.float32), np.full((96, 16, 2), 30, np.float32))
+    weight = np.zeros(rgb.shape[:2])
+    weight[:, 80:] = 1.0   # everything wrong is in the thin strip
+    y, x = B.region_rule(rgb, 1, weight=weight)[0]
+    assert x >= 80
+    assert B.region_rule(rgb, 3, weight=np.ones(rgb.shape[:2])) == B.region_rule(rgb, 3)

@@ -25,9 +25,12 @@ def two_regions(h=96, w=128):
 
 
 def test_one_stroke_goes_where_it_fixes_most_not_where_the_radius_peaks():
+    """The regions rule (the default): the result's regions ranked by the expected error they hold. A thin strip
+    that is less sure holds less error than a quarter of the large region."""
     rgb = two_regions()
     radius = np.full(rgb.shape[:2], 10.0, np.float32)
-    radius[:, 3 * 128 // 4:] = 14.0   # the small region is less sure, but the large one holds more error
+    radius[:, 124:] = 11.0
+    rgb[:, 124:] = (0.2, 0.3, 0.6)   # a thin blue strip, the least sure (and its RGB the most sensitive to ab)
     places = suggest(rgb, radius, 3)
     assert len(places) == 3
     assert places[0]["x"] < 3 * 128 // 4
@@ -35,9 +38,36 @@ def test_one_stroke_goes_where_it_fixes_most_not_where_the_radius_peaks():
         assert set(p) == {"x", "y", "radius", "rgb"}
         assert 0 <= p["x"] < 128 and 0 <= p["y"] < 96 and p["radius"] >= 3
         assert all(isinstance(v, int) and 0 <= v <= 255 for v in p["rgb"])
-    # the second place is not beside the first: the first's reach is taken out of what is left to fix
-    first, second = places[:2]
-    assert second["x"] >= 3 * 128 // 4 or abs(second["x"] - first["x"]) + abs(second["y"] - first["y"]) > 20
+    assert len({(p["x"], p["y"]) for p in places}) == 3   # three regions, not one place thrice
+
+
+def test_a_region_that_is_much_less_sure_comes_first_even_when_smaller():
+    rgb = two_regions()
+    radius = np.full(rgb.shape[:2], 10.0, np.float32)
+    radius[:, 3 * 128 // 4:] = 40.0   # 16 times the expected error on a third of the large region's area
+    assert suggest(rgb, radius, 1)[0]["x"] >= 3 * 128 // 4
+    assert suggest(rgb, radius, 1, rule="reach")[0]["x"] >= 3 * 128 // 4
+    with pytest.raises(ValueError, match="rule must be one of"):
+        suggest(rgb, radius, 1, rule="nearest")
+
+
+def test_the_regions_rule_answers_more_places_than_it_has_regions():
+    rgb = two_regions()
+    places = suggest(rgb, np.full(rgb.shape[:2], 10.0, np.float32), 12)
+    assert len(places) == 12 and len({(p["x"], p["y"]) for p in places}) == 12
+
+
+def test_the_expected_error_is_what_a_round_normal_error_of_that_radius_costs_in_rgb():
+    from colorcore import color
+    from colorcore.suggest import expected_square_error
+    rng = np.random.default_rng(0)
+    L = np.full((64, 64), 50.0, np.float32)
+    ab = np.zeros((64, 64, 2), np.float32) + (10, 20)
+    sigma = 5.0
+    q = sigma * np.sqrt(2 * np.log(10))   # the 0.9 quantile radius of a round 2-D normal of that sigma
+    noisy = color.with_lightness(L, ab + rng.normal(0, sigma, ab.shape).astype(np.float32))
+    actual = np.sum((noisy - color.with_lightness(L, ab)) ** 2, axis=-1).mean()
+    assert expected_square_error(L, ab, np.full(L.shape, q, np.float32)).mean() == pytest.approx(actual, rel=0.05)
 
 
 def test_an_edge_walls_a_stroke_in():
@@ -256,7 +286,7 @@ def test_the_vividness_factor_is_interpolated_in_the_calibrations_table():
 
 
 def test_a_place_also_counts_what_the_result_coloured_alike_elsewhere():
-    """Two red strips apart (40 columns each) around a green middle (48): walled in by the edges, a stroke holds
+    """The reach rule (shipped before the regions rule, kept for the measurements). Two red strips apart (40 columns each) around a green middle (48): walled in by the edges, a stroke holds
     more of the middle, but one red stroke tells the prior both strips' colour. The "either" support (the
     default) sums a place's gain over both; "hold" only over the region the walk reaches."""
     h, w = 96, 128
@@ -268,11 +298,11 @@ def test_a_place_also_counts_what_the_result_coloured_alike_elsewhere():
     lab = color.rgb_to_lab(rgb)
     radius = (10.0 / rgb_sensitivity(lab[..., 0], lab[..., 1:])).astype(np.float32)   # the same error everywhere
     in_middle = lambda p: 40 <= p["x"] < 88   # noqa: E731
-    assert in_middle(suggest(rgb, radius, 1, support="hold")[0])
-    assert not in_middle(suggest(rgb, radius, 1)[0])
-    assert not in_middle(suggest(rgb, radius, 1, support="alike")[0])
+    assert in_middle(suggest(rgb, radius, 1, rule="reach", support="hold")[0])
+    assert not in_middle(suggest(rgb, radius, 1, rule="reach")[0])
+    assert not in_middle(suggest(rgb, radius, 1, rule="reach", support="alike")[0])
     with pytest.raises(ValueError, match="support must be one of"):
-        suggest(rgb, radius, 1, support="nearby")
+        suggest(rgb, radius, 1, rule="reach", support="nearby")
 
 
 def test_holds_are_the_same_on_one_thread_and_on_two(monkeypatch):
