@@ -71,7 +71,8 @@ MIN_RADIUS = 3           # pixels: the smallest stroke suggested
 DISCOUNT = 2.0           # after a place is chosen, what is left to fix: u (1 - fixed) ** DISCOUNT
 SIGMA_FIX = 16.0         # ab units: pixels the result coloured like a chosen place count as fixed by it too
                          # (fixed = max(hold, exp(-|ab - ab_place|^2 / 2 SIGMA_FIX^2))); 0: hold alone
-REGION_CLUSTERS = 8      # the regions rule: k-means of the result's (L, a, b, position) into this many regions
+REGION_CLUSTERS = 6      # the regions rule: k-means of the result's (L, a, b, position) into this many regions
+REGION_SIGMA = SIGMA_FIX # ab units: after a region is chosen, regions of a colour alike count as partly fixed (0: off)
 REGION_PIXELS = 65536    # the regions rule's working size (256 x 256, the benchmark's photos, clustered as they are)
 RAYLEIGH_MEAN_SQUARE = 1.0 / np.log(10.0)   # E|e|^2 / q^2 for a round 2-D normal error whose 0.9 quantile is q
 RULES = ("regions", "reach")
@@ -236,21 +237,41 @@ def region_clusters(L, ab, clusters=REGION_CLUSTERS, mask=None, seed=0):
     return labels.reshape(H, W), medoids
 
 
-def region_places(L, ab, weight, n, mask=None, clusters=REGION_CLUSTERS):
-    """The medoids (y, x) of the n regions (region_clusters, at least n of them) with the most weight summed over
-    their pixels (their size if weight is None), heaviest first; regions with nothing to fix are left out."""
+def ranked_regions(L, ab, weight, n, mask=None, clusters=REGION_CLUSTERS, sigma=REGION_SIGMA):
+    """The regions (region_clusters, at least n of them) ranked by the weight summed over their pixels (their size
+    if weight is None), heaviest first, those with nothing to fix left out: each pixel's region (H, W) and a list
+    of (region, medoid (y, x)). With sigma > 0, greedily: after each region, every other's weight is multiplied by
+    (1 - alike)^DISCOUNT, alike = exp(-|mean ab difference|^2 / 2 sigma^2) (the prior colours alike what looks
+    alike, so one stroke on grass tells it of the other patches of grass)."""
     labels, medoids = region_clusters(L, ab, max(int(clusters), int(n)), mask)
     if not medoids:
-        return []
-    inside = labels.ravel() >= 0
+        return labels, []
+    flat = labels.ravel()
+    inside = flat >= 0
     w = np.ones(inside.sum()) if weight is None else np.ravel(weight)[inside]
-    mass = np.bincount(labels.ravel()[inside], weights=w, minlength=len(medoids))
-    order = [c for c in np.argsort(-mass, kind="stable") if mass[c] > 0]
-    return [medoids[c] for c in order[:n]]
+    mass = np.bincount(flat[inside], weights=w, minlength=len(medoids))
+    if sigma <= 0:
+        return labels, [(int(c), medoids[c]) for c in np.argsort(-mass, kind="stable") if mass[c] > 0]
+    count = np.maximum(np.bincount(flat[inside], minlength=len(medoids)), 1)
+    mean_ab = np.stack([np.bincount(flat[inside], weights=ab.reshape(-1, 2)[inside, k], minlength=len(medoids))
+                        for k in (0, 1)], axis=1) / count[:, None]
+    left, todo, order = mass.astype(np.float64), mass > 0, []
+    while todo.any():   # regions of a colour already chosen come last, by their own weight, not never
+        c = int(np.argmax(np.where(todo, left, -np.inf) if (left[todo] > 0).any() else np.where(todo, mass, -np.inf)))
+        order.append(c)
+        todo[c] = False
+        left = left * (1.0 - alike(mean_ab[None, None], mean_ab[c:c + 1], sigma).ravel()) ** DISCOUNT
+    return labels, [(c, medoids[c]) for c in order]
 
 
-def suggest(rgb, radius, n, scribbles=None, rule=RULE, reach=REACH, power=POWER, grid=GRID, discount=DISCOUNT,
-            sigma_fix=SIGMA_FIX, flattest=True, support=SUPPORT):
+def region_places(L, ab, weight, n, mask=None, clusters=REGION_CLUSTERS, sigma=REGION_SIGMA):
+    """The medoids (y, x) of the n heaviest regions (ranked_regions)."""
+    return [m for _, m in ranked_regions(L, ab, weight, n, mask, clusters, sigma)[1][:n]]
+
+
+def suggest(rgb, radius, n, scribbles=None, rule=RULE, clusters=REGION_CLUSTERS, region_sigma=REGION_SIGMA,
+            reach=REACH, power=POWER, grid=GRID, discount=DISCOUNT, sigma_fix=SIGMA_FIX, flattest=True,
+            support=SUPPORT):
     """The n places, best first, where one stroke of the right colour would improve `rgb` most: a list of
     {"x", "y", "radius", "rgb"} (pixel coordinates of the input, the centre of the place; a stroke radius in pixels;
     the result's colour there as 0-255 integers). rgb (H, W, 3) sRGB in [0, 1] is the result, radius (H, W) its
@@ -276,7 +297,7 @@ def suggest(rgb, radius, n, scribbles=None, rule=RULE, reach=REACH, power=POWER,
         return []
     if rule == "regions":
         weight = expected_square_error(L, ab, np.maximum(r, 0)) * mask
-        return _answer(rgb, L, scale, region_places(L, ab, weight, n, mask))
+        return _answer(rgb, L, scale, region_places(L, ab, weight, n, mask, clusters, region_sigma))
     u = (np.maximum(r, 0) * rgb_sensitivity(L, ab) * 255.0) ** power
     if support not in SUPPORTS:
         raise ValueError(f"support must be one of {', '.join(SUPPORTS)}; got {support!r}")

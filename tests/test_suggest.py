@@ -26,14 +26,15 @@ def two_regions(h=96, w=128):
 
 def test_one_stroke_goes_where_it_fixes_most_not_where_the_radius_peaks():
     """The regions rule (the default): the result's regions ranked by the expected error they hold. A thin strip
-    that is less sure holds less error than a quarter of the large region."""
+    that is less sure holds less error than a part of a large region."""
     rgb = two_regions()
     radius = np.full(rgb.shape[:2], 10.0, np.float32)
     radius[:, 124:] = 11.0
     rgb[:, 124:] = (0.2, 0.3, 0.6)   # a thin blue strip, the least sure (and its RGB the most sensitive to ab)
     places = suggest(rgb, radius, 3)
     assert len(places) == 3
-    assert places[0]["x"] < 3 * 128 // 4
+    assert places[0]["x"] < 124
+    assert all(p["x"] < 124 for p in suggest(rgb, radius, 3, region_sigma=0.0))
     for p in places:
         assert set(p) == {"x", "y", "radius", "rgb"}
         assert 0 <= p["x"] < 128 and 0 <= p["y"] < 96 and p["radius"] >= 3
@@ -334,3 +335,19 @@ def test_vividness_factors_keep_the_rule_lambda_was_fitted_by():
     # at 1.5 the clean errors exceed the aged ones and set the factor
     assert abs(each[0.7] - 1.0) < 0.02 < 1.0 - pooled[0.7] and each[1.5] > 1.1
     assert lam[0.7] >= lam[1.0] * 0.98
+
+
+def test_with_a_likeness_the_next_region_is_of_another_colour():
+    """Two large green patches, a red and a blue strip, equally unsure: by weight alone both green patches come
+    before the strips; counting regions coloured alike as fixed by a stroke, the second place leaves the green."""
+    rgb = np.zeros((96, 128, 3), np.float32)
+    rgb[:, :48] = rgb[:, 64:112] = (0.3, 0.6, 0.3)
+    rgb[:, 48:64] = (0.7, 0.3, 0.3)
+    rgb[:, 112:] = (0.3, 0.3, 0.7)
+    radius = np.full(rgb.shape[:2], 10.0, np.float32)
+    green = lambda p: p["x"] < 48 or 64 <= p["x"] < 112   # noqa: E731
+    plain = suggest(rgb, radius, 2, region_sigma=0.0)
+    assert green(plain[0]) and green(plain[1])
+    alike_too = suggest(rgb, radius, 4)   # the default
+    assert green(alike_too[0]) and not green(alike_too[1]) and not green(alike_too[2])
+    assert green(alike_too[3])   # a colour already chosen comes later, not never

@@ -1,0 +1,85 @@
+"""Rebuilds docs/uncertainty/where_to_paint.jpg: old photographs from ../shared/data/oldphotos_v1, each as Auto's
+result with the regions colorcore.suggest cuts it into (outlined) and the five places it suggests (numbered,
+best first), beside the uncertainty layer they are weighed by (0 to 60 Delta E as black to white).
+
+    python docs/make_suggest_figure.py
+"""
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from colorcore import ColorizeRequest, load_registry, run_backend
+from colorcore import suggest as S
+from training.shared_data import shared_data
+
+ROOT = Path(__file__).resolve().parents[1]
+PHOTOS = ["DeOldify_test_images/AnselAdamsYosemite.jpg", "DeOldify_test_images/1870Girl.jpg",
+          "DeOldify_test_images/1890CliffHouseSF.jpg"]
+OUT = ROOT / "docs" / "uncertainty" / "where_to_paint.jpg"
+SCALE = 60.0   # Delta E shown as white
+PLACES = 5     # as the plug-in's layer
+HEIGHT = 300
+
+
+def outlined(rgb, labels):
+    """rgb with a white line where the region changes (labels brought to rgb's size, nearest)."""
+    import cv2
+    H, W = rgb.shape[:2]
+    lab = cv2.resize(labels.astype(np.int32), (W, H), interpolation=cv2.INTER_NEAREST)
+    edge = np.zeros((H, W), bool)
+    edge[1:] |= lab[1:] != lab[:-1]
+    edge[:, 1:] |= lab[:, 1:] != lab[:, :-1]
+    out = rgb.copy()
+    out[edge] = 1.0
+    return out
+
+
+def circled(tile, places, scale):
+    from PIL import ImageFont
+    draw = ImageDraw.Draw(tile)
+    font = ImageFont.load_default(size=16)
+    for i, p in enumerate(places, 1):
+        x, y, r = p["x"] * scale, p["y"] * scale, max(8.0, p["radius"] * scale)
+        draw.ellipse([x - r, y - r, x + r, y + r], outline=(255, 40, 40), width=3)
+        draw.text((x + r + 3, y - 9), str(i), fill=(255, 40, 40), font=font, stroke_width=2, stroke_fill=(0, 0, 0))
+    return tile
+
+
+def row(path, backend):
+    with Image.open(path) as im:
+        im = im.convert("RGB")
+        im.thumbnail((640, 640))
+        rgb = np.asarray(im, np.float32) / 255.0
+    res = run_backend(backend, ColorizeRequest(image=rgb, seed=0))
+    places = S.suggest(res.rgb, res.uncertainty, PLACES)
+    scale, L, ab, r = S.working(res.rgb, res.uncertainty, S.REGION_PIXELS)
+    labels, _ = S.ranked_regions(L, ab, S.expected_square_error(L, ab, r), PLACES)
+    radius = np.repeat(np.clip(res.uncertainty / SCALE, 0, 1)[..., None], 3, axis=2)
+    panels = [outlined(res.rgb, labels), radius]
+    tiles = [Image.fromarray((np.clip(p, 0, 1) * 255 + 0.5).astype(np.uint8)) for p in panels]
+    k = HEIGHT / tiles[0].height
+    w = round(tiles[0].width * k)
+    tiles = [circled(t.resize((w, HEIGHT), Image.LANCZOS), places, k) for t in tiles]
+    out = Image.new("RGB", (2 * w + 6, HEIGHT), (255, 255, 255))
+    for i, t in enumerate(tiles):
+        out.paste(t, (i * (w + 6), 0))
+    return out
+
+
+def main():
+    backend = load_registry().get("gan")
+    rows = [row(shared_data() / "oldphotos_v1" / p, backend) for p in PHOTOS]
+    width = max(r.width for r in rows)
+    sheet = Image.new("RGB", (width, sum(r.height + 6 for r in rows) - 6), (255, 255, 255))
+    y = 0
+    for r in rows:
+        sheet.paste(r, (0, y))
+        y += r.height + 6
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(OUT, quality=88)
+    print(f"wrote {OUT}")
+
+
+if __name__ == "__main__":
+    main()
