@@ -4,22 +4,16 @@ best first), beside the uncertainty layer they are weighed by (0 to 60 Delta E a
 
     python docs/make_suggest_figure.py
 """
-from pathlib import Path
-
 import numpy as np
+from make_uncertainty_figure import HEIGHT, PHOTOS, ROOT, SCALE, auto_run   # the same photos, scale and size
 from PIL import Image, ImageDraw
 
-from colorcore import ColorizeRequest, load_registry, run_backend
+from colorcore import load_registry
 from colorcore import suggest as S
 from training.shared_data import shared_data
 
-ROOT = Path(__file__).resolve().parents[1]
-PHOTOS = ["DeOldify_test_images/AnselAdamsYosemite.jpg", "DeOldify_test_images/1870Girl.jpg",
-          "DeOldify_test_images/1890CliffHouseSF.jpg"]
 OUT = ROOT / "docs" / "uncertainty" / "where_to_paint.jpg"
-SCALE = 60.0   # Delta E shown as white
 PLACES = 5     # as the plug-in's layer
-HEIGHT = 300
 
 
 def outlined(rgb, labels):
@@ -47,11 +41,7 @@ def circled(tile, places, scale):
 
 
 def row(path, backend):
-    with Image.open(path) as im:
-        im = im.convert("RGB")
-        im.thumbnail((640, 640))
-        rgb = np.asarray(im, np.float32) / 255.0
-    res = run_backend(backend, ColorizeRequest(image=rgb, seed=0))
+    _, res = auto_run(path, backend)
     places = S.suggest(res.rgb, res.uncertainty, PLACES)
     scale, L, ab, r = S.working(res.rgb, res.uncertainty, S.REGION_PIXELS)
     labels, _ = S.ranked_regions(L, ab, S.expected_square_error(L, ab, r), PLACES)
@@ -69,7 +59,7 @@ def row(path, backend):
 
 def main():
     backend = load_registry().get("gan")
-    rows = [row(shared_data() / "oldphotos_v1" / p, backend) for p in PHOTOS]
+    rows = [row(shared_data(ROOT) / "oldphotos_v1" / p, backend) for p in PHOTOS]
     width = max(r.width for r in rows)
     sheet = Image.new("RGB", (width, sum(r.height + 6 for r in rows) - 6), (255, 255, 255))
     y = 0

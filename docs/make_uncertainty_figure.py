@@ -20,12 +20,17 @@ SCALE = 60.0   # Delta E shown as white
 HEIGHT = 300
 
 
-def row(path, backend):
+def auto_run(path, backend):
+    """The photo at most 640 px a side (sRGB in [0, 1]) and Auto's result on it."""
     with Image.open(path) as im:
         im = im.convert("RGB")
         im.thumbnail((640, 640))
         rgb = np.asarray(im, np.float32) / 255.0
-    res = run_backend(backend, ColorizeRequest(image=rgb, seed=0))
+    return rgb, run_backend(backend, ColorizeRequest(image=rgb, seed=0))
+
+
+def row(path, backend):
+    rgb, res = auto_run(path, backend)
     radius = np.clip(res.uncertainty / SCALE, 0, 1)
     panels = [rgb, res.rgb, np.repeat(radius[..., None], 3, axis=2)]
     tiles = [Image.fromarray((p * 255 + 0.5).astype(np.uint8)) for p in panels]
