@@ -72,7 +72,8 @@ def suggested(auto, gray, prior, places_from, params, truth):
     replaced by the true error of Auto's result ("oracle-auto": a perfect layer) or of the `prior`'s strokeless
     guess, the result the strokes actually correct ("oracle-prior"), or the region-size rule with its regions
     ranked by that guess's true squared error in RGB instead of their size ("oracle-region"). They read the truth:
-    never a product path."""
+    never a product path. "region-expected": the plain rule's regions ranked by the guess's expected error (its
+    disagreement with Auto plus Auto's radius as an expected error; a calibration experiment, not kept)."""
     from colorcore.suggest import expected_square_error, suggest
     if places_from == "auto":
         return suggest(auto.rgb, auto.uncertainty, max(KS), **params)
@@ -86,8 +87,8 @@ def suggested(auto, gray, prior, places_from, params, truth):
         return as_places(region_rule(auto.rgb, max(KS), weight=square_difference(guess, truth)))
     if places_from == "region-expected":   # the prior's guess's expected error, Auto taken as the truth's estimate
         lab = color.rgb_to_lab(np.asarray(auto.rgb, np.float32))
-        weight = square_difference(guess, auto.rgb) + expected_square_error(lab[..., 0], lab[..., 1:], auto.uncertainty)
-        return as_places(region_rule(auto.rgb, max(KS), weight=weight))
+        expected = expected_square_error(lab[..., 0], lab[..., 1:], auto.uncertainty)
+        return as_places(region_rule(auto.rgb, max(KS), weight=square_difference(guess, auto.rgb) + expected))
     if places_from == "fix":
         return fix_places(auto, guess, max(KS), **params)
     return suggest(guess, chroma_error(auto.rgb, guess), max(KS), **params)
@@ -162,13 +163,15 @@ def main(argv=None):
     p.add_argument("--limit", type=int, default=10, help="dev_eval photos (val split)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                   help="a colorcore.suggest.suggest parameter (rule, clusters, reach, power, grid, support), for choosing them on "
-                        "calib; rule=reach: the rule shipped before the 23rd session")
+                   help="a colorcore.suggest.suggest parameter (rule, clusters, region_sigma, reach, power, grid, "
+                        "support), for choosing them on calib; rule=reach: the rule shipped before the 23rd session")
     p.add_argument("--places-from", choices=PLACES_FROM, default="auto",
                    help="auto: the places from Auto's result and radius (the product's); disagreement: from the "
                         "prior's guess without strokes, radius = its disagreement with Auto; fix: where a stroke of "
                         "Auto's colour would bring that guess closest to Auto's colours (fix_places; both experiments, "
-                        "worse than auto on the calibration photos)")
+                        "worse than auto on the calibration photos); region-expected: see suggested(); oracle-auto, "
+                        "oracle-prior, oracle-region: the true error in place of the radius (upper bounds that read "
+                        "the truth, never suggestions)")
     p.add_argument("--report", action="store_true", help="run nothing: report OUT/photos.jsonl")
     p.add_argument("--baseline", metavar="PHOTOS.jsonl",
                    help="take random and region from this earlier run's photos (same split, seed and photos): "

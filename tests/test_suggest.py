@@ -287,9 +287,10 @@ def test_the_vividness_factor_is_interpolated_in_the_calibrations_table():
 
 
 def test_a_place_also_counts_what_the_result_coloured_alike_elsewhere():
-    """The reach rule (shipped before the regions rule, kept for the measurements). Two red strips apart (40 columns each) around a green middle (48): walled in by the edges, a stroke holds
-    more of the middle, but one red stroke tells the prior both strips' colour. The "either" support (the
-    default) sums a place's gain over both; "hold" only over the region the walk reaches."""
+    """The reach rule (shipped before the regions rule, kept for the measurements). Two red strips apart (40
+    columns each) around a green middle (48): walled in by the edges, a stroke holds more of the middle, but one
+    red stroke tells the prior both strips' colour. The "either" support (the default) sums a place's gain over
+    both; "hold" only over the region the walk reaches."""
     h, w = 96, 128
     rgb = np.empty((h, w, 3), np.float32)
     rgb[:] = (0.75, 0.35, 0.35)
