@@ -229,6 +229,9 @@ def region_clusters(L, ab, clusters=REGION_CLUSTERS, mask=None, seed=0):
     labels = np.full(H * W, -1, np.int64)
     if k == 0:
         return labels.reshape(H, W), []
+    if len(idx) <= k:   # as many pixels as regions: each its own (k-means would read one row as one point's features)
+        labels[idx] = np.arange(len(idx))
+        return labels.reshape(H, W), [(int(i // W), int(i % W)) for i in idx]
     cv2.setRNGSeed(seed)
     _, lab, centres = cv2.kmeans(feats[idx], k, None, (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 30, 0.1),
                                  3, cv2.KMEANS_PP_CENTERS)

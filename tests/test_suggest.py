@@ -352,3 +352,11 @@ def test_with_a_likeness_the_next_region_is_of_another_colour():
     alike_too = suggest(rgb, radius, 4)   # the default
     assert green(alike_too[0]) and not green(alike_too[1]) and not green(alike_too[2])
     assert green(alike_too[3])   # a colour already chosen comes later, not never
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 6), (3, 3), (2, 50)])
+def test_a_tiny_image_gets_places_inside_it(shape):
+    rgb = np.random.default_rng(0).random(shape + (3,)).astype(np.float32)
+    places = suggest(rgb, np.full(shape, 10.0, np.float32), 5)
+    assert 1 <= len(places) <= 5 and len({(p["x"], p["y"]) for p in places}) == len(places)
+    assert all(0 <= p["y"] < shape[0] and 0 <= p["x"] < shape[1] for p in places)
