@@ -134,7 +134,7 @@ def measure_photo(path, gan, prior, seed, params, baseline=None, places_from="au
     t0 = time.perf_counter()
     places = suggested(auto, gray, prior, places_from, params, rgb)
     secs = time.perf_counter() - t0
-    region = region_rule(auto.rgb, max(KS))
+    region = None if baseline is not None else region_rule(auto.rgb, max(KS))
     rng = np.random.default_rng(seed)
     H, W = rgb.shape[:2]
 

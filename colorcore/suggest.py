@@ -244,36 +244,32 @@ def region_clusters(L, ab, clusters=REGION_CLUSTERS, mask=None, seed=0):
     return labels.reshape(H, W), medoids
 
 
-def ranked_regions(L, ab, weight, n, mask=None, clusters=REGION_CLUSTERS, sigma=REGION_SIGMA):
-    """The regions (region_clusters, at least n of them) ranked by the weight summed over their pixels (their size
-    if weight is None), heaviest first, those with nothing to fix left out: each pixel's region (H, W) and a list
-    of (region, medoid (y, x)). With sigma > 0, greedily: after each region, every other's weight is multiplied by
-    (1 - alike)^DISCOUNT, alike = exp(-|mean ab difference|^2 / 2 sigma^2) (the prior colours alike what looks
-    alike, so one stroke on grass tells it of the other patches of grass)."""
+def region_places(L, ab, weight, n, mask=None, clusters=REGION_CLUSTERS, sigma=REGION_SIGMA):
+    """The medoids (y, x) of the n heaviest regions (region_clusters, at least n of them), by the weight summed over
+    their pixels (their size if weight is None), heaviest first, those with nothing to fix left out. With sigma > 0,
+    greedily: after each region, every other's weight is multiplied by (1 - alike)^DISCOUNT, alike = exp(-|mean ab
+    difference|^2 / 2 sigma^2) (the prior colours alike what looks alike, so one stroke on grass tells it of the
+    other patches of grass)."""
     labels, medoids = region_clusters(L, ab, max(int(clusters), int(n)), mask)
     if not medoids:
-        return labels, []
-    flat = labels.ravel()
-    inside = flat >= 0
-    w = np.ones(inside.sum()) if weight is None else np.ravel(weight)[inside]
-    mass = np.bincount(flat[inside], weights=w, minlength=len(medoids))
+        return []
+    inside = labels.ravel() >= 0
+    member_of = labels.ravel()[inside]
+    w = np.ones(len(member_of)) if weight is None else np.ravel(weight)[inside]
+    mass = np.bincount(member_of, weights=w, minlength=len(medoids))
     if sigma <= 0:
-        return labels, [(int(c), medoids[c]) for c in np.argsort(-mass, kind="stable") if mass[c] > 0]
-    count = np.maximum(np.bincount(flat[inside], minlength=len(medoids)), 1)
-    mean_ab = np.stack([np.bincount(flat[inside], weights=ab.reshape(-1, 2)[inside, k], minlength=len(medoids))
+        return [medoids[c] for c in np.argsort(-mass, kind="stable") if mass[c] > 0][:n]
+    count = np.maximum(np.bincount(member_of, minlength=len(medoids)), 1)
+    mean_ab = np.stack([np.bincount(member_of, weights=ab.reshape(-1, 2)[inside, k], minlength=len(medoids))
                         for k in (0, 1)], axis=1) / count[:, None]
     left, todo, order = mass.astype(np.float64), mass > 0, []
-    while todo.any():   # regions of a colour already chosen come last, by their own weight, not never
+    # regions of a colour already chosen come last, by their own weight, not never
+    while todo.any() and len(order) < n:
         c = int(np.argmax(np.where(todo, left, -np.inf) if (left[todo] > 0).any() else np.where(todo, mass, -np.inf)))
         order.append(c)
         todo[c] = False
-        left = left * (1.0 - alike(mean_ab[None, None], mean_ab[c:c + 1], sigma).ravel()) ** DISCOUNT
-    return labels, [(c, medoids[c]) for c in order]
-
-
-def region_places(L, ab, weight, n, mask=None, clusters=REGION_CLUSTERS, sigma=REGION_SIGMA):
-    """The medoids (y, x) of the n heaviest regions (ranked_regions)."""
-    return [m for _, m in ranked_regions(L, ab, weight, n, mask, clusters, sigma)[1][:n]]
+        left = left * (1.0 - alike(mean_ab, mean_ab[c:c + 1], sigma)[0]) ** DISCOUNT
+    return [medoids[c] for c in order]
 
 
 def suggest(rgb, radius, n, scribbles=None, rule=RULE, clusters=REGION_CLUSTERS, region_sigma=REGION_SIGMA,
@@ -303,7 +299,7 @@ def suggest(rgb, radius, n, scribbles=None, rule=RULE, clusters=REGION_CLUSTERS,
     if not mask.any():
         return []
     if rule == "regions":
-        weight = expected_square_error(L, ab, np.maximum(r, 0)) * mask
+        weight = expected_square_error(L, ab, np.maximum(r, 0))   # summed only over the clustered pixels (mask)
         return _answer(rgb, L, scale, region_places(L, ab, weight, n, mask, clusters, region_sigma))
     u = (np.maximum(r, 0) * rgb_sensitivity(L, ab) * 255.0) ** power
     if support not in SUPPORTS:

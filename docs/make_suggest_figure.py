@@ -43,8 +43,8 @@ def circled(tile, places, scale):
 def row(path, backend):
     _, res = auto_run(path, backend)
     places = S.suggest(res.rgb, res.uncertainty, PLACES)
-    scale, L, ab, r = S.working(res.rgb, res.uncertainty, S.REGION_PIXELS)
-    labels, _ = S.ranked_regions(L, ab, S.expected_square_error(L, ab, r), PLACES)
+    _, L, ab, r = S.working(res.rgb, res.uncertainty, S.REGION_PIXELS)
+    labels, _ = S.region_clusters(L, ab, max(S.REGION_CLUSTERS, PLACES), r > 0)   # the regions suggest() ranks
     radius = np.repeat(np.clip(res.uncertainty / SCALE, 0, 1)[..., None], 3, axis=2)
     panels = [outlined(res.rgb, labels), radius]
     tiles = [Image.fromarray((np.clip(p, 0, 1) * 255 + 0.5).astype(np.uint8)) for p in panels]
